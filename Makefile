@@ -1,0 +1,48 @@
+# Two commands: `make run` serves the tool with its embedded defaults; `make test` runs the suite.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+HOST ?= 127.0.0.1
+PORT ?= 5000
+export PLUGIN_CONFIG ?= instance/config.toml
+
+.PHONY: run test lint lock translations clean
+
+$(STAMP): pyproject.toml constraints.txt
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	touch $(STAMP)
+
+translations: $(STAMP)
+	$(BIN)/pybabel compile --statistics -d plugin/translations
+
+instance/config.toml:
+	mkdir -p instance
+	cp config.example.toml instance/config.toml
+
+run: $(STAMP) translations instance/config.toml
+	$(BIN)/flask --app plugin db upgrade
+	$(BIN)/flask --app plugin framework load
+	@echo "Serving the tool on http://$(HOST):$(PORT)/  (health: http://$(HOST):$(PORT)/healthz)"
+	@echo "Config: $(PLUGIN_CONFIG) · stop with Ctrl-C"
+	$(BIN)/flask --app plugin run --host $(HOST) --port $(PORT)
+
+lint: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+
+test: $(STAMP) translations lint
+	$(BIN)/python -m pytest
+
+# Regenerate constraints.txt from a fresh resolve of pyproject.toml.
+lock:
+	rm -rf /tmp/dc-lock-venv && $(PYTHON) -m venv /tmp/dc-lock-venv
+	/tmp/dc-lock-venv/bin/python -m pip install --quiet -e '.[test]'
+	(echo "# Exact versions a fresh machine installs (make lock regenerates this file)."; \
+	 /tmp/dc-lock-venv/bin/python -m pip freeze --exclude-editable) > constraints.txt
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache

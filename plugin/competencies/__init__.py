@@ -1,0 +1,1 @@
+"""The competency framework, its levels, the module catalog and module tags."""

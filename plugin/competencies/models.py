@@ -1,0 +1,259 @@
+"""Tables of the competency framework, the catalog of modules and their competency tags."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Column,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from plugin.core.db import Base, UTCDateTime, utcnow
+
+ITEM_KINDS = ("competency", "knowledge", "skill", "attitude")
+
+class_competencies = Table(
+    "competency_class_items",
+    Base.metadata,
+    Column("class_id", ForeignKey("competency_classes.id", ondelete="CASCADE"), primary_key=True),
+    Column("item_id", ForeignKey("competency_items.id", ondelete="CASCADE"), primary_key=True),
+)
+
+class_grades = Table(
+    "competency_class_grades",
+    Base.metadata,
+    Column("class_id", ForeignKey("competency_classes.id", ondelete="CASCADE"), primary_key=True),
+    Column("grade_id", ForeignKey("competency_grades.id", ondelete="CASCADE"), primary_key=True),
+)
+
+
+class Framework(Base):
+    """One competency framework (the seed report's, or one imported later)."""
+
+    __tablename__ = "competency_frameworks"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    version: Mapped[str] = mapped_column(String(40))
+    title_zh: Mapped[str] = mapped_column(Text)
+    title_en: Mapped[str] = mapped_column(Text)
+    source_zh: Mapped[str] = mapped_column(Text, default="")
+    source_en: Mapped[str] = mapped_column(Text, default="")
+    targets_note_zh: Mapped[str] = mapped_column(Text, default="")
+    targets_note_en: Mapped[str] = mapped_column(Text, default="")
+    content_sha256: Mapped[str] = mapped_column(String(64), default="")
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    items: Mapped[list[Item]] = relationship(back_populates="framework", order_by="Item.position")
+    scales: Mapped[list[Scale]] = relationship(back_populates="framework")
+    grades: Mapped[list[Grade]] = relationship(
+        back_populates="framework", order_by="Grade.position"
+    )
+    classes: Mapped[list[TrainingClass]] = relationship(
+        back_populates="framework", order_by="TrainingClass.position"
+    )
+
+
+class Item(Base):
+    """A competency (``DC1``), an indicator (``DC1-K1``, ``DC1-S1``) or an attitude (``AT1``)."""
+
+    __tablename__ = "competency_items"
+    __table_args__ = (
+        UniqueConstraint("framework_id", "code"),
+        CheckConstraint(f"kind IN {ITEM_KINDS!r}", name="kind_known"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    framework_id: Mapped[int] = mapped_column(
+        ForeignKey("competency_frameworks.id", ondelete="CASCADE"), index=True
+    )
+    code: Mapped[str] = mapped_column(String(40))
+    kind: Mapped[str] = mapped_column(String(20))
+    parent_id: Mapped[int | None] = mapped_column(
+        ForeignKey("competency_items.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name_zh: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    description_zh: Mapped[str] = mapped_column(Text, default="")
+    description_en: Mapped[str] = mapped_column(Text, default="")
+
+    framework: Mapped[Framework] = relationship(back_populates="items")
+    parent: Mapped[Item | None] = relationship(remote_side=[id], back_populates="children")
+    children: Mapped[list[Item]] = relationship(back_populates="parent", order_by="Item.position")
+
+
+class Scale(Base):
+    """A proficiency scale: the report's three levels or DigComp 2.2's eight."""
+
+    __tablename__ = "competency_scales"
+    __table_args__ = (UniqueConstraint("framework_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    framework_id: Mapped[int] = mapped_column(
+        ForeignKey("competency_frameworks.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(40))
+    name_zh: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+
+    framework: Mapped[Framework] = relationship(back_populates="scales")
+    levels: Mapped[list[Level]] = relationship(back_populates="scale", order_by="Level.number")
+
+
+class Level(Base):
+    """One level of a scale, numbered from 1."""
+
+    __tablename__ = "competency_levels"
+    __table_args__ = (
+        UniqueConstraint("scale_id", "number"),
+        CheckConstraint("number >= 1", name="number_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scale_id: Mapped[int] = mapped_column(
+        ForeignKey("competency_scales.id", ondelete="CASCADE"), index=True
+    )
+    number: Mapped[int] = mapped_column(Integer)
+    band: Mapped[str] = mapped_column(String(40), default="")
+    name_zh: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    description_zh: Mapped[str] = mapped_column(Text, default="")
+    description_en: Mapped[str] = mapped_column(Text, default="")
+    # For a level of the report's scale: the DigComp levels it corresponds to.
+    equivalent_min: Mapped[int | None] = mapped_column(Integer)
+    equivalent_max: Mapped[int | None] = mapped_column(Integer)
+    equivalence_note_zh: Mapped[str] = mapped_column(Text, default="")
+    equivalence_note_en: Mapped[str] = mapped_column(Text, default="")
+
+    scale: Mapped[Scale] = relationship(back_populates="levels")
+
+
+class Grade(Base):
+    """A civil-service grade a target applies to (委任, 薦任, 簡任, 主管)."""
+
+    __tablename__ = "competency_grades"
+    __table_args__ = (UniqueConstraint("framework_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    framework_id: Mapped[int] = mapped_column(
+        ForeignKey("competency_frameworks.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name_zh: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+
+    framework: Mapped[Framework] = relationship(back_populates="grades")
+    targets: Mapped[list[GradeTarget]] = relationship(back_populates="grade")
+
+
+class GradeTarget(Base):
+    """The level a grade is expected to reach in one competency (report scale)."""
+
+    __tablename__ = "competency_grade_targets"
+    __table_args__ = (
+        UniqueConstraint("grade_id", "item_id"),
+        CheckConstraint("level >= 1", name="level_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grade_id: Mapped[int] = mapped_column(
+        ForeignKey("competency_grades.id", ondelete="CASCADE"), index=True
+    )
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("competency_items.id", ondelete="CASCADE"), index=True
+    )
+    level: Mapped[int] = mapped_column(Integer)
+
+    grade: Mapped[Grade] = relationship(back_populates="targets")
+    item: Mapped[Item] = relationship()
+
+
+class TrainingClass(Base):
+    """A recommended class (班別) of the report's 表 4; its topics are catalog modules."""
+
+    __tablename__ = "competency_classes"
+    __table_args__ = (UniqueConstraint("framework_id", "key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    framework_id: Mapped[int] = mapped_column(
+        ForeignKey("competency_frameworks.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(40))
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name_zh: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+    audience_zh: Mapped[str] = mapped_column(Text, default="")
+    audience_en: Mapped[str] = mapped_column(Text, default="")
+    goal_zh: Mapped[str] = mapped_column(Text, default="")
+    goal_en: Mapped[str] = mapped_column(Text, default="")
+    days: Mapped[float] = mapped_column(Float)
+    hours: Mapped[float] = mapped_column(Float)
+
+    framework: Mapped[Framework] = relationship(back_populates="classes")
+    competencies: Mapped[list[Item]] = relationship(secondary=class_competencies)
+    grades: Mapped[list[Grade]] = relationship(secondary=class_grades)
+    modules: Mapped[list[Module]] = relationship(
+        back_populates="training_class", order_by="Module.key"
+    )
+
+
+class Module(Base):
+    """A learning module of the catalog, launched from an LMS and tagged with competencies."""
+
+    __tablename__ = "competency_modules"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(100), unique=True)
+    class_id: Mapped[int | None] = mapped_column(
+        ForeignKey("competency_classes.id", ondelete="SET NULL"), index=True
+    )
+    origin: Mapped[str] = mapped_column(String(20), default="designer")
+    title_zh: Mapped[str] = mapped_column(Text)
+    title_en: Mapped[str] = mapped_column(Text)
+    description_zh: Mapped[str] = mapped_column(Text, default="")
+    description_en: Mapped[str] = mapped_column(Text, default="")
+    hours: Mapped[float] = mapped_column(Float, default=0.0)
+    activity_iri: Mapped[str] = mapped_column(String(500), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    training_class: Mapped[TrainingClass | None] = relationship(back_populates="modules")
+    tags: Mapped[list[ModuleTag]] = relationship(
+        back_populates="module", order_by="ModuleTag.id", cascade="all, delete-orphan"
+    )
+
+
+class ModuleTag(Base):
+    """A module's claim to teach one item at a level; retired, never rewritten, when changed."""
+
+    __tablename__ = "competency_module_tags"
+    __table_args__ = (
+        CheckConstraint("level >= 1", name="level_positive"),
+        CheckConstraint("weight > 0", name="weight_positive"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    module_id: Mapped[int] = mapped_column(
+        ForeignKey("competency_modules.id", ondelete="CASCADE"), index=True
+    )
+    item_id: Mapped[int] = mapped_column(
+        ForeignKey("competency_items.id", ondelete="RESTRICT"), index=True
+    )
+    level: Mapped[int] = mapped_column(Integer)
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    module: Mapped[Module] = relationship(back_populates="tags")
+    item: Mapped[Item] = relationship()

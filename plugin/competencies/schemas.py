@@ -1,0 +1,189 @@
+"""marshmallow schemas for the framework data file (``data/framework.toml``)."""
+
+from __future__ import annotations
+
+import re
+
+from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+INDICATOR_CODE = re.compile(r"^DC[1-9][0-9]*-[KS][1-9][0-9]*$")
+COMPETENCY_CODE = re.compile(r"^DC[1-9][0-9]*$")
+ATTITUDE_CODE = re.compile(r"^AT[1-9][0-9]*$")
+KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+BANDS = ("foundation", "intermediate", "advanced", "highly_specialised")
+
+
+class LocalizedText(Schema):
+    """A text in zh-TW and en, both required and non-empty."""
+
+    zh_tw = fields.String(data_key="zh-TW", required=True, validate=validate.Length(min=1))
+    en = fields.String(required=True, validate=validate.Length(min=1))
+
+
+def _text(required: bool = True) -> fields.Nested:
+    return fields.Nested(LocalizedText, required=required)
+
+
+class FrameworkHeader(Schema):
+    """The ``[framework]`` table."""
+
+    id = fields.String(required=True, validate=validate.Regexp(KEY))
+    version = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    title = _text()
+    source = _text(required=False)
+
+
+class CompetencyEntry(Schema):
+    """One ``[[competencies]]`` entry."""
+
+    id = fields.String(required=True, validate=validate.Regexp(COMPETENCY_CODE))
+    name = _text()
+    definition = _text()
+
+
+class IndicatorEntry(Schema):
+    """One ``[[indicators]]`` entry."""
+
+    id = fields.String(required=True, validate=validate.Regexp(INDICATOR_CODE))
+    competency = fields.String(required=True, validate=validate.Regexp(COMPETENCY_CODE))
+    kind = fields.String(required=True, validate=validate.OneOf(("knowledge", "skill")))
+    name = _text()
+    description = _text()
+
+    @validates_schema
+    def check_code_matches(self, data: dict, **_kwargs: object) -> None:
+        """``DC1-K2`` must belong to ``DC1`` and be a knowledge indicator."""
+        code, competency, kind = data["id"], data["competency"], data["kind"]
+        if not code.startswith(f"{competency}-"):
+            raise ValidationError(f"id {code} does not belong to {competency}", "competency")
+        letter = code.split("-")[1][0]
+        if (letter == "K") != (kind == "knowledge"):
+            raise ValidationError(f"id {code} does not match kind {kind!r}", "kind")
+
+
+class AttitudeEntry(Schema):
+    """One ``[[attitudes]]`` entry."""
+
+    id = fields.String(required=True, validate=validate.Regexp(ATTITUDE_CODE))
+    name = _text()
+    description = _text()
+
+
+class LevelEntry(Schema):
+    """One level of a scale."""
+
+    number = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    band = fields.String(load_default="", validate=validate.OneOf((*BANDS, "")))
+    name = _text()
+    description = _text(required=False)
+
+
+class ScaleEntry(Schema):
+    """One ``[[scales]]`` entry with its levels."""
+
+    id = fields.String(required=True, validate=validate.Regexp(KEY))
+    name = _text()
+    levels = fields.List(fields.Nested(LevelEntry), required=True, validate=validate.Length(min=1))
+
+    @validates_schema
+    def check_levels_numbered(self, data: dict, **_kwargs: object) -> None:
+        """Levels are numbered 1..n without gaps."""
+        numbers = [level["number"] for level in data["levels"]]
+        if sorted(numbers) != list(range(1, len(numbers) + 1)):
+            raise ValidationError(f"levels must be numbered 1..{len(numbers)}", "levels")
+
+
+class MappingEntry(Schema):
+    """One ``[[scale_mapping]]`` row: a report level and its DigComp levels."""
+
+    report_level = fields.Integer(required=True, strict=True, validate=validate.Range(min=1))
+    digcomp_levels = fields.List(
+        fields.Integer(strict=True, validate=validate.Range(min=1)),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+    note = _text(required=False)
+
+    @validates_schema
+    def check_contiguous(self, data: dict, **_kwargs: object) -> None:
+        """A report level maps to a run of consecutive DigComp levels."""
+        levels = sorted(data["digcomp_levels"])
+        if levels != list(range(levels[0], levels[-1] + 1)):
+            raise ValidationError("must be consecutive levels", "digcomp_levels")
+
+
+class GradeEntry(Schema):
+    """One ``[[grades]]`` entry."""
+
+    id = fields.String(required=True, validate=validate.Regexp(KEY))
+    name = _text()
+
+
+class TopicEntry(Schema):
+    """One topic of a class; each becomes a catalog module."""
+
+    id = fields.String(required=True, validate=validate.Regexp(KEY))
+    title = _text()
+    hours = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
+    description = _text(required=False)
+    tags = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+
+
+class ClassEntry(Schema):
+    """One ``[[classes]]`` entry (a recommended class of 表 4)."""
+
+    id = fields.String(required=True, validate=validate.Regexp(KEY))
+    name = _text()
+    audience = _text()
+    grades = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+    days = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
+    hours = fields.Float(required=True, validate=validate.Range(min=0, min_inclusive=False))
+    competencies = fields.List(
+        fields.String(validate=validate.Regexp(COMPETENCY_CODE)),
+        required=True,
+        validate=validate.Length(min=1),
+    )
+    goal = _text(required=False)
+    topics = fields.List(fields.Nested(TopicEntry), required=True, validate=validate.Length(min=1))
+
+    @validates_schema
+    def check_hours_add_up(self, data: dict, **_kwargs: object) -> None:
+        """The class's hours are the sum of its topics' hours."""
+        total = sum(topic["hours"] for topic in data["topics"])
+        if abs(total - data["hours"]) > 1e-9:
+            raise ValidationError(
+                f"hours {data['hours']:g} differ from the topics' sum {total:g}", "hours"
+            )
+
+
+class GradeTargetEntry(Schema):
+    """The default target levels of one grade."""
+
+    grade = fields.String(required=True)
+    levels = fields.Dict(
+        keys=fields.String(validate=validate.Regexp(COMPETENCY_CODE)),
+        values=fields.Integer(strict=True, validate=validate.Range(min=1)),
+        required=True,
+    )
+
+
+class TargetsSection(Schema):
+    """The ``[targets]`` table."""
+
+    scale = fields.String(required=True)
+    note = _text()
+    grades = fields.List(fields.Nested(GradeTargetEntry), required=True)
+
+
+class FrameworkFile(Schema):
+    """The whole framework data file."""
+
+    framework = fields.Nested(FrameworkHeader, required=True)
+    competencies = fields.List(fields.Nested(CompetencyEntry), required=True)
+    indicators = fields.List(fields.Nested(IndicatorEntry), required=True)
+    attitudes = fields.List(fields.Nested(AttitudeEntry), load_default=list)
+    scales = fields.List(fields.Nested(ScaleEntry), required=True)
+    scale_mapping = fields.List(fields.Nested(MappingEntry), load_default=list)
+    grades = fields.List(fields.Nested(GradeEntry), required=True)
+    classes = fields.List(fields.Nested(ClassEntry), load_default=list)
+    targets = fields.Nested(TargetsSection, required=True)

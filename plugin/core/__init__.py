@@ -1,0 +1,1 @@
+"""Configuration, database base, errors and logging shared by every package."""

@@ -1,0 +1,208 @@
+"""Typed settings read from a TOML file with :mod:`tomllib`.
+
+Every key the tool understands is a field of one of the dataclasses below; an unknown key, a
+value of the wrong type or a missing secret raises :class:`ConfigError` with one line that
+names the key and the file. Development defaults apply only when ``env = "development"``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import secrets
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from plugin.core.errors import ConfigError
+
+DEFAULT_CONFIG_PATH = Path("instance") / "config.toml"
+SECRET_KEY_FILE = "secret_key"
+MIN_SECRET_LENGTH = 32
+
+
+@dataclass(frozen=True)
+class DatabaseSettings:
+    """Where the tool keeps its data."""
+
+    url: str = ""
+    echo: bool = False
+    pool_size: int = 5
+
+
+@dataclass(frozen=True)
+class FrameworkSettings:
+    """The competency framework and the IRIs its items get."""
+
+    iri_base: str = "https://w3id.org/tw-civil-service-dc/"
+    file: str = ""
+
+
+@dataclass(frozen=True)
+class I18nSettings:
+    """Languages of the user interface."""
+
+    default_locale: Literal["zh_TW", "en"] = "zh_TW"
+    timezone: str = "Asia/Taipei"
+
+
+@dataclass(frozen=True)
+class LogSettings:
+    """Logging."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """All settings of one running tool."""
+
+    env: Literal["development", "production"] = "production"
+    secret_key: str = ""
+    instance_dir: str = ""
+    database: DatabaseSettings = field(default_factory=DatabaseSettings)
+    framework: FrameworkSettings = field(default_factory=FrameworkSettings)
+    i18n: I18nSettings = field(default_factory=I18nSettings)
+    log: LogSettings = field(default_factory=LogSettings)
+    source: str = field(default="<defaults>", metadata={"internal": True})
+
+    @property
+    def is_development(self) -> bool:
+        """True when development defaults may apply."""
+        return self.env == "development"
+
+
+def config_path_from_env() -> Path:
+    """The config file named by ``PLUGIN_CONFIG``, else ``instance/config.toml``."""
+    return Path(os.environ.get("PLUGIN_CONFIG") or DEFAULT_CONFIG_PATH)
+
+
+def load_settings(path: Path | str | None = None) -> Settings:
+    """Read, check and complete the settings from a TOML file."""
+    config_path = Path(path) if path is not None else config_path_from_env()
+    where = str(config_path)
+    try:
+        raw = tomllib.loads(config_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{where}: config file not found (copy config.example.toml there)"
+        ) from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{where}: not valid TOML: {exc}") from None
+    except UnicodeDecodeError:
+        raise ConfigError(f"{where}: not UTF-8 text") from None
+    base_dir = config_path.resolve().parent
+    return settings_from_mapping(raw, source=where, base_dir=base_dir)
+
+
+def settings_from_mapping(
+    raw: dict[str, Any], source: str = "<mapping>", base_dir: Path | None = None
+) -> Settings:
+    """Build settings from a parsed TOML mapping; ``source`` names it in errors."""
+    settings = _build(Settings, raw, prefix="", source=source)
+    settings = dataclasses.replace(settings, source=source)
+    return _complete(settings, base_dir or Path.cwd())
+
+
+def _complete(settings: Settings, base_dir: Path) -> Settings:
+    """Fill development defaults, or refuse to run production without secrets."""
+    instance_dir = Path(settings.instance_dir) if settings.instance_dir else base_dir
+    if not instance_dir.is_absolute():
+        instance_dir = (base_dir / instance_dir).resolve()
+    changes: dict[str, Any] = {"instance_dir": str(instance_dir)}
+    if settings.is_development:
+        if not settings.secret_key:
+            changes["secret_key"] = _development_secret(instance_dir)
+        if not settings.database.url:
+            db_file = instance_dir / "plugin.sqlite3"
+            changes["database"] = dataclasses.replace(settings.database, url=f"sqlite:///{db_file}")
+    else:
+        if not settings.secret_key:
+            raise ConfigError(
+                f"{settings.source}: key 'secret_key' is required when env = \"production\""
+            )
+        if not settings.database.url:
+            raise ConfigError(
+                f"{settings.source}: key 'database.url' is required when env = \"production\""
+            )
+    secret = changes.get("secret_key", settings.secret_key)
+    if len(secret) < MIN_SECRET_LENGTH:
+        raise ConfigError(
+            f"{settings.source}: key 'secret_key' must be at least {MIN_SECRET_LENGTH} characters"
+        )
+    return dataclasses.replace(settings, **changes)
+
+
+def _development_secret(instance_dir: Path) -> str:
+    """Read the generated development secret, creating it on first use."""
+    secret_file = instance_dir / SECRET_KEY_FILE
+    if secret_file.exists():
+        return secret_file.read_text(encoding="utf-8").strip()
+    instance_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    # Create with owner-only permissions before writing: the secret signs sessions and tokens.
+    fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secret)
+    return secret
+
+
+def _build(cls: type, raw: Any, prefix: str, source: str) -> Any:
+    """Turn one TOML table into the dataclass ``cls``, checking keys and types."""
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{source}: key '{prefix.rstrip('.')}' must be a table")
+    hints = typing.get_type_hints(cls)
+    fields = {f.name: f for f in dataclasses.fields(cls) if not f.metadata.get("internal")}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        name = f"{prefix}{key}"
+        if key not in fields:
+            raise ConfigError(f"{source}: unknown key '{name}'")
+        values[key] = _coerce(hints[key], value, name, source)
+    return cls(**values)
+
+
+def _coerce(hint: Any, value: Any, name: str, source: str) -> Any:
+    """Check ``value`` against the type ``hint``; nested dataclasses recurse."""
+    if dataclasses.is_dataclass(hint):
+        return _build(hint, value, prefix=f"{name}.", source=source)
+    origin = typing.get_origin(hint)
+    if origin is Literal:
+        allowed = typing.get_args(hint)
+        if value not in allowed:
+            choices = ", ".join(repr(a) for a in allowed)
+            raise ConfigError(f"{source}: key '{name}' must be one of {choices}, got {value!r}")
+        return value
+    if origin in (list, tuple):
+        (item_type,) = typing.get_args(hint)[:1]
+        if not isinstance(value, list):
+            raise ConfigError(f"{source}: key '{name}' must be a list, got {_kind(value)}")
+        return tuple(_coerce(item_type, v, f"{name}[{i}]", source) for i, v in enumerate(value))
+    if origin in (types.UnionType, typing.Union):
+        raise TypeError(f"unsupported union type for {name}")  # settings never use unions
+    # bool is a subclass of int in Python; TOML keeps them apart, so must we.
+    if hint is int and (isinstance(value, bool) or not isinstance(value, int)):
+        raise ConfigError(f"{source}: key '{name}' must be an integer, got {_kind(value)}")
+    if hint is float and (isinstance(value, bool) or not isinstance(value, int | float)):
+        raise ConfigError(f"{source}: key '{name}' must be a number, got {_kind(value)}")
+    if hint is bool and not isinstance(value, bool):
+        raise ConfigError(f"{source}: key '{name}' must be true or false, got {_kind(value)}")
+    if hint is str and not isinstance(value, str):
+        raise ConfigError(f"{source}: key '{name}' must be a string, got {_kind(value)}")
+    return float(value) if hint is float else value
+
+
+def _kind(value: Any) -> str:
+    """A TOML-flavoured name for the type of ``value``."""
+    kinds = {
+        bool: "a boolean",
+        int: "an integer",
+        float: "a number",
+        str: "a string",
+        list: "a list",
+        dict: "a table",
+    }
+    return kinds.get(type(value), type(value).__name__)

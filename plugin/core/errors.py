@@ -1,0 +1,55 @@
+"""The one error hierarchy of the tool, raised low and turned into responses by ``web``."""
+
+from __future__ import annotations
+
+
+class PluginError(Exception):
+    """Base of every error the tool raises on purpose.
+
+    ``code`` is stable (logs, pages and API clients may rely on it); ``status`` is the HTTP
+    status a web layer answers with; ``field`` names the input at fault, when there is one.
+    """
+
+    code = "plugin_error"
+    status = 500
+
+    def __init__(self, message: str, *, field: str | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        if code is not None:
+            self.code = code
+
+    def to_dict(self) -> dict[str, str]:
+        """The error as a JSON-ready mapping."""
+        body = {"code": self.code, "message": self.message}
+        if self.field:
+            body["field"] = self.field
+        return body
+
+
+class ConfigError(PluginError):
+    """The configuration is unusable; start-up stops."""
+
+    code = "config_invalid"
+
+
+class InvalidInput(PluginError):
+    """Input from a user, file or peer was refused."""
+
+    code = "invalid_input"
+    status = 400
+
+
+class NotFound(PluginError):
+    """The thing asked for does not exist."""
+
+    code = "not_found"
+    status = 404
+
+
+class Forbidden(PluginError):
+    """The caller may not do this."""
+
+    code = "forbidden"
+    status = 403

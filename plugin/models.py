@@ -1,0 +1,13 @@
+"""Imports every package's models so that ``Base.metadata`` knows all tables."""
+
+from __future__ import annotations
+
+from plugin.competencies import models as competencies_models
+from plugin.core.db import Base
+
+MODEL_MODULES = (competencies_models,)
+
+
+def import_all_models() -> type[Base]:
+    """Return the declarative base once every package's tables are registered on it."""
+    return Base

@@ -1,0 +1,1 @@
+"""Roll-up of evidence into competency attainment."""

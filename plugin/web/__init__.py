@@ -1,0 +1,16 @@
+"""Blueprints and the request-level glue: sessions, locale, error pages."""
+
+from __future__ import annotations
+
+from flask import Flask
+
+from plugin.web import errors, health, i18n, pages, request_db
+
+
+def init_app(app: Flask) -> None:
+    """Attach every blueprint and request hook to ``app``."""
+    request_db.init_app(app)
+    i18n.init_app(app)
+    errors.init_app(app)
+    app.register_blueprint(health.blueprint)
+    app.register_blueprint(pages.blueprint)

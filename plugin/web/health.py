@@ -1,0 +1,23 @@
+"""``GET /healthz``: the version and whether the database answers."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, jsonify
+
+from plugin.core.version import tool_version
+from plugin.web.request_db import get_db
+
+blueprint = Blueprint("health", __name__)
+
+
+@blueprint.get("/healthz")
+def healthz() -> Response:
+    """200 with the version and the database's reachability (for probes and operators)."""
+    reachable = get_db().is_reachable()
+    return jsonify(
+        {
+            "status": "ok" if reachable else "degraded",
+            "version": tool_version(),
+            "database": {"reachable": reachable},
+        }
+    )

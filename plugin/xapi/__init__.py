@@ -1,0 +1,1 @@
+"""xAPI statements: builders, validation, the outbox and the LRS client."""

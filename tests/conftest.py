@@ -1,0 +1,144 @@
+"""Shared fixtures: an app per test on its own database, PostgreSQL when reachable."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from plugin import create_app
+from plugin.competencies.services import load_framework, read_framework_file
+from plugin.core.db import create_db_engine, normalise_url
+from plugin.core.migrate import upgrade_database
+
+DEFAULT_TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
+TEST_SECRET = "test-secret-" + "x" * 40
+IRI_BASE = "https://w3id.org/tw-civil-service-dc/"
+
+
+def app_config(tmp_path: Path, database_url: str, **overrides: Any) -> dict[str, Any]:
+    """A settings mapping for a test app whose instance folder is ``tmp_path``."""
+    config: dict[str, Any] = {
+        "env": "development",
+        "secret_key": TEST_SECRET,
+        "instance_dir": str(tmp_path),
+        "database": {"url": database_url},
+        "log": {"level": "WARNING"},
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict):
+            config.setdefault(key, {}).update(value)
+        else:
+            config[key] = value
+    return config
+
+
+@pytest.fixture(scope="session")
+def migrated_sqlite(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite file at ``head``, made once and copied for each test (fast isolation)."""
+    path = tmp_path_factory.mktemp("template") / "migrated.sqlite3"
+    engine = create_db_engine(f"sqlite:///{path}")
+    upgrade_database(engine)
+    engine.dispose()
+    return path
+
+
+@pytest.fixture(scope="session")
+def framework_data() -> dict[str, Any]:
+    """The bundled framework file, parsed and checked once."""
+    return read_framework_file()
+
+
+@pytest.fixture(scope="session")
+def seeded_sqlite(migrated_sqlite: Path, framework_data: dict[str, Any]) -> Path:
+    """A SQLite file at ``head`` with the bundled framework loaded."""
+    path = migrated_sqlite.with_name("seeded.sqlite3")
+    shutil.copy(migrated_sqlite, path)
+    engine = create_db_engine(f"sqlite:///{path}")
+    with Session(engine) as session:
+        load_framework(session, framework_data, IRI_BASE)
+        session.commit()
+    engine.dispose()
+    return path
+
+
+def _copy_database(template: Path, tmp_path: Path) -> str:
+    target = tmp_path / "plugin.sqlite3"
+    shutil.copy(template, target)
+    return f"sqlite:///{target}"
+
+
+@pytest.fixture
+def app(tmp_path: Path, seeded_sqlite: Path) -> Iterator[Flask]:
+    """An app on its own SQLite database, migrated, with the seed framework loaded."""
+    application = create_app(app_config(tmp_path, _copy_database(seeded_sqlite, tmp_path)))
+    yield application
+    application.extensions["plugin.db"].dispose()
+
+
+@pytest.fixture
+def empty_app(tmp_path: Path, migrated_sqlite: Path) -> Iterator[Flask]:
+    """An app on its own migrated SQLite database with no framework loaded."""
+    application = create_app(app_config(tmp_path, _copy_database(migrated_sqlite, tmp_path)))
+    yield application
+    application.extensions["plugin.db"].dispose()
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
+    """A test client of ``app``."""
+    return app.test_client()
+
+
+@pytest.fixture
+def session(empty_app: Flask) -> Iterator[Session]:
+    """A session on a migrated, empty database; rolled back and closed afterwards."""
+    db_session = empty_app.extensions["plugin.db"].sessions()
+    yield db_session
+    db_session.rollback()
+    db_session.close()
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> str:
+    """The PostgreSQL test server, or a skip (a failure under CI=true) when none answers."""
+    url = normalise_url(os.environ.get("TEST_DATABASE_URL", DEFAULT_TEST_DATABASE_URL))
+    engine = create_engine(url)
+    try:
+        with engine.connect() as connection:
+            connection.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        reason = f"PostgreSQL not reachable at {make_url(url).render_as_string()}: {exc.orig}"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    finally:
+        engine.dispose()
+    return url
+
+
+@pytest.fixture
+def postgres_url(postgres_server_url: str) -> Iterator[str]:
+    """A URL whose connections use a fresh, empty schema of their own (dropped afterwards)."""
+    schema = f"test_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(postgres_server_url)
+    with admin.begin() as connection:
+        connection.execute(text(f'CREATE SCHEMA "{schema}"'))
+    url = make_url(postgres_server_url).update_query_dict({"options": f"-csearch_path={schema}"})
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.begin() as connection:
+            connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()

@@ -1,0 +1,196 @@
+"""Settings: every key typed, unknown keys and missing secrets stop start-up by name."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import re
+import stat
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from plugin.core.config import Settings, load_settings, settings_from_mapping
+from plugin.core.errors import ConfigError
+
+PROJECT_DIR = Path(__file__).resolve().parents[2]
+SECRET = "s" * 40
+
+
+def write_config(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "config.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def test_unknown_top_level_key_is_refused_naming_key_and_file(tmp_path: Path) -> None:
+    path = write_config(tmp_path, 'env = "development"\ncolour = "blue"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path)
+    assert str(path) in caught.value.message
+    assert "unknown key 'colour'" in caught.value.message
+
+
+def test_unknown_nested_key_is_named_with_its_table(tmp_path: Path) -> None:
+    path = write_config(tmp_path, 'env = "development"\n[database]\nurll = "x"\n')
+    with pytest.raises(ConfigError, match=r"unknown key 'database\.urll'"):
+        load_settings(path)
+
+
+def test_wrong_type_is_refused_naming_key_and_expected_type(tmp_path: Path) -> None:
+    path = write_config(tmp_path, 'env = "development"\n[database]\npool_size = "five"\n')
+    with pytest.raises(
+        ConfigError, match=r"'database\.pool_size' must be an integer, got a string"
+    ):
+        load_settings(path)
+
+
+def test_boolean_is_not_taken_for_an_integer(tmp_path: Path) -> None:
+    path = write_config(tmp_path, 'env = "development"\n[database]\npool_size = true\n')
+    with pytest.raises(ConfigError, match="must be an integer, got a boolean"):
+        load_settings(path)
+
+
+def test_table_given_as_scalar_is_refused(tmp_path: Path) -> None:
+    path = write_config(tmp_path, 'env = "development"\ndatabase = "sqlite://"\n')
+    with pytest.raises(ConfigError, match="'database' must be a table"):
+        load_settings(path)
+
+
+def test_value_outside_choices_lists_the_choices(tmp_path: Path) -> None:
+    path = write_config(tmp_path, 'env = "staging"\n')
+    with pytest.raises(ConfigError, match="'env' must be one of 'development', 'production'"):
+        load_settings(path)
+
+
+def test_production_without_secret_key_refuses_to_start(tmp_path: Path) -> None:
+    path = write_config(tmp_path, 'env = "production"\n[database]\nurl = "sqlite://"\n')
+    with pytest.raises(ConfigError, match="'secret_key' is required when env = \"production\""):
+        load_settings(path)
+    assert not (tmp_path / "secret_key").exists()
+
+
+def test_production_without_database_url_refuses_to_start(tmp_path: Path) -> None:
+    path = write_config(tmp_path, f'env = "production"\nsecret_key = "{SECRET}"\n')
+    with pytest.raises(ConfigError, match=r"'database\.url' is required"):
+        load_settings(path)
+
+
+def test_short_secret_key_is_refused(tmp_path: Path) -> None:
+    path = write_config(tmp_path, 'env = "development"\nsecret_key = "short"\n')
+    with pytest.raises(ConfigError, match="at least 32 characters"):
+        load_settings(path)
+
+
+def test_missing_env_means_production_not_development(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "")
+    with pytest.raises(ConfigError, match="secret_key"):
+        load_settings(path)
+
+
+def test_development_generates_a_private_secret_once_and_reuses_it(tmp_path: Path) -> None:
+    path = write_config(tmp_path, 'env = "development"\n')
+    first = load_settings(path)
+    second = load_settings(path)
+    secret_file = tmp_path / "secret_key"
+    assert first.secret_key == second.secret_key == secret_file.read_text().strip()
+    assert len(first.secret_key) >= 32
+    assert stat.S_IMODE(secret_file.stat().st_mode) == 0o600
+
+
+def test_development_defaults_to_sqlite_in_the_instance_folder(tmp_path: Path) -> None:
+    settings = load_settings(write_config(tmp_path, 'env = "development"\n'))
+    assert settings.database.url == f"sqlite:///{tmp_path / 'plugin.sqlite3'}"
+    assert settings.instance_dir == str(tmp_path)
+
+
+def test_relative_instance_dir_is_resolved_against_the_config_file(tmp_path: Path) -> None:
+    settings = load_settings(write_config(tmp_path, 'env = "development"\ninstance_dir = "var"\n'))
+    assert settings.instance_dir == str(tmp_path / "var")
+    assert (tmp_path / "var" / "secret_key").exists()
+
+
+def test_missing_file_is_named(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match=r"nowhere\.toml: config file not found"):
+        load_settings(tmp_path / "nowhere.toml")
+
+
+def test_invalid_toml_is_reported_with_the_file(tmp_path: Path) -> None:
+    path = write_config(tmp_path, "env = \n")
+    with pytest.raises(ConfigError, match=f"{re.escape(str(path))}: not valid TOML"):
+        load_settings(path)
+
+
+def test_explicit_values_are_kept(tmp_path: Path) -> None:
+    settings = settings_from_mapping(
+        {
+            "env": "production",
+            "secret_key": SECRET,
+            "database": {"url": "postgresql://db/x", "pool_size": 9},
+            "i18n": {"default_locale": "en"},
+        },
+        base_dir=tmp_path,
+    )
+    assert settings.database.pool_size == 9
+    assert settings.i18n.default_locale == "en"
+    assert settings.secret_key == SECRET
+
+
+def _example_keys(text: str) -> set[str]:
+    """Keys of config.example.toml, the commented-out ones included."""
+    uncommented = re.sub(r"(?m)^# ?([a-z_]+ = )", r"\1", text)
+    data = tomllib.loads(uncommented)
+    keys: set[str] = set()
+    for key, value in data.items():
+        if isinstance(value, dict):
+            keys.update(f"{key}.{sub}" for sub in value)
+        else:
+            keys.add(key)
+    return keys
+
+
+def _settings_keys() -> set[str]:
+    keys: set[str] = set()
+    for field in dataclasses.fields(Settings):
+        if field.metadata.get("internal"):
+            continue
+        default = Settings().__getattribute__(field.name)
+        if dataclasses.is_dataclass(default):
+            keys.update(f"{field.name}.{sub.name}" for sub in dataclasses.fields(default))
+        else:
+            keys.add(field.name)
+    return keys
+
+
+def test_example_config_lists_every_key_and_only_known_keys() -> None:
+    example = (PROJECT_DIR / "config.example.toml").read_text(encoding="utf-8")
+    assert _example_keys(example) == _settings_keys()
+
+
+def test_example_config_loads_as_is(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text((PROJECT_DIR / "config.example.toml").read_text(encoding="utf-8"))
+    settings = load_settings(path)
+    assert settings.env == "development"
+
+
+def test_start_up_with_a_bad_config_prints_one_line_naming_key_and_file(tmp_path: Path) -> None:
+    path = write_config(tmp_path, 'env = "development"\n[database]\necho = "yes"\n')
+    env = {**os.environ, "PLUGIN_CONFIG": str(path)}
+    result = subprocess.run(
+        [sys.executable, "-m", "flask", "--app", "plugin", "db", "current"],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=60,
+        check=False,
+    )
+    assert result.returncode != 0
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert str(path) in lines[0]
+    assert "'database.echo' must be true or false" in lines[0]
