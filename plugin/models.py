@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from plugin.competencies import models as competencies_models
 from plugin.core.db import Base
+from plugin.lti import models as lti_models
 
-MODEL_MODULES = (competencies_models,)
+MODEL_MODULES = (competencies_models, lti_models)
 
 
 def import_all_models() -> type[Base]:

@@ -22,6 +22,10 @@ from plugin.core.errors import ConfigError
 DEFAULT_CONFIG_PATH = Path("instance") / "config.toml"
 SECRET_KEY_FILE = "secret_key"
 MIN_SECRET_LENGTH = 32
+# The sandbox platform answers on "localhost" and the tool on "127.0.0.1": two different
+# sites, so the tool runs in a third-party iframe exactly as it does inside a real LMS.
+DEV_TOOL_URL = "http://127.0.0.1:5000"
+DEV_SANDBOX_URL = "http://localhost:5000"
 
 
 @dataclass(frozen=True)
@@ -50,6 +54,31 @@ class I18nSettings:
 
 
 @dataclass(frozen=True)
+class LtiSettings:
+    """How the tool meets LTI 1.3 platforms."""
+
+    base_url: str = ""
+    title: str = "數位職能學習工具 Digital Competency Tool"
+    clock_leeway_seconds: int = 60
+    platform_jwks_cache_seconds: int = 3600
+    http_timeout_seconds: float = 10.0
+    login_state_minutes: int = 10
+    launch_token_minutes: int = 120
+    auto_activate_deployments: bool = False
+    key_grace_days: int = 7
+    designer_roles: tuple[str, ...] = ("Instructor", "ContentDeveloper", "TeachingAssistant")
+    admin_roles: tuple[str, ...] = ("Administrator",)
+
+
+@dataclass(frozen=True)
+class SandboxSettings:
+    """The development-only sandbox platform at /sandbox."""
+
+    enabled: bool = False
+    platform_url: str = ""
+
+
+@dataclass(frozen=True)
 class LogSettings:
     """Logging."""
 
@@ -66,6 +95,8 @@ class Settings:
     database: DatabaseSettings = field(default_factory=DatabaseSettings)
     framework: FrameworkSettings = field(default_factory=FrameworkSettings)
     i18n: I18nSettings = field(default_factory=I18nSettings)
+    lti: LtiSettings = field(default_factory=LtiSettings)
+    sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     log: LogSettings = field(default_factory=LogSettings)
     source: str = field(default="<defaults>", metadata={"internal": True})
 
@@ -119,15 +150,31 @@ def _complete(settings: Settings, base_dir: Path) -> Settings:
         if not settings.database.url:
             db_file = instance_dir / "plugin.sqlite3"
             changes["database"] = dataclasses.replace(settings.database, url=f"sqlite:///{db_file}")
+        if not settings.lti.base_url:
+            changes["lti"] = dataclasses.replace(settings.lti, base_url=DEV_TOOL_URL)
+        if settings.sandbox.enabled and not settings.sandbox.platform_url:
+            changes["sandbox"] = dataclasses.replace(settings.sandbox, platform_url=DEV_SANDBOX_URL)
     else:
-        if not settings.secret_key:
+        required = (
+            ("secret_key", settings.secret_key),
+            ("database.url", settings.database.url),
+            ("lti.base_url", settings.lti.base_url),
+        )
+        for key, value in required:
+            if not value:
+                raise ConfigError(
+                    f"{settings.source}: key '{key}' is required when env = \"production\""
+                )
+        if settings.sandbox.enabled:
             raise ConfigError(
-                f"{settings.source}: key 'secret_key' is required when env = \"production\""
+                f"{settings.source}: key 'sandbox.enabled' must be false when env = \"production\""
             )
-        if not settings.database.url:
-            raise ConfigError(
-                f"{settings.source}: key 'database.url' is required when env = \"production\""
-            )
+    for key, url in (
+        ("lti.base_url", settings.lti.base_url),
+        ("sandbox.platform_url", settings.sandbox.platform_url),
+    ):
+        if url and not url.startswith(("https://", "http://")):
+            raise ConfigError(f"{settings.source}: key '{key}' must be an http(s) URL, got {url!r}")
     secret = changes.get("secret_key", settings.secret_key)
     if len(secret) < MIN_SECRET_LENGTH:
         raise ConfigError(

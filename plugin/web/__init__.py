@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Flask
 
-from plugin.web import errors, health, i18n, pages, request_db
+from plugin.web import errors, health, i18n, launch_context, lti, lti_pages, pages, request_db
 
 
 def init_app(app: Flask) -> None:
@@ -12,5 +12,8 @@ def init_app(app: Flask) -> None:
     request_db.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
+    launch_context.init_app(app)
+    lti.init_app(app)
+    app.register_blueprint(lti_pages.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(pages.blueprint)

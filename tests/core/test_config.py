@@ -131,12 +131,35 @@ def test_explicit_values_are_kept(tmp_path: Path) -> None:
             "secret_key": SECRET,
             "database": {"url": "postgresql://db/x", "pool_size": 9},
             "i18n": {"default_locale": "en"},
+            "lti": {"base_url": "https://tool.example.gov.tw", "designer_roles": ["Mentor"]},
         },
         base_dir=tmp_path,
     )
     assert settings.database.pool_size == 9
     assert settings.i18n.default_locale == "en"
     assert settings.secret_key == SECRET
+    assert settings.lti.designer_roles == ("Mentor",)
+
+
+def test_production_without_base_url_refuses_to_start(tmp_path: Path) -> None:
+    text = f'env = "production"\nsecret_key = "{SECRET}"\n[database]\nurl = "sqlite://"\n'
+    with pytest.raises(ConfigError, match=r"'lti\.base_url' is required"):
+        load_settings(write_config(tmp_path, text))
+
+
+def test_sandbox_is_refused_in_production(tmp_path: Path) -> None:
+    text = (
+        f'env = "production"\nsecret_key = "{SECRET}"\n[database]\nurl = "sqlite://"\n'
+        '[lti]\nbase_url = "https://tool.example"\n[sandbox]\nenabled = true\n'
+    )
+    with pytest.raises(ConfigError, match=r"'sandbox\.enabled' must be false"):
+        load_settings(write_config(tmp_path, text))
+
+
+def test_list_setting_checks_each_item(tmp_path: Path) -> None:
+    text = 'env = "development"\n[lti]\ndesigner_roles = ["Instructor", 3]\n'
+    with pytest.raises(ConfigError, match=r"'lti\.designer_roles\[1\]' must be a string"):
+        load_settings(write_config(tmp_path, text))
 
 
 def _example_keys(text: str) -> set[str]:

@@ -1,0 +1,100 @@
+"""Platform key sets (JWKS), cached per process so launches do not fetch keys every time."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from plugin.lti.errors import LaunchRejected
+
+MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d+)", re.IGNORECASE)
+# A kid the cache does not know causes at most one refetch per URL in this interval, so a
+# stream of forged kids cannot turn the tool into a load generator against the platform.
+MIN_REFETCH_INTERVAL = 5.0
+
+
+@dataclass
+class _Entry:
+    keys: dict[str, dict[str, Any]]
+    expires_at: float
+    fetched_at: float
+
+
+@dataclass
+class KeySetCache:
+    """Fetches and caches JWKS by URL, honouring Cache-Control max-age."""
+
+    default_ttl: float = 3600.0
+    timeout: float = 10.0
+    clock: Callable[[], float] = time.monotonic
+    http: requests.Session = field(default_factory=requests.Session)
+    fetches: int = 0
+    _entries: dict[str, _Entry] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def find_key(self, key_set_url: str, kid: str) -> dict[str, Any]:
+        """The JWK with ``kid``; refetches once when the cached set lacks it (rotation)."""
+        entry = self._entries.get(key_set_url)
+        now = self.clock()
+        if (
+            entry is None
+            or entry.expires_at <= now
+            or (kid not in entry.keys and now - entry.fetched_at >= MIN_REFETCH_INTERVAL)
+        ):
+            entry = self._fetch(key_set_url)
+        key = entry.keys.get(kid)
+        if key is None:
+            raise LaunchRejected("unknown_kid", kid=kid, key_set_url=key_set_url)
+        return key
+
+    def forget(self, key_set_url: str | None = None) -> None:
+        """Drop one cached key set, or all."""
+        with self._lock:
+            if key_set_url is None:
+                self._entries.clear()
+            else:
+                self._entries.pop(key_set_url, None)
+
+    def _fetch(self, key_set_url: str) -> _Entry:
+        try:
+            response = self.http.get(
+                key_set_url, timeout=self.timeout, headers={"Accept": "application/json"}
+            )
+            response.raise_for_status()
+            body = response.json()
+        except requests.RequestException as exc:
+            raise LaunchRejected(
+                "key_set_unavailable", key_set_url=key_set_url, reason=type(exc).__name__
+            ) from None
+        except ValueError:
+            raise LaunchRejected(
+                "key_set_unavailable", key_set_url=key_set_url, reason="not JSON"
+            ) from None
+        raw_keys = body.get("keys") if isinstance(body, dict) else None
+        if not isinstance(raw_keys, list):
+            raise LaunchRejected(
+                "key_set_unavailable", key_set_url=key_set_url, reason="no 'keys' list"
+            )
+        keys = {
+            str(key["kid"]): key for key in raw_keys if isinstance(key, dict) and key.get("kid")
+        }
+        now = self.clock()
+        entry = _Entry(keys=keys, expires_at=now + self._ttl(response), fetched_at=now)
+        with self._lock:
+            self._entries[key_set_url] = entry
+            self.fetches += 1
+        return entry
+
+    def _ttl(self, response: requests.Response) -> float:
+        """Seconds to keep a key set: Cache-Control max-age, else the default."""
+        cache_control = response.headers.get("Cache-Control", "")
+        if "no-store" in cache_control.lower() or "no-cache" in cache_control.lower():
+            return 0.0
+        match = MAX_AGE.search(cache_control)
+        return float(match.group(1)) if match else self.default_ttl

@@ -1,0 +1,396 @@
+"""Launch validation: pylti1p3's checks plus what it lacks, and the launch record.
+
+Beyond pylti1p3 this module: consumes the nonce (a replayed id_token is refused), accepts
+``aud`` as a list only with a matching ``azp``, verifies ``aud``/``iss``/``exp``/``iat`` with a
+configurable leeway and RS256 only, caches platform keys, and binds the launch to the login's
+state by cookie or by LTI platform storage. Nothing is written for a refused launch, except the
+first sight of an unknown deployment, which is recorded for an administrator to approve.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+import jwt
+from jwt.algorithms import RSAAlgorithm
+from pylti1p3.exception import LtiException
+from pylti1p3.message_launch import MessageLaunch
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from plugin.core.db import utcnow
+from plugin.lti.adapters import (
+    CollectingCookieService,
+    DatabaseToolConf,
+    ToolRequest,
+)
+from plugin.lti.claims import (
+    CLAIM_CONTEXT,
+    CLAIM_CUSTOM,
+    CLAIM_DEPLOYMENT_ID,
+    CLAIM_LAUNCH_PRESENTATION,
+    CLAIM_MESSAGE_TYPE,
+    CLAIM_RESOURCE_LINK,
+    CLAIM_ROLES,
+    CLAIM_VERSION,
+    SUPPORTED_MESSAGE_TYPES,
+    classify_roles,
+)
+from plugin.lti.errors import LaunchRejected
+from plugin.lti.keysets import KeySetCache
+from plugin.lti.models import Deployment, Launch, LoginState, Person
+from plugin.lti.registrations import (
+    activate,
+    find_registration,
+    record_deployment,
+    registrations_for_issuer,
+)
+
+
+@dataclass(frozen=True)
+class LaunchPolicy:
+    """The settings a launch is judged by."""
+
+    leeway_seconds: int = 60
+    launch_lifetime: timedelta = timedelta(hours=2)
+    auto_activate_deployments: bool = False
+    designer_roles: tuple[str, ...] = ("Instructor", "ContentDeveloper", "TeachingAssistant")
+    admin_roles: tuple[str, ...] = ("Administrator",)
+
+
+class DeploymentPending(LaunchRejected):
+    """A known platform's unknown deployment: recorded, and waiting for approval."""
+
+    def __init__(self, deployment_id: str):
+        super().__init__("deployment_pending", deployment_id=deployment_id)
+
+
+@dataclass(frozen=True)
+class StorageCheckNeeded:
+    """No state cookie came back, but the platform offers storage: verify state there first."""
+
+    state: str
+    nonce: str
+    storage_target: str
+    platform_origin: str
+
+
+@dataclass
+class AcceptedLaunch:
+    """A validated launch and the records made for it."""
+
+    launch: Launch
+    person: Person
+    claims: dict[str, Any] = field(repr=False)
+
+    @property
+    def role(self) -> str:
+        """learner, designer or administrator."""
+        return self.launch.role
+
+
+class ToolMessageLaunch(MessageLaunch[ToolRequest, DatabaseToolConf, Any, Any]):
+    """pylti1p3's message launch on our request, with the audience we resolved."""
+
+    def __init__(self, request: ToolRequest, tool_conf: DatabaseToolConf):
+        cookies = CollectingCookieService(request)
+        super().__init__(request, tool_conf, session_service=object(), cookie_service=cookies)
+        self.set_auto_validation(enable=False)
+        self.resolved_client_id = ""
+
+    def _get_request_param(self, key: str) -> str:
+        return self._request.get_param(key)
+
+    def get_client_id(self) -> str:
+        """The audience this tool answers to (pylti1p3 would take ``aud[0]``)."""
+        return self.resolved_client_id
+
+    @property
+    def header(self) -> dict[str, Any]:
+        """The decoded JWT header."""
+        return self._jwt.get("header", {})
+
+    @property
+    def body(self) -> dict[str, Any]:
+        """The decoded JWT body (verified once :func:`accept_launch` returns)."""
+        return self._jwt.get("body", {})
+
+
+def accept_launch(
+    session: Session,
+    request: ToolRequest,
+    key_sets: KeySetCache,
+    policy: LaunchPolicy,
+) -> AcceptedLaunch | StorageCheckNeeded:
+    """Validate a launch POST and record it, or raise :class:`LaunchRejected`."""
+    id_token = request.get_param("id_token")
+    state = request.get_param("state")
+    if not id_token:
+        raise LaunchRejected("missing_id_token")
+    if not state:
+        raise LaunchRejected("missing_state")
+
+    launch = ToolMessageLaunch(request, DatabaseToolConf(session))
+    try:
+        launch.validate_jwt_format()
+    except LtiException:
+        raise LaunchRejected("malformed_token") from None
+    if not isinstance(launch.header, dict) or not isinstance(launch.body, dict):
+        raise LaunchRejected("malformed_token")
+    _check_header(launch.header)
+    body = launch.body
+    issuer = _required_text(body, "iss")
+    registration = _resolve_registration(session, launch, issuer)
+    claims = _verify_signature(launch, id_token, registration.key_set_url, key_sets, policy)
+    _check_claims(launch, claims)
+    deployment = _check_deployment(session, registration, claims, policy)
+    login_state = _check_state(session, request, registration, state, claims)
+    if isinstance(login_state, StorageCheckNeeded):
+        return login_state
+    _consume_state(session, state)
+    return _record_launch(session, deployment, claims, policy)
+
+
+def _check_header(header: dict[str, Any]) -> None:
+    alg = header.get("alg")
+    if alg != "RS256":
+        # 1EdTech Security Framework §5.1.3: asymmetric RS256; refuse "none" and HMAC outright.
+        raise LaunchRejected("unsupported_algorithm", alg=alg or "none")
+    if not header.get("kid"):
+        raise LaunchRejected("missing_kid")
+
+
+def _required_text(body: dict[str, Any], claim: str) -> str:
+    value = body.get(claim)
+    if value is None or value == "":
+        raise LaunchRejected("missing_claim", claim=claim)
+    if not isinstance(value, str):
+        raise LaunchRejected("invalid_claim", claim=claim, reason="must be a string")
+    return value
+
+
+def _resolve_registration(session: Session, launch: ToolMessageLaunch, issuer: str) -> Any:
+    """Pick our registration from ``aud`` (a string or a list) and ``azp``.
+
+    LTI 1.3 core §5.1.2 / OIDC Core §3.1.3.7: the tool's client_id must be in ``aud``; when
+    ``aud`` holds several audiences, ``azp`` must be present and equal the client_id.
+    """
+    body = launch.body
+    aud = body.get("aud")
+    if aud is None or aud == "" or aud == []:
+        raise LaunchRejected("missing_claim", claim="aud")
+    audiences = aud if isinstance(aud, list) else [aud]
+    if not all(isinstance(a, str) for a in audiences):
+        raise LaunchRejected("invalid_claim", claim="aud", reason="must be strings")
+    azp = body.get("azp")
+    known = {r.client_id: r for r in registrations_for_issuer(session, issuer)}
+    if not known:
+        raise LaunchRejected("unknown_platform", issuer=issuer, client_id=", ".join(audiences))
+    matching = [a for a in audiences if a in known]
+    if not matching:
+        raise LaunchRejected("bad_audience")
+    client_id = azp if azp in matching else matching[0]
+    if (len(audiences) > 1 or azp is not None) and azp != client_id:
+        raise LaunchRejected("bad_azp", client_id=client_id)
+    registration = find_registration(session, issuer, client_id)
+    assert registration is not None
+    if not registration.enabled:
+        raise LaunchRejected("platform_disabled", issuer=issuer)
+    launch.resolved_client_id = client_id
+    try:
+        launch.validate_registration()
+    except LtiException:
+        raise LaunchRejected("unknown_platform", issuer=issuer, client_id=client_id) from None
+    return registration
+
+
+def _verify_signature(
+    launch: ToolMessageLaunch,
+    id_token: str,
+    key_set_url: str,
+    key_sets: KeySetCache,
+    policy: LaunchPolicy,
+) -> dict[str, Any]:
+    jwk = key_sets.find_key(key_set_url, str(launch.header["kid"]))
+    if jwk.get("alg", "RS256") != "RS256":
+        raise LaunchRejected("unsupported_algorithm", alg=str(jwk.get("alg")))
+    try:
+        public_key = RSAAlgorithm.from_jwk(jwk)
+    except (jwt.InvalidKeyError, ValueError, KeyError, TypeError):
+        raise LaunchRejected(
+            "key_set_unavailable", key_set_url=key_set_url, reason="key is not an RSA JWK"
+        ) from None
+    try:
+        return jwt.decode(
+            id_token,
+            public_key,  # type: ignore[arg-type]
+            algorithms=["RS256"],
+            audience=launch.resolved_client_id,
+            issuer=launch.body["iss"],
+            leeway=policy.leeway_seconds,
+            options={"require": ["exp", "iat", "iss", "aud", "sub"], "verify_sub": False},
+        )
+    except jwt.MissingRequiredClaimError as exc:
+        raise LaunchRejected("missing_claim", claim=exc.claim) from None
+    except jwt.ExpiredSignatureError:
+        raise LaunchRejected("token_expired") from None
+    except jwt.ImmatureSignatureError:
+        raise LaunchRejected("token_issued_in_future") from None
+    except jwt.InvalidAudienceError:
+        raise LaunchRejected("bad_audience") from None
+    except jwt.InvalidSignatureError:
+        raise LaunchRejected("bad_signature") from None
+    except jwt.InvalidTokenError as exc:
+        raise LaunchRejected("invalid_claim", claim="id_token", reason=str(exc)) from None
+
+
+def _check_claims(launch: ToolMessageLaunch, claims: dict[str, Any]) -> None:
+    """The LTI claims of LTI 1.3 core §5.3 (required message claims) and §5.4."""
+    message_type = claims.get(CLAIM_MESSAGE_TYPE)
+    if not message_type:
+        raise LaunchRejected("missing_claim", claim="message_type")
+    version = claims.get(CLAIM_VERSION)
+    if not version:
+        raise LaunchRejected("missing_claim", claim="version")
+    if version != "1.3.0":
+        raise LaunchRejected("wrong_version", version=version)
+    if message_type not in SUPPORTED_MESSAGE_TYPES:
+        raise LaunchRejected("unknown_message_type", message_type=message_type)
+    _required_text(claims, "sub")
+    _required_text(claims, "nonce")
+    roles = claims.get(CLAIM_ROLES)
+    if roles is None:
+        raise LaunchRejected("missing_claim", claim="roles")
+    if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
+        raise LaunchRejected("invalid_claim", claim="roles", reason="must be a list of strings")
+    if not claims.get(CLAIM_DEPLOYMENT_ID):
+        raise LaunchRejected("missing_claim", claim="deployment_id")
+    if message_type == "LtiResourceLinkRequest":
+        link = claims.get(CLAIM_RESOURCE_LINK)
+        if not isinstance(link, dict) or not link.get("id"):
+            raise LaunchRejected("missing_claim", claim="resource_link.id")
+    for claim in (CLAIM_CONTEXT, CLAIM_CUSTOM, CLAIM_LAUNCH_PRESENTATION):
+        if claim in claims and not isinstance(claims[claim], dict):
+            reason = "must be an object"
+            raise LaunchRejected("invalid_claim", claim=claim.rsplit("/", 1)[-1], reason=reason)
+    launch.set_jwt({"header": launch.header, "body": claims})
+    try:
+        launch.validate_message()
+    except LtiException as exc:
+        raise LaunchRejected("invalid_claim", claim="message", reason=str(exc)) from None
+
+
+def _check_deployment(
+    session: Session, registration: Any, claims: dict[str, Any], policy: LaunchPolicy
+) -> Deployment:
+    deployment_id = str(claims[CLAIM_DEPLOYMENT_ID])
+    deployment = record_deployment(session, registration, deployment_id)
+    if not deployment.active:
+        if not policy.auto_activate_deployments:
+            raise DeploymentPending(deployment_id)
+        activate(deployment)
+    return deployment
+
+
+def _check_state(
+    session: Session,
+    request: ToolRequest,
+    registration: Any,
+    state: str,
+    claims: dict[str, Any],
+) -> LoginState | StorageCheckNeeded:
+    """The state must be one this tool issued, unused, for this platform, with this nonce,
+    and come back to the browser that started the login (cookie or platform storage)."""
+    row = session.get(LoginState, state)
+    if row is None or row.registration_id != registration.id:
+        raise LaunchRejected("state_unknown")
+    if row.used_at is not None:
+        raise LaunchRejected("replayed_launch")
+    if row.expires_at <= utcnow():
+        raise LaunchRejected("state_unknown")
+    if row.nonce != claims.get("nonce"):
+        raise LaunchRejected("nonce_mismatch")
+    cookie = request.cookies.get(f"lti1p3-{state}")
+    if cookie is not None:
+        if cookie != state:
+            raise LaunchRejected("state_mismatch")
+        return row
+    stored = request.get_param("lti_storage_state")
+    if stored:
+        # The value the tool's page read back from the platform's storage (LTI Client Side
+        # OIDC Launch §3.3); it must be the state this login put there.
+        if stored != state:
+            raise LaunchRejected("state_mismatch")
+        return row
+    if row.storage_target and not request.get_param("lti_storage_checked"):
+        return StorageCheckNeeded(
+            state=state,
+            nonce=row.nonce,
+            storage_target=row.storage_target,
+            platform_origin=origin_of(registration.auth_login_url),
+        )
+    raise LaunchRejected("state_unverified")
+
+
+def origin_of(url: str) -> str:
+    """``scheme://host[:port]`` of a URL (a postMessage target origin)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"
+
+
+def _consume_state(session: Session, state: str) -> None:
+    """Mark the login used, atomically: of two racing launches only one gets the row."""
+    result = session.execute(
+        update(LoginState)
+        .where(LoginState.state == state, LoginState.used_at.is_(None))
+        .values(used_at=utcnow())
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise LaunchRejected("replayed_launch")
+
+
+def _record_launch(
+    session: Session, deployment: Deployment, claims: dict[str, Any], policy: LaunchPolicy
+) -> AcceptedLaunch:
+    issuer, sub = claims["iss"], claims["sub"]
+    person = session.scalars(
+        select(Person).where(Person.issuer == issuer, Person.sub == sub)
+    ).one_or_none()
+    now = utcnow()
+    if person is None:
+        person = Person(issuer=issuer, sub=sub, created_at=now)
+        session.add(person)
+    # Names and email are kept only when the platform sends them (LTI 1.3 core §5.3.6).
+    for attr in ("name", "given_name", "family_name", "email", "locale"):
+        value = claims.get(attr)
+        if isinstance(value, str) and value:
+            setattr(person, attr, value[:320])
+    person.last_launch_at = now
+    session.flush()
+    roles = claims.get(CLAIM_ROLES, [])
+    context = claims.get(CLAIM_CONTEXT) or {}
+    link = claims.get(CLAIM_RESOURCE_LINK) or {}
+    record = Launch(
+        id=str(uuid.uuid4()),
+        person_id=person.id,
+        deployment_id=deployment.id,
+        message_type=claims[CLAIM_MESSAGE_TYPE],
+        role=classify_roles(roles, policy.designer_roles, policy.admin_roles),
+        roles=roles,
+        context_id=str(context.get("id", ""))[:255],
+        context_title=str(context.get("title", "")),
+        resource_link_id=str(link.get("id", ""))[:255],
+        resource_link_title=str(link.get("title", "")),
+        locale=str(claims.get("locale", ""))[:35],
+        claims=claims,
+        created_at=now,
+        expires_at=now + policy.launch_lifetime,
+    )
+    session.add(record)
+    session.flush()
+    return AcceptedLaunch(launch=record, person=person, claims=claims)

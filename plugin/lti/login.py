@@ -1,0 +1,120 @@
+"""OIDC login initiation (LTI 1.3 core §5.1.1; 1EdTech Security Framework §5.1.1)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import Any
+from urllib.parse import urlsplit
+
+from pylti1p3.exception import OIDCException
+from pylti1p3.oidc_login import OIDCLogin
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from plugin.core.db import utcnow
+from plugin.lti.adapters import (
+    CapturingSessionService,
+    CollectingCookieService,
+    CookieToSet,
+    DatabaseToolConf,
+    ToolRequest,
+    UrlRedirect,
+)
+from plugin.lti.errors import LaunchRejected
+from plugin.lti.models import LoginState
+from plugin.lti.registrations import find_registration, registrations_for_issuer
+
+
+class ToolOidcLogin(OIDCLogin[ToolRequest, DatabaseToolConf, Any, Any, str]):
+    """pylti1p3's login, answering with a URL instead of a framework response."""
+
+    def get_redirect(self, url: str) -> UrlRedirect:
+        """The authentication request URL."""
+        return UrlRedirect(url)
+
+
+@dataclass(frozen=True)
+class LoginRedirect:
+    """Where to send the browser, and what to remember about this login."""
+
+    auth_url: str
+    state: str
+    nonce: str
+    cookies: list[CookieToSet] = field(default_factory=list)
+    storage_target: str = ""
+
+    @property
+    def platform_origin(self) -> str:
+        """Origin of the platform's authorization endpoint (postMessage target origin)."""
+        parts = urlsplit(self.auth_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+
+def begin_login(
+    session: Session,
+    request: ToolRequest,
+    launch_url: str,
+    state_lifetime: timedelta,
+) -> LoginRedirect:
+    """Check a third-party initiated login and build the authentication request.
+
+    The state and nonce are stored together, so a launch must bring back the pair issued
+    here; the nonce can be used once (see :mod:`plugin.lti.launch`).
+    """
+    for param in ("iss", "login_hint"):
+        if not request.get_param(param):
+            raise LaunchRejected("login_missing_parameter", param=param)
+    issuer = request.get_param("iss")
+    client_id = request.get_param("client_id")
+    _check_platform_known(session, issuer, client_id)
+
+    tool_conf = DatabaseToolConf(session)
+    cookies = CollectingCookieService(request)
+    sessions = CapturingSessionService(request)
+    login = ToolOidcLogin(request, tool_conf, sessions, cookies)
+    try:
+        auth_url = login.get_redirect_object(launch_url).get_redirect_url()
+    except OIDCException:
+        raise LaunchRejected(
+            "unknown_platform", issuer=issuer, client_id=client_id or "-"
+        ) from None
+    state = next(c.value for c in cookies.to_set if c.name.startswith("lti1p3-state-"))
+    nonce = sessions.nonce
+    assert nonce is not None, "pylti1p3 made no nonce"
+    row = find_registration(session, login.get_iss() or "", login.get_client_id() or "")
+    assert row is not None, "pylti1p3 found a registration the database does not hold"
+    now = utcnow()
+    session.execute(delete(LoginState).where(LoginState.expires_at < now))
+    session.add(
+        LoginState(
+            state=state,
+            nonce=nonce,
+            registration_id=row.id,
+            storage_target=request.get_param("lti_storage_target"),
+            created_at=now,
+            expires_at=now + state_lifetime,
+        )
+    )
+    session.flush()
+    return LoginRedirect(
+        auth_url=auth_url,
+        state=state,
+        nonce=nonce,
+        cookies=cookies.to_set,
+        storage_target=request.get_param("lti_storage_target"),
+    )
+
+
+def _check_platform_known(session: Session, issuer: str, client_id: str) -> None:
+    """Refuse unknown or disabled platforms with a reason an administrator understands."""
+    rows = registrations_for_issuer(session, issuer)
+    if client_id:
+        rows = [r for r in rows if r.client_id == client_id]
+    if not rows:
+        raise LaunchRejected("unknown_platform", issuer=issuer, client_id=client_id or "-")
+    if not any(r.enabled for r in rows):
+        raise LaunchRejected("platform_disabled", issuer=issuer)
+    if not client_id and len([r for r in rows if r.enabled]) > 1:
+        # Several client_ids under one issuer: the platform must say which (LTI 1.3 §5.1.1.3).
+        raise LaunchRejected("login_missing_parameter", param="client_id")

@@ -1,0 +1,163 @@
+"""Platform registrations and their deployments."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from plugin.core.db import utcnow
+from plugin.core.errors import InvalidInput, NotFound
+from plugin.lti.models import Deployment, Registration
+
+
+@dataclass(frozen=True)
+class PlatformDetails:
+    """What the tool must know of a platform to accept its launches."""
+
+    issuer: str
+    client_id: str
+    auth_login_url: str
+    auth_token_url: str
+    key_set_url: str
+    name: str = ""
+    auth_audience: str = ""
+
+
+def check_details(details: PlatformDetails) -> None:
+    """Refuse empty IDs and URLs that are not http(s), naming the field."""
+    for field in ("issuer", "client_id"):
+        if not getattr(details, field).strip():
+            raise InvalidInput(f"{field} must not be empty", field=field)
+    for field in ("issuer", "auth_login_url", "auth_token_url", "key_set_url"):
+        value = getattr(details, field)
+        parts = urlsplit(value)
+        if parts.scheme not in ("https", "http") or not parts.netloc:
+            raise InvalidInput(f"{field} must be an http(s) URL, got {value!r}", field=field)
+
+
+def register_platform(
+    session: Session,
+    details: PlatformDetails,
+    deployment_ids: Iterable[str] = (),
+    *,
+    origin: str = "manual",
+) -> Registration:
+    """Create or update the registration of (issuer, client_id); listed deployments are active."""
+    check_details(details)
+    registration = find_registration(session, details.issuer, details.client_id)
+    if registration is None:
+        registration = Registration(issuer=details.issuer, client_id=details.client_id)
+        session.add(registration)
+    registration.name = details.name or registration.name or details.issuer
+    registration.auth_login_url = details.auth_login_url
+    registration.auth_token_url = details.auth_token_url
+    registration.auth_audience = details.auth_audience
+    registration.key_set_url = details.key_set_url
+    registration.origin = origin
+    registration.enabled = True
+    session.flush()
+    for deployment_id in deployment_ids:
+        deployment = record_deployment(session, registration, deployment_id)
+        activate(deployment)
+    session.flush()
+    return registration
+
+
+def find_registration(session: Session, issuer: str, client_id: str) -> Registration | None:
+    """The registration of (issuer, client_id)."""
+    return session.scalars(
+        select(Registration).where(
+            Registration.issuer == issuer, Registration.client_id == client_id
+        )
+    ).one_or_none()
+
+
+def registrations_for_issuer(session: Session, issuer: str) -> list[Registration]:
+    """Every registration of an issuer (Canvas has one per developer key)."""
+    return list(
+        session.scalars(
+            select(Registration).where(Registration.issuer == issuer).order_by(Registration.id)
+        )
+    )
+
+
+def list_registrations(session: Session) -> list[Registration]:
+    """Every registration, oldest first."""
+    return list(session.scalars(select(Registration).order_by(Registration.id)))
+
+
+def find_deployment(
+    session: Session, registration: Registration, deployment_id: str
+) -> Deployment | None:
+    """The deployment of a registration with the platform's ``deployment_id``."""
+    return session.scalars(
+        select(Deployment).where(
+            Deployment.registration_id == registration.id,
+            Deployment.deployment_id == deployment_id,
+        )
+    ).one_or_none()
+
+
+def record_deployment(
+    session: Session, registration: Registration, deployment_id: str
+) -> Deployment:
+    """The deployment, recorded as inactive when first seen."""
+    if not deployment_id.strip():
+        raise InvalidInput("deployment_id must not be empty", field="deployment_id")
+    deployment = find_deployment(session, registration, deployment_id)
+    if deployment is None:
+        deployment = Deployment(
+            registration_id=registration.id, deployment_id=deployment_id, active=False
+        )
+        session.add(deployment)
+        session.flush()
+    return deployment
+
+
+def activate(deployment: Deployment) -> None:
+    """Let launches from this deployment in."""
+    if not deployment.active:
+        deployment.active = True
+        deployment.activated_at = utcnow()
+
+
+def activate_deployment(
+    session: Session, issuer: str, deployment_id: str, client_id: str | None = None
+) -> Deployment:
+    """Activate a recorded deployment, found by issuer (and client_id when ambiguous)."""
+    candidates = [
+        deployment
+        for registration in registrations_for_issuer(session, issuer)
+        if client_id is None or registration.client_id == client_id
+        for deployment in registration.deployments
+        if deployment.deployment_id == deployment_id
+    ]
+    if not candidates:
+        raise NotFound(
+            f"no deployment {deployment_id!r} of issuer {issuer!r}", field="deployment_id"
+        )
+    if len(candidates) > 1:
+        raise InvalidInput(
+            f"deployment {deployment_id!r} exists under several client_ids; give --client-id",
+            field="client_id",
+        )
+    activate(candidates[0])
+    return candidates[0]
+
+
+def disable_platform(session: Session, issuer: str, client_id: str | None = None) -> int:
+    """Disable the issuer's registrations (or one client_id); returns how many."""
+    registrations = [
+        registration
+        for registration in registrations_for_issuer(session, issuer)
+        if client_id is None or registration.client_id == client_id
+    ]
+    if not registrations:
+        raise NotFound(f"no registration of issuer {issuer!r}", field="issuer")
+    for registration in registrations:
+        registration.enabled = False
+    return len(registrations)

@@ -1,0 +1,85 @@
+"""The launch a request belongs to, from the signed launch token on its link or form."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from flask import Flask, current_app, g, request, url_for
+
+from plugin.core.db import utcnow
+from plugin.core.errors import PluginError
+from plugin.lti.models import Launch
+from plugin.lti.tokens import issue_launch_token, read_launch_token
+from plugin.web.request_db import get_session
+
+TOKEN_PARAM = "lt"
+
+
+class LaunchExpired(PluginError):
+    """No valid launch token: the page must be opened from the LMS again."""
+
+    code = "launch_expired"
+    status = 401
+
+
+def settings() -> Any:
+    """The app's settings."""
+    return current_app.extensions["plugin.settings"]
+
+
+def token_for(launch: Launch) -> str:
+    """A launch token for ``launch``."""
+    return issue_launch_token(settings().secret_key, launch.id)
+
+
+def current_launch(required: bool = True) -> Launch | None:
+    """The launch named by the request's token; raises :class:`LaunchExpired` if required."""
+    if "launch" in g:
+        return g.launch
+    token = request.values.get(TOKEN_PARAM, "")
+    max_age = settings().lti.launch_token_minutes * 60
+    launch_id = read_launch_token(settings().secret_key, token, max_age) if token else None
+    launch = get_session().get(Launch, launch_id) if launch_id else None
+    if launch is not None and launch.expires_at <= utcnow():
+        launch = None
+    if launch is None:
+        if required:
+            raise LaunchExpired(
+                "This page needs a launch from your LMS; open the activity again there."
+            )
+        return None
+    g.launch = launch
+    g.launch_token = token
+    g.launch_locale = launch.locale
+    return launch
+
+
+def launch_url_for(endpoint: str, **values: Any) -> str:
+    """``url_for`` that carries the current launch token (the tool's session in an iframe)."""
+    token = g.get("launch_token")
+    if token:
+        values[TOKEN_PARAM] = token
+    return url_for(endpoint, **values)
+
+
+def with_launch_token(url: str) -> str:
+    """``url`` with the current launch token appended."""
+    token = g.get("launch_token")
+    if not token:
+        return url
+    separator = "&" if "?" in url else "?"
+    return f"{url}{separator}{urlencode({TOKEN_PARAM: token})}"
+
+
+def init_app(app: Flask) -> None:
+    """Offer the helpers to templates, and pick up the launch's locale early."""
+
+    @app.before_request
+    def _load_launch_locale() -> None:
+        if request.values.get(TOKEN_PARAM):
+            current_launch(required=False)
+
+    app.jinja_env.globals["launch_url_for"] = launch_url_for
+    app.jinja_env.globals["with_launch_token"] = with_launch_token
+    app.jinja_env.globals["launch_token"] = lambda: g.get("launch_token", "")

@@ -1,0 +1,249 @@
+"""LTI endpoints: OIDC login, launch, JWKS, configuration and dynamic registration."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    g,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
+
+from plugin.lti.adapters import ToolRequest
+from plugin.lti.dynamic_registration import ToolDescription, register_dynamically
+from plugin.lti.errors import LaunchRejected, RegistrationError
+from plugin.lti.keys import ensure_active_key, public_jwks
+from plugin.lti.keysets import KeySetCache
+from plugin.lti.launch import (
+    AcceptedLaunch,
+    DeploymentPending,
+    LaunchPolicy,
+    StorageCheckNeeded,
+    accept_launch,
+)
+from plugin.lti.login import begin_login
+from plugin.web.launch_context import settings, token_for
+from plugin.web.request_db import get_session
+
+log = logging.getLogger("plugin.lti")
+blueprint = Blueprint("lti", __name__)
+
+
+def tool_url(path: str) -> str:
+    """An absolute URL of the tool from ``lti.base_url`` (what platforms are told)."""
+    return settings().lti.base_url.rstrip("/") + path
+
+
+def tool_request() -> ToolRequest:
+    """This request as the LTI layer reads it."""
+    return ToolRequest(request.values.to_dict(), request.cookies.to_dict(), request.is_secure)
+
+
+def key_sets() -> KeySetCache:
+    """The app's platform key-set cache."""
+    return current_app.extensions["plugin.keysets"]
+
+
+def launch_policy() -> LaunchPolicy:
+    """The launch rules from settings."""
+    lti = settings().lti
+    return LaunchPolicy(
+        leeway_seconds=lti.clock_leeway_seconds,
+        launch_lifetime=timedelta(minutes=lti.launch_token_minutes),
+        auto_activate_deployments=lti.auto_activate_deployments,
+        designer_roles=lti.designer_roles,
+        admin_roles=lti.admin_roles,
+    )
+
+
+def rejected(exc: LaunchRejected) -> Response:
+    """The refusal page (both languages, the code, no stored data) and a log line."""
+    log.warning(
+        "lti refused %s: code=%s reason=%s iss=%s",
+        request.path,
+        exc.code,
+        exc.message_en,
+        request.values.get("iss", ""),
+    )
+    if request.accept_mimetypes.best == "application/json":
+        body = {"code": exc.code, "message": exc.message_en, "message_zh": exc.message_zh}
+        response = jsonify({"error": body})
+    else:
+        response = Response(render_template("lti/rejected.html", error=exc))
+    response.status_code = exc.status
+    return response
+
+
+@blueprint.route("/lti/login", methods=["GET", "POST"])
+def login() -> Response:
+    """OIDC login initiation (LTI 1.3 core §5.1.1): answer with the authentication request."""
+    session = get_session()
+    lifetime = timedelta(minutes=settings().lti.login_state_minutes)
+    try:
+        result = begin_login(session, tool_request(), tool_url("/lti/launch"), lifetime)
+    except LaunchRejected as exc:
+        session.rollback()
+        return rejected(exc)
+    session.commit()
+    if result.storage_target:
+        # LTI Client Side OIDC Launch: also keep state and nonce in the platform's storage,
+        # for browsers that refuse our cookie inside the LMS iframe.
+        response = Response(
+            render_template(
+                "lti/storage.html",
+                config={
+                    "mode": "put",
+                    "target": result.storage_target,
+                    "origin": result.platform_origin,
+                    "state": result.state,
+                    "nonce": result.nonce,
+                    "redirect": result.auth_url,
+                },
+            )
+        )
+    else:
+        response = redirect(result.auth_url, code=302)
+    for cookie in result.cookies:
+        # SameSite=None; Secure; Partitioned (CHIPS): sent back on the cross-site form POST
+        # of the launch, and kept per top-level site where third-party cookies are blocked.
+        response.set_cookie(
+            cookie.name,
+            cookie.value,
+            max_age=cookie.max_age,
+            path="/lti/",
+            secure=True,
+            httponly=True,
+            samesite="None",
+            partitioned=True,
+        )
+    return response
+
+
+@blueprint.post("/lti/launch")
+def launch() -> Response:
+    """Launch (LTI 1.3 core §5.1.2 redirect URI): validate, record, go to the tool's page."""
+    session = get_session()
+    try:
+        outcome = accept_launch(session, tool_request(), key_sets(), launch_policy())
+    except DeploymentPending as exc:
+        session.commit()  # the deployment is recorded (inactive) for an administrator
+        return rejected(exc)
+    except LaunchRejected as exc:
+        session.rollback()
+        return rejected(exc)
+    if isinstance(outcome, StorageCheckNeeded):
+        session.rollback()
+        return _storage_check_page(outcome)
+    session.commit()
+    return _after_launch(outcome)
+
+
+def _storage_check_page(check: StorageCheckNeeded) -> Response:
+    """Read the state back from the platform's storage, then post the launch again."""
+    fields = {
+        key: value
+        for key, value in request.form.items()
+        if key in ("id_token", "state", "lti_storage_target")
+    }
+    return Response(
+        render_template(
+            "lti/storage.html",
+            config={
+                "mode": "get",
+                "target": check.storage_target,
+                "origin": check.platform_origin,
+                "state": check.state,
+                "nonce": check.nonce,
+            },
+            fields=fields,
+            action=url_for("lti.launch"),
+        )
+    )
+
+
+def _after_launch(accepted: AcceptedLaunch) -> Response:
+    token = token_for(accepted.launch)
+    g.launch_locale = accepted.launch.locale
+    if accepted.launch.message_type == "LtiDeepLinkingRequest":
+        return redirect(url_for("lti_pages.deep_link", lt=token), code=303)
+    return redirect(url_for("lti_pages.home", lt=token), code=303)
+
+
+@blueprint.get("/.well-known/jwks.json")
+def jwks() -> Response:
+    """The tool's public keys: active and retiring (LTI 1.3 core §6.3, Security §6.3)."""
+    session = get_session()
+    ensure_active_key(session, settings().secret_key)
+    session.commit()
+    response = jsonify(public_jwks(session))
+    response.headers["Cache-Control"] = "public, max-age=300"
+    return response
+
+
+def tool_description() -> ToolDescription:
+    """What the tool tells platforms about itself."""
+    lti = settings().lti
+    return ToolDescription(
+        name=lti.title,
+        base_url=lti.base_url.rstrip("/"),
+        login_url=tool_url("/lti/login"),
+        launch_url=tool_url("/lti/launch"),
+        jwks_url=tool_url("/.well-known/jwks.json"),
+        logo_url=tool_url("/static/img/logo.svg"),
+    )
+
+
+@blueprint.get("/lti/config")
+def config() -> Any:
+    """Values an administrator copies into the platform (HTML, or JSON on request)."""
+    description = tool_description()
+    data = description.as_config()
+    wants_json = request.args.get("format") == "json" or (
+        request.accept_mimetypes.best == "application/json"
+    )
+    if wants_json:
+        return jsonify(data)
+    return render_template("lti/config.html", data=data, description=description)
+
+
+@blueprint.get("/lti/register")
+def register() -> Any:
+    """LTI Dynamic Registration 1.0 §3: register with the platform that opened this page."""
+    openid_configuration = request.args.get("openid_configuration", "")
+    registration_token = request.args.get("registration_token", "")
+    session = get_session()
+    try:
+        registration = register_dynamically(
+            session,
+            openid_configuration,
+            registration_token,
+            tool_description(),
+            timeout=settings().lti.http_timeout_seconds,
+        )
+    except RegistrationError as exc:
+        session.rollback()
+        log.warning("dynamic registration refused: %s", exc.message)
+        response = Response(render_template("lti/registered.html", error=exc))
+        response.status_code = exc.status
+        return response
+    session.commit()
+    return render_template("lti/registered.html", registration=registration)
+
+
+def init_app(app: Flask) -> None:
+    """The platform key cache lives with the app; then the routes."""
+    lti = app.extensions["plugin.settings"].lti
+    app.extensions["plugin.keysets"] = KeySetCache(
+        default_ttl=float(lti.platform_jwks_cache_seconds), timeout=lti.http_timeout_seconds
+    )
+    app.register_blueprint(blueprint)
