@@ -18,9 +18,10 @@ $(STAMP): pyproject.toml constraints.txt
 translations: $(STAMP)
 	$(BIN)/pybabel compile --statistics -d plugin/translations
 
+# The development config: the example with the sandbox platform switched on.
 instance/config.toml:
 	mkdir -p instance
-	cp config.example.toml instance/config.toml
+	sed '/^\[sandbox\]/,/^\[/ s/^enabled = false/enabled = true/' config.example.toml > instance/config.toml
 
 run: $(STAMP) translations instance/config.toml
 	$(BIN)/flask --app plugin db upgrade
