@@ -7,7 +7,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export PLUGIN_CONFIG ?= instance/config.toml
 
-.PHONY: run test lint lock translations clean
+.PHONY: run test lint lock translations messages clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -19,6 +19,13 @@ translations: $(STAMP)
 	$(BIN)/pybabel compile --statistics -d plugin/translations
 
 # The development config: the example with the sandbox platform switched on.
+# After adding _("…") strings: refresh the catalog, then translate the new entries.
+messages: $(STAMP)
+	$(BIN)/pybabel extract -F babel.cfg -o plugin/translations/messages.pot --no-location \
+	  --sort-output --project dc-competency-tool .
+	$(BIN)/pybabel update -i plugin/translations/messages.pot -d plugin/translations \
+	  --no-fuzzy-matching
+
 instance/config.toml:
 	mkdir -p instance
 	sed '/^\[sandbox\]/,/^\[/ s/^enabled = false/enabled = true/' config.example.toml > instance/config.toml
