@@ -68,6 +68,7 @@ class LtiSettings:
     key_grace_days: int = 7
     designer_roles: tuple[str, ...] = ("Instructor", "ContentDeveloper", "TeachingAssistant")
     admin_roles: tuple[str, ...] = ("Administrator",)
+    dynamic_registration_urls: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -150,8 +151,13 @@ def _complete(settings: Settings, base_dir: Path) -> Settings:
         if not settings.database.url:
             db_file = instance_dir / "plugin.sqlite3"
             changes["database"] = dataclasses.replace(settings.database, url=f"sqlite:///{db_file}")
+        lti_changes: dict[str, Any] = {}
         if not settings.lti.base_url:
-            changes["lti"] = dataclasses.replace(settings.lti, base_url=DEV_TOOL_URL)
+            lti_changes["base_url"] = DEV_TOOL_URL
+        if not settings.lti.dynamic_registration_urls:
+            lti_changes["dynamic_registration_urls"] = ("*",)
+        if lti_changes:
+            changes["lti"] = dataclasses.replace(settings.lti, **lti_changes)
         if settings.sandbox.enabled and not settings.sandbox.platform_url:
             changes["sandbox"] = dataclasses.replace(settings.sandbox, platform_url=DEV_SANDBOX_URL)
     else:

@@ -114,6 +114,7 @@ def register_dynamically(
     registration_token: str,
     tool: ToolDescription,
     *,
+    allowed_urls: tuple[str, ...] = ("*",),
     timeout: float = 10.0,
     http: requests.Session | None = None,
 ) -> Registration:
@@ -124,6 +125,14 @@ def register_dynamically(
             field="openid_configuration",
         )
     _check_url(openid_configuration_url, "openid_configuration")
+    if not url_allowed(openid_configuration_url, allowed_urls):
+        raise RegistrationError(
+            "this tool does not accept dynamic registration from "
+            f"{openid_configuration_url}; its administrator must add the platform's URL to "
+            "lti.dynamic_registration_urls",
+            field="openid_configuration",
+            code="registration_not_allowed",
+        )
     client = http or requests.Session()
     headers = {"Accept": "application/json"}
     if registration_token:
@@ -189,6 +198,11 @@ def register_dynamically(
     )
     deployments = [str(deployment_id)] if deployment_id else []
     return register_platform(session, details, deployments, origin="dynamic")
+
+
+def url_allowed(url: str, allowed_urls: tuple[str, ...]) -> bool:
+    """True when ``url`` starts with one of the allowed prefixes ("*" allows all)."""
+    return any(prefix == "*" or url.startswith(prefix) for prefix in allowed_urls)
 
 
 def _check_url(url: str, field: str) -> None:

@@ -68,13 +68,13 @@ class KeySetCache:
             )
             response.raise_for_status()
             body = response.json()
+        except requests.JSONDecodeError:
+            raise LaunchRejected(
+                "key_set_unavailable", key_set_url=key_set_url, reason="not JSON"
+            ) from None
         except requests.RequestException as exc:
             raise LaunchRejected(
                 "key_set_unavailable", key_set_url=key_set_url, reason=type(exc).__name__
-            ) from None
-        except ValueError:
-            raise LaunchRejected(
-                "key_set_unavailable", key_set_url=key_set_url, reason="not JSON"
             ) from None
         raw_keys = body.get("keys") if isinstance(body, dict) else None
         if not isinstance(raw_keys, list):

@@ -31,12 +31,14 @@ from plugin.lti.adapters import (
 from plugin.lti.claims import (
     CLAIM_CONTEXT,
     CLAIM_CUSTOM,
+    CLAIM_DEEP_LINKING_SETTINGS,
     CLAIM_DEPLOYMENT_ID,
     CLAIM_LAUNCH_PRESENTATION,
     CLAIM_MESSAGE_TYPE,
     CLAIM_RESOURCE_LINK,
     CLAIM_ROLES,
     CLAIM_VERSION,
+    DEEP_LINKING_REQUEST,
     SUPPORTED_MESSAGE_TYPES,
     classify_roles,
 )
@@ -49,6 +51,17 @@ from plugin.lti.registrations import (
     record_deployment,
     registrations_for_issuer,
 )
+
+# sub and deployment_id are at most 255 characters (LTI 1.3 core §5.3.3, OIDC Core §2).
+MAX_IDENTIFIER_LENGTH = 255
+# Longest value kept per identity claim: the lengths of the lti_people columns.
+PERSON_CLAIM_LENGTHS = {
+    "name": 255,
+    "given_name": 255,
+    "family_name": 255,
+    "email": 320,
+    "locale": 35,
+}
 
 
 @dataclass(frozen=True)
@@ -144,6 +157,23 @@ def accept_launch(
     _check_header(launch.header)
     body = launch.body
     issuer = _required_text(body, "iss")
+    try:
+        return _accept_from(session, request, launch, issuer, id_token, state, key_sets, policy)
+    except LaunchRejected as exc:
+        exc.params.setdefault("issuer", issuer)  # unverified, for the log line only
+        raise
+
+
+def _accept_from(
+    session: Session,
+    request: ToolRequest,
+    launch: ToolMessageLaunch,
+    issuer: str,
+    id_token: str,
+    state: str,
+    key_sets: KeySetCache,
+    policy: LaunchPolicy,
+) -> AcceptedLaunch | StorageCheckNeeded:
     registration = _resolve_registration(session, launch, issuer)
     claims = _verify_signature(launch, id_token, registration.key_set_url, key_sets, policy)
     _check_claims(launch, claims)
@@ -260,7 +290,9 @@ def _check_claims(launch: ToolMessageLaunch, claims: dict[str, Any]) -> None:
         raise LaunchRejected("wrong_version", version=version)
     if message_type not in SUPPORTED_MESSAGE_TYPES:
         raise LaunchRejected("unknown_message_type", message_type=message_type)
-    _required_text(claims, "sub")
+    if len(_required_text(claims, "sub")) > MAX_IDENTIFIER_LENGTH:
+        # OIDC Core §2 / LTI 1.3 core §5.3.6: sub is at most 255 ASCII characters.
+        raise LaunchRejected("invalid_claim", claim="sub", reason="longer than 255 characters")
     _required_text(claims, "nonce")
     roles = claims.get(CLAIM_ROLES)
     if roles is None:
@@ -269,10 +301,17 @@ def _check_claims(launch: ToolMessageLaunch, claims: dict[str, Any]) -> None:
         raise LaunchRejected("invalid_claim", claim="roles", reason="must be a list of strings")
     if not claims.get(CLAIM_DEPLOYMENT_ID):
         raise LaunchRejected("missing_claim", claim="deployment_id")
+    deployment_id = str(claims[CLAIM_DEPLOYMENT_ID])
+    if not deployment_id.strip() or len(deployment_id) > MAX_IDENTIFIER_LENGTH:
+        # LTI 1.3 core §5.3.3: a non-empty string of at most 255 characters.
+        reason = "must be 1 to 255 characters, not blank"
+        raise LaunchRejected("invalid_claim", claim="deployment_id", reason=reason)
     if message_type == "LtiResourceLinkRequest":
         link = claims.get(CLAIM_RESOURCE_LINK)
         if not isinstance(link, dict) or not link.get("id"):
             raise LaunchRejected("missing_claim", claim="resource_link.id")
+    if message_type == DEEP_LINKING_REQUEST:
+        _check_deep_linking_settings(claims.get(CLAIM_DEEP_LINKING_SETTINGS))
     for claim in (CLAIM_CONTEXT, CLAIM_CUSTOM, CLAIM_LAUNCH_PRESENTATION):
         if claim in claims and not isinstance(claims[claim], dict):
             reason = "must be an object"
@@ -282,6 +321,28 @@ def _check_claims(launch: ToolMessageLaunch, claims: dict[str, Any]) -> None:
         launch.validate_message()
     except LtiException as exc:
         raise LaunchRejected("invalid_claim", claim="message", reason=str(exc)) from None
+
+
+def _check_deep_linking_settings(settings: Any) -> None:
+    """LTI Deep Linking 2.0 §4.4.1: the settings the response needs (pylti1p3 would fail
+    with an AttributeError on a non-object, and accepts a missing return URL)."""
+    if not isinstance(settings, dict):
+        if settings is None:
+            raise LaunchRejected("missing_claim", claim="deep_linking_settings")
+        reason = "must be an object"
+        raise LaunchRejected("invalid_claim", claim="deep_linking_settings", reason=reason)
+    return_url = settings.get("deep_link_return_url")
+    if not isinstance(return_url, str) or not return_url:
+        raise LaunchRejected("missing_claim", claim="deep_linking_settings.deep_link_return_url")
+    if urlsplit(return_url).scheme.lower() not in ("https", "http"):
+        # The response page posts a form to it: a "javascript:" URL would run in our origin.
+        reason = "deep_link_return_url must be an http(s) URL"
+        raise LaunchRejected("invalid_claim", claim="deep_linking_settings", reason=reason)
+    for member in ("accept_types", "accept_presentation_document_targets"):
+        value = settings.get(member)
+        if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+            reason = f"{member} must be a list of strings"
+            raise LaunchRejected("invalid_claim", claim="deep_linking_settings", reason=reason)
 
 
 def _check_deployment(
@@ -365,11 +426,14 @@ def _record_launch(
     if person is None:
         person = Person(issuer=issuer, sub=sub, created_at=now)
         session.add(person)
-    # Names and email are kept only when the platform sends them (LTI 1.3 core §5.3.6).
-    for attr in ("name", "given_name", "family_name", "email", "locale"):
+    # Names and email are kept only while the platform sends them (LTI 1.3 core §5.3.6): a
+    # platform that stops sharing them (its privacy setting) clears what the tool held.
+    for attr, max_length in PERSON_CLAIM_LENGTHS.items():
         value = claims.get(attr)
         if isinstance(value, str) and value:
-            setattr(person, attr, value[:320])
+            setattr(person, attr, value[:max_length])
+        elif attr != "locale":
+            setattr(person, attr, "")
     person.last_launch_at = now
     session.flush()
     roles = claims.get(CLAIM_ROLES, [])

@@ -25,6 +25,8 @@ from plugin.lti.errors import LaunchRejected
 from plugin.lti.models import LoginState
 from plugin.lti.registrations import find_registration, registrations_for_issuer
 
+MAX_STORAGE_TARGET_LENGTH = 255  # lti_login_states.storage_target
+
 
 class ToolOidcLogin(OIDCLogin[ToolRequest, DatabaseToolConf, Any, Any, str]):
     """pylti1p3's login, answering with a URL instead of a framework response."""
@@ -84,6 +86,11 @@ def begin_login(
     assert nonce is not None, "pylti1p3 made no nonce"
     row = find_registration(session, login.get_iss() or "", login.get_client_id() or "")
     assert row is not None, "pylti1p3 found a registration the database does not hold"
+    storage_target = request.get_param("lti_storage_target")
+    if len(storage_target) > MAX_STORAGE_TARGET_LENGTH:
+        # A frame name or "_parent" (LTI Client Side OIDC Launch); a value longer than the
+        # column names no frame: rely on the state cookie alone rather than fail the login.
+        storage_target = ""
     now = utcnow()
     session.execute(delete(LoginState).where(LoginState.expires_at < now))
     session.add(
@@ -91,7 +98,7 @@ def begin_login(
             state=state,
             nonce=nonce,
             registration_id=row.id,
-            storage_target=request.get_param("lti_storage_target"),
+            storage_target=storage_target,
             created_at=now,
             expires_at=now + state_lifetime,
         )
@@ -102,7 +109,7 @@ def begin_login(
         state=state,
         nonce=nonce,
         cookies=cookies.to_set,
-        storage_target=request.get_param("lti_storage_target"),
+        storage_target=storage_target,
     )
 
 

@@ -6,6 +6,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from flask import Flask, current_app, g, request, url_for
+from flask_babel import gettext as _
 
 from plugin.core.db import utcnow
 from plugin.core.errors import PluginError
@@ -46,7 +47,10 @@ def current_launch(required: bool = True) -> Launch | None:
     if launch is None:
         if required:
             raise LaunchExpired(
-                "This page needs a launch from your LMS; open the activity again there."
+                _(
+                    "This page needs a launch from your LMS, or the launch has expired: "
+                    "open the activity again in your LMS."
+                )
             )
         return None
     g.launch = launch

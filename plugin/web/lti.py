@@ -30,6 +30,7 @@ from plugin.lti.launch import (
     LaunchPolicy,
     StorageCheckNeeded,
     accept_launch,
+    origin_of,
 )
 from plugin.lti.login import begin_login
 from plugin.web.launch_context import settings, token_for
@@ -44,9 +45,27 @@ def tool_url(path: str) -> str:
     return settings().lti.base_url.rstrip("/") + path
 
 
+STORAGE_FIELDS = ("lti_storage_state", "lti_storage_checked")
+
+
 def tool_request() -> ToolRequest:
-    """This request as the LTI layer reads it."""
-    return ToolRequest(request.values.to_dict(), request.cookies.to_dict(), request.is_secure)
+    """This request as the LTI layer reads it.
+
+    The platform-storage answer is taken only from a POST made by the tool's own page: a
+    cross-site form could otherwise claim any state it knows and log a victim in as someone
+    else (login CSRF). Browsers send ``Origin`` on every form POST.
+    """
+    params = request.values.to_dict()
+    if not _posted_by_tool_page():
+        for field in STORAGE_FIELDS:
+            params.pop(field, None)
+    return ToolRequest(params, request.cookies.to_dict(), request.is_secure)
+
+
+def _posted_by_tool_page() -> bool:
+    origin = request.headers.get("Origin", "")
+    expected = {origin_of(settings().lti.base_url), request.host_url.rstrip("/")}
+    return request.headers.get("Sec-Fetch-Site") == "same-origin" or origin in expected
 
 
 def key_sets() -> KeySetCache:
@@ -73,7 +92,7 @@ def rejected(exc: LaunchRejected) -> Response:
         request.path,
         exc.code,
         exc.message_en,
-        request.values.get("iss", ""),
+        exc.params.get("issuer") or request.values.get("iss", ""),
     )
     if request.accept_mimetypes.best == "application/json":
         body = {"code": exc.code, "message": exc.message_en, "message_zh": exc.message_zh}
@@ -228,6 +247,7 @@ def register() -> Any:
             openid_configuration,
             registration_token,
             tool_description(),
+            allowed_urls=settings().lti.dynamic_registration_urls,
             timeout=settings().lti.http_timeout_seconds,
         )
     except RegistrationError as exc:

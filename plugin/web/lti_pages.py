@@ -35,11 +35,15 @@ def home() -> str:
     """Where a resource-link launch lands: who launched what, from which course."""
     launch = current_launch()
     presentation = launch.claims.get(CLAIM_LAUNCH_PRESENTATION) or {}
+    return_url = presentation.get("return_url", "")
+    if not isinstance(return_url, str) or not return_url.lower().startswith(("https:", "http:")):
+        # Only web URLs become the link: a "javascript:" return_url would run in our origin.
+        return_url = ""
     return render_template(
         "lti/home.html",
         launch=launch,
         person=launch.person,
-        return_url=presentation.get("return_url", ""),
+        return_url=return_url,
     )
 
 

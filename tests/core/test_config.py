@@ -217,3 +217,20 @@ def test_start_up_with_a_bad_config_prints_one_line_naming_key_and_file(tmp_path
     assert len(lines) == 1, result.stderr
     assert str(path) in lines[0]
     assert "'database.echo' must be true or false" in lines[0]
+
+
+def test_dynamic_registration_is_open_in_development_and_closed_in_production(
+    tmp_path: Path,
+) -> None:
+    development = load_settings(write_config(tmp_path, 'env = "development"\n'))
+    production = settings_from_mapping(
+        {
+            "env": "production",
+            "secret_key": SECRET,
+            "database": {"url": "sqlite://"},
+            "lti": {"base_url": "https://tool.example"},
+        },
+        base_dir=tmp_path,
+    )
+    assert development.lti.dynamic_registration_urls == ("*",)
+    assert production.lti.dynamic_registration_urls == ()

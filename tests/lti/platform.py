@@ -20,6 +20,7 @@ from jwcrypto.jwk import JWK
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 ROLE = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
+DL_SETTINGS = "https://purl.imsglobal.org/spec/lti-dl/claim/deep_linking_settings"
 
 
 class _JwksHandler(BaseHTTPRequestHandler):
@@ -27,8 +28,9 @@ class _JwksHandler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         self.server.requests += 1
-        body = json.dumps(self.server.jwks).encode()
-        self.send_response(200)
+        raw = self.server.raw_body
+        body = raw if raw is not None else json.dumps(self.server.jwks).encode()
+        self.send_response(self.server.status)
         self.send_header("Content-Type", "application/json")
         if self.server.cache_control:
             self.send_header("Cache-Control", self.server.cache_control)
@@ -44,6 +46,9 @@ class _JwksServer(ThreadingHTTPServer):
     jwks: dict[str, Any]
     cache_control: str = ""
     requests: int = 0
+    # A broken key set on demand: another HTTP status, or these bytes instead of the JWKS.
+    status: int = 200
+    raw_body: bytes | None = None
 
 
 def _new_key() -> tuple[str, dict[str, Any]]:
@@ -57,9 +62,31 @@ def _new_key() -> tuple[str, dict[str, Any]]:
     return pem, public
 
 
+_KEY_POOL: list[tuple[str, dict[str, Any]]] = []
+_LOADED: dict[str, rsa.RSAPrivateKey] = {}
+
+
+def private_key(pem: str) -> rsa.RSAPrivateKey:
+    """``pem`` loaded once: loading checks the RSA key, which costs more than signing."""
+    if pem not in _LOADED:
+        key = serialization.load_pem_private_key(pem.encode(), password=None)
+        assert isinstance(key, rsa.RSAPrivateKey)
+        _LOADED[pem] = key
+    return _LOADED[pem]
+
+
+def pooled_key(slot: int = 0) -> tuple[str, dict[str, Any]]:
+    """A platform key made once per test session (key generation dominates test time)."""
+    while len(_KEY_POOL) <= slot:
+        _KEY_POOL.append(_new_key())
+    return _KEY_POOL[slot]
+
+
 @dataclass
 class TestPlatform:
     """Signs id_tokens like an LMS; ``jwks_url`` serves its public key."""
+
+    __test__ = False  # a helper, not a test class, wherever it is imported
 
     issuer: str = "https://lms.example.edu"
     client_id: str = "tool-client-1"
@@ -107,29 +134,64 @@ class TestPlatform:
                 body[key] = value
         return body
 
+    def deep_linking_claims(self, nonce: str, **overrides: Any) -> dict[str, Any]:
+        """A valid instructor LtiDeepLinkingRequest body; overrides as in :meth:`claims`."""
+        body = self.claims(
+            nonce,
+            sub="instructor-001",
+            name="林老師",
+            **{
+                LTI + "message_type": "LtiDeepLinkingRequest",
+                LTI + "resource_link": None,
+                LTI + "roles": [ROLE + "Instructor"],
+                DL_SETTINGS: {
+                    "deep_link_return_url": self.issuer + "/deep-link-return",
+                    "accept_types": ["ltiResourceLink"],
+                    "accept_presentation_document_targets": ["iframe", "window"],
+                    "accept_multiple": True,
+                    "data": "opaque-platform-data",
+                },
+            },
+        )
+        for key, value in overrides.items():
+            if value is None:
+                body.pop(key, None)
+            else:
+                body[key] = value
+        return body
+
     def sign(self, body: dict[str, Any], headers: dict[str, Any] | None = None) -> str:
         """Sign ``body`` with the platform key (kid set unless headers say otherwise)."""
         header = {"kid": self.kid}
         header.update(headers or {})
         header = {k: v for k, v in header.items() if v is not None}
-        return jwt.encode(body, self.private_pem, algorithm="RS256", headers=header)
+        return jwt.encode(body, private_key(self.private_pem), algorithm="RS256", headers=header)
 
     def rotate(self) -> None:
         """Switch to a new key (old one no longer published)."""
-        self.private_pem, public = _new_key()
+        self.use_key(*_new_key())
+
+    def use_key(self, private_pem: str, public: dict[str, Any]) -> None:
+        """Sign with ``private_pem`` from now on and publish only its public half."""
+        self.private_pem = private_pem
         self.kid = public["kid"]
         if self.server is not None:
-            self.server.jwks = {"keys": [public]}
+            self.server.jwks = {"keys": [dict(public)]}
 
 
 @contextmanager
-def running_platform(**kwargs: Any) -> Iterator[TestPlatform]:
-    """A :class:`TestPlatform` whose JWKS is served on 127.0.0.1 until the block ends."""
+def running_platform(key_slot: int = 0, **kwargs: Any) -> Iterator[TestPlatform]:
+    """A :class:`TestPlatform` whose JWKS is served on 127.0.0.1 until the block ends.
+
+    Its first key comes from the session's pool (``key_slot``); :meth:`TestPlatform.rotate`
+    makes a fresh one.
+    """
     server = _JwksServer(("127.0.0.1", 0), _JwksHandler)
     platform = TestPlatform(server=server, **kwargs)
-    platform.rotate()
+    platform.use_key(*pooled_key(key_slot))
     platform.jwks_url = f"http://127.0.0.1:{server.server_address[1]}/jwks"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    # A short poll interval: shutdown() waits for it, once per test.
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
     thread.start()
     try:
         yield platform

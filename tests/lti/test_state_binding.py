@@ -1,0 +1,180 @@
+"""A launch must come back to the browser that began the login: by the state cookie, or by
+LTI platform storage (LTI Client Side OIDC Launch) when the cookie is blocked."""
+
+from __future__ import annotations
+
+from flask import Flask
+from flask.testing import FlaskClient
+
+from tests.lti.conftest import TOOL, Flow, assert_refused, counts, storage_config
+from tests.lti.platform import login_params
+
+
+def _cookieless(app: Flask) -> FlaskClient:
+    """A browser that blocks the tool's cookie inside the LMS iframe."""
+    return app.test_client(use_cookies=False)
+
+
+def test_launch_without_state_cookie_or_platform_storage_is_rejected(
+    flow: Flow, app: Flask
+) -> None:
+    auth = flow.login()
+    token = flow.platform.sign(flow.platform.claims(auth["nonce"]))
+    response = _cookieless(app).post(
+        "/lti/launch", data={"id_token": token, "state": auth["state"]}, base_url=TOOL
+    )
+    assert_refused(response, 400, "state_unverified")
+    assert counts(app)["launches"] == 0
+    assert counts(app)["used_states"] == 0
+
+
+def test_login_with_a_storage_target_returns_the_storage_page_with_state_and_nonce(
+    flow: Flow,
+) -> None:
+    response = flow.login_response(lti_storage_target="_parent")
+
+    assert response.status_code == 200
+    config = storage_config(response)
+    assert config["mode"] == "put"
+    assert config["target"] == "_parent"
+    assert config["origin"] == "https://lms.example.edu"
+    assert config["state"].startswith("state-") and config["nonce"]
+    assert config["redirect"].startswith(flow.platform.auth_login_url + "?")
+    assert f"state={config['state']}" in config["redirect"]
+    assert f"nonce={config['nonce']}" in config["redirect"]
+    # The cookie is still set, for browsers that keep it.
+    assert flow.client.get_cookie(f"lti1p3-{config['state']}", domain="tool.test", path="/lti/")
+
+
+def test_cookieless_launch_of_a_storage_login_gets_the_storage_check_page(
+    flow: Flow, app: Flask
+) -> None:
+    browser = _cookieless(app)
+    login = browser.get(
+        "/lti/login",
+        query_string=login_params(flow.platform, lti_storage_target="_parent"),
+        base_url=TOOL,
+    )
+    config = storage_config(login)
+    token = flow.platform.sign(flow.platform.claims(config["nonce"]))
+
+    check = browser.post(
+        "/lti/launch",
+        data={"id_token": token, "state": config["state"], "lti_storage_target": "_parent"},
+        base_url=TOOL,
+    )
+
+    assert check.status_code == 200
+    check_config = storage_config(check)
+    assert check_config["mode"] == "get"
+    assert (check_config["state"], check_config["nonce"]) == (config["state"], config["nonce"])
+    text = check.get_data(as_text=True)
+    assert 'name="lti_storage_checked" value="1"' in text
+    assert f'name="state" value="{config["state"]}"' in text
+    assert counts(app)["launches"] == 0 and counts(app)["used_states"] == 0
+
+    accepted = browser.post(
+        "/lti/launch",
+        data={
+            "id_token": token,
+            "state": config["state"],
+            "lti_storage_state": config["state"],
+            "lti_storage_checked": "1",
+        },
+        base_url=TOOL,
+        headers={"Origin": TOOL},
+    )
+    assert accepted.status_code == 303, accepted.get_data(as_text=True)
+    assert browser.get(accepted.headers["Location"], base_url=TOOL).status_code == 200
+    assert counts(app)["launches"] == 1
+
+
+def test_storage_check_with_a_wrong_stored_state_is_rejected(flow: Flow, app: Flask) -> None:
+    browser = _cookieless(app)
+    login = browser.get(
+        "/lti/login",
+        query_string=login_params(flow.platform, lti_storage_target="_parent"),
+        base_url=TOOL,
+    )
+    config = storage_config(login)
+    token = flow.platform.sign(flow.platform.claims(config["nonce"]))
+    response = browser.post(
+        "/lti/launch",
+        data={
+            "id_token": token,
+            "state": config["state"],
+            "lti_storage_state": "state-of-another-login",
+            "lti_storage_checked": "1",
+        },
+        base_url=TOOL,
+        headers={"Origin": TOOL},
+    )
+    assert_refused(response, 400, "state_mismatch")
+    assert counts(app)["launches"] == 0
+
+
+def test_storage_check_that_found_nothing_is_rejected(flow: Flow, app: Flask) -> None:
+    browser = _cookieless(app)
+    login = browser.get(
+        "/lti/login",
+        query_string=login_params(flow.platform, lti_storage_target="_parent"),
+        base_url=TOOL,
+    )
+    config = storage_config(login)
+    token = flow.platform.sign(flow.platform.claims(config["nonce"]))
+    response = browser.post(
+        "/lti/launch",
+        data={
+            "id_token": token,
+            "state": config["state"],
+            "lti_storage_state": "",
+            "lti_storage_checked": "1",
+        },
+        base_url=TOOL,
+        headers={"Origin": TOOL},
+    )
+    assert_refused(response, 400, "state_unverified")
+
+
+def test_state_cookie_with_a_wrong_value_is_rejected(flow: Flow, app: Flask) -> None:
+    auth = flow.login()
+    flow.client.set_cookie(
+        f"lti1p3-{auth['state']}", "state-forged", domain="tool.test", path="/lti/"
+    )
+    token = flow.platform.sign(flow.platform.claims(auth["nonce"]))
+    assert_refused(flow.launch(token, auth["state"]), 400, "state_mismatch")
+    assert counts(app)["launches"] == 0
+
+
+def test_state_cookie_is_secure_httponly_samesite_none_and_partitioned(flow: Flow) -> None:
+    response = flow.login_response()
+    header = next(h for h in response.headers.getlist("Set-Cookie") if h.startswith("lti1p3-"))
+    attributes = {part.strip().split("=")[0].lower() for part in header.split(";")}
+    assert {"secure", "httponly", "partitioned"} <= attributes
+    assert "SameSite=None" in header and "Path=/lti/" in header
+
+
+def test_storage_answer_from_a_cross_site_form_is_ignored(flow: Flow, app: Flask) -> None:
+    """A forged form on another site cannot claim the platform-storage check (login CSRF)."""
+    browser = _cookieless(app)
+    login = browser.get(
+        "/lti/login",
+        query_string=login_params(flow.platform, lti_storage_target="_parent"),
+        base_url=TOOL,
+    )
+    config = storage_config(login)
+    token = flow.platform.sign(flow.platform.claims(config["nonce"]))
+    response = browser.post(
+        "/lti/launch",
+        data={
+            "id_token": token,
+            "state": config["state"],
+            "lti_storage_state": config["state"],
+            "lti_storage_checked": "1",
+        },
+        base_url=TOOL,
+        headers={"Origin": "https://attacker.example", "Sec-Fetch-Site": "cross-site"},
+    )
+    assert response.status_code == 200
+    assert storage_config(response)["mode"] == "get"
+    assert counts(app)["launches"] == 0 and counts(app)["used_states"] == 0
