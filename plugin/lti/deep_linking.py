@@ -32,9 +32,18 @@ class LinkItem:
 class CleanResource(DeepLinkResource):
     """A resource link without null members (platforms and xAPI-minded readers reject nulls)."""
 
+    _text: str = ""
+
+    def set_text(self, value: str) -> CleanResource:
+        """The description the platform shows with the link (Deep Linking 2.0 §3.1)."""
+        self._text = value
+        return self
+
     def to_dict(self) -> dict[str, Any]:
         """The content item, nulls dropped, line item included when set."""
         item: dict[str, Any] = {"type": self.get_type(), "title": self.get_title()}
+        if self._text:
+            item["text"] = self._text
         if self.get_url():
             item["url"] = self.get_url()
         if self.get_custom_params():
@@ -85,7 +94,8 @@ def build_response(
     resources = []
     targets = settings.get("accept_presentation_document_targets") or ["iframe"]
     for item in items:
-        resource = CleanResource().set_title(item.title).set_custom_params(item.custom)
+        resource = CleanResource().set_text(item.text)
+        resource.set_title(item.title).set_custom_params(item.custom)
         resource.set_target(item.target if item.target in targets else targets[0])
         if item.score_maximum is not None:
             line_item = LineItem().set_score_maximum(item.score_maximum)

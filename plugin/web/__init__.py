@@ -17,3 +17,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(lti_pages.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(pages.blueprint)
+    if app.extensions["plugin.settings"].sandbox.enabled:
+        from plugin.web import sandbox  # development only: config refuses it in production
+
+        sandbox.init_app(app)
