@@ -18,8 +18,10 @@ import pytest
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 DATA_FILE = PROJECT_ROOT / "plugin/competencies/data/framework.toml"
+# The research report the framework comes from, as plain text (kept beside the tests so that
+# every run checks the data against it; SEED_REPORT may point at another copy).
 REPORT_FILE = Path(
-    os.environ.get("SEED_REPORT") or PROJECT_ROOT / "../shared/seed/000_5320a2d0942a9c2f.txt"
+    os.environ.get("SEED_REPORT") or Path(__file__).parent / "fixtures" / "seed_report.txt"
 ).resolve()
 
 COMPETENCY_IDS = [f"DC{n}" for n in range(1, 6)]
