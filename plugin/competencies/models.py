@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import (
+    JSON,
+    Boolean,
     CheckConstraint,
     Column,
     Float,
@@ -25,6 +27,17 @@ class_competencies = Table(
     "competency_class_items",
     Base.metadata,
     Column("class_id", ForeignKey("competency_classes.id", ondelete="CASCADE"), primary_key=True),
+    Column("item_id", ForeignKey("competency_items.id", ondelete="CASCADE"), primary_key=True),
+)
+
+outside_course_items = Table(
+    "competency_outside_course_items",
+    Base.metadata,
+    Column(
+        "course_id",
+        ForeignKey("competency_outside_courses.id", ondelete="CASCADE"),
+        primary_key=True,
+    ),
     Column("item_id", ForeignKey("competency_items.id", ondelete="CASCADE"), primary_key=True),
 )
 
@@ -225,6 +238,12 @@ class Module(Base):
     description_en: Mapped[str] = mapped_column(Text, default="")
     hours: Mapped[float] = mapped_column(Float, default=0.0)
     activity_iri: Mapped[str] = mapped_column(String(500), unique=True)
+    content_markdown: Mapped[str] = mapped_column(Text, default="")
+    content_html: Mapped[str] = mapped_column(Text, default="")
+    external_url: Mapped[str] = mapped_column(String(1000), default="")
+    external_display: Mapped[str] = mapped_column(String(10), default="window")
+    # cmi5 masteryScore: the scaled score that passes the knowledge check.
+    mastery_score: Mapped[float | None] = mapped_column(Float)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -232,6 +251,53 @@ class Module(Base):
     tags: Mapped[list[ModuleTag]] = relationship(
         back_populates="module", order_by="ModuleTag.id", cascade="all, delete-orphan"
     )
+    check_items: Mapped[list[CheckItem]] = relationship(
+        back_populates="module", order_by="CheckItem.position", cascade="all, delete-orphan"
+    )
+
+    @property
+    def active_tags(self) -> list[ModuleTag]:
+        """The tags in force (retired versions are kept for the evidence recorded under them)."""
+        return [tag for tag in self.tags if tag.retired_at is None]
+
+
+class CheckItem(Base):
+    """One multiple-choice item of a module's knowledge check."""
+
+    __tablename__ = "competency_check_items"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    module_id: Mapped[int] = mapped_column(
+        ForeignKey("competency_modules.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    prompt_zh: Mapped[str] = mapped_column(Text)
+    prompt_en: Mapped[str] = mapped_column(Text)
+    multiple: Mapped[bool] = mapped_column(Boolean, default=False)
+    # [{"key": "a", "text_zh": …, "text_en": …, "correct": bool, "feedback_zh": …, …}]
+    choices: Mapped[list] = mapped_column(JSON)
+
+    module: Mapped[Module] = relationship(back_populates="check_items")
+
+
+class Placement(Base):
+    """A module placed in an LMS: the platform's resource link bound to it."""
+
+    __tablename__ = "competency_placements"
+    __table_args__ = (UniqueConstraint("issuer", "deployment_id", "resource_link_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    issuer: Mapped[str] = mapped_column(String(500))
+    deployment_id: Mapped[str] = mapped_column(String(255))
+    resource_link_id: Mapped[str] = mapped_column(String(255))
+    context_id: Mapped[str] = mapped_column(String(255), default="", index=True)
+    module_id: Mapped[int] = mapped_column(
+        ForeignKey("competency_modules.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+    module: Mapped[Module] = relationship()
 
 
 class ModuleTag(Base):
@@ -257,3 +323,20 @@ class ModuleTag(Base):
 
     module: Mapped[Module] = relationship(back_populates="tags")
     item: Mapped[Item] = relationship()
+
+
+class OutsideCourse(Base):
+    """A course that never launches through the tool (e.g. on e等公務園), counted in coverage."""
+
+    __tablename__ = "competency_outside_courses"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(100), unique=True)
+    title: Mapped[str] = mapped_column(Text)
+    hours: Mapped[float] = mapped_column(Float)
+    # Grade keys (junior, intermediate, senior, supervisor) the course is meant for.
+    audience: Mapped[list] = mapped_column(JSON)
+    source: Mapped[str] = mapped_column(String(100), default="")
+    imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    items: Mapped[list[Item]] = relationship(secondary=outside_course_items)

@@ -187,3 +187,85 @@ class FrameworkFile(Schema):
     grades = fields.List(fields.Nested(GradeEntry), required=True)
     classes = fields.List(fields.Nested(ClassEntry), load_default=list)
     targets = fields.Nested(TargetsSection, required=True)
+
+
+# --- Designer input -------------------------------------------------------------------------
+
+
+def _http_url(value: str) -> None:
+    """An empty string or an absolute http(s) URL."""
+    if value and not re.match(r"^https?://[^\s/$.?#][^\s]*$", value, re.IGNORECASE):
+        raise ValidationError("must be an http(s) URL")
+
+
+class ChoiceInput(Schema):
+    """One answer choice of a knowledge-check item."""
+
+    key = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9_]{1,20}$"))
+    text_zh = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    text_en = fields.String(required=True, validate=validate.Length(min=1, max=500))
+    correct = fields.Boolean(required=True)
+    feedback_zh = fields.String(load_default="", validate=validate.Length(max=1000))
+    feedback_en = fields.String(load_default="", validate=validate.Length(max=1000))
+
+
+class CheckItemInput(Schema):
+    """One multiple-choice item; ``multiple`` allows more than one correct choice."""
+
+    prompt_zh = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    prompt_en = fields.String(required=True, validate=validate.Length(min=1, max=2000))
+    multiple = fields.Boolean(load_default=False)
+    choices = fields.List(
+        fields.Nested(ChoiceInput), required=True, validate=validate.Length(min=2, max=10)
+    )
+
+    @validates_schema
+    def check_correct_choices(self, data: dict, **_kwargs: object) -> None:
+        """At least one correct choice; exactly one unless ``multiple``; unique keys."""
+        keys = [choice["key"] for choice in data["choices"]]
+        if len(set(keys)) != len(keys):
+            raise ValidationError("choice keys must be unique", "choices")
+        correct = sum(1 for choice in data["choices"] if choice["correct"])
+        if correct == 0:
+            raise ValidationError("mark at least one choice correct", "choices")
+        if correct > 1 and not data["multiple"]:
+            raise ValidationError("several correct choices need multiple = true", "choices")
+
+
+class ModuleInput(Schema):
+    """A module as a designer writes it."""
+
+    title_zh = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    title_en = fields.String(required=True, validate=validate.Length(min=1, max=200))
+    description_zh = fields.String(load_default="", validate=validate.Length(max=2000))
+    description_en = fields.String(load_default="", validate=validate.Length(max=2000))
+    hours = fields.Float(
+        required=True, validate=validate.Range(min=0, max=100, min_inclusive=False)
+    )
+    content_markdown = fields.String(load_default="")
+    external_url = fields.String(load_default="", validate=[validate.Length(max=1000), _http_url])
+    external_display = fields.String(
+        load_default="window", validate=validate.OneOf(("window", "embed"))
+    )
+    mastery_score = fields.Float(
+        load_default=None, allow_none=True, validate=validate.Range(min=0, max=1)
+    )
+    check_items = fields.List(
+        fields.Nested(CheckItemInput), load_default=list, validate=validate.Length(max=50)
+    )
+
+    @validates_schema
+    def check_mastery_needs_items(self, data: dict, **_kwargs: object) -> None:
+        """A mastery score only means something with a knowledge check."""
+        if data.get("mastery_score") is not None and not data.get("check_items"):
+            raise ValidationError("a mastery score needs knowledge-check items", "mastery_score")
+
+
+class TagInput(Schema):
+    """One competency tag: item ID, target level on the report scale, weight."""
+
+    item = fields.String(required=True, validate=validate.Length(min=1, max=40))
+    level = fields.Integer(required=True, strict=True)
+    weight = fields.Float(
+        load_default=1.0, validate=validate.Range(min=0, max=10, min_inclusive=False)
+    )

@@ -123,3 +123,33 @@ class Launch(Base):
 
     person: Mapped[Person] = relationship()
     deployment: Mapped[Deployment] = relationship()
+
+
+class GradeOutbox(Base):
+    """A score waiting for (or past) delivery to a platform line item (LTI AGS 2.0 §3.4).
+
+    Written in the same transaction as the learner event that earned it, and sent by a
+    worker, so that no grade is lost while the platform is down.
+    """
+
+    __tablename__ = "lti_grade_outbox"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration_id: Mapped[int] = mapped_column(
+        ForeignKey("lti_registrations.id", ondelete="CASCADE"), index=True
+    )
+    line_item_url: Mapped[str] = mapped_column(String(1000), default="")
+    line_items_url: Mapped[str] = mapped_column(String(1000), default="")
+    resource_id: Mapped[str] = mapped_column(String(255), default="")
+    resource_link_id: Mapped[str] = mapped_column(String(255), default="")
+    label: Mapped[str] = mapped_column(String(255), default="")
+    user_sub: Mapped[str] = mapped_column(String(255))
+    score: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default="pending")
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+    registration: Mapped[Registration] = relationship()

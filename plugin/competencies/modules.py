@@ -1,0 +1,290 @@
+"""The module catalog: modules, their knowledge checks, versioned competency tags, placements."""
+
+from __future__ import annotations
+
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Any
+
+from marshmallow import ValidationError
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.orm import Session
+
+from plugin.competencies.content import check_markdown, render_markdown
+from plugin.competencies.models import (
+    CheckItem,
+    Framework,
+    Item,
+    Level,
+    Module,
+    ModuleTag,
+    Placement,
+    Scale,
+)
+from plugin.competencies.schemas import ModuleInput, TagInput
+from plugin.core.db import utcnow
+from plugin.core.errors import InvalidInput, NotFound
+
+
+def first_error(error: ValidationError) -> tuple[str, str]:
+    """(``field.path``, message) of the first marshmallow error."""
+    messages: Any = error.messages
+    path: list[str] = []
+    while isinstance(messages, dict):
+        key = sorted(messages, key=str)[0]
+        path.append(str(key))
+        messages = messages[key]
+    text = "; ".join(str(m) for m in messages) if isinstance(messages, list) else str(messages)
+    return ".".join(path), text
+
+
+def load_input(schema: Any, data: dict[str, Any]) -> dict[str, Any]:
+    """Validate ``data`` with a marshmallow schema; the error names the field."""
+    try:
+        return schema.load(data)
+    except ValidationError as exc:
+        path, message = first_error(exc)
+        raise InvalidInput(f"{path}: {message}", field=path) from None
+
+
+def new_module_key() -> str:
+    """A short, stable, URL-safe key for a designer's new module."""
+    return "m-" + uuid.uuid4().hex[:12]
+
+
+def module_iri(iri_base: str, framework_key: str, key: str) -> str:
+    """The activity IRI of a module (stable: stored when the module is created)."""
+    return f"{iri_base}{framework_key}/modules/{key}"
+
+
+def get_module(session: Session, key: str) -> Module:
+    """The module with ``key`` or :class:`NotFound`."""
+    module = session.scalars(select(Module).where(Module.key == key)).one_or_none()
+    if module is None:
+        raise NotFound(f"no module {key!r}", field="module")
+    return module
+
+
+def search_modules(session: Session, query: str = "", limit: int = 50) -> list[Module]:
+    """Modules whose key or title (zh-TW or en) contains ``query``."""
+    statement = select(Module).order_by(Module.key).limit(limit)
+    if query.strip():
+        pattern = f"%{query.strip()}%"
+        columns = (Module.title_zh, Module.title_en, Module.key)
+        statement = statement.where(or_(*(column.ilike(pattern) for column in columns)))
+    return list(session.scalars(statement))
+
+
+def create_module(
+    session: Session, data: dict[str, Any], framework: Framework, iri_base: str
+) -> Module:
+    """Create a module from designer input (checked in full before anything is written)."""
+    values = load_input(ModuleInput(), data)
+    check_markdown(values["content_markdown"])
+    key = new_module_key()
+    module = Module(
+        key=key,
+        origin="designer",
+        activity_iri=module_iri(iri_base, framework.key, key),
+    )
+    _apply(module, values)
+    session.add(module)
+    session.flush()
+    return module
+
+
+def update_module(session: Session, module: Module, data: dict[str, Any]) -> Module:
+    """Replace a module's texts, content, hours, mastery score and knowledge check."""
+    values = load_input(ModuleInput(), data)
+    check_markdown(values["content_markdown"])
+    _apply(module, values)
+    session.flush()
+    return module
+
+
+def _apply(module: Module, values: dict[str, Any]) -> None:
+    module.title_zh = values["title_zh"]
+    module.title_en = values["title_en"]
+    module.description_zh = values["description_zh"]
+    module.description_en = values["description_en"]
+    module.hours = values["hours"]
+    module.content_markdown = values["content_markdown"]
+    module.content_html = render_markdown(values["content_markdown"])
+    module.external_url = values["external_url"]
+    module.external_display = values["external_display"]
+    module.mastery_score = values["mastery_score"]
+    module.check_items = [
+        CheckItem(
+            position=position,
+            prompt_zh=item["prompt_zh"],
+            prompt_en=item["prompt_en"],
+            multiple=item["multiple"],
+            choices=item["choices"],
+        )
+        for position, item in enumerate(values["check_items"], start=1)
+    ]
+
+
+@dataclass
+class TagChange:
+    """What a tag edit did: tags added and tags retired (never rewritten)."""
+
+    added: list[ModuleTag] = field(default_factory=list)
+    retired: list[ModuleTag] = field(default_factory=list)
+
+
+def report_scale_levels(session: Session, framework: Framework) -> int:
+    """How many levels the framework's report scale has."""
+    count = session.scalar(
+        select(func.count())
+        .select_from(Level)
+        .join(Scale, Level.scale_id == Scale.id)
+        .where(Scale.framework_id == framework.id, Scale.key == "report")
+    )
+    return int(count or 0)
+
+
+def resolve_tags(
+    session: Session, framework: Framework, raw_tags: list[dict[str, Any]]
+) -> list[tuple[Item, int, float]]:
+    """Check tag input: known IDs, levels on the scale, no duplicates; errors name the tag."""
+    top = report_scale_levels(session, framework)
+    items = {
+        item.code: item
+        for item in session.scalars(select(Item).where(Item.framework_id == framework.id))
+    }
+    resolved: list[tuple[Item, int, float]] = []
+    seen: set[str] = set()
+    for index, raw in enumerate(raw_tags):
+        values = load_input(TagInput(), raw)
+        code = values["item"].strip()
+        where = f"tags[{index}]"
+        if code not in items:
+            raise InvalidInput(f"{where}.item: unknown competency ID {code!r}", field=where)
+        if not 1 <= values["level"] <= top:
+            raise InvalidInput(
+                f"{where}.level: level {values['level']} is not on the scale 1–{top}",
+                field=f"{where}.level",
+            )
+        if code in seen:
+            raise InvalidInput(f"{where}.item: {code} is tagged twice", field=f"{where}.item")
+        seen.add(code)
+        resolved.append((items[code], values["level"], values["weight"]))
+    return resolved
+
+
+def set_module_tags(
+    session: Session, module: Module, framework: Framework, raw_tags: list[dict[str, Any]]
+) -> TagChange:
+    """Make the module's tags these; a changed tag is retired and a new version added.
+
+    Evidence points at the tag version it was recorded under, so retiring instead of
+    rewriting keeps every earlier record's meaning.
+    """
+    wanted = resolve_tags(session, framework, raw_tags)
+    change = TagChange()
+    now = utcnow()
+    current = {tag.item_id: tag for tag in module.active_tags}
+    wanted_ids = {item.id for item, _level, _weight in wanted}
+    for item_id, tag in current.items():
+        if item_id not in wanted_ids:
+            tag.retired_at = now
+            change.retired.append(tag)
+    for item, level, weight in wanted:
+        tag = current.get(item.id)
+        if tag is not None and tag.level == level and tag.weight == weight:
+            continue
+        if tag is not None:
+            tag.retired_at = now
+            change.retired.append(tag)
+        new_tag = ModuleTag(item_id=item.id, level=level, weight=weight, created_at=now)
+        module.tags.append(new_tag)
+        change.added.append(new_tag)
+    session.flush()
+    return change
+
+
+def bulk_tag(
+    session: Session, modules: list[Module], framework: Framework, raw_tag: dict[str, Any]
+) -> int:
+    """Add (or re-level) one tag on many modules at once; returns how many changed."""
+    ((item, level, weight),) = resolve_tags(session, framework, [raw_tag])
+    changed = 0
+    for module in modules:
+        tags = [
+            {"item": tag.item.code, "level": tag.level, "weight": tag.weight}
+            for tag in module.active_tags
+            if tag.item_id != item.id
+        ]
+        tags.append({"item": item.code, "level": level, "weight": weight})
+        if set_module_tags(session, module, framework, tags).added:
+            changed += 1
+    return changed
+
+
+def search_items(session: Session, framework: Framework, query: str) -> list[Item]:
+    """Competencies, indicators and attitudes whose ID, name or definition matches (zh/en)."""
+    statement = select(Item).where(Item.framework_id == framework.id).order_by(Item.position)
+    if query.strip():
+        pattern = f"%{query.strip()}%"
+        columns = (Item.code, Item.name_zh, Item.name_en, Item.description_zh, Item.description_en)
+        statement = statement.where(or_(*(column.ilike(pattern) for column in columns)))
+    return list(session.scalars(statement))
+
+
+def similar_module_tags(session: Session, module: Module, limit: int = 8) -> list[tuple[Item, int]]:
+    """Items tagged on modules that share a tag or a class with this one, most common first."""
+    own = {tag.item_id for tag in module.active_tags}
+    conditions = [Module.tags.any(and_(ModuleTag.item_id.in_(own), ModuleTag.retired_at.is_(None)))]
+    if module.class_id is not None:
+        conditions.append(Module.class_id == module.class_id)
+    neighbours = session.scalars(select(Module).where(Module.id != module.id, or_(*conditions)))
+    counter: Counter[int] = Counter()
+    items: dict[int, Item] = {}
+    for neighbour in neighbours:
+        for tag in neighbour.active_tags:
+            if tag.item_id not in own:
+                counter[tag.item_id] += 1
+                items[tag.item_id] = tag.item
+    return [(items[item_id], count) for item_id, count in counter.most_common(limit)]
+
+
+def find_placement(
+    session: Session, issuer: str, deployment_id: str, resource_link_id: str
+) -> Placement | None:
+    """The module placement of a platform's resource link, if bound."""
+    return session.scalars(
+        select(Placement).where(
+            Placement.issuer == issuer,
+            Placement.deployment_id == deployment_id,
+            Placement.resource_link_id == resource_link_id,
+        )
+    ).one_or_none()
+
+
+def bind_placement(
+    session: Session,
+    *,
+    issuer: str,
+    deployment_id: str,
+    resource_link_id: str,
+    context_id: str,
+    module: Module,
+) -> Placement:
+    """Bind a resource link to a module (re-binding moves it)."""
+    placement = find_placement(session, issuer, deployment_id, resource_link_id)
+    if placement is None:
+        placement = Placement(
+            issuer=issuer,
+            deployment_id=deployment_id,
+            resource_link_id=resource_link_id,
+            context_id=context_id,
+            module_id=module.id,
+        )
+        session.add(placement)
+    else:
+        placement.module_id = module.id
+        placement.context_id = context_id or placement.context_id
+    session.flush()
+    return placement

@@ -1,0 +1,202 @@
+"""Designer modules: checked input, sanitised content, versioned tags, placements."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from plugin.competencies.content import MAX_MARKDOWN_CHARS, render_markdown
+from plugin.competencies.models import Module, ModuleTag
+from plugin.competencies.modules import (
+    bind_placement,
+    bulk_tag,
+    create_module,
+    find_placement,
+    get_module,
+    search_items,
+    set_module_tags,
+    similar_module_tags,
+    update_module,
+)
+from plugin.competencies.services import get_framework, load_framework
+from plugin.core.errors import InvalidInput
+from tests.conftest import IRI_BASE
+
+
+@pytest.fixture
+def framework(session: Session, framework_data: dict[str, Any]) -> Any:
+    load_framework(session, framework_data, IRI_BASE)
+    return get_framework(session)
+
+
+def module_input(**overrides: Any) -> dict[str, Any]:
+    data: dict[str, Any] = {
+        "title_zh": "資料視覺化入門",
+        "title_en": "Introduction to data visualisation",
+        "hours": 1.5,
+        "content_markdown": "# 重點\n\n- 選對圖表\n- **標示來源**",
+        "mastery_score": 0.8,
+        "check_items": [
+            {
+                "prompt_zh": "比較各機關預算，哪種圖最合適？",
+                "prompt_en": "Which chart compares agency budgets best?",
+                "choices": [
+                    {"key": "a", "text_zh": "長條圖", "text_en": "Bar chart", "correct": True},
+                    {"key": "b", "text_zh": "圓餅圖", "text_en": "Pie chart", "correct": False},
+                ],
+            }
+        ],
+    }
+    data.update(overrides)
+    return data
+
+
+def test_created_module_gets_a_stable_iri_and_sanitised_html(
+    session: Session, framework: Any
+) -> None:
+    module = create_module(session, module_input(), framework, IRI_BASE)
+    assert module.key.startswith("m-")
+    assert module.activity_iri == f"{IRI_BASE}tw-civil-service-dc/modules/{module.key}"
+    assert "<h1>重點</h1>" in module.content_html
+    assert "<strong>標示來源</strong>" in module.content_html
+    assert [item.prompt_en for item in module.check_items] == [
+        "Which chart compares agency budgets best?"
+    ]
+
+
+@pytest.mark.parametrize(
+    "markdown",
+    [
+        "<script>alert(1)</script>",
+        "[click](javascript:alert(1))",
+        '<img src=x onerror="alert(1)">',
+        "<IFRAME src=https://evil.example>",
+    ],
+)
+def test_markdown_with_script_is_refused_naming_the_field(
+    session: Session, framework: Any, markdown: str
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        create_module(session, module_input(content_markdown=markdown), framework, IRI_BASE)
+    assert caught.value.field == "content_markdown"
+    assert session.scalars(select(Module).where(Module.origin == "designer")).all() == []
+
+
+def test_oversized_markdown_is_refused(session: Session, framework: Any) -> None:
+    text = "字" * (MAX_MARKDOWN_CHARS + 1)
+    with pytest.raises(InvalidInput, match="content_markdown is 50001 characters"):
+        create_module(session, module_input(content_markdown=text), framework, IRI_BASE)
+
+
+def test_rendered_html_keeps_no_raw_html_even_without_the_check() -> None:
+    html = render_markdown('<b onclick="x()">hi</b> [a](https://gov.tw "t")')
+    assert "<b " not in html and "&lt;b onclick" in html  # shown as text, never as markup
+    assert 'rel="noopener noreferrer"' in html
+
+
+@pytest.mark.parametrize(
+    ("overrides", "field"),
+    [
+        ({"title_zh": ""}, "title_zh"),
+        ({"hours": 0}, "hours"),
+        ({"mastery_score": 1.5}, "mastery_score"),
+        ({"external_url": "ftp://files.example"}, "external_url"),
+        ({"check_items": []}, "mastery_score"),
+    ],
+)
+def test_bad_module_fields_are_named(
+    session: Session, framework: Any, overrides: dict[str, Any], field: str
+) -> None:
+    with pytest.raises(InvalidInput) as caught:
+        create_module(session, module_input(**overrides), framework, IRI_BASE)
+    assert caught.value.field == field
+
+
+def test_single_choice_item_with_two_correct_answers_is_refused(
+    session: Session, framework: Any
+) -> None:
+    data = module_input()
+    data["check_items"][0]["choices"][1]["correct"] = True
+    with pytest.raises(InvalidInput, match="multiple = true") as caught:
+        create_module(session, data, framework, IRI_BASE)
+    assert caught.value.field.startswith("check_items.0")
+
+
+def test_changing_a_tag_retires_the_old_version_instead_of_rewriting_it(
+    session: Session, framework: Any
+) -> None:
+    module = create_module(session, module_input(), framework, IRI_BASE)
+    set_module_tags(session, module, framework, [{"item": "DC1-S2", "level": 1}])
+    first = module.active_tags[0]
+    change = set_module_tags(session, module, framework, [{"item": "DC1-S2", "level": 2}])
+    assert change.retired == [first] and first.retired_at is not None
+    assert first.level == 1  # the old version is untouched
+    assert [(t.item.code, t.level) for t in module.active_tags] == [("DC1-S2", 2)]
+    unchanged = set_module_tags(session, module, framework, [{"item": "DC1-S2", "level": 2}])
+    assert unchanged.added == [] and unchanged.retired == []
+
+
+@pytest.mark.parametrize(
+    ("tag", "message"),
+    [
+        ({"item": "DC9-K1", "level": 1}, "unknown competency ID 'DC9-K1'"),
+        ({"item": "DC1-K1", "level": 4}, "level 4 is not on the scale 1–3"),
+        ({"item": "DC1-K1", "level": 0}, "level 0 is not on the scale"),
+        ({"item": "DC1-K1", "level": 1, "weight": -1}, "weight"),
+    ],
+)
+def test_bad_tags_are_refused_and_nothing_changes(
+    session: Session, framework: Any, tag: dict[str, Any], message: str
+) -> None:
+    module = create_module(session, module_input(), framework, IRI_BASE)
+    set_module_tags(session, module, framework, [{"item": "AT1", "level": 1}])
+    with pytest.raises(InvalidInput, match=message):
+        set_module_tags(session, module, framework, [{"item": "AT2", "level": 1}, tag])
+    assert [t.item.code for t in module.active_tags] == ["AT1"]
+
+
+def test_bulk_tag_adds_one_tag_to_several_modules(session: Session, framework: Any) -> None:
+    modules = [get_module(session, f"tw-civil-service-dc.C5-T{n}") for n in (1, 2, 3)]
+    changed = bulk_tag(session, modules, framework, {"item": "AT4", "level": 2})
+    assert changed == 3
+    for module in modules:
+        assert ("AT4", 2) in [(t.item.code, t.level) for t in module.active_tags]
+    assert bulk_tag(session, modules, framework, {"item": "AT4", "level": 2}) == 0
+
+
+def test_item_search_finds_chinese_and_english_names(session: Session, framework: Any) -> None:
+    assert "DC4" in [i.code for i in search_items(session, framework, "數位安全")]
+    assert "DC1-K2" in [i.code for i in search_items(session, framework, "misinformation")]
+
+
+def test_similar_modules_suggest_tags_this_module_lacks(session: Session, framework: Any) -> None:
+    module = get_module(session, "tw-civil-service-dc.C4-T1")
+    suggestions = similar_module_tags(session, module)
+    own = {tag.item.code for tag in module.active_tags}
+    assert suggestions
+    assert all(item.code not in own for item, _count in suggestions)
+    counts = [count for _item, count in suggestions]
+    assert counts == sorted(counts, reverse=True)
+
+
+def test_placement_binds_a_resource_link_and_rebinding_moves_it(
+    session: Session, framework: Any
+) -> None:
+    first = get_module(session, "tw-civil-service-dc.C4-T1")
+    second = get_module(session, "tw-civil-service-dc.C4-T2")
+    link = {"issuer": "https://lms", "deployment_id": "d1", "resource_link_id": "rl-1"}
+    bind_placement(session, context_id="c1", module=first, **link)
+    bind_placement(session, context_id="c1", module=second, **link)
+    placement = find_placement(session, "https://lms", "d1", "rl-1")
+    assert placement is not None and placement.module is second
+    assert session.scalars(select(ModuleTag)).first() is not None
+
+
+def test_update_replaces_the_knowledge_check(session: Session, framework: Any) -> None:
+    module = create_module(session, module_input(), framework, IRI_BASE)
+    data = module_input(mastery_score=None, check_items=[], title_en="Visualising data")
+    update_module(session, module, data)
+    assert module.check_items == [] and module.title_en == "Visualising data"
