@@ -35,6 +35,10 @@ run: $(STAMP) translations instance/config.toml
 	$(BIN)/flask --app plugin framework load
 	@echo "Serving the tool on http://$(HOST):$(PORT)/  (health: http://$(HOST):$(PORT)/healthz)"
 	@echo "Config: $(PLUGIN_CONFIG) · stop with Ctrl-C"
+	@# The grade worker (AGS passback) runs beside the server and stops when it stops.
+	@$(BIN)/flask --app plugin grades worker & worker=$$!; \
+	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
+	echo "Grade worker running (pid $$worker): sends queued scores to LMS gradebooks"; \
 	$(BIN)/flask --app plugin run --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)

@@ -2,22 +2,40 @@
 
 from __future__ import annotations
 
+import signal
+import threading
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 import click
 from flask import Flask, current_app
 from flask.cli import AppGroup
+from sqlalchemy.orm import Session
 
+from plugin.competencies.coverage import compute_coverage, coverage_csv, format_hours
+from plugin.competencies.models import Framework
+from plugin.competencies.outside_courses import (
+    MAX_BYTES,
+    CourseFileInvalid,
+    import_outside_courses,
+)
 from plugin.competencies.services import (
     count_items,
     get_framework,
     load_framework,
     read_framework_file,
 )
-from plugin.core.db import Database
+from plugin.core.db import Database, utcnow
 from plugin.core.errors import PluginError
 from plugin.core.migrate import current_revision, make_revision, upgrade_database
+from plugin.lti.grade_delivery import (
+    DeliveryPolicy,
+    deliver_due_scores,
+    queue_counts,
+    retry_failed,
+    run_worker,
+)
 from plugin.lti.keys import list_keys, rotate_keys
 from plugin.lti.registrations import (
     PlatformDetails,
@@ -26,6 +44,7 @@ from plugin.lti.registrations import (
     list_registrations,
     register_platform,
 )
+from plugin.lti.service_tokens import ensure_service_tokens
 
 
 def _db() -> Database:
@@ -99,6 +118,72 @@ def framework_show() -> None:
             + ", ".join(f"{n} {kind}" for kind, n in counts.items())
             + f", {len(framework.classes)} classes"
         )
+
+
+@click.group("catalog", cls=AppGroup)
+def catalog_group() -> None:
+    """The module catalog: coverage of the framework, outside courses."""
+
+
+def _loaded_framework(session: Session) -> Framework:
+    framework = get_framework(session)
+    if framework is None:
+        raise click.ClickException("no framework loaded (run: flask --app plugin framework load)")
+    return framework
+
+
+@catalog_group.command("coverage")
+@click.option(
+    "--csv",
+    "csv_file",
+    type=click.Path(dir_okay=False, writable=True, path_type=Path),
+    help="Write the coverage table to this CSV file (UTF-8 with BOM, for Excel).",
+)
+def catalog_coverage(csv_file: Path | None) -> None:
+    """Print which indicators and attitudes the catalog leaves uncovered, or write the CSV."""
+    with _db().session_scope() as session:
+        report = compute_coverage(session, _loaded_framework(session))
+    if csv_file is not None:
+        # newline="" keeps the CSV's own CRLF line ends; utf-8-sig lets Excel read the Chinese.
+        with csv_file.open("w", encoding="utf-8-sig", newline="") as handle:
+            handle.write(coverage_csv(report))
+        click.echo(f"wrote {len(report.rows)} rows to {csv_file}")
+        return
+    for summary in report.competencies:
+        click.echo(
+            f"{summary.code} {summary.name_zh}: {summary.covered}/{summary.indicators} "
+            f"indicators covered, {format_hours(summary.hours)} h"
+            + (f"; uncovered: {', '.join(summary.uncovered)}" if summary.uncovered else "")
+        )
+    for label, rows in (
+        ("uncovered indicators", report.uncovered_indicators),
+        ("uncovered attitudes", report.uncovered_attitudes),
+    ):
+        names = ", ".join(f"{row.code} {row.name_zh}" for row in rows)
+        click.echo(f"{label}: {names or 'none'}")
+
+
+@catalog_group.command("import-outside")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--source", default="", help="Where the courses come from, e.g. e等公務園.")
+def catalog_import_outside(file: Path, source: str) -> None:
+    """Import outside courses from FILE (code,title,hours,audience,tags); all or nothing."""
+    with file.open("rb") as handle:
+        # One byte over the cap is enough for the import to refuse the file by size.
+        data = handle.read(MAX_BYTES + 1)
+    try:
+        with _db().session_scope() as session:
+            report = import_outside_courses(session, _loaded_framework(session), data, source)
+    except CourseFileInvalid as exc:
+        lines = [f"{file}: refused, nothing imported:"]
+        lines.extend(f"  {problem}" for problem in exc.problems)
+        raise click.ClickException("\n".join(lines)) from None
+    except PluginError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(
+        f"{file}: {len(report.created)} created, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged"
+    )
 
 
 @click.group("platform", cls=AppGroup)
@@ -204,7 +289,115 @@ def keys_list() -> None:
             click.echo(f"{key.kid}  {key.status}{until}  created {key.created_at:%Y-%m-%d}")
 
 
+@click.group("grades", cls=AppGroup)
+def grades_group() -> None:
+    """Grade passback (LTI AGS): the queue of scores for platform gradebooks."""
+
+
+@grades_group.command("worker")
+@click.option("--once", is_flag=True, help="Deliver one batch, then stop.")
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Rows per batch [lti.grade_batch_size].",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="Seconds to wait when nothing is due [lti.grade_worker_interval_seconds].",
+)
+def grades_worker(once: bool, batch: int | None, interval: float | None) -> None:
+    """Send queued scores to the platforms until stopped (SIGTERM or Ctrl-C)."""
+    settings = current_app.extensions["plugin.settings"]
+    lti = settings.lti
+    policy = DeliveryPolicy(
+        batch_size=batch or lti.grade_batch_size,
+        timeout=lti.http_timeout_seconds,
+        retry_base_seconds=lti.grade_retry_base_seconds,
+        retry_max_seconds=lti.grade_retry_max_seconds,
+    )
+    tokens = ensure_service_tokens(current_app.extensions, lti.http_timeout_seconds)
+    database = _db()
+    stop = threading.Event()
+
+    def deliver() -> Any:
+        return deliver_due_scores(database.session_scope, tokens, settings.secret_key, policy)
+
+    previous = {} if once else _stop_on_signals(stop)
+    if not once:
+        click.echo(f"grade worker: batches of {policy.batch_size}; stop with SIGTERM or Ctrl-C")
+    try:
+        claimed = run_worker(
+            deliver,
+            batch_size=policy.batch_size,
+            interval=lti.grade_worker_interval_seconds if interval is None else interval,
+            once=once,
+            stop=stop,
+            report=lambda report: click.echo(f"grades: {report}"),
+        )
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    if once and not claimed:
+        click.echo("grades: nothing due")
+    if not once:
+        click.echo("grade worker stopped")
+
+
+def _stop_on_signals(stop: threading.Event) -> dict[int, Any]:
+    """Let SIGTERM and SIGINT end the worker after its current row; returns old handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    previous = {}
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        previous[signum] = signal.signal(signum, lambda _signum, _frame: stop.set())
+    return previous
+
+
+@grades_group.command("status")
+def grades_status() -> None:
+    """Print how many scores wait, were delivered or failed, and the latest error."""
+    with _db().session_scope() as session:
+        counts = queue_counts(session)
+    age = counts.oldest_pending_age(utcnow())
+    waited = f" (oldest waiting {_duration(age.total_seconds())})" if age is not None else ""
+    click.echo(f"pending: {counts.pending}{waited}")
+    click.echo(f"delivered: {counts.delivered} (superseded: {counts.superseded})")
+    click.echo(f"failed: {counts.failed}")
+    if counts.latest_error:
+        click.echo(f"latest error (row {counts.latest_error_row}): {counts.latest_error}")
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, secs = divmod(rest, 60)
+    parts = [(days, "d"), (hours, "h"), (minutes, "min"), (secs, "s")]
+    shown = [f"{n} {unit}" for n, unit in parts if n][:2]
+    return " ".join(shown) or "0 s"
+
+
+@grades_group.command("retry")
+@click.option("--id", "ids", type=int, multiple=True, help="Only this row (repeatable).")
+def grades_retry(ids: tuple[int, ...]) -> None:
+    """Queue failed scores again (after the cause, e.g. a registration, is fixed)."""
+    with _db().session_scope() as session:
+        count = retry_failed(session, ids)
+    click.echo(f"{count} failed score(s) queued again")
+
+
 def init_app(app: Flask) -> None:
     """Register the command groups."""
-    for group in (db_group, framework_group, platform_group, deployment_group, keys_group):
+    for group in (
+        db_group,
+        framework_group,
+        catalog_group,
+        platform_group,
+        deployment_group,
+        keys_group,
+        grades_group,
+    ):
         app.cli.add_command(group)

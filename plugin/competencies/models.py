@@ -22,6 +22,10 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from plugin.core.db import Base, UTCDateTime, utcnow
 
 ITEM_KINDS = ("competency", "knowledge", "skill", "attitude")
+# Module.origin: made from the framework file, edited by a designer since, or a designer's own.
+SEED_ORIGIN = "seed"
+EDITED_SEED_ORIGIN = "seed-edited"
+DESIGNER_ORIGIN = "designer"
 
 class_competencies = Table(
     "competency_class_items",

@@ -13,6 +13,8 @@ from sqlalchemy.orm import Session
 
 from plugin.competencies.content import check_markdown, render_markdown
 from plugin.competencies.models import (
+    EDITED_SEED_ORIGIN,
+    SEED_ORIGIN,
     CheckItem,
     Framework,
     Item,
@@ -66,13 +68,21 @@ def get_module(session: Session, key: str) -> Module:
     return module
 
 
+def contains_pattern(query: str) -> str:
+    """A LIKE pattern matching ``query`` literally anywhere (``%`` and ``_`` escaped)."""
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 def search_modules(session: Session, query: str = "", limit: int = 50) -> list[Module]:
     """Modules whose key or title (zh-TW or en) contains ``query``."""
     statement = select(Module).order_by(Module.key).limit(limit)
     if query.strip():
-        pattern = f"%{query.strip()}%"
+        pattern = contains_pattern(query.strip())
         columns = (Module.title_zh, Module.title_en, Module.key)
-        statement = statement.where(or_(*(column.ilike(pattern) for column in columns)))
+        statement = statement.where(
+            or_(*(column.ilike(pattern, escape="\\") for column in columns))
+        )
     return list(session.scalars(statement))
 
 
@@ -99,6 +109,9 @@ def update_module(session: Session, module: Module, data: dict[str, Any]) -> Mod
     values = load_input(ModuleInput(), data)
     check_markdown(values["content_markdown"])
     _apply(module, values)
+    if module.origin == SEED_ORIGIN:
+        # From now on the designer's text wins over the framework file on reloads.
+        module.origin = EDITED_SEED_ORIGIN
     session.flush()
     return module
 
@@ -227,9 +240,11 @@ def search_items(session: Session, framework: Framework, query: str) -> list[Ite
     """Competencies, indicators and attitudes whose ID, name or definition matches (zh/en)."""
     statement = select(Item).where(Item.framework_id == framework.id).order_by(Item.position)
     if query.strip():
-        pattern = f"%{query.strip()}%"
+        pattern = contains_pattern(query.strip())
         columns = (Item.code, Item.name_zh, Item.name_en, Item.description_zh, Item.description_en)
-        statement = statement.where(or_(*(column.ilike(pattern) for column in columns)))
+        statement = statement.where(
+            or_(*(column.ilike(pattern, escape="\\") for column in columns))
+        )
     return list(session.scalars(statement))
 
 

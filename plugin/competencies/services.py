@@ -13,7 +13,9 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from plugin.competencies.demo_content import apply_demo_content, demo_entry
 from plugin.competencies.models import (
+    SEED_ORIGIN,
     Framework,
     Grade,
     GradeTarget,
@@ -30,7 +32,6 @@ from plugin.core.errors import InvalidInput
 DEFAULT_FRAMEWORK_FILE = Path(__file__).resolve().parent / "data" / "framework.toml"
 REPORT_SCALE = "report"
 DIGCOMP_SCALE = "digcomp"
-SEED_ORIGIN = "seed"
 
 
 @dataclass
@@ -395,13 +396,16 @@ def _load_topic_module(
     if created:
         module.origin = SEED_ORIGIN
         module.activity_iri = f"{iri_base}{framework.key}/modules/{topic['id']}"
-    changed = _assign(
-        module,
-        class_id=klass.id,
-        hours=topic["hours"],
-        **_texts("title", topic["title"]),
-        **_texts("description", topic.get("description")),
-    )
+    changed = False
+    if module.origin == SEED_ORIGIN:
+        # Only a module no designer has edited follows the file; an edited one is theirs.
+        changed = _assign(
+            module,
+            class_id=klass.id,
+            hours=topic["hours"],
+            **_texts("title", topic["title"]),
+            **_texts("description", topic.get("description")),
+        )
     report.count("module", created, changed)
     if created:
         session.flush()
@@ -409,6 +413,12 @@ def _load_topic_module(
             level = seed_tag_level(code, items, class_entry, targets)
             session.add(ModuleTag(module_id=module.id, item_id=items[code].id, level=level))
             report.count("module_tag", True, False)
+        # Demo content is written once, at creation; later loads leave designers' edits alone.
+        entry = demo_entry(framework.key, topic["id"])
+        if entry is not None:
+            apply_demo_content(module, entry)
+            for _item in entry["check_items"]:
+                report.count("check_item", True, False)
 
 
 def seed_tag_level(

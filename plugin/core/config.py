@@ -69,6 +69,11 @@ class LtiSettings:
     designer_roles: tuple[str, ...] = ("Instructor", "ContentDeveloper", "TeachingAssistant")
     admin_roles: tuple[str, ...] = ("Administrator",)
     dynamic_registration_urls: tuple[str, ...] = ()
+    grade_batch_size: int = 50
+    grade_worker_interval_seconds: float = 5.0
+    grade_retry_base_seconds: float = 30.0
+    grade_retry_max_seconds: float = 3600.0
+    nrps_max_pages: int = 20
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,20 @@ from __future__ import annotations
 
 from flask import Flask
 
-from plugin.web import errors, health, i18n, launch_context, lti, lti_pages, pages, request_db
+from plugin.web import (
+    catalog,
+    course,
+    designer,
+    errors,
+    health,
+    i18n,
+    launch_context,
+    lti,
+    lti_pages,
+    modules_view,
+    pages,
+    request_db,
+)
 
 
 def init_app(app: Flask) -> None:
@@ -15,6 +28,10 @@ def init_app(app: Flask) -> None:
     launch_context.init_app(app)
     lti.init_app(app)
     app.register_blueprint(lti_pages.blueprint)
+    course.init_app(app)
+    app.register_blueprint(catalog.blueprint)
+    app.register_blueprint(designer.blueprint)
+    app.register_blueprint(modules_view.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(pages.blueprint)
     if app.extensions["plugin.settings"].sandbox.enabled:

@@ -34,6 +34,7 @@ from plugin.lti.launch import (
 )
 from plugin.lti.login import begin_login
 from plugin.web.launch_context import settings, token_for
+from plugin.web.modules_view import place_launch
 from plugin.web.request_db import get_session
 
 log = logging.getLogger("plugin.lti")
@@ -163,8 +164,9 @@ def launch() -> Response:
     if isinstance(outcome, StorageCheckNeeded):
         session.rollback()
         return _storage_check_page(outcome)
+    placement = place_launch(session, outcome.launch)
     session.commit()
-    return _after_launch(outcome)
+    return _after_launch(outcome, placed=placement is not None)
 
 
 def _storage_check_page(check: StorageCheckNeeded) -> Response:
@@ -190,12 +192,14 @@ def _storage_check_page(check: StorageCheckNeeded) -> Response:
     )
 
 
-def _after_launch(accepted: AcceptedLaunch) -> Response:
+def _after_launch(accepted: AcceptedLaunch, *, placed: bool) -> Response:
     token = token_for(accepted.launch)
     g.launch_locale = accepted.launch.locale
     if accepted.launch.message_type == "LtiDeepLinkingRequest":
         return redirect(url_for("lti_pages.deep_link", lt=token), code=303)
-    return redirect(url_for("lti_pages.home", lt=token), code=303)
+    if placed:
+        return redirect(url_for("modules_view.module_page", lt=token), code=303)
+    return redirect(url_for("modules_view.unbound", lt=token), code=303)
 
 
 @blueprint.get("/.well-known/jwks.json")

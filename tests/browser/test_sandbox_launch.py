@@ -3,7 +3,7 @@
 The sandbox platform answers on http://localhost:P and the tool on http://127.0.0.1:P: two
 sites, so the tool runs in a third-party iframe, as inside a real LMS. Launches go through the
 real OIDC flow: sandbox → tool /lti/login → sandbox /sandbox/auth → auto-submitted POST to the
-tool's /lti/launch → 303 to /lti/home?lt=…. Screenshots of each step go to
+tool's /lti/launch → 303 to /lti/module?lt=…. Screenshots of each step go to
 test-artifacts/browser/.
 """
 
@@ -154,7 +154,7 @@ def launch_and_wait_for_tool(page: Page, link_selector: str, live_tool: LiveTool
     expect(body).to_contain_text(LEARNER_NAME, timeout=STEP_MS)
     expect(body).to_contain_text(COURSE_TITLE)
     url = tool_frame_url(page)
-    assert url.startswith(f"{live_tool.tool_url}/lti/home?lt="), url
+    assert url.startswith(f"{live_tool.tool_url}/lti/module?lt="), url
 
 
 def test_learner_launch_from_sandbox_reaches_the_tool_with_third_party_cookies_blocked(

@@ -17,6 +17,7 @@ from plugin.competencies.modules import (
     find_placement,
     get_module,
     search_items,
+    search_modules,
     set_module_tags,
     similar_module_tags,
     update_module,
@@ -200,3 +201,19 @@ def test_update_replaces_the_knowledge_check(session: Session, framework: Any) -
     data = module_input(mastery_score=None, check_items=[], title_en="Visualising data")
     update_module(session, module, data)
     assert module.check_items == [] and module.title_en == "Visualising data"
+
+
+def test_search_treats_wildcards_literally(session: Session, framework: Any) -> None:
+    assert search_modules(session, "C4-T1") != []
+    assert search_modules(session, "C4_T1") == []
+    assert search_modules(session, "%") == []
+
+
+def test_designer_edit_of_a_demo_module_survives_a_framework_reload(
+    session: Session, framework: Any, framework_data: dict[str, Any]
+) -> None:
+    module = get_module(session, "tw-civil-service-dc.C5-T1")
+    update_module(session, module, module_input(title_zh="我們機關的資料課"))
+    report = load_framework(session, framework_data, IRI_BASE)
+    assert module.title_zh == "我們機關的資料課"
+    assert "module" not in report.updated

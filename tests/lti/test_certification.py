@@ -211,7 +211,7 @@ def test_certification_valid_launch_is_accepted(
     response = flow.launch(flow.platform.sign(claims), auth["state"])
 
     assert response.status_code == 303, response.get_data(as_text=True)
-    assert response.headers["Location"].startswith("/lti/home?lt=")
+    assert response.headers["Location"].startswith("/lti/unbound?lt=")
     page = flow.client.get(response.headers["Location"], base_url=TOOL)
     assert page.status_code == 200
     with app.extensions["plugin.db"].session_scope() as session:

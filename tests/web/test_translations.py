@@ -30,4 +30,4 @@ def test_every_message_in_the_code_has_a_chinese_translation(tmp_path: Path) -> 
     extracted = extracted_ids(tmp_path)
     assert {"Skip to content", "Only course designers can place activities."} <= extracted
     missing = extracted - translated
-    assert not missing, f"add zh-TW translations for: {sorted(missing)}"
+    assert not missing, f"add zh-TW translations for: {sorted(missing, key=str)}"

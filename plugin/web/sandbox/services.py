@@ -72,7 +72,8 @@ DEMO_COURSE_TITLE = "數位職能入門（示範課程）"
 DEMO_COURSE_LABEL = "DC101"
 DEMO_LINK_TITLE = "數位安全基礎"
 DEMO_LINK_TEXT = "示範用的資源連結 A demo resource link"
-DEMO_MODULE_KEY = "tw-civil-service-dc.C4-T1"
+# 表 4 C4-T5, 生成式AI的風險管理與應用規範: the demo catalog's digital-safety topic (DC4).
+DEMO_MODULE_KEY = "tw-civil-service-dc.C4-T5"
 DEMO_SCORE_MAXIMUM = 100.0
 
 

@@ -1,0 +1,341 @@
+"""Importing outside courses (e.g. e等公務園 courses that never launch here) from CSV.
+
+The file's header is exactly ``code,title,hours,audience,tags``; it is UTF-8, with or without
+a byte-order mark. ``audience`` lists grade keys or their zh-TW names (委任/薦任/簡任/主管)
+separated by ``;`` (empty = all grades); ``tags`` lists item codes separated by ``;``.
+Every row is checked before anything is written, so a bad file changes nothing. Rows are
+matched to stored courses by ``code``: importing the same file twice changes nothing, and a
+course missing from a later file is kept.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from plugin.competencies.models import Framework, Grade, Item, OutsideCourse
+from plugin.core.db import utcnow
+from plugin.core.errors import InvalidInput
+
+HEADER = ("code", "title", "hours", "audience", "tags")
+MAX_BYTES = 5 * 1024 * 1024
+MAX_ROWS = 10_000
+MAX_CODE_LENGTH = 100  # the column's width
+MAX_TITLE_LENGTH = 1000
+MAX_HOURS = 1000.0
+MAX_SOURCE_LENGTH = 100
+MAX_PROBLEMS = 50  # enough to fix a file in one pass without an endless page
+# Separators inside a cell: ";" as documented, and its full-width form a zh-TW keyboard types.
+SEPARATORS = (";", "；")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One reason a file was refused: the line (1 = header) and the column at fault."""
+
+    line: int
+    field: str
+    message: str
+
+    def __str__(self) -> str:
+        if not self.line:  # a fault of the whole file (size, encoding), not of one line
+            return f"{self.field}: {self.message}"
+        return f"line {self.line}, field {self.field}: {self.message}"
+
+
+class CourseFileInvalid(InvalidInput):
+    """An outside-course file was refused; ``problems`` lists every fault found."""
+
+    code = "outside_courses_invalid"
+
+    def __init__(self, problems: list[Problem]):
+        first = problems[0]
+        message = str(first)
+        if len(problems) > 1:
+            message += f" (and {len(problems) - 1} more)"
+        where = f"line {first.line}: {first.field}" if first.line else first.field
+        super().__init__(message, field=where)
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class CourseRow:
+    """One checked row of the file."""
+
+    line: int
+    code: str
+    title: str
+    hours: float
+    audience: tuple[str, ...]
+    tags: tuple[str, ...]
+
+
+@dataclass
+class ImportReport:
+    """What an import did, by course code."""
+
+    created: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+    @property
+    def changed(self) -> bool:
+        """True when anything was created or updated."""
+        return bool(self.created or self.updated)
+
+
+def _split(cell: str) -> list[str]:
+    for separator in SEPARATORS[1:]:
+        cell = cell.replace(separator, SEPARATORS[0])
+    return [part.strip() for part in cell.split(SEPARATORS[0]) if part.strip()]
+
+
+def decode_file(data: bytes) -> str:
+    """The file's text (UTF-8, a leading BOM dropped); refuses oversized or non-UTF-8 files."""
+    if len(data) > MAX_BYTES:
+        raise CourseFileInvalid(
+            [Problem(0, "file", f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")]
+        )
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise CourseFileInvalid(
+            [Problem(line, "file", "the file is not UTF-8 text (save it as CSV UTF-8)")]
+        ) from None
+
+
+def _check_header(line: int, header: list[str]) -> None:
+    found = [cell.strip() for cell in header]
+    if tuple(found) == HEADER:
+        return
+    expected = ",".join(HEADER)
+    missing = [name for name in HEADER if name not in found]
+    unexpected = [name for name in found if name not in HEADER]
+    details = []
+    if missing:
+        details.append("missing " + ", ".join(missing))
+    if unexpected:
+        details.append("unexpected " + ", ".join(repr(name) for name in unexpected))
+    if not details:
+        details.append("columns in another order: " + ",".join(found))
+    raise CourseFileInvalid(
+        [Problem(line, "header", f"must be exactly {expected} ({'; '.join(details)})")]
+    )
+
+
+def _records(text: str) -> list[tuple[int, list[str]]]:
+    """(first line, cells) per CSV record; blank lines are skipped."""
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    records: list[tuple[int, list[str]]] = []
+    line = 1
+    try:
+        for cells in reader:
+            if any(cell.strip() for cell in cells):
+                records.append((line, cells))
+                if len(records) > MAX_ROWS + 1:  # + the header
+                    raise CourseFileInvalid(
+                        [Problem(line, "file", f"the file has more than {MAX_ROWS} rows")]
+                    )
+            line = reader.line_num + 1
+    except csv.Error as exc:
+        raise CourseFileInvalid([Problem(reader.line_num or line, "file", str(exc))]) from None
+    return records
+
+
+class _RowChecker:
+    """Checks rows against the framework's grades and item codes."""
+
+    def __init__(self, session: Session, framework: Framework):
+        grades = list(
+            session.scalars(
+                select(Grade).where(Grade.framework_id == framework.id).order_by(Grade.position)
+            )
+        )
+        self.grade_order = [grade.key for grade in grades]
+        self.grades: dict[str, str] = {}
+        for grade in grades:
+            self.grades[grade.key.lower()] = grade.key
+            self.grades[grade.name_zh.strip()] = grade.key
+        self.grade_help = ", ".join(
+            [grade.key for grade in grades] + [grade.name_zh for grade in grades]
+        )
+        self.items = {
+            code.upper(): code
+            for code in session.scalars(select(Item.code).where(Item.framework_id == framework.id))
+        }
+
+    def check(self, line: int, cells: list[str], problems: list[Problem]) -> CourseRow | None:
+        """The checked row, or None after adding its problems to ``problems``."""
+        if len(cells) != len(HEADER):
+            problems.append(
+                Problem(
+                    line,
+                    "row",
+                    f"expected {len(HEADER)} fields ({','.join(HEADER)}), found {len(cells)}",
+                )
+            )
+            return None
+        raw = dict(zip(HEADER, (cell.strip() for cell in cells), strict=True))
+        before = len(problems)
+
+        def fail(name: str, message: str) -> None:
+            problems.append(Problem(line, name, message))
+
+        code = raw["code"]
+        if not code:
+            fail("code", "required")
+        elif len(code) > MAX_CODE_LENGTH:
+            fail("code", f"at most {MAX_CODE_LENGTH} characters")
+        elif any(not ch.isprintable() for ch in code):
+            fail("code", "must not contain control characters")
+        title = raw["title"]
+        if not title:
+            fail("title", "required")
+        elif len(title) > MAX_TITLE_LENGTH:
+            fail("title", f"at most {MAX_TITLE_LENGTH} characters")
+        hours = self._hours(raw["hours"], fail)
+        audience: list[str] = []
+        for name in _split(raw["audience"]):
+            key = self.grades.get(name) or self.grades.get(name.lower())
+            if key is None:
+                fail("audience", f"unknown grade {name!r} (use {self.grade_help})")
+            elif key not in audience:
+                audience.append(key)
+        tags: list[str] = []
+        for name in _split(raw["tags"]):
+            code_found = self.items.get(name.upper())
+            if code_found is None:
+                fail("tags", f"unknown competency ID {name!r}")
+            elif code_found not in tags:
+                tags.append(code_found)
+        if not _split(raw["tags"]):
+            fail("tags", "at least one competency ID is required (e.g. DC1-K1;AT4)")
+        if len(problems) > before or hours is None:
+            return None
+        return CourseRow(
+            line=line,
+            code=code,
+            title=title,
+            hours=hours,
+            audience=tuple(key for key in self.grade_order if key in audience),
+            tags=tuple(sorted(tags)),
+        )
+
+    @staticmethod
+    def _hours(text: str, fail: Callable[[str, str], None]) -> float | None:
+        try:
+            hours = float(text)
+        except ValueError:
+            hours = math.nan
+        if not math.isfinite(hours) or hours <= 0 or hours > MAX_HOURS:
+            fail("hours", f"must be a number > 0 and at most {MAX_HOURS:g}")
+            return None
+        return hours
+
+
+def read_outside_courses(session: Session, framework: Framework, data: bytes) -> list[CourseRow]:
+    """Every row of the file, checked; :class:`CourseFileInvalid` lists the faults found."""
+    records = _records(decode_file(data))
+    if not records:
+        raise CourseFileInvalid(
+            [Problem(1, "header", f"the file is empty: the first line must be {','.join(HEADER)}")]
+        )
+    header_line, header = records[0]
+    _check_header(header_line, header)
+    checker = _RowChecker(session, framework)
+    problems: list[Problem] = []
+    rows: list[CourseRow] = []
+    first_line: dict[str, int] = {}
+    for line, cells in records[1:]:
+        row = checker.check(line, cells, problems)
+        # Duplicates are found on the raw code, so a bad first copy still names its twin.
+        code = cells[0].strip() if len(cells) == len(HEADER) else ""
+        if code and code in first_line:
+            problems.append(
+                Problem(line, "code", f"duplicate code {code!r} (first on line {first_line[code]})")
+            )
+        elif code:
+            first_line[code] = line
+            if row is not None:
+                rows.append(row)
+        if len(problems) >= MAX_PROBLEMS:
+            break
+    if problems:
+        raise CourseFileInvalid(problems)
+    if not rows:
+        raise CourseFileInvalid([Problem(2, "row", "the file has a header but no courses")])
+    return rows
+
+
+def import_outside_courses(
+    session: Session, framework: Framework, data: bytes, source: str = ""
+) -> ImportReport:
+    """Check the whole file, then create or update courses by code; flushes, never commits.
+
+    ``source`` (e.g. ``e等公務園``) is stored on created courses and, when given, on updated
+    ones; an empty ``source`` leaves a stored course's source as it is.
+    """
+    source = source.strip()
+    if len(source) > MAX_SOURCE_LENGTH:
+        raise InvalidInput(f"source: at most {MAX_SOURCE_LENGTH} characters", field="source")
+    rows = read_outside_courses(session, framework, data)
+    items = {
+        item.code: item
+        for item in session.scalars(select(Item).where(Item.framework_id == framework.id))
+    }
+    stored = {
+        course.code: course
+        for course in session.scalars(
+            select(OutsideCourse)
+            .where(OutsideCourse.code.in_([row.code for row in rows]))
+            .options(selectinload(OutsideCourse.items))
+        )
+    }
+    report = ImportReport()
+    now = utcnow()
+    for row in rows:
+        wanted_items = [items[code] for code in row.tags]
+        course = stored.get(row.code)
+        if course is None:
+            session.add(
+                OutsideCourse(
+                    code=row.code,
+                    title=row.title,
+                    hours=row.hours,
+                    audience=list(row.audience),
+                    source=source,
+                    imported_at=now,
+                    items=wanted_items,
+                )
+            )
+            report.created.append(row.code)
+            continue
+        changed = False
+        for name, value in (
+            ("title", row.title),
+            ("hours", row.hours),
+            ("audience", list(row.audience)),
+        ):
+            if getattr(course, name) != value:
+                setattr(course, name, value)
+                changed = True
+        if source and course.source != source:
+            course.source = source
+            changed = True
+        if {item.id for item in course.items} != {item.id for item in wanted_items}:
+            course.items = wanted_items
+            changed = True
+        if changed:
+            course.imported_at = now
+            report.updated.append(row.code)
+        else:
+            report.unchanged.append(row.code)
+    session.flush()
+    return report

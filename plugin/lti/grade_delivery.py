@@ -1,0 +1,657 @@
+"""Delivery of queued scores to platform gradebooks (LTI AGS 2.0 §3.4), with retries.
+
+Rows of ``lti_grade_outbox`` are claimed in batches: selected ``FOR UPDATE SKIP LOCKED`` on
+PostgreSQL (so that several workers never take the same row) and leased by moving their
+``next_attempt_at`` past the time the batch may take, in a transaction of their own. The
+HTTP calls happen outside any transaction; each row's outcome is written in its own short
+one. A worker that dies mid-batch leaves its rows to be taken again when the lease ends.
+
+Outcomes: 2xx delivered; 409 delivered but superseded (the platform keeps a newer score);
+network errors, timeouts, 408/425/429 and 5xx wait and retry with exponential backoff and
+jitter; any other answer marks the row failed with the platform's words (``grades retry``
+puts it back). A failed access token is the registration's problem, not the score's: the
+row waits and retries, so no grade is lost while an administrator fixes the registration.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import requests
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session, joinedload
+
+from plugin.core.db import utcnow
+from plugin.lti.grades import LINE_ITEM_SCOPE, SCORE_SCOPE
+from plugin.lti.keys import SigningKey, signing_key
+from plugin.lti.models import GradeOutbox
+from plugin.lti.service_tokens import (
+    KeyLoader,
+    ServiceCredentials,
+    ServiceError,
+    ServiceTokens,
+    describe_answer,
+    is_transient_status,
+    retry_after_seconds,
+)
+
+log = logging.getLogger("plugin.lti.grades")
+
+PENDING = "pending"
+DELIVERED = "delivered"
+FAILED = "failed"
+SUPERSEDED_NOTE = "superseded: "
+NOT_TRIED_NOTE = "not tried: "
+
+SCORE_MEDIA = "application/vnd.ims.lis.v1.score+json"
+LINEITEM_MEDIA = "application/vnd.ims.lis.v2.lineitem+json"
+LINEITEMS_MEDIA = "application/vnd.ims.lis.v2.lineitemcontainer+json"
+MAX_LINEITEM_PAGES = 10
+DEFAULT_SCORE_MAXIMUM = 100.0
+# Requests one row may need at worst: two tokens, a line item search over its pages, its
+# creation, and the score with one retry after a 401.
+REQUESTS_PER_ROW = 2 + MAX_LINEITEM_PAGES + 1 + 2
+MAX_RETRY_AFTER_SECONDS = 24 * 3600.0
+MAX_LEASE_SECONDS = 15 * 60.0
+
+UnitOfWork = Callable[[], AbstractContextManager[Session]]
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How many rows a batch takes, how long requests may take, how retries back off."""
+
+    batch_size: int = 50
+    timeout: float = 10.0
+    retry_base_seconds: float = 30.0
+    retry_max_seconds: float = 3600.0
+
+    @property
+    def row_budget_seconds(self) -> float:
+        """The longest one row's delivery may take."""
+        return REQUESTS_PER_ROW * self.timeout
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long a claimed batch is kept from other workers (at most 15 minutes, so that
+        the rows of a worker that died are soon taken by another; rows a slow batch cannot
+        reach in time are handed back before the lease ends)."""
+        wanted = self.row_budget_seconds * self.batch_size + 60.0
+        return max(self.row_budget_seconds + 60.0, min(wanted, MAX_LEASE_SECONDS))
+
+
+@dataclass(frozen=True)
+class ClaimedRow:
+    """What a worker needs of one claimed row, read before any request is made."""
+
+    id: int
+    credentials: ServiceCredentials
+    line_item_url: str
+    line_items_url: str
+    resource_id: str
+    resource_link_id: str
+    label: str
+    score: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one row."""
+
+    status: str  # delivered | superseded | retry | failed | released (not tried, lease ran out)
+    message: str = ""
+    line_item_url: str = ""
+    retry_after: float | None = None
+
+
+@dataclass
+class BatchReport:
+    """Counts of one batch."""
+
+    claimed: int = 0
+    delivered: int = 0
+    superseded: int = 0
+    deferred: int = 0
+    failed: int = 0
+    released: int = 0
+
+    def __str__(self) -> str:
+        return (
+            f"claimed {self.claimed}: delivered {self.delivered} "
+            f"(superseded {self.superseded}), deferred {self.deferred}, failed {self.failed}"
+            + (f", released {self.released}" if self.released else "")
+        )
+
+
+def retry_delay(
+    attempts: int,
+    policy: DeliveryPolicy,
+    rng: random.Random | None = None,
+    retry_after: float | None = None,
+) -> timedelta:
+    """Exponential backoff with jitter: base·2^(attempts−1), capped, times a random 0.5–1.
+
+    The jitter spreads the retries of many rows (and workers) after an outage, and the
+    delay is never below half the base, so a failing platform is never called in a loop.
+    A ``Retry-After`` (RFC 9110 §10.2.3) from a 429 or 503 lengthens the wait.
+    """
+    rng = rng or random.Random()
+    exponent = min(max(attempts, 1) - 1, 32)
+    nominal = min(policy.retry_max_seconds, policy.retry_base_seconds * 2**exponent)
+    seconds = nominal * rng.uniform(0.5, 1.0)
+    if retry_after is not None:
+        seconds = max(seconds, min(retry_after, MAX_RETRY_AFTER_SECONDS))
+    return timedelta(seconds=seconds)
+
+
+def claim_due(
+    session: Session, limit: int, now: datetime, lease_until: datetime
+) -> list[ClaimedRow]:
+    """Take up to ``limit`` due pending rows and lease them until ``lease_until`` (flushes).
+
+    On PostgreSQL the rows are locked ``FOR UPDATE SKIP LOCKED``: a concurrent claimer
+    skips them instead of waiting, so no two workers take the same row. SQLite has no row
+    locks and renders a plain select; it serialises writers, and the lease is only taken
+    where the row is still due. Rows are delivered oldest first (by id), so that two scores
+    of one learner reach the platform in the order they were earned.
+    """
+    ids = list(
+        session.scalars(
+            select(GradeOutbox.id)
+            .where(GradeOutbox.status == PENDING, GradeOutbox.next_attempt_at <= now)
+            .order_by(GradeOutbox.next_attempt_at, GradeOutbox.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not ids:
+        return []
+    # The lease is taken only where the row is still due: on PostgreSQL the locks already
+    # make it ours; elsewhere this re-check keeps a racing worker from taking it twice.
+    lease = (
+        update(GradeOutbox)
+        .where(
+            GradeOutbox.id.in_(ids),
+            GradeOutbox.status == PENDING,
+            GradeOutbox.next_attempt_at <= now,
+        )
+        .values(next_attempt_at=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+    if session.get_bind().dialect.update_returning:
+        ids = list(session.scalars(lease.returning(GradeOutbox.id)))
+    else:
+        session.execute(lease)
+        ids = list(
+            session.scalars(
+                select(GradeOutbox.id).where(
+                    GradeOutbox.id.in_(ids), GradeOutbox.next_attempt_at == lease_until
+                )
+            )
+        )
+    rows = session.scalars(
+        select(GradeOutbox)
+        .options(joinedload(GradeOutbox.registration))
+        .where(GradeOutbox.id.in_(ids))
+        .order_by(GradeOutbox.id)
+    ).all()
+    session.flush()
+    return [
+        ClaimedRow(
+            id=row.id,
+            credentials=ServiceCredentials.of(row.registration),
+            line_item_url=row.line_item_url,
+            line_items_url=row.line_items_url,
+            resource_id=row.resource_id,
+            resource_link_id=row.resource_link_id,
+            label=row.label,
+            score=dict(row.score),
+            attempts=row.attempts,
+        )
+        for row in rows
+    ]
+
+
+def scores_url(line_item_url: str) -> str:
+    """The score service of a line item: ``/scores`` added to its path, query kept.
+
+    AGS 2.0 §3.4: the line item URL may carry a query string (Moodle's does); the score
+    endpoint appends to the path, not to the end of the URL.
+    """
+    parts = urlsplit(line_item_url)
+    path = parts.path.rstrip("/") + "/scores"
+    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
+
+
+def _with_query(url: str, **params: str) -> str:
+    parts = urlsplit(url)
+    query = parse_qsl(parts.query, keep_blank_values=True)
+    query += [(key, value) for key, value in params.items() if value]
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
+
+
+def _same_origin(url: str, reference: str) -> bool:
+    a, b = urlsplit(url), urlsplit(reference)
+    return (a.scheme.lower(), a.netloc.lower()) == (b.scheme.lower(), b.netloc.lower())
+
+
+class _Answer(Exception):
+    """An answer that ends a row's delivery (raised from nested steps)."""
+
+    def __init__(self, outcome: Outcome):
+        super().__init__(outcome.message)
+        self.outcome = outcome
+
+
+def _judge(response: requests.Response, what: str, line_item_url: str = "") -> Outcome:
+    """The outcome of a non-success answer to ``what``."""
+    message = f"{what}: {describe_answer(response)}"
+    if is_transient_status(response.status_code):
+        return Outcome(
+            "retry",
+            message,
+            line_item_url=line_item_url,
+            retry_after=retry_after_seconds(response),
+        )
+    return Outcome("failed", message, line_item_url=line_item_url)
+
+
+@dataclass
+class GradeDeliverer:
+    """Delivers claimed rows: finds or creates line items, posts scores, judges answers."""
+
+    tokens: ServiceTokens
+    key: KeyLoader
+    found_line_items: dict[tuple[Any, ...], str] = field(default_factory=dict)
+
+    def deliver(self, row: ClaimedRow) -> Outcome:
+        """Send one row's score; never raises for what the platform answers."""
+        line_item_url = row.line_item_url
+        try:
+            if not line_item_url:
+                line_item_url = self.find_or_create_line_item(row)
+            return self.post_score(row, line_item_url)
+        except _Answer as answer:
+            return answer.outcome
+        except ServiceError as exc:
+            # Network errors and refused tokens: wait and try again (see the module notes).
+            if exc.transient or exc.at_token_endpoint:
+                return Outcome(
+                    "retry", exc.message, line_item_url=line_item_url, retry_after=exc.retry_after
+                )
+            return Outcome("failed", exc.message, line_item_url=line_item_url)
+
+    def post_score(self, row: ClaimedRow, line_item_url: str) -> Outcome:
+        """POST the score to the line item (AGS 2.0 §3.4) and judge the answer."""
+        response = self.tokens.request(
+            "POST",
+            scores_url(line_item_url),
+            row.credentials,
+            [SCORE_SCOPE],
+            self.key,
+            headers={"Content-Type": SCORE_MEDIA, "Accept": "application/json"},
+            json_body=row.score,
+        )
+        if 200 <= response.status_code < 300:
+            return Outcome("delivered", line_item_url=line_item_url)
+        if response.status_code == 409:
+            # AGS 2.0 §3.4.7: the platform has a score with a later timestamp and keeps it;
+            # sending this one again would not change that.
+            note = SUPERSEDED_NOTE + "the platform keeps a newer score: "
+            return Outcome(
+                "superseded", note + describe_answer(response), line_item_url=line_item_url
+            )
+        return _judge(response, "score refused", line_item_url)
+
+    def find_or_create_line_item(self, row: ClaimedRow) -> str:
+        """The line item of the row's resource: searched, else created (AGS 2.0 §3.2)."""
+        if not row.line_items_url:
+            raise _Answer(Outcome("failed", "the launch named neither lineitem nor lineitems"))
+        if not (row.resource_id or row.resource_link_id):
+            raise _Answer(
+                Outcome("failed", "no resource_id or resource_link_id to find the line item by")
+            )
+        memo_key = (row.credentials, row.line_items_url, row.resource_id, row.resource_link_id)
+        if memo_key in self.found_line_items:
+            return self.found_line_items[memo_key]
+        url = self.search_line_item(row) or self.create_line_item(row)
+        self.found_line_items[memo_key] = url
+        return url
+
+    def search_line_item(self, row: ClaimedRow) -> str:
+        """GET lineitems filtered by resource_id and resource_link_id (AGS 2.0 §3.2.4)."""
+        url: str | None = _with_query(
+            row.line_items_url,
+            resource_link_id=row.resource_link_id,
+            resource_id=row.resource_id,
+        )
+        seen: set[str] = set()
+        for _page in range(MAX_LINEITEM_PAGES):
+            if url is None or url in seen:
+                break
+            seen.add(url)
+            response = self.tokens.request(
+                "GET",
+                url,
+                row.credentials,
+                [LINE_ITEM_SCOPE],
+                self.key,
+                headers={"Accept": LINEITEMS_MEDIA},
+            )
+            if response.status_code != 200:
+                raise _Answer(_judge(response, "line item search refused"))
+            for item in _items(response):
+                if _matches(item, row) and _same_origin(item["id"], row.line_items_url):
+                    return str(item["id"])
+            url = _next_page(response, row.line_items_url)
+        return ""
+
+    def create_line_item(self, row: ClaimedRow) -> str:
+        """POST a new line item for the resource (AGS 2.0 §3.2.5: label, scoreMaximum)."""
+        maximum = row.score.get("scoreMaximum")
+        body: dict[str, Any] = {
+            "scoreMaximum": maximum
+            if isinstance(maximum, int | float) and maximum > 0
+            else DEFAULT_SCORE_MAXIMUM,
+            "label": row.label or row.resource_id or "Module",
+        }
+        if row.resource_id:
+            body["resourceId"] = row.resource_id
+        if row.resource_link_id:
+            body["resourceLinkId"] = row.resource_link_id
+        response = self.tokens.request(
+            "POST",
+            row.line_items_url,
+            row.credentials,
+            [LINE_ITEM_SCOPE],
+            self.key,
+            headers={"Content-Type": LINEITEM_MEDIA, "Accept": LINEITEM_MEDIA},
+            json_body=body,
+        )
+        if response.status_code not in (200, 201):
+            raise _Answer(_judge(response, "line item creation refused"))
+        try:
+            created = response.json()
+        except requests.JSONDecodeError:
+            created = None
+        item_id = created.get("id") if isinstance(created, dict) else None
+        if not isinstance(item_id, str) or not _same_origin(item_id, row.line_items_url):
+            message = "the created line item has no id on the platform's host: "
+            raise _Answer(Outcome("failed", message + describe_answer(response)))
+        return item_id
+
+
+def _items(response: requests.Response) -> list[dict[str, Any]]:
+    try:
+        body = response.json()
+    except requests.JSONDecodeError:
+        return []
+    if not isinstance(body, list):
+        return []
+    return [item for item in body if isinstance(item, dict) and isinstance(item.get("id"), str)]
+
+
+def _matches(item: dict[str, Any], row: ClaimedRow) -> bool:
+    """Whether a listed line item is the row's: platforms may ignore the query's filters."""
+    if row.resource_id and item.get("resourceId") != row.resource_id:
+        return False
+    link = item.get("resourceLinkId")
+    if row.resource_link_id and (link is not None or not row.resource_id):
+        return str(link) == row.resource_link_id
+    return True
+
+
+def _next_page(response: requests.Response, reference: str) -> str | None:
+    """The ``Link: <…>; rel="next"`` page (AGS 2.0 §3.2.4), only on the platform's host:
+    the bearer token must not be sent anywhere a platform's answer points."""
+    target = response.links.get("next", {}).get("url")
+    if not target:
+        return None
+    url = urljoin(response.url or reference, target)
+    return url if _same_origin(url, reference) else None
+
+
+def record_outcome(
+    session: Session,
+    row_id: int,
+    outcome: Outcome,
+    now: datetime,
+    policy: DeliveryPolicy,
+    rng: random.Random,
+) -> str:
+    """Write one row's outcome (flushes); returns the status it now has."""
+    row = session.get(GradeOutbox, row_id)
+    if row is None or row.status != PENDING:
+        return row.status if row is not None else ""
+    if outcome.line_item_url and not row.line_item_url:
+        row.line_item_url = outcome.line_item_url
+        # Rows waiting for the same resource need not search again.
+        session.execute(
+            update(GradeOutbox)
+            .where(
+                GradeOutbox.registration_id == row.registration_id,
+                GradeOutbox.line_items_url == row.line_items_url,
+                GradeOutbox.resource_id == row.resource_id,
+                GradeOutbox.resource_link_id == row.resource_link_id,
+                GradeOutbox.line_item_url == "",
+                GradeOutbox.status == PENDING,
+            )
+            .values(line_item_url=outcome.line_item_url)
+            .execution_options(synchronize_session=False)
+        )
+    if outcome.status != "released":
+        row.attempts += 1
+    if outcome.status in ("delivered", "superseded"):
+        row.status = DELIVERED
+        row.delivered_at = now
+        row.last_error = outcome.message
+    elif outcome.status == "failed":
+        row.status = FAILED
+        row.last_error = outcome.message
+    elif outcome.status == "released":
+        row.next_attempt_at = now
+    else:
+        row.next_attempt_at = now + retry_delay(row.attempts, policy, rng, outcome.retry_after)
+        row.last_error = outcome.message
+    session.flush()
+    return row.status
+
+
+def deliver_due_scores(
+    unit_of_work: UnitOfWork,
+    tokens: ServiceTokens,
+    secret_key: str,
+    policy: DeliveryPolicy,
+    *,
+    now: Callable[[], datetime] = utcnow,
+    rng: random.Random | None = None,
+) -> BatchReport:
+    """Claim one batch of due rows and deliver it; returns what happened.
+
+    ``unit_of_work`` opens a session that commits when its block ends (the caller's
+    ``Database.session_scope``): one for the claim, one for each row's outcome.
+    """
+    rng = rng or random.Random()
+    report = BatchReport()
+    started = now()
+    with unit_of_work() as session:
+        rows = claim_due(
+            session,
+            policy.batch_size,
+            started,
+            started + timedelta(seconds=policy.lease_seconds),
+        )
+    report.claimed = len(rows)
+    if not rows:
+        return report
+    deliverer = GradeDeliverer(tokens, _key_loader(unit_of_work, secret_key))
+    unavailable: dict[int, str] = {}  # registration id → why its platform is not answering
+    deadline = started + timedelta(seconds=policy.lease_seconds - policy.row_budget_seconds)
+    for row in rows:
+        if now() >= deadline:
+            outcome = Outcome("released")
+        elif row.credentials.registration_id in unavailable:
+            # The platform failed earlier in this batch: do not call it again for each row.
+            reason = unavailable[row.credentials.registration_id]
+            outcome = Outcome("retry", NOT_TRIED_NOTE + reason)
+        else:
+            outcome = deliverer.deliver(row)
+            if outcome.status == "retry":
+                unavailable[row.credentials.registration_id] = outcome.message
+        with unit_of_work() as session:
+            record_outcome(session, row.id, outcome, now(), policy, rng)
+        _count(report, outcome)
+        _log(row, outcome)
+    return report
+
+
+def _key_loader(unit_of_work: UnitOfWork, secret_key: str) -> KeyLoader:
+    """The tool's signing key, read (or made) once per batch and only when a token is due."""
+    loaded: list[SigningKey] = []
+    lock = threading.Lock()
+
+    def load() -> SigningKey:
+        with lock:
+            if not loaded:
+                with unit_of_work() as session:
+                    loaded.append(signing_key(session, secret_key))
+            return loaded[0]
+
+    return load
+
+
+def _count(report: BatchReport, outcome: Outcome) -> None:
+    if outcome.status == "delivered":
+        report.delivered += 1
+    elif outcome.status == "superseded":
+        report.delivered += 1
+        report.superseded += 1
+    elif outcome.status == "failed":
+        report.failed += 1
+    elif outcome.status == "released":
+        report.released += 1
+    else:
+        report.deferred += 1
+
+
+def _log(row: ClaimedRow, outcome: Outcome) -> None:
+    if outcome.status == "failed":
+        log.error("grade %s failed: %s", row.id, outcome.message)
+    elif outcome.status == "retry":
+        log.warning("grade %s deferred: %s", row.id, outcome.message)
+    elif outcome.status in ("delivered", "superseded"):
+        log.info("grade %s delivered%s", row.id, f" ({outcome.message})" if outcome.message else "")
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    """The state of the grade queue."""
+
+    pending: int = 0
+    delivered: int = 0
+    superseded: int = 0
+    failed: int = 0
+    oldest_pending_at: datetime | None = None
+    latest_error: str = ""
+    latest_error_row: int | None = None
+
+    def oldest_pending_age(self, now: datetime) -> timedelta | None:
+        """How long the oldest pending score has waited."""
+        return now - self.oldest_pending_at if self.oldest_pending_at else None
+
+
+def queue_counts(session: Session, registration_id: int | None = None) -> QueueCounts:
+    """Counts per status, the oldest pending row and the newest error (of one registration)."""
+    scope = [] if registration_id is None else [GradeOutbox.registration_id == registration_id]
+    by_status = dict(
+        session.execute(
+            select(GradeOutbox.status, func.count()).where(*scope).group_by(GradeOutbox.status)
+        ).all()
+    )
+    superseded = session.scalar(
+        select(func.count()).where(
+            *scope,
+            GradeOutbox.status == DELIVERED,
+            GradeOutbox.last_error.startswith(SUPERSEDED_NOTE),
+        )
+    )
+    oldest = session.scalar(
+        select(func.min(GradeOutbox.created_at)).where(*scope, GradeOutbox.status == PENDING)
+    )
+    latest = session.execute(
+        select(GradeOutbox.id, GradeOutbox.last_error)
+        .where(*scope, GradeOutbox.status.in_((PENDING, FAILED)), GradeOutbox.last_error != "")
+        .order_by(GradeOutbox.id.desc())
+        .limit(1)
+    ).first()
+    if oldest is not None and oldest.tzinfo is None:
+        # func.min bypasses the column type on SQLite: the stored value is UTC.
+        oldest = oldest.replace(tzinfo=utcnow().tzinfo)
+    return QueueCounts(
+        pending=int(by_status.get(PENDING, 0)),
+        delivered=int(by_status.get(DELIVERED, 0)),
+        superseded=int(superseded or 0),
+        failed=int(by_status.get(FAILED, 0)),
+        oldest_pending_at=oldest,
+        latest_error=latest[1] if latest else "",
+        latest_error_row=latest[0] if latest else None,
+    )
+
+
+def retry_failed(session: Session, ids: tuple[int, ...] = (), now: datetime | None = None) -> int:
+    """Put failed rows (all, or those with ``ids``) back in the queue, due now (flushes)."""
+    statement = select(GradeOutbox).where(GradeOutbox.status == FAILED)
+    if ids:
+        statement = statement.where(GradeOutbox.id.in_(ids))
+    rows = session.scalars(statement).all()
+    when = now or utcnow()
+    for row in rows:
+        row.status = PENDING
+        row.attempts = 0  # a fresh start: the backoff begins again at its base
+        row.next_attempt_at = when
+    session.flush()
+    return len(rows)
+
+
+def run_worker(
+    deliver_batch: Callable[[], BatchReport],
+    *,
+    batch_size: int,
+    interval: float,
+    once: bool,
+    stop: threading.Event,
+    report: Callable[[BatchReport], None] = lambda _report: None,
+) -> int:
+    """Deliver batches until ``stop`` is set (or once); returns how many rows were claimed.
+
+    A full batch is followed at once by the next; otherwise the worker sleeps ``interval``
+    seconds, waking early when stopped. A database error is logged and waited out.
+    """
+    claimed = 0
+    while not stop.is_set():
+        try:
+            batch = deliver_batch()
+        except SQLAlchemyError as exc:
+            log.error("grade worker: database error, retrying in %.0f s: %s", interval, exc)
+            if once:
+                raise
+            stop.wait(interval)
+            continue
+        claimed += batch.claimed
+        if batch.claimed:
+            report(batch)
+        if once:
+            break
+        if batch.claimed < batch_size or batch.deferred + batch.released == batch.claimed:
+            stop.wait(interval)
+    return claimed

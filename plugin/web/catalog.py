@@ -1,0 +1,117 @@
+"""Designer pages on the catalog: coverage of the framework (page and CSV), outside courses."""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from plugin.competencies.coverage import (
+    CoverageReport,
+    compute_coverage,
+    coverage_csv,
+    format_hours,
+)
+from plugin.competencies.models import Framework
+from plugin.competencies.outside_courses import (
+    HEADER,
+    MAX_BYTES,
+    MAX_HOURS,
+    MAX_ROWS,
+    CourseFileInvalid,
+    ImportReport,
+    Problem,
+    import_outside_courses,
+)
+from plugin.competencies.services import get_framework
+from plugin.core.errors import Forbidden, InvalidInput, NotFound
+from plugin.lti.claims import ADMINISTRATOR, DESIGNER
+from plugin.web.launch_context import current_launch
+from plugin.web.request_db import get_session
+
+blueprint = Blueprint("catalog", __name__, url_prefix="/catalog")
+# Excel reads a CSV as the local ANSI code page unless it starts with a UTF-8 byte-order mark.
+UTF8_BOM = "\ufeff"
+
+
+def _require_designer() -> None:
+    launch = current_launch()
+    if launch is None or launch.role not in (DESIGNER, ADMINISTRATOR):
+        raise Forbidden(_("Only course designers and administrators can see the catalog."))
+
+
+def _framework(session: Session) -> Framework:
+    framework = get_framework(session)
+    if framework is None:
+        raise NotFound(_("No competency framework is loaded yet."), field="framework")
+    return framework
+
+
+def _page(
+    report: CoverageReport,
+    *,
+    imported: ImportReport | None = None,
+    problems: list[Problem] | None = None,
+    refusal: str = "",
+    status: int = 200,
+) -> tuple[str, int]:
+    html = render_template(
+        "catalog/coverage.html",
+        report=report,
+        imported=imported,
+        problems=problems or [],
+        refusal=refusal,
+        header=",".join(HEADER),
+        max_megabytes=MAX_BYTES // (1024 * 1024),
+        max_rows=MAX_ROWS,
+        max_hours=f"{MAX_HOURS:g}",
+        fmt_hours=format_hours,
+    )
+    return html, status
+
+
+@blueprint.get("/coverage")
+def coverage() -> tuple[str, int]:
+    """The coverage table: modules and hours per item and grade, uncovered items first."""
+    _require_designer()
+    session = get_session()
+    return _page(compute_coverage(session, _framework(session)))
+
+
+@blueprint.get("/coverage.csv")
+def coverage_download() -> Response:
+    """The coverage table as CSV (UTF-8 with BOM, one row per item, stable column names)."""
+    _require_designer()
+    session = get_session()
+    framework = _framework(session)
+    report = compute_coverage(session, framework)
+    response = Response(UTF8_BOM + coverage_csv(report), content_type="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="coverage-{framework.key}.csv"'
+    # The table is behind a launch token; shared caches must not keep it.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@blueprint.post("/outside-courses")
+def outside_courses_upload() -> tuple[str, int]:
+    """Import an outside-course CSV; the page shows what changed, or why nothing did (400)."""
+    _require_designer()
+    session = get_session()
+    framework = _framework(session)
+    upload = request.files.get("file")
+    try:
+        if upload is None or not upload.filename:
+            raise InvalidInput(_("Choose a CSV file to import."), field="file")
+        # One byte over the cap is enough for the import to refuse the file by size.
+        data = upload.stream.read(MAX_BYTES + 1)
+        imported = import_outside_courses(session, framework, data, request.form.get("source", ""))
+    except CourseFileInvalid as exc:
+        session.rollback()
+        report = compute_coverage(session, framework)
+        return _page(report, problems=exc.problems, refusal=exc.message, status=400)
+    except InvalidInput as exc:
+        session.rollback()
+        report = compute_coverage(session, framework)
+        return _page(report, refusal=exc.message, status=400)
+    session.commit()
+    return _page(compute_coverage(session, framework), imported=imported)

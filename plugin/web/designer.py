@@ -1,0 +1,699 @@
+"""Designer pages: the module catalog, the module and tag editors, and bulk tagging.
+
+Every page needs a course designer's or an administrator's launch. The launch token (``lt``)
+on each link and form is the tool's session inside the LMS iframe and, on a POST, the form's
+CSRF token: a POST without a valid one is refused before anything is read or written.
+"""
+
+from __future__ import annotations
+
+import string
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, Response, redirect, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+from werkzeug.datastructures import MultiDict
+
+from plugin.competencies.content import MAX_MARKDOWN_CHARS, check_markdown, render_markdown
+from plugin.competencies.models import Framework, Item, Level, Module, ModuleTag, Scale
+from plugin.competencies.modules import (
+    bulk_tag,
+    create_module,
+    get_module,
+    load_input,
+    search_items,
+    search_modules,
+    set_module_tags,
+    similar_module_tags,
+    update_module,
+)
+from plugin.competencies.schemas import TagInput
+from plugin.competencies.services import get_framework
+from plugin.core.errors import Forbidden, InvalidInput, NotFound
+from plugin.lti.claims import ADMINISTRATOR, DEEP_LINKING_REQUEST, DESIGNER
+from plugin.lti.models import Launch
+from plugin.web.launch_context import current_launch, launch_url_for, settings
+from plugin.web.request_db import get_session
+
+blueprint = Blueprint("designer", __name__, url_prefix="/designer")
+
+MAX_LISTED = 50
+MAX_ITEM_SLOTS = 50  # ModuleInput allows at most 50 knowledge-check items
+MIN_CHOICE_SLOTS = 4
+MAX_CHOICE_SLOTS = 6
+RETURN_TO_PICKER = "deep-link"
+TEXT_FIELDS = (
+    "title_zh",
+    "title_en",
+    "description_zh",
+    "description_en",
+    "hours",
+    "content_markdown",
+    "external_url",
+    "external_display",
+    "mastery_score",
+)
+MULTILINE_FIELDS = ("description_zh", "description_en", "content_markdown")
+CHOICE_KEYS = string.ascii_lowercase
+
+
+# --- Shared with the deep-linking picker ------------------------------------------------------
+
+
+def is_designer(launch: Launch) -> bool:
+    """True for a course designer's or an administrator's launch."""
+    return launch.role in (DESIGNER, ADMINISTRATOR)
+
+
+def require_framework(session: Session) -> Framework:
+    """The loaded framework, or :class:`NotFound` (nothing can be tagged without one)."""
+    framework = get_framework(session)
+    if framework is None:
+        raise NotFound(_("No framework is loaded yet."), field="framework")
+    return framework
+
+
+def report_levels(session: Session, framework: Framework | None) -> dict[int, Level]:
+    """The levels of the framework's report scale (基礎 / 中級 / 高級) by number."""
+    if framework is None:
+        return {}
+    levels = session.scalars(
+        select(Level)
+        .join(Scale, Level.scale_id == Scale.id)
+        .where(Scale.framework_id == framework.id, Scale.key == "report")
+        .order_by(Level.number)
+    )
+    return {level.number: level for level in levels}
+
+
+def picker_return(launch: Launch) -> bool:
+    """True when this request came from the deep-linking picker and should go back to it."""
+    wanted = request.values.get("return_to", "") == RETURN_TO_PICKER
+    return wanted and launch.message_type == DEEP_LINKING_REQUEST
+
+
+@blueprint.before_request
+def _require_designer() -> None:
+    # Runs for GET and POST alike: a POST without a valid launch token is a 401 (the token is
+    # the form's CSRF token), a learner's launch a 403.
+    launch = current_launch()
+    if not is_designer(launch):
+        raise Forbidden(_("Only course designers can edit the module catalog."))
+
+
+@blueprint.after_request
+def _keep_token_on_site(response: Response) -> Response:
+    # Links in previews lead off-site; the launch token in our URLs must not follow them.
+    response.headers["Referrer-Policy"] = "same-origin"
+    return response
+
+
+def _page(template: str, **context: Any) -> str:
+    launch = current_launch()
+    return render_template(
+        template,
+        launch=launch,
+        deep_linking=launch.message_type == DEEP_LINKING_REQUEST,
+        **context,
+    )
+
+
+# --- Catalog ----------------------------------------------------------------------------------
+
+
+@blueprint.get("/modules")
+def catalog() -> str:
+    """The module catalog: search, hours and tags of each module, links to edit and tag."""
+    session = get_session()
+    query = request.args.get("q", "").strip()
+    modules = search_modules(session, query, limit=MAX_LISTED + 1)
+    return _page(
+        "designer/catalog.html",
+        active="catalog",
+        query=query,
+        modules=modules[:MAX_LISTED],
+        more=len(modules) > MAX_LISTED,
+        levels=report_levels(session, get_framework(session)),
+    )
+
+
+# --- Module editor ----------------------------------------------------------------------------
+
+
+@dataclass
+class ChoiceSlot:
+    """One answer slot of the editor (blank slots are left out)."""
+
+    key: str = ""
+    text_zh: str = ""
+    text_en: str = ""
+    correct: bool = False
+    feedback_zh: str = ""
+    feedback_en: str = ""
+
+    def blank(self) -> bool:
+        """Nothing typed or ticked."""
+        texts = (self.text_zh, self.text_en, self.feedback_zh, self.feedback_en)
+        return not any(texts) and not self.correct
+
+
+@dataclass
+class ItemSlot:
+    """One knowledge-check item slot of the editor."""
+
+    prompt_zh: str = ""
+    prompt_en: str = ""
+    multiple: bool = False
+    choices: list[ChoiceSlot] = field(default_factory=list)
+
+    def blank(self) -> bool:
+        """No prompt and no choice filled in."""
+        return not (self.prompt_zh or self.prompt_en) and all(c.blank() for c in self.choices)
+
+
+@dataclass
+class ModuleForm:
+    """The editor's state: what the designer typed, kept across refusals and re-renders."""
+
+    values: dict[str, str]
+    items: list[ItemSlot]
+
+
+def _bounded(value: str | None, low: int, high: int) -> int:
+    try:
+        number = int(value or 0)
+    except ValueError:
+        number = low
+    return max(low, min(high, number))
+
+
+def _number(value: float | None) -> str:
+    return "" if value is None else f"{value:g}"
+
+
+def _form_from_module(module: Module) -> ModuleForm:
+    values = {name: str(getattr(module, name) or "") for name in TEXT_FIELDS}
+    values["hours"] = _number(module.hours)
+    values["mastery_score"] = _number(module.mastery_score)
+    items = [
+        ItemSlot(
+            prompt_zh=item.prompt_zh,
+            prompt_en=item.prompt_en,
+            multiple=item.multiple,
+            choices=[
+                ChoiceSlot(
+                    key=str(choice.get("key", "")),
+                    text_zh=str(choice.get("text_zh", "")),
+                    text_en=str(choice.get("text_en", "")),
+                    correct=bool(choice.get("correct")),
+                    feedback_zh=str(choice.get("feedback_zh", "")),
+                    feedback_en=str(choice.get("feedback_en", "")),
+                )
+                for choice in item.choices
+            ],
+        )
+        for item in module.check_items
+    ]
+    return ModuleForm(values=values, items=items)
+
+
+def _blank_form() -> ModuleForm:
+    values = dict.fromkeys(TEXT_FIELDS, "")
+    values["external_display"] = "window"
+    return ModuleForm(values=values, items=[])
+
+
+def _text(form: MultiDict[str, str], name: str, multiline: bool = False) -> str:
+    value = form.get(name, "")
+    # Browsers send CRLF from textareas; store what the designer sees.
+    return value.replace("\r\n", "\n") if multiline else value.strip()
+
+
+def _form_from_request(form: MultiDict[str, str]) -> ModuleForm:
+    values = {name: _text(form, name, name in MULTILINE_FIELDS) for name in TEXT_FIELDS}
+    items = []
+    for i in range(_bounded(form.get("item_count"), 0, MAX_ITEM_SLOTS)):
+        prefix = f"item-{i}-"
+        choices = [
+            ChoiceSlot(
+                key=_text(form, f"{prefix}choice-{j}-key"),
+                text_zh=_text(form, f"{prefix}choice-{j}-text_zh"),
+                text_en=_text(form, f"{prefix}choice-{j}-text_en"),
+                correct=f"{prefix}choice-{j}-correct" in form,
+                feedback_zh=_text(form, f"{prefix}choice-{j}-feedback_zh", multiline=True),
+                feedback_en=_text(form, f"{prefix}choice-{j}-feedback_en", multiline=True),
+            )
+            for j in range(_bounded(form.get(f"{prefix}choice_count"), 0, MAX_CHOICE_SLOTS))
+        ]
+        items.append(
+            ItemSlot(
+                prompt_zh=_text(form, f"{prefix}prompt_zh", multiline=True),
+                prompt_en=_text(form, f"{prefix}prompt_en", multiline=True),
+                multiple=f"{prefix}multiple" in form,
+                choices=choices,
+            )
+        )
+    return ModuleForm(values=values, items=items)
+
+
+def _pad(form: ModuleForm, extra_items: int = 0) -> ModuleForm:
+    """Offer blank slots: one blank item (more when asked), at least four choices an item."""
+    blank_items = sum(1 for item in form.items if item.blank())
+    wanted = max(1 - blank_items, 0) + extra_items
+    while wanted > 0 and len(form.items) < MAX_ITEM_SLOTS:
+        form.items.append(ItemSlot())
+        wanted -= 1
+    for item in form.items:
+        while len(item.choices) < MIN_CHOICE_SLOTS:
+            item.choices.append(ChoiceSlot())
+    return form
+
+
+def _module_data(form: ModuleForm) -> tuple[dict[str, Any], list[tuple[int, list[int]]]]:
+    """The ModuleInput mapping, and where each submitted item and choice sits in the form."""
+    values = form.values
+    data: dict[str, Any] = {name: values[name] for name in TEXT_FIELDS}
+    data["mastery_score"] = values["mastery_score"] or None
+    data["external_display"] = values["external_display"] or "window"
+    items: list[dict[str, Any]] = []
+    slots: list[tuple[int, list[int]]] = []
+    for i, item in enumerate(form.items):
+        if item.blank():
+            continue
+        # Keys of slots emptied in this edit stay taken: old answers may still name them.
+        used = {choice.key for choice in item.choices if choice.key}
+        choices: list[dict[str, Any]] = []
+        choice_slots: list[int] = []
+        for j, choice in enumerate(item.choices):
+            if choice.blank():
+                continue
+            if not choice.key:
+                # Keys stay put once given: recorded answers name the choices by key.
+                choice.key = next(k for k in CHOICE_KEYS if k not in used)
+                used.add(choice.key)
+            choices.append(
+                {
+                    "key": choice.key,
+                    "text_zh": choice.text_zh,
+                    "text_en": choice.text_en,
+                    "correct": choice.correct,
+                    "feedback_zh": choice.feedback_zh,
+                    "feedback_en": choice.feedback_en,
+                }
+            )
+            choice_slots.append(j)
+        items.append(
+            {
+                "prompt_zh": item.prompt_zh,
+                "prompt_en": item.prompt_en,
+                "multiple": item.multiple,
+                "choices": choices,
+            }
+        )
+        slots.append((i, choice_slots))
+    data["check_items"] = items
+    return data, slots
+
+
+def error_anchor(field_path: str | None, slots: list[tuple[int, list[int]]]) -> str:
+    """The form control an input error belongs to (``check_items.0.choices.1.text_zh`` →
+    ``item-2-choice-1-text_zh`` when blank slots were skipped)."""
+    if not field_path:
+        return ""
+    parts = field_path.split(".")
+    if parts[0] != "check_items":
+        return parts[0]
+    if len(parts) < 2 or not parts[1].isdigit() or int(parts[1]) >= len(slots):
+        return "check_items"
+    slot, choice_slots = slots[int(parts[1])]
+    if len(parts) == 2:
+        return f"item-{slot}"
+    if parts[2] != "choices":
+        return f"item-{slot}-{parts[2]}"
+    if len(parts) < 4 or not parts[3].isdigit() or int(parts[3]) >= len(choice_slots):
+        return f"item-{slot}-choices"
+    choice = f"item-{slot}-choice-{choice_slots[int(parts[3])]}"
+    if len(parts) < 5 or parts[4] == "key":
+        return choice
+    return f"{choice}-{parts[4]}"
+
+
+def _editor(
+    form: ModuleForm,
+    module: Module | None,
+    *,
+    error: InvalidInput | None = None,
+    anchor: str = "",
+    preview: str | None = None,
+    saved: bool = False,
+) -> str:
+    launch = current_launch()
+    if preview is None and module is not None and error is None:
+        preview = module.content_html
+    return _page(
+        "designer/module_form.html",
+        active="new" if module is None else "",
+        form=form,
+        module=module,
+        error=error,
+        anchor=anchor,
+        preview=preview,
+        saved=saved,
+        return_to=RETURN_TO_PICKER if picker_return(launch) else "",
+        max_markdown=MAX_MARKDOWN_CHARS,
+        max_choices=MAX_CHOICE_SLOTS,
+    )
+
+
+@blueprint.get("/modules/new")
+def new_module() -> str:
+    """A blank module form."""
+    return _editor(_pad(_blank_form()), None)
+
+
+@blueprint.post("/modules/new")
+def save_new_module() -> Response | tuple[str, int] | str:
+    """Create the module, or show the form again with the refused field marked."""
+    return _save(None)
+
+
+@blueprint.get("/modules/<key>/edit")
+def edit_module(key: str) -> str:
+    """The module's form, filled in, with its rendered content."""
+    module = get_module(get_session(), key)
+    return _editor(_pad(_form_from_module(module)), module, saved="saved" in request.args)
+
+
+@blueprint.post("/modules/<key>/edit")
+def save_module(key: str) -> Response | tuple[str, int] | str:
+    """Save the module, or show the form again with the refused field marked."""
+    return _save(get_module(get_session(), key))
+
+
+def _save(module: Module | None) -> Response | tuple[str, int] | str:
+    launch = current_launch()
+    session = get_session()
+    form = _form_from_request(request.form)
+    action = request.form.get("action", "save")
+    if action == "add_item":
+        return _editor(_pad(form, extra_items=1), module)
+    if action.startswith("add_choice-"):
+        index = _bounded(action.removeprefix("add_choice-"), 0, len(form.items) - 1)
+        if form.items and len(form.items[index].choices) < MAX_CHOICE_SLOTS:
+            form.items[index].choices.append(ChoiceSlot())
+        return _editor(_pad(form), module)
+    if action == "preview":
+        markdown = form.values["content_markdown"]
+        try:
+            check_markdown(markdown)
+        except InvalidInput as exc:
+            return _editor(_pad(form), module, error=exc, anchor="content_markdown"), 400
+        return _editor(_pad(form), module, preview=render_markdown(markdown))
+    data, slots = _module_data(form)
+    try:
+        if module is None:
+            framework = require_framework(session)
+            saved = create_module(session, data, framework, settings().framework.iri_base)
+        else:
+            saved = update_module(session, module, data)
+    except InvalidInput as exc:
+        session.rollback()  # nothing half-saved
+        return _editor(_pad(form), module, error=exc, anchor=error_anchor(exc.field, slots)), 400
+    session.commit()
+    if picker_return(launch):
+        return redirect(launch_url_for("lti_pages.deep_link", selected=saved.key), code=303)
+    if module is None:
+        return redirect(launch_url_for("designer.tags", key=saved.key, created=1), code=303)
+    return redirect(launch_url_for("designer.edit_module", key=saved.key, saved=1), code=303)
+
+
+# --- Tags -------------------------------------------------------------------------------------
+
+
+@dataclass
+class TagRow:
+    """One tag as the tag editor shows it."""
+
+    code: str
+    level: str
+    weight: str
+    item: Item | None = None
+
+
+def _rows_of(module: Module) -> list[TagRow]:
+    return [
+        TagRow(code=tag.item.code, level=str(tag.level), weight=f"{tag.weight:g}", item=tag.item)
+        for tag in module.active_tags
+    ]
+
+
+def tag_input(code: str, level: str, weight: str = "") -> dict[str, Any]:
+    """A TagInput mapping from form strings; errors name the item ID and its field."""
+    code = code.strip()
+    try:
+        number = int(level.strip())
+    except ValueError:
+        raise InvalidInput(
+            f"{code}: level {level.strip()!r} is not a level number", field=f"{code}.level"
+        ) from None
+    raw: dict[str, Any] = {"item": code, "level": number}
+    if weight.strip():
+        raw["weight"] = weight.strip()
+    try:
+        load_input(TagInput(), raw)
+    except InvalidInput as exc:
+        raise InvalidInput(f"{code}: {exc.message}", field=f"{code}.{exc.field}") from None
+    return raw
+
+
+def _name_tag_error(exc: InvalidInput, raw_tags: list[dict[str, Any]]) -> InvalidInput:
+    """``tags[2].level: …`` from the service, told with the item ID the designer sees."""
+    where = (exc.field or "").removeprefix("tags[")
+    index = where.split("]")[0]
+    if not index.isdigit() or int(index) >= len(raw_tags):
+        return exc
+    code = raw_tags[int(index)]["item"]
+    rest = where.split("]", 1)[1].lstrip(".") or "item"
+    text = exc.message.split(": ", 1)[1] if exc.message.startswith("tags[") else exc.message
+    message = text if code in text else f"{code}: {text}"
+    return InvalidInput(message, field=f"{code}.{rest}")
+
+
+def _usual_levels(session: Session, item_ids: list[int]) -> dict[int, int]:
+    """The level other modules most often tag each item with (the suggestion's default)."""
+    if not item_ids:
+        return {}
+    rows = session.execute(
+        select(ModuleTag.item_id, ModuleTag.level, func.count())
+        .where(ModuleTag.item_id.in_(item_ids), ModuleTag.retired_at.is_(None))
+        .group_by(ModuleTag.item_id, ModuleTag.level)
+        .order_by(func.count().desc(), ModuleTag.level)
+    )
+    usual: dict[int, int] = {}
+    for item_id, level, _count in rows:
+        usual.setdefault(item_id, level)
+    return usual
+
+
+@dataclass
+class ItemGroup:
+    """Framework items grouped under their competency (attitudes under no competency)."""
+
+    head: Item | None
+    head_matches: bool = False
+    items: list[Item] = field(default_factory=list)
+
+
+def group_items(items: list[Item]) -> list[ItemGroup]:
+    """Search results grouped under their competency, in framework order."""
+    groups: dict[int | None, ItemGroup] = {}
+    for item in items:
+        if item.kind == "competency":
+            group = groups.setdefault(item.id, ItemGroup(head=item))
+            group.head_matches = True
+        elif item.kind == "attitude":
+            groups.setdefault(None, ItemGroup(head=None)).items.append(item)
+        else:
+            parent = item.parent
+            key = parent.id if parent is not None else None
+            groups.setdefault(key, ItemGroup(head=parent)).items.append(item)
+    ordered = [group for key, group in groups.items() if key is not None]
+    ordered.sort(key=lambda group: group.head.position if group.head else 0)
+    if None in groups:
+        ordered.append(groups[None])
+    return ordered
+
+
+def _tag_page(
+    session: Session,
+    module: Module,
+    framework: Framework,
+    *,
+    rows: list[TagRow] | None = None,
+    error: InvalidInput | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    query = request.values.get("q", "").strip()
+    rows = rows if rows is not None else _rows_of(module)
+    tagged = {row.code: row for row in _rows_of(module)}
+    similar = similar_module_tags(session, module)
+    usual = _usual_levels(session, [item.id for item, _count in similar])
+    searched = bool(query)
+    results = group_items(search_items(session, framework, query)) if searched else []
+    html = _page(
+        "designer/tags.html",
+        module=module,
+        rows=rows,
+        tagged=tagged,
+        levels=report_levels(session, framework),
+        query=query,
+        searched=searched,
+        results=results,
+        tree=[] if searched else group_items(search_items(session, framework, "")),
+        similar=[(item, count, usual.get(item.id, 1)) for item, count in similar],
+        history=[tag for tag in module.tags if tag.retired_at is not None],
+        error=error,
+        error_code=(error.field or "").split(".")[0] if error else "",
+        created="created" in request.args,
+        added=request.args.get("added"),
+        retired=request.args.get("retired"),
+    )
+    return html, status
+
+
+@blueprint.get("/modules/<key>/tags")
+def tags(key: str) -> tuple[str, int]:
+    """The module's tags, a search of the framework tree and similar modules' tags."""
+    session = get_session()
+    module = get_module(session, key)
+    return _tag_page(session, module, require_framework(session))
+
+
+@blueprint.post("/modules/<key>/tags")
+def save_tags(key: str) -> Response | tuple[str, int]:
+    """Add, change or remove tags through the versioned tag service."""
+    session = get_session()
+    module = get_module(session, key)
+    framework = require_framework(session)
+    form = request.form
+    if form.get("add_item"):
+        rows = _rows_of(module)
+        added = TagRow(
+            form["add_item"].strip(), form.get("add_level", ""), form.get("add_weight", "")
+        )
+        rows = [row for row in rows if row.code != added.code] + [added]
+        shown: list[TagRow] | None = None  # an add that fails leaves the table as stored
+    else:
+        remove = form.get("remove", "")
+        rows = [
+            TagRow(
+                form.get(f"tag-{i}-item", "").strip(),
+                form.get(f"tag-{i}-level", ""),
+                form.get(f"tag-{i}-weight", ""),
+            )
+            for i in range(_bounded(form.get("tag_count"), 0, 200))
+        ]
+        rows = [row for row in rows if row.code and row.code != remove]
+        shown = rows
+    raw_tags: list[dict[str, Any]] = []
+    try:
+        raw_tags = [tag_input(row.code, row.level, row.weight) for row in rows]
+        change = set_module_tags(session, module, framework, raw_tags)
+    except InvalidInput as exc:
+        session.rollback()
+        if shown is not None:
+            items = {item.code: item for item in search_items(session, framework, "")}
+            for row in shown:
+                row.item = items.get(row.code)
+        return _tag_page(
+            session, module, framework, rows=shown, error=_name_tag_error(exc, raw_tags), status=400
+        )
+    session.commit()
+    query = form.get("q", "").strip()
+    extra: dict[str, Any] = {"q": query} if query else {}
+    target = launch_url_for(
+        "designer.tags",
+        key=module.key,
+        added=len(change.added),
+        retired=len(change.retired),
+        **extra,
+    )
+    return redirect(target, code=303)
+
+
+# --- Bulk tagging -----------------------------------------------------------------------------
+
+
+def _bulk_page(
+    session: Session,
+    *,
+    chosen: list[str],
+    tag: dict[str, str],
+    error: InvalidInput | None = None,
+    status: int = 200,
+) -> tuple[str, int]:
+    framework = require_framework(session)
+    query = request.values.get("q", "").strip()
+    found = search_modules(session, query, limit=MAX_LISTED + 1)
+    listed = {module.key for module in found[:MAX_LISTED]}
+    # Modules already ticked stay on the page whatever the search shows.
+    kept = [
+        module
+        for module in session.scalars(select(Module).where(Module.key.in_(chosen)))
+        if module.key not in listed
+    ]
+    return _page(
+        "designer/bulk.html",
+        active="bulk",
+        query=query,
+        modules=kept + found[:MAX_LISTED],
+        more=len(found) > MAX_LISTED,
+        chosen=set(chosen),
+        tag=tag,
+        tree=group_items(search_items(session, framework, "")),
+        levels=report_levels(session, framework),
+        error=error,
+        changed=request.args.get("changed"),
+        total=request.args.get("total"),
+    ), status
+
+
+@blueprint.get("/tags/bulk")
+def bulk() -> tuple[str, int]:
+    """Choose modules and one tag to set on all of them."""
+    tag = {name: request.args.get(name, "") for name in ("item", "level", "weight")}
+    return _bulk_page(get_session(), chosen=request.args.getlist("module"), tag=tag)
+
+
+@blueprint.post("/tags/bulk")
+def save_bulk() -> Response | tuple[str, int]:
+    """Set the tag on every chosen module (versioned); report how many changed."""
+    session = get_session()
+    keys = list(dict.fromkeys(k for k in request.form.getlist("module") if k))
+    tag = {name: request.form.get(name, "").strip() for name in ("item", "level", "weight")}
+    try:
+        if not keys:
+            raise InvalidInput(_("Choose at least one module."), field="module")
+        modules = {m.key: m for m in session.scalars(select(Module).where(Module.key.in_(keys)))}
+        missing = [key for key in keys if key not in modules]
+        if missing:
+            raise InvalidInput(_("Unknown module: %(key)s", key=missing[0]), field="module")
+        raw = tag_input(tag["item"], tag["level"], tag["weight"])
+        changed = bulk_tag(session, [modules[key] for key in keys], require_framework(session), raw)
+    except InvalidInput as exc:
+        session.rollback()
+        error = _name_tag_error(exc, [{"item": tag["item"]}])
+        return _bulk_page(session, chosen=keys, tag=tag, error=error, status=400)
+    session.commit()
+    target = launch_url_for(
+        "designer.bulk",
+        changed=changed,
+        total=len(keys),
+        item=tag["item"],
+        level=tag["level"],
+        weight=tag["weight"],
+    )
+    return redirect(target, code=303)

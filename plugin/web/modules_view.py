@@ -1,0 +1,205 @@
+"""What a resource-link launch opens: the placed module, or the binding of an unplaced link."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from flask import Blueprint, Response, redirect, render_template, request
+from flask_babel import gettext as _
+from sqlalchemy.orm import Session
+
+from plugin.competencies.grading import CheckResult, grade_check
+from plugin.competencies.models import Module, Placement
+from plugin.competencies.modules import (
+    bind_placement,
+    find_placement,
+    get_module,
+    search_modules,
+)
+from plugin.core.errors import Forbidden, InvalidInput, NotFound
+from plugin.lti.claims import (
+    ADMINISTRATOR,
+    CLAIM_CUSTOM,
+    CLAIM_LAUNCH_PRESENTATION,
+    DESIGNER,
+    RESOURCE_LINK_REQUEST,
+)
+from plugin.lti.grades import Score, enqueue_score, grades_offered
+from plugin.lti.models import Launch
+from plugin.web.i18n import localized
+from plugin.web.launch_context import current_launch, launch_url_for
+from plugin.web.request_db import get_session
+
+blueprint = Blueprint("modules_view", __name__)
+MODULE_KEY_PARAM = "module_key"  # the custom parameter deep linking puts on each link
+SCORE_MAXIMUM = 100.0
+
+
+def _link_identity(launch: Launch) -> dict[str, str]:
+    return {
+        "issuer": launch.deployment.registration.issuer,
+        "deployment_id": launch.deployment.deployment_id,
+        "resource_link_id": launch.resource_link_id,
+    }
+
+
+def place_launch(session: Session, launch: Launch) -> Placement | None:
+    """The module placement of a resource-link launch, bound on first sight of a link that
+    deep linking made (its ``module_key`` custom parameter names the module)."""
+    if launch.message_type != RESOURCE_LINK_REQUEST or not launch.resource_link_id:
+        return None
+    placement = find_placement(session, **_link_identity(launch))
+    if placement is not None:
+        return placement
+    custom = launch.claims.get(CLAIM_CUSTOM) or {}
+    key = custom.get(MODULE_KEY_PARAM) if isinstance(custom, dict) else None
+    if not isinstance(key, str) or not key:
+        return None
+    try:
+        module = get_module(session, key)
+    except NotFound:
+        return None
+    return bind_placement(
+        session, context_id=launch.context_id, module=module, **_link_identity(launch)
+    )
+
+
+def _is_designer(launch: Launch) -> bool:
+    return launch.role in (DESIGNER, ADMINISTRATOR)
+
+
+def _placed_module(launch: Launch) -> Module | None:
+    placement = find_placement(get_session(), **_link_identity(launch))
+    return placement.module if placement is not None else None
+
+
+def _return_url(launch: Launch) -> str:
+    presentation = launch.claims.get(CLAIM_LAUNCH_PRESENTATION) or {}
+    url = presentation.get("return_url", "") if isinstance(presentation, dict) else ""
+    # Only web URLs become a link: a "javascript:" return_url would run in our origin.
+    return url if isinstance(url, str) and url.lower().startswith(("https:", "http:")) else ""
+
+
+@blueprint.get("/lti/module")
+def module_page() -> Response | str:
+    """The module a learner launched: content, external resource, knowledge check."""
+    launch = current_launch()
+    module = _placed_module(launch)
+    if module is None:
+        return redirect(launch_url_for("modules_view.unbound"), code=303)
+    return render_template(
+        "modules/module.html",
+        launch=launch,
+        module=module,
+        designer=_is_designer(launch),
+        return_url=_return_url(launch),
+        grades=grades_offered(launch),
+    )
+
+
+@blueprint.get("/lti/unbound")
+def unbound() -> str:
+    """A link without a module: designers pick one, learners are told it is not ready."""
+    launch = current_launch()
+    if not _is_designer(launch):
+        return render_template(
+            "modules/not_ready.html", launch=launch, return_url=_return_url(launch)
+        )
+    query = request.args.get("q", "")
+    return render_template(
+        "modules/bind.html",
+        launch=launch,
+        modules=search_modules(get_session(), query),
+        query=query,
+        return_url=_return_url(launch),
+    )
+
+
+@blueprint.post("/lti/bind")
+def bind() -> Response:
+    """Bind this resource link to the module a designer chose."""
+    launch = current_launch()
+    if not _is_designer(launch):
+        raise Forbidden(_("Only course designers can choose the module of an activity."))
+    session = get_session()
+    module = get_module(session, request.form.get("module", ""))
+    bind_placement(session, context_id=launch.context_id, module=module, **_link_identity(launch))
+    session.commit()
+    return redirect(launch_url_for("modules_view.module_page"), code=303)
+
+
+def _answers(module: Module) -> dict[int, frozenset[str]]:
+    return {
+        item.id: frozenset(request.form.getlist(f"item_{item.id}")) for item in module.check_items
+    }
+
+
+@blueprint.post("/lti/module/check")
+def submit_check() -> Response | str:
+    """Score the knowledge check and queue the grade for the platform, in one transaction."""
+    launch = current_launch()
+    module = _placed_module(launch)
+    if module is None:
+        raise NotFound(_("This activity has no module yet."), field="module")
+    try:
+        result = grade_check(module, _answers(module))
+    except InvalidInput as exc:
+        response = Response(
+            render_template(
+                "modules/module.html",
+                launch=launch,
+                module=module,
+                designer=_is_designer(launch),
+                return_url=_return_url(launch),
+                grades=grades_offered(launch),
+                error=exc,
+                chosen=_answers(module),
+            )
+        )
+        response.status_code = exc.status
+        return response
+    session = get_session()
+    _queue_grade(session, launch, module, result.scaled)
+    session.commit()
+    return render_template(
+        "modules/result.html",
+        launch=launch,
+        module=module,
+        result=result,
+        return_url=_return_url(launch),
+        grades=grades_offered(launch),
+    )
+
+
+@blueprint.post("/lti/module/complete")
+def complete() -> str:
+    """Mark a module without a knowledge check as finished."""
+    launch = current_launch()
+    module = _placed_module(launch)
+    if module is None:
+        raise NotFound(_("This activity has no module yet."), field="module")
+    if module.check_items:
+        raise InvalidInput(_("Answer the knowledge check to finish this module."), field="answers")
+    session = get_session()
+    _queue_grade(session, launch, module, 1.0)
+    session.commit()
+    return render_template(
+        "modules/result.html",
+        launch=launch,
+        module=module,
+        result=CheckResult(scaled=1.0, passed=None),
+        return_url=_return_url(launch),
+        grades=grades_offered(launch),
+    )
+
+
+def _queue_grade(session: Session, launch: Launch, module: Module, scaled: float) -> None:
+    score = Score(
+        score_given=round(scaled * SCORE_MAXIMUM, 2),
+        score_maximum=SCORE_MAXIMUM,
+        activity_progress="Completed",
+        # A failed check is still fully graded (AGS 2.0 §3.4.8); success shows in the score.
+        grading_progress="FullyGraded",
+        timestamp=datetime.now(UTC),
+    )
+    enqueue_score(session, launch, score, resource_id=module.key, label=localized(module, "title"))

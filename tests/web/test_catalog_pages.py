@@ -1,0 +1,211 @@
+"""The catalog coverage page, its CSV and the outside-course upload, behind a real LTI launch."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+from werkzeug.test import TestResponse
+
+from plugin.competencies.coverage import compute_coverage, csv_rows
+from plugin.competencies.models import OutsideCourse
+from plugin.competencies.services import get_framework
+from tests.lti.conftest import TOOL, Flow, register
+from tests.lti.platform import TestPlatform, running_platform
+
+ROLES = "https://purl.imsglobal.org/spec/lti/claim/roles"
+INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
+GOOD = (
+    "code,title,hours,audience,tags\n"
+    "EL-101,數位倫理與個資保護,2,,DC4-K3\n"
+    "EL-102,AI 時代的溝通品質,1.5,委任;薦任,DC2-K3\n"
+)
+
+
+@pytest.fixture
+def test_platform(app: Flask) -> Iterator[TestPlatform]:
+    """A test LMS registered with the app (as tests/lti/conftest.py's ``platform``)."""
+    with running_platform() as lms:
+        register(app, lms)
+        yield lms
+
+
+@pytest.fixture
+def flow(app: Flask, test_platform: TestPlatform) -> Flow:
+    """Login/launch driver for the registered test platform."""
+    return Flow(app.test_client(), test_platform)
+
+
+def launch_token(flow: Flow, **claims: object) -> str:
+    """Launch through the test platform and return the ``lt`` on the landing redirect."""
+    response = flow.complete(**claims)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return parse_qs(urlsplit(response.headers["Location"]).query)["lt"][0]
+
+
+@pytest.fixture
+def designer(flow: Flow) -> str:
+    """A designer's (Instructor's) launch token."""
+    return launch_token(flow, sub="instructor-001", name="林老師", **{ROLES: [INSTRUCTOR]})
+
+
+@pytest.fixture
+def learner(flow: Flow) -> str:
+    """A learner's launch token."""
+    return launch_token(flow)
+
+
+def uncovered_on_page(html: str) -> list[str]:
+    """Item codes of the table rows the page marks as not covered."""
+    return re.findall(r'<tr id="item-([^"]+)" class="[^"]*coverage-row--uncovered', html)
+
+
+def row_codes_on_page(html: str) -> list[str]:
+    return re.findall(r'<tr id="item-([^"]+)"', html)
+
+
+def get(flow: Flow, path: str, token: str, **args: str) -> TestResponse:
+    return flow.client.get(path, query_string={"lt": token, **args}, base_url=TOOL)
+
+
+def upload(flow: Flow, token: str, data: bytes, **form: str) -> TestResponse:
+    return flow.client.post(
+        "/catalog/outside-courses?lang=en",
+        data={"lt": token, "file": (io.BytesIO(data), "courses.csv"), **form},
+        content_type="multipart/form-data",
+        base_url=TOOL,
+    )
+
+
+def stored_courses(app: Flask) -> int:
+    with app.extensions["plugin.db"].session_scope() as session:
+        return session.scalar(select(func.count()).select_from(OutsideCourse)) or 0
+
+
+def test_designer_sees_the_demo_catalogs_uncovered_indicator_first_and_highlighted(
+    flow: Flow, designer: str
+) -> None:
+    response = get(flow, "/catalog/coverage", designer)
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert '<html lang="zh-Hant-TW">' in html
+    assert uncovered_on_page(html) == ["DC2-K3"]
+    assert "意識到AI對溝通品質的影響" in html
+    # Listed at the top, before the table, as a link to its row.
+    assert html.index('href="#item-DC2-K3"') < html.index('<tr id="item-DC1"')
+    assert 'class="badge badge--uncovered"' in html
+    assert "<caption>" in html and 'scope="col"' in html and 'scope="row"' in html
+    # Module titles are listed per row, and every grade has an hours column.
+    assert "資料管理" in html
+    for grade in ("委任", "薦任", "簡任", "主管"):
+        assert f'<th scope="col" class="num">{grade}</th>' in html
+
+
+def test_page_in_english_uses_the_english_columns(flow: Flow, designer: str) -> None:
+    html = get(flow, "/catalog/coverage", designer, lang="en").get_data(as_text=True)
+    assert '<html lang="en">' in html
+    assert "Digital communication and collaboration" in html
+    assert "Not covered" in html
+    assert "Data management" in html
+
+
+def test_links_and_form_carry_the_launch_token(flow: Flow, designer: str) -> None:
+    html = get(flow, "/catalog/coverage", designer).get_data(as_text=True)
+    assert f'href="/catalog/coverage.csv?lt={designer}"' in html
+    assert f'<input type="hidden" name="lt" value="{designer}">' in html
+    assert 'enctype="multipart/form-data"' in html
+
+
+def test_csv_has_a_bom_and_the_same_rows_as_the_page_and_the_service(
+    flow: Flow, designer: str, app: Flask
+) -> None:
+    page = get(flow, "/catalog/coverage", designer).get_data(as_text=True)
+    response = get(flow, "/catalog/coverage.csv", designer)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert response.headers["Content-Disposition"].startswith("attachment;")
+    assert response.data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.DictReader(io.StringIO(response.data.decode("utf-8-sig"), newline="")))
+    assert [r["code"] for r in rows] == row_codes_on_page(page)
+    assert [r["code"] for r in rows if r["covered"] == "no"] == uncovered_on_page(page)
+    with app.extensions["plugin.db"].session_scope() as session:
+        framework = get_framework(session)
+        assert framework is not None
+        assert rows == csv_rows(compute_coverage(session, framework))
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("get", "/catalog/coverage"),
+        ("get", "/catalog/coverage.csv"),
+        ("post", "/catalog/outside-courses"),
+    ],
+)
+def test_learners_are_refused_with_403(
+    flow: Flow, learner: str, app: Flask, method: str, path: str
+) -> None:
+    response = get(flow, path, learner) if method == "get" else upload(flow, learner, b"")
+    assert response.status_code == 403
+    assert "<code>forbidden</code>" in response.get_data(as_text=True)
+    assert stored_courses(app) == 0
+
+
+def test_without_a_launch_the_page_is_401(flow: Flow) -> None:
+    assert flow.client.get("/catalog/coverage", base_url=TOOL).status_code == 401
+
+
+def test_upload_imports_counts_in_the_coverage_and_a_second_upload_changes_nothing(
+    flow: Flow, designer: str, app: Flask
+) -> None:
+    response = upload(flow, designer, b"\xef\xbb\xbf" + GOOD.encode(), source="e等公務園")
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200, html
+    assert "2 created, 0 updated, 0 unchanged." in html
+    assert uncovered_on_page(html) == []
+    assert "EL-102" in html
+    # The language switch of a POST answer goes back to the coverage page, with the token.
+    assert f'href="/catalog/coverage?lang=zh_TW&amp;lt={designer}"' in html or (
+        f'href="/catalog/coverage?lt={designer}&amp;lang=zh_TW"' in html
+    )
+    again = upload(flow, designer, GOOD.encode())
+    assert again.status_code == 200
+    assert "0 created, 0 updated, 2 unchanged." in again.get_data(as_text=True)
+    assert stored_courses(app) == 2
+
+
+def test_a_bad_row_is_refused_with_400_naming_line_and_field_and_nothing_saved(
+    flow: Flow, designer: str, app: Flask
+) -> None:
+    bad = GOOD + "EL-103,壞掉的列,abc,,DC1-K1\n"
+    response = upload(flow, designer, bad.encode())
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert "The file was refused; nothing was imported." in html
+    assert re.search(r'<td class="num">4</td><th scope="row"><code>hours</code></th>', html)
+    assert "must be a number &gt; 0" in html
+    assert stored_courses(app) == 0
+    assert uncovered_on_page(html) == ["DC2-K3"]
+
+
+def test_a_wrong_header_and_a_missing_file_are_refused_with_400(
+    flow: Flow, designer: str, app: Flask
+) -> None:
+    response = upload(flow, designer, b"code;title;hours\nEL-1;t;1\n")
+    assert response.status_code == 400
+    assert "<code>header</code>" in response.get_data(as_text=True)
+    missing = flow.client.post(
+        "/catalog/outside-courses?lang=en",
+        data={"lt": designer},
+        content_type="multipart/form-data",
+        base_url=TOOL,
+    )
+    assert missing.status_code == 400
+    assert "Choose a CSV file to import." in missing.get_data(as_text=True)
+    assert stored_courses(app) == 0

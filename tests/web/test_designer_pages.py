@@ -1,0 +1,806 @@
+"""Designer pages through real launches: module editor, tag editor, bulk tagging, the picker.
+
+Every request carries the launch token a real login → launch with the test platform issued;
+the deep-linking answers are decoded with the tool's published JWKS.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from html import unescape
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import jwt
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from jwt.algorithms import RSAAlgorithm
+from sqlalchemy import func, select
+from werkzeug.test import TestResponse
+
+from plugin.competencies.content import MAX_MARKDOWN_CHARS
+from plugin.competencies.models import Module, ModuleTag
+from plugin.competencies.modules import similar_module_tags
+from plugin.web.designer import error_anchor, group_items
+from tests.lti.conftest import TOOL, Flow, register
+from tests.lti.platform import LTI, ROLE, TestPlatform, running_platform
+
+DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
+AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
+AGS_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/"
+SEED_MODULE = "tw-civil-service-dc.C4-T1"  # 生成式AI概論: DC3-K2, DC5-K1, AT4
+OTHER_SEED_MODULES = ("tw-civil-service-dc.C4-T2", "tw-civil-service-dc.C1-T1")
+
+
+@pytest.fixture
+def platform(app: Flask) -> Iterator[TestPlatform]:
+    """A test platform registered with the app."""
+    with running_platform() as test_platform:
+        register(app, test_platform)
+        yield test_platform
+
+
+@pytest.fixture
+def flow(app: Flask, platform: TestPlatform) -> Flow:
+    """Login/launch driver for the registered test platform."""
+    return Flow(app.test_client(), platform)
+
+
+@dataclass
+class Tool:
+    """The tool as one launch's iframe sees it: every request carries its launch token."""
+
+    client: FlaskClient
+    token: str
+
+    def get(self, path: str, **params: Any) -> TestResponse:
+        """GET ``path`` with the launch token."""
+        return self.client.get(path, query_string={"lt": self.token, **params}, base_url=TOOL)
+
+    def post(self, path: str, data: dict[str, Any]) -> TestResponse:
+        """POST a form with the launch token, as the page's forms do."""
+        return self.client.post(path, data={"lt": self.token, **data}, base_url=TOOL)
+
+    def follow(self, response: TestResponse) -> TestResponse:
+        """Follow a 303 (its Location carries the token already)."""
+        assert response.status_code == 303, response.get_data(as_text=True)
+        return self.client.get(response.headers["Location"], base_url=TOOL)
+
+
+def token_of(response: TestResponse) -> str:
+    """The launch token of an accepted launch's redirect."""
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return parse_qs(urlsplit(response.headers["Location"]).query)["lt"][0]
+
+
+def resource_launch(flow: Flow, role: str) -> Tool:
+    """A resource-link launch with one LIS role."""
+    sub = f"{role.lower()}-001"
+    response = flow.complete(**{LTI + "roles": [ROLE + role], "sub": sub})
+    return Tool(flow.client, token_of(response))
+
+
+def deep_linking_launch(flow: Flow, role: str = "Instructor", **claims: Any) -> Tool:
+    """A deep-linking request launch; ``claims`` replace the platform's (None drops one)."""
+    claims.setdefault(LTI + "roles", [ROLE + role])
+
+    def make(nonce: str) -> str:
+        return flow.platform.sign(flow.platform.deep_linking_claims(nonce, **claims))
+
+    return Tool(flow.client, token_of(flow.complete_with(make)))
+
+
+def dl_settings(platform: TestPlatform, **changes: Any) -> dict[str, Any]:
+    """The test platform's deep-linking settings with ``changes``."""
+    settings = dict(platform.deep_linking_claims("n")[DL + "deep_linking_settings"])
+    settings.update(changes)
+    return settings
+
+
+@pytest.fixture
+def designer(flow: Flow) -> Tool:
+    """A course designer's launch (LTI role Instructor)."""
+    return resource_launch(flow, "Instructor")
+
+
+def module_form(**overrides: Any) -> dict[str, Any]:
+    """The editor's fields for a module with one question (slots as the page offers them)."""
+    data: dict[str, Any] = {
+        "title_zh": "資料視覺化入門",
+        "title_en": "Introduction to data visualisation",
+        "description_zh": "選對圖表，標示來源。",
+        "description_en": "Choose the right chart; cite the source.",
+        "hours": "1.5",
+        "content_markdown": "# 重點\r\n\r\n- **標示來源**\r\n- [開放資料](https://data.gov.tw)",
+        "external_url": "https://data.gov.tw",
+        "external_display": "embed",
+        "mastery_score": "0.8",
+        "item_count": "2",
+        "item-0-prompt_zh": "比較各機關預算，哪種圖最合適？",
+        "item-0-prompt_en": "Which chart compares agency budgets best?",
+        "item-0-choice_count": "4",
+        "item-0-choice-0-text_zh": "長條圖",
+        "item-0-choice-0-text_en": "Bar chart",
+        "item-0-choice-0-correct": "1",
+        "item-0-choice-0-feedback_zh": "對，長條圖便於比較。",
+        "item-0-choice-0-feedback_en": "Yes: bars compare well.",
+        "item-0-choice-1-text_zh": "圓餅圖",
+        "item-0-choice-1-text_en": "Pie chart",
+        # Blank slots, as an untouched form posts them: left out.
+        "item-0-choice-2-text_zh": "",
+        "item-0-choice-3-text_en": "",
+        "item-1-prompt_zh": "",
+        "item-1-choice_count": "4",
+        "action": "save",
+    }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value is not None}
+
+
+def count_modules(app: Flask) -> int:
+    """How many modules the catalog holds."""
+    with app.extensions["plugin.db"].session_scope() as session:
+        return session.scalar(select(func.count()).select_from(Module)) or 0
+
+
+def module_row(app: Flask, key: str) -> dict[str, Any]:
+    """The stored module as plain values."""
+    with app.extensions["plugin.db"].session_scope() as session:
+        module = session.scalars(select(Module).where(Module.key == key)).one()
+        return {
+            "title_zh": module.title_zh,
+            "hours": module.hours,
+            "content_markdown": module.content_markdown,
+            "content_html": module.content_html,
+            "mastery_score": module.mastery_score,
+            "check_items": [(i.prompt_zh, i.multiple, i.choices) for i in module.check_items],
+            "updated_at": module.updated_at,
+        }
+
+
+def tag_rows(app: Flask, key: str) -> list[tuple[str, int, float, bool]]:
+    """competency_module_tags rows of a module: (code, level, weight, retired)."""
+    with app.extensions["plugin.db"].session_scope() as session:
+        module = session.scalars(select(Module).where(Module.key == key)).one()
+        rows = session.scalars(
+            select(ModuleTag).where(ModuleTag.module_id == module.id).order_by(ModuleTag.id)
+        )
+        return [(t.item.code, t.level, t.weight, t.retired_at is not None) for t in rows]
+
+
+def active(rows: list[tuple[str, int, float, bool]]) -> dict[str, tuple[int, float]]:
+    """The active tags among ``rows``."""
+    return {code: (level, weight) for code, level, weight, retired in rows if not retired}
+
+
+def created_key(response: TestResponse) -> str:
+    """The module key in a save's redirect to its tag page."""
+    assert response.status_code == 303, response.get_data(as_text=True)
+    match = re.match(r"/designer/modules/([^/]+)/tags\?", response.headers["Location"])
+    assert match, response.headers["Location"]
+    return match.group(1)
+
+
+def text(response: TestResponse) -> str:
+    """The page, HTML entities resolved."""
+    return unescape(response.get_data(as_text=True))
+
+
+# --- Module editor ----------------------------------------------------------------------------
+
+
+def test_module_created_through_the_form_is_in_the_catalog_with_sanitised_html(
+    designer: Tool, app: Flask
+) -> None:
+    form = designer.get("/designer/modules/new")
+    assert form.status_code == 200
+    page = form.get_data(as_text=True)
+    assert f'name="lt" value="{designer.token}"' in page
+    for name in ("title_zh", "title_en", "hours", "content_markdown", "mastery_score"):
+        assert f'name="{name}"' in page
+    assert 'name="item-0-choice-3-text_en"' in page  # four blank answer slots
+    assert 'value="add_item"' in page
+
+    key = created_key(designer.post("/designer/modules/new", module_form()))
+
+    stored = module_row(app, key)
+    assert stored["title_zh"] == "資料視覺化入門" and stored["hours"] == 1.5
+    assert stored["mastery_score"] == 0.8
+    assert stored["content_markdown"] == module_form()["content_markdown"].replace("\r\n", "\n")
+    assert "<strong>標示來源</strong>" in stored["content_html"]
+    assert 'rel="noopener noreferrer"' in stored["content_html"]
+    ((prompt, multiple, choices),) = stored["check_items"]  # the blank item slot is left out
+    assert prompt.startswith("比較") and multiple is False
+    assert [(c["key"], c["text_en"], c["correct"]) for c in choices] == [
+        ("a", "Bar chart", True),
+        ("b", "Pie chart", False),
+    ]
+
+    catalog = text(designer.get("/designer/modules", q="視覺化"))
+    assert "資料視覺化入門" in catalog and key in catalog
+    assert f"/designer/modules/{key}/edit?lt={designer.token}" in catalog
+    assert f"/designer/modules/{key}/tags?lt={designer.token}" in catalog
+    assert SEED_MODULE not in catalog
+    english = text(designer.get("/designer/modules", q="visualisation"))
+    assert key in english
+
+    edit = text(designer.get(f"/designer/modules/{key}/edit"))
+    assert "<h1>重點</h1>" in edit  # the rendered preview
+    assert 'value="長條圖"' in edit and 'name="item-0-choice-0-key" value="a"' in edit
+
+
+def test_catalog_lists_hours_and_tags_with_level_names(designer: Tool) -> None:
+    page = text(designer.get("/designer/modules", q="C4-T1"))
+    assert "生成式AI概論" in page
+    assert "1 小時" in page or "1 h" in page
+    for code in ("DC3-K2", "DC5-K1", "AT4"):
+        assert f'<span class="code">{code}</span>' in page
+    assert re.search(r'<span class="code">DC3-K2</span> (基礎|中級|高級)', page), page
+    assert "/designer/modules/new?lt=" in page
+
+
+def test_editing_a_module_saves_and_keeps_choice_keys(designer: Tool, app: Flask) -> None:
+    key = created_key(designer.post("/designer/modules/new", module_form()))
+    changed = module_form(
+        title_zh="資料視覺化進階",
+        hours="2",
+        **{
+            "item-0-choice-0-key": "a",
+            "item-0-choice-1-key": "b",
+            "item-0-choice-2-text_zh": "折線圖",
+            "item-0-choice-2-text_en": "Line chart",
+        },
+    )
+    response = designer.post(f"/designer/modules/{key}/edit", changed)
+    assert response.status_code == 303
+    assert response.headers["Location"].startswith(f"/designer/modules/{key}/edit?")
+    assert "saved=1" in response.headers["Location"]
+    stored = module_row(app, key)
+    assert stored["title_zh"] == "資料視覺化進階" and stored["hours"] == 2.0
+    ((_, _, choices),) = stored["check_items"]
+    assert [c["key"] for c in choices] == ["a", "b", "c"]
+    assert designer.follow(response).status_code == 200
+
+
+def test_script_in_markdown_is_refused_naming_the_field_and_nothing_is_saved(
+    designer: Tool, app: Flask
+) -> None:
+    before = count_modules(app)
+    markdown = "Hello <script>alert(1)</script>"
+    response = designer.post("/designer/modules/new", module_form(content_markdown=markdown))
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    error = re.search(r'<p class="field-error" id="content_markdown-error">([^<]*)</p>', page)
+    assert error and "content_markdown" in error.group(1), page
+    assert 'aria-invalid="true"' in page
+    assert 'value="資料視覺化入門"' in page  # the designer's input is kept
+    assert "Hello &lt;script&gt;alert(1)&lt;/script&gt;</textarea>" in page  # kept, escaped
+    assert count_modules(app) == before
+
+    key = created_key(designer.post("/designer/modules/new", module_form()))
+    stored = module_row(app, key)
+    refused = designer.post(
+        f"/designer/modules/{key}/edit",
+        module_form(title_zh="改過的標題", content_markdown="[x](javascript:alert(1))"),
+    )
+    assert refused.status_code == 400
+    assert 'id="content_markdown-error"' in refused.get_data(as_text=True)
+    assert module_row(app, key) == stored
+
+
+def test_oversized_markdown_is_refused_naming_the_field(designer: Tool, app: Flask) -> None:
+    before = count_modules(app)
+    markdown = "x" * (MAX_MARKDOWN_CHARS + 1)
+    response = designer.post("/designer/modules/new", module_form(content_markdown=markdown))
+    assert response.status_code == 400
+    error = re.search(r'id="content_markdown-error">([^<]*)<', response.get_data(as_text=True))
+    assert error and "content_markdown" in error.group(1)
+    assert str(MAX_MARKDOWN_CHARS) in error.group(1)
+    assert count_modules(app) == before
+
+
+@pytest.mark.parametrize(
+    ("overrides", "anchor"),
+    [
+        ({"hours": ""}, "hours"),
+        ({"hours": "0"}, "hours"),
+        ({"title_en": ""}, "title_en"),
+        ({"mastery_score": "1.5"}, "mastery_score"),
+        ({"external_url": "ftp://example.org/x"}, "external_url"),
+        # Slot 0 left blank: the refused question sits in slot 1 and is marked there.
+        (
+            {
+                "item-0-prompt_zh": "",
+                "item-0-prompt_en": "",
+                "item-0-choice-0-text_zh": "",
+                "item-0-choice-0-text_en": "",
+                "item-0-choice-0-correct": None,
+                "item-0-choice-0-feedback_zh": "",
+                "item-0-choice-0-feedback_en": "",
+                "item-0-choice-1-text_zh": "",
+                "item-0-choice-1-text_en": "",
+                "item-1-prompt_zh": "哪一個正確？",
+                "item-1-prompt_en": "Which is right?",
+                "item-1-choice-0-text_zh": "甲",
+                "item-1-choice-0-text_en": "A",
+                "item-1-choice-2-text_zh": "乙",
+                "item-1-choice-2-text_en": "B",
+                "mastery_score": "",
+            },
+            "item-1-choices",
+        ),
+        ({"item-0-choice-1-text_en": ""}, "item-0-choice-1-text_en"),
+        ({"item-0-choice-1-correct": "1"}, "item-0-choices"),
+    ],
+    ids=[
+        "hours_blank",
+        "hours_zero",
+        "title_en_blank",
+        "mastery_above_1",
+        "ftp_url",
+        "no_correct_answer",
+        "answer_without_english",
+        "two_correct_not_multiple",
+    ],
+)
+def test_bad_module_input_is_marked_next_to_its_field(
+    designer: Tool, app: Flask, overrides: dict[str, Any], anchor: str
+) -> None:
+    before = count_modules(app)
+    response = designer.post("/designer/modules/new", module_form(**overrides))
+    assert response.status_code == 400
+    page = response.get_data(as_text=True)
+    assert f'id="{anchor}-error"' in page, page
+    assert f'href="#{anchor}"' in page
+    assert count_modules(app) == before
+
+
+def test_two_correct_answers_are_saved_when_multiple_is_ticked(designer: Tool, app: Flask) -> None:
+    data = module_form(**{"item-0-choice-1-correct": "1", "item-0-multiple": "1"})
+    key = created_key(designer.post("/designer/modules/new", data))
+    ((_, multiple, choices),) = module_row(app, key)["check_items"]
+    assert multiple is True and all(c["correct"] for c in choices)
+
+
+def test_add_another_question_and_answer_rerender_with_more_slots_and_save_nothing(
+    designer: Tool, app: Flask
+) -> None:
+    before = count_modules(app)
+    response = designer.post("/designer/modules/new", module_form(action="add_item"))
+    assert response.status_code == 200
+    page = text(response)
+    assert 'name="item_count" value="3"' in page
+    assert 'name="item-2-prompt_zh"' in page
+    assert 'value="比較各機關預算，哪種圖最合適？"' not in page  # textareas keep it as text
+    assert "比較各機關預算，哪種圖最合適？</textarea>" in page
+    more = designer.post("/designer/modules/new", module_form(action="add_choice-0"))
+    assert 'name="item-0-choice-4-text_zh"' in more.get_data(as_text=True)
+    preview = designer.post("/designer/modules/new", module_form(action="preview"))
+    assert preview.status_code == 200
+    assert "<strong>標示來源</strong>" in preview.get_data(as_text=True)
+    assert count_modules(app) == before
+
+
+def test_error_anchor_maps_submitted_items_back_to_their_slots() -> None:
+    slots = [(1, [0, 2]), (3, [1, 2])]
+    assert error_anchor("hours", slots) == "hours"
+    assert error_anchor("check_items.1.prompt_en", slots) == "item-3-prompt_en"
+    assert error_anchor("check_items.0.choices.1.text_zh", slots) == "item-1-choice-2-text_zh"
+    assert error_anchor("check_items.0.choices", slots) == "item-1-choices"
+    assert error_anchor("check_items.0.choices.0.key", slots) == "item-1-choice-0"
+    assert error_anchor("check_items.7", slots) == "check_items"
+    assert error_anchor(None, slots) == ""
+
+
+# --- Tags -------------------------------------------------------------------------------------
+
+
+def test_unknown_id_and_level_out_of_scale_are_refused_naming_them(
+    designer: Tool, app: Flask
+) -> None:
+    before = tag_rows(app, SEED_MODULE)
+    path = f"/designer/modules/{SEED_MODULE}/tags"
+    unknown = designer.post(path, {"add_item": "DC9-K9", "add_level": "1", "add_weight": "1"})
+    assert unknown.status_code == 400
+    alert = text(unknown).split('role="alert"')[1].split("</div>")[0]
+    assert "unknown competency ID 'DC9-K9'" in alert
+    too_high = designer.post(path, {"add_item": "DC1-K1", "add_level": "4", "add_weight": "1"})
+    assert too_high.status_code == 400
+    page = text(too_high)
+    assert re.search(r"DC1-K1: level 4 is not on the scale 1–3", page), page
+    assert 'id="item-DC1-K1"' in page  # marked where the designer picked it
+    not_a_number = designer.post(path, {"add_item": "DC1-K1", "add_level": "high"})
+    assert not_a_number.status_code == 400 and "DC1-K1" in text(not_a_number)
+    heavy = designer.post(path, {"add_item": "DC1-K1", "add_level": "1", "add_weight": "11"})
+    assert heavy.status_code == 400 and "weight" in text(heavy)
+    rows = {
+        "tag_count": "1",
+        "tag-0-item": "DC3-K2",
+        "tag-0-level": "7",
+        "tag-0-weight": "1",
+    }
+    in_table = designer.post(path, rows)
+    assert in_table.status_code == 400
+    assert re.search(r'<tr id="tag-DC3-K2" class="field--error">', text(in_table))
+    assert tag_rows(app, SEED_MODULE) == before
+
+
+def test_changing_a_level_retires_the_old_tag_and_adds_a_new_version(
+    designer: Tool, app: Flask
+) -> None:
+    before = active(tag_rows(app, SEED_MODULE))
+    page = text(designer.get(f"/designer/modules/{SEED_MODULE}/tags"))
+    codes = re.findall(r'name="tag-(\d+)-item" value="([^"]+)"', page)
+    assert {code for _, code in codes} == set(before)
+    form: dict[str, Any] = {"tag_count": str(len(codes))}
+    for index, code in codes:
+        level, weight = before[code]
+        form.update(
+            {
+                f"tag-{index}-item": code,
+                f"tag-{index}-level": str(level),
+                f"tag-{index}-weight": f"{weight:g}",
+            }
+        )
+    changed_code = codes[0][1]
+    new_level = 3 if before[changed_code][0] != 3 else 2
+    form[f"tag-{codes[0][0]}-level"] = str(new_level)
+
+    response = designer.post(f"/designer/modules/{SEED_MODULE}/tags", form)
+    assert response.status_code == 303
+    assert "added=1" in response.headers["Location"] and "retired=1" in response.headers["Location"]
+    rows = tag_rows(app, SEED_MODULE)
+    assert [r for r in rows if r[0] == changed_code] == [
+        (changed_code, before[changed_code][0], before[changed_code][1], True),
+        (changed_code, new_level, before[changed_code][1], False),
+    ]
+    assert active(rows) == {**before, changed_code: (new_level, before[changed_code][1])}
+    history = text(designer.follow(response))
+    assert "<summary>" in history and changed_code in history
+
+    removed = designer.post(
+        f"/designer/modules/{SEED_MODULE}/tags", {**form, "remove": changed_code}
+    )
+    assert removed.status_code == 303
+    assert changed_code not in active(tag_rows(app, SEED_MODULE))
+
+
+def test_adding_a_tag_keeps_the_others_and_versions_a_changed_one(
+    designer: Tool, app: Flask
+) -> None:
+    before = active(tag_rows(app, SEED_MODULE))
+    path = f"/designer/modules/{SEED_MODULE}/tags"
+    added = designer.post(path, {"add_item": "DC1-K2", "add_level": "2", "add_weight": "1.5"})
+    assert added.status_code == 303
+    assert active(tag_rows(app, SEED_MODULE)) == {**before, "DC1-K2": (2, 1.5)}
+    again = designer.post(path, {"add_item": "DC1-K2", "add_level": "2", "add_weight": "1.5"})
+    assert again.status_code == 303 and "added=0" in again.headers["Location"]
+
+
+def test_framework_search_finds_items_in_chinese_and_english_with_definitions(
+    designer: Tool,
+) -> None:
+    path = f"/designer/modules/{SEED_MODULE}/tags"
+    chinese = text(designer.get(path, q="虛假"))
+    assert 'id="item-DC1-K2"' in chinese
+    assert "網路上存在虛假資訊" in chinese  # its definition
+    assert '<span class="code">DC1</span> 資訊與資料素養' in chinese  # grouped under DC1
+    assert 'id="item-DC2-K1"' not in chinese
+    english = text(designer.get(path, q="misinformation", lang="en"))
+    assert 'id="item-DC1-K2"' in english and "Disinformation and misinformation" in english
+    attitude = text(designer.get(path, q="信任"))
+    assert 'id="item-AT1"' in attitude
+    assert 'name="add_item" value="AT1"' in attitude and 'name="add_level"' in attitude
+    nothing = designer.get(path, q="no-such-words-anywhere")
+    assert nothing.status_code == 200 and 'id="item-' not in text(nothing)
+    tree = text(designer.get(path))
+    assert tree.count('<details class="tree-group"') == 6  # DC1–DC5 and the attitudes
+
+
+def test_search_results_are_grouped_under_their_competency(app: Flask) -> None:
+    from plugin.competencies.modules import search_items
+    from plugin.competencies.services import get_framework
+
+    with app.extensions["plugin.db"].session_scope() as session:
+        framework = get_framework(session)
+        groups = group_items(search_items(session, framework, "資料"))
+        heads = [group.head.code if group.head else None for group in groups]
+        assert heads[0] == "DC1"
+        assert all(
+            item.parent is None or item.parent.code == group.head.code
+            for group in groups
+            for item in group.items
+            if group.head
+        )
+
+
+def test_similar_modules_suggestions_appear_and_add_in_one_click(
+    designer: Tool, app: Flask
+) -> None:
+    with app.extensions["plugin.db"].session_scope() as session:
+        module = session.scalars(select(Module).where(Module.key == SEED_MODULE)).one()
+        suggested = [item.code for item, _count in similar_module_tags(session, module)]
+    assert suggested, "the seed catalog has neighbours for C4-T1"
+    page = text(designer.get(f"/designer/modules/{SEED_MODULE}/tags"))
+    section = page.split('id="similar-title"')[1].split("</section>")[0]
+    for code in suggested:
+        assert f'name="add_item" value="{code}"' in section
+    level = re.search(
+        rf'name="add_item" value="{suggested[0]}">\s*<input type="hidden" name="add_level" '
+        r'value="(\d)"',
+        section,
+    )
+    assert level, section
+    response = designer.post(
+        f"/designer/modules/{SEED_MODULE}/tags",
+        {"add_item": suggested[0], "add_level": level.group(1)},
+    )
+    assert response.status_code == 303
+    assert active(tag_rows(app, SEED_MODULE))[suggested[0]] == (int(level.group(1)), 1.0)
+
+
+def test_bulk_tag_changes_the_chosen_modules_and_reports_how_many(
+    designer: Tool, app: Flask
+) -> None:
+    page = text(designer.get("/designer/tags/bulk", q="C4-T"))
+    assert f'name="module" value="{SEED_MODULE}"' in page
+    assert "tw-civil-service-dc.C1-T1" not in page  # the search narrows the list
+    assert '<option value="DC1-K1"' in page
+    keys = [SEED_MODULE, *OTHER_SEED_MODULES]
+    first = designer.post(
+        "/designer/tags/bulk", {"module": keys, "item": "DC1-K4", "level": "2", "weight": "1"}
+    )
+    assert first.status_code == 303
+    query = parse_qs(urlsplit(first.headers["Location"]).query)
+    assert (query["changed"], query["total"]) == (["3"], ["3"])
+    for key in keys:
+        assert active(tag_rows(app, key))["DC1-K4"] == (2, 1.0)
+    report = text(designer.follow(first))
+    assert re.search(r"3\D+3", report.split('role="status"')[1].split("</p>")[0])
+
+    # One module already has it at that level: only the other two change.
+    again = designer.post(
+        "/designer/tags/bulk",
+        {"module": [SEED_MODULE, OTHER_SEED_MODULES[0]], "item": "DC1-K4", "level": "2"},
+    )
+    assert parse_qs(urlsplit(again.headers["Location"]).query)["changed"] == ["0"]
+    relevel = designer.post(
+        "/designer/tags/bulk", {"module": [SEED_MODULE], "item": "DC1-K4", "level": "3"}
+    )
+    assert parse_qs(urlsplit(relevel.headers["Location"]).query)["changed"] == ["1"]
+    assert [r for r in tag_rows(app, SEED_MODULE) if r[0] == "DC1-K4"] == [
+        ("DC1-K4", 2, 1.0, True),
+        ("DC1-K4", 3, 1.0, False),
+    ]
+
+
+def test_bulk_tag_with_bad_input_changes_nothing_and_names_it(designer: Tool, app: Flask) -> None:
+    keys = [SEED_MODULE, *OTHER_SEED_MODULES]
+    before = {key: tag_rows(app, key) for key in keys}
+    cases = [
+        ({"module": keys, "item": "XX1", "level": "1"}, "XX1"),
+        ({"module": keys, "item": "DC1-K1", "level": "4"}, "level 4"),
+        ({"item": "DC1-K1", "level": "1"}, 'id="bulk-modules-error"'),
+        ({"module": [*keys, "no-such-module"], "item": "DC1-K1", "level": "1"}, "no-such-module"),
+    ]
+    for data, named in cases:
+        response = designer.post("/designer/tags/bulk", data)
+        assert response.status_code == 400
+        page = text(response)
+        assert named in page, page
+    refused = text(designer.post("/designer/tags/bulk", cases[0][0]))
+    for key in keys:  # the designer's choice is kept
+        assert re.search(rf'value="{re.escape(key)}" id="bm-\d+"[^>]* checked', refused)
+    assert {key: tag_rows(app, key) for key in keys} == before
+
+
+# --- Access -----------------------------------------------------------------------------------
+
+GET_PAGES = (
+    "/designer/modules",
+    "/designer/modules/new",
+    f"/designer/modules/{SEED_MODULE}/edit",
+    f"/designer/modules/{SEED_MODULE}/tags",
+    "/designer/tags/bulk",
+)
+POSTS: tuple[tuple[str, dict[str, Any]], ...] = (
+    ("/designer/modules/new", module_form()),
+    (f"/designer/modules/{SEED_MODULE}/edit", module_form()),
+    (f"/designer/modules/{SEED_MODULE}/tags", {"add_item": "DC1-K1", "add_level": "1"}),
+    ("/designer/tags/bulk", {"module": SEED_MODULE, "item": "DC1-K1", "level": "1"}),
+)
+
+
+def test_learner_gets_403_on_every_designer_page(flow: Flow, app: Flask) -> None:
+    learner = resource_launch(flow, "Learner")
+    before = (count_modules(app), tag_rows(app, SEED_MODULE), module_row(app, SEED_MODULE))
+    for path in GET_PAGES:
+        assert learner.get(path).status_code == 403, path
+    for path, data in POSTS:
+        assert learner.post(path, data).status_code == 403, path
+    assert (count_modules(app), tag_rows(app, SEED_MODULE), module_row(app, SEED_MODULE)) == before
+
+
+def test_administrator_may_use_the_designer_pages(flow: Flow) -> None:
+    admin = flow.complete(
+        **{
+            LTI + "roles": [
+                "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"
+            ]
+        }
+    )
+    tool = Tool(flow.client, token_of(admin))
+    assert tool.get("/designer/modules").status_code == 200
+
+
+def test_post_without_or_with_a_bad_launch_token_is_401(
+    flow: Flow, designer: Tool, app: Flask
+) -> None:
+    before = (count_modules(app), tag_rows(app, SEED_MODULE), module_row(app, SEED_MODULE))
+    for path, data in POSTS:
+        missing = flow.client.post(path, data=data, base_url=TOOL)
+        assert missing.status_code == 401, path
+        forged = flow.client.post(path, data={**data, "lt": designer.token + "x"}, base_url=TOOL)
+        assert forged.status_code == 401, path
+        assert "launch_expired" in forged.get_data(as_text=True)
+    for path in GET_PAGES:
+        assert flow.client.get(path, base_url=TOOL).status_code == 401, path
+    assert (count_modules(app), tag_rows(app, SEED_MODULE), module_row(app, SEED_MODULE)) == before
+
+
+def test_links_and_forms_of_the_designer_pages_carry_the_launch_token(designer: Tool) -> None:
+    for path in GET_PAGES:
+        page = text(designer.get(path))
+        for href in re.findall(r'href="(/(?:designer|lti)[^"#]*)"', page):
+            assert f"lt={designer.token}" in href, (path, href)
+        forms = re.findall(r"<form\b.*?</form>", page, re.S)
+        assert forms, path
+        for form in forms:
+            assert f'name="lt" value="{designer.token}"' in form, (path, form[:200])
+
+
+# --- Deep linking picker ----------------------------------------------------------------------
+
+
+def response_claims(client: FlaskClient, answer: TestResponse, platform: TestPlatform) -> dict:
+    """The LtiDeepLinkingResponse JWT of the auto-submitting page, checked with our JWKS."""
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    body = answer.get_data(as_text=True)
+    action = re.search(r'<form id="lti-auto-submit" method="post" action="([^"]+)"', body)
+    assert action and unescape(action.group(1)) == platform.issuer + "/deep-link-return"
+    token = re.search(r'name="JWT" value="([^"]+)"', body).group(1)
+    keys = {key["kid"]: key for key in client.get("/.well-known/jwks.json").get_json()["keys"]}
+    public = RSAAlgorithm.from_jwk(keys[jwt.get_unverified_header(token)["kid"]])
+    return jwt.decode(
+        token,
+        public,  # type: ignore[arg-type]
+        algorithms=["RS256"],
+        audience=platform.issuer,
+        issuer=platform.client_id,
+    )
+
+
+def ags_claim(platform: TestPlatform) -> dict[str, Any]:
+    """An AGS endpoint claim as a platform that offers grades sends it."""
+    return {
+        "scope": [AGS_SCOPE + "lineitem", AGS_SCOPE + "score"],
+        "lineitems": platform.issuer + "/api/lineitems",
+    }
+
+
+def test_picker_answers_with_two_resource_links_and_line_items_when_grades_are_offered(
+    flow: Flow, app: Flask
+) -> None:
+    tool = deep_linking_launch(flow, **{AGS_CLAIM: ags_claim(flow.platform)})
+    picker = tool.get("/lti/deep-link")
+    page = text(picker)
+    assert picker.status_code == 200
+    assert 'type="checkbox" name="module"' in page
+    assert "/designer/modules/new?" in page and "return_to=deep-link" in page
+    assert '<span class="code">DC3-K2</span>' in page  # tags shown
+    new_key = created_key(tool.post("/designer/modules/new", module_form()))
+    keys = [new_key, SEED_MODULE]
+
+    claims = response_claims(
+        flow.client, tool.post("/lti/deep-link", {"module": keys}), flow.platform
+    )
+
+    assert claims[LTI + "message_type"] == "LtiDeepLinkingResponse"
+    assert claims[DL + "data"] == "opaque-platform-data"
+    items = claims[DL + "content_items"]
+    assert [item["custom"] for item in items] == [{"module_key": key} for key in keys]
+    assert all(re.fullmatch(r"[a-z0-9_]+", name) for item in items for name in item["custom"])
+    with app.extensions["plugin.db"].session_scope() as session:
+        stored = {m.key: m for m in session.scalars(select(Module).where(Module.key.in_(keys)))}
+        for item, key in zip(items, keys, strict=True):
+            assert item["type"] == "ltiResourceLink"
+            assert item["title"] == stored[key].title_zh
+            # Deep Linking 2.0 §3.1: text is optional; a module without a description has none.
+            assert item.get("text", "") == stored[key].description_zh
+            assert item["iframe"] == {"width": 1024, "height": 800}
+            assert item["lineItem"] == {
+                "scoreMaximum": 100.0,
+                "label": stored[key].title_zh,
+                "resourceId": key,
+                "tag": "competency_module",
+            }
+
+
+def test_picker_offers_no_line_item_when_the_platform_offers_no_grades(flow: Flow) -> None:
+    tool = deep_linking_launch(flow, **{AGS_CLAIM: None})
+    claims = response_claims(
+        flow.client,
+        tool.post("/lti/deep-link", {"module": [SEED_MODULE, OTHER_SEED_MODULES[1]]}),
+        flow.platform,
+    )
+    items = claims[DL + "content_items"]
+    assert len(items) == 2 and all("lineItem" not in item for item in items)
+
+
+def test_picker_takes_one_module_and_the_window_target_when_the_platform_says_so(
+    flow: Flow,
+) -> None:
+    settings = dl_settings(
+        flow.platform, accept_multiple=False, accept_presentation_document_targets=["window"]
+    )
+    tool = deep_linking_launch(flow, **{DL + "deep_linking_settings": settings})
+    page = text(tool.get("/lti/deep-link"))
+    assert 'type="radio" name="module"' in page and 'type="checkbox" name="module"' not in page
+    two = tool.post("/lti/deep-link", {"module": [SEED_MODULE, OTHER_SEED_MODULES[0]]})
+    assert two.status_code == 400
+    assert 'id="picker-error"' in two.get_data(as_text=True)
+    claims = response_claims(
+        flow.client, tool.post("/lti/deep-link", {"module": SEED_MODULE}), flow.platform
+    )
+    (item,) = claims[DL + "content_items"]
+    assert item["window"] == {"targetName": "_blank"} and "iframe" not in item
+
+
+def test_picker_refuses_no_choice_and_unknown_modules_on_the_page(flow: Flow) -> None:
+    tool = deep_linking_launch(flow)
+    none = tool.post("/lti/deep-link", {})
+    assert none.status_code == 400 and 'id="picker-error"' in none.get_data(as_text=True)
+    unknown = tool.post("/lti/deep-link", {"module": [SEED_MODULE, "no-such-module"]})
+    assert unknown.status_code == 400
+    page = text(unknown)
+    assert "no-such-module" in page
+    assert re.search(rf'value="{re.escape(SEED_MODULE)}" id="m-1"[^>]* checked', page)
+
+
+def test_picker_search_narrows_the_list(flow: Flow) -> None:
+    tool = deep_linking_launch(flow)
+    page = text(tool.get("/lti/deep-link", q="生成式AI概論"))
+    assert re.findall(r'name="module" value="([^"]+)"', page) == [SEED_MODULE]
+
+
+def test_module_created_from_the_picker_returns_to_it_preselected(flow: Flow, app: Flask) -> None:
+    tool = deep_linking_launch(flow)
+    picker = text(tool.get("/lti/deep-link"))
+    link = re.search(r'href="(/designer/modules/new\?[^"]+)"', picker).group(1)
+    assert "return_to=deep-link" in link and f"lt={tool.token}" in link
+    form = text(flow.client.get(link, base_url=TOOL))
+    assert '<input type="hidden" name="return_to" value="deep-link">' in form
+
+    saved = tool.post("/designer/modules/new", module_form(return_to="deep-link"))
+
+    assert saved.status_code == 303
+    location = urlsplit(saved.headers["Location"])
+    assert location.path == "/lti/deep-link"
+    (key,) = parse_qs(location.query)["selected"]
+    assert module_row(app, key)["title_zh"] == "資料視覺化入門"
+    back = text(tool.follow(saved))
+    assert re.search(rf'name="module" value="{re.escape(key)}" id="m-1"[^>]* checked', back)
+    assert f'<input type="hidden" name="selected" value="{key}">' in back  # kept by a search
+    claims = response_claims(
+        flow.client, tool.post("/lti/deep-link", {"module": key}), flow.platform
+    )
+    assert claims[DL + "content_items"][0]["custom"] == {"module_key": key}
+
+
+def test_learner_cannot_open_the_picker(flow: Flow) -> None:
+    tool = deep_linking_launch(flow, role="Learner")
+    assert tool.get("/lti/deep-link").status_code == 403
+    assert tool.post("/lti/deep-link", {"module": SEED_MODULE}).status_code == 403
