@@ -3,6 +3,13 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# The local Ralph LRS lives in a venv of its own: ralph-malph[cli,lrs] pins versions (click
+# among them) that clash with the tool's. constraints-lrs.txt pins it; its lrs extra lacks
+# requests, so that is installed beside it.
+LRS_VENV := .venv-lrs
+LRS_STAMP := $(LRS_VENV)/.installed
+LRS_HOST := 127.0.0.1
+LRS_PORT := 8100
 HOST ?= 127.0.0.1
 PORT ?= 5000
 export PLUGIN_CONFIG ?= instance/config.toml
@@ -14,6 +21,12 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
 	touch $(STAMP)
+
+$(LRS_STAMP): constraints-lrs.txt
+	test -x $(LRS_VENV)/bin/python || $(PYTHON) -m venv $(LRS_VENV)
+	$(LRS_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(LRS_VENV)/bin/python -m pip install --quiet -c constraints-lrs.txt 'ralph-malph[cli,lrs]' requests
+	touch $(LRS_STAMP)
 
 translations: $(STAMP)
 	$(BIN)/pybabel compile --statistics -d plugin/translations
@@ -35,10 +48,23 @@ run: $(STAMP) translations instance/config.toml
 	$(BIN)/flask --app plugin framework load
 	@echo "Serving the tool on http://$(HOST):$(PORT)/  (health: http://$(HOST):$(PORT)/healthz)"
 	@echo "Config: $(PLUGIN_CONFIG) · stop with Ctrl-C"
-	@# The grade worker (AGS passback) runs beside the server and stops when it stops.
-	@$(BIN)/flask --app plugin grades worker & worker=$$!; \
-	trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
-	echo "Grade worker running (pid $$worker): sends queued scores to LMS gradebooks"; \
+	@# Beside the server, stopped with it: the local Ralph LRS (when no [[xapi.lrs]] is
+	@# configured; it gets the credentials the config generated), the grade worker (AGS
+	@# passback) and the statement worker (xAPI).
+	@lrs_credentials=$$($(BIN)/flask --app plugin xapi local-lrs) || exit 1; \
+	if [ -n "$$lrs_credentials" ]; then $(MAKE) --no-print-directory $(LRS_STAMP) || exit 1; fi; \
+	pids=""; \
+	trap 'kill $$pids 2>/dev/null; wait $$pids 2>/dev/null' EXIT; trap 'exit 130' INT TERM; \
+	if [ -n "$$lrs_credentials" ]; then \
+	  $(LRS_VENV)/bin/python lrs/run_ralph.py --host $(LRS_HOST) --port $(LRS_PORT) \
+	    --data-dir "$$(dirname "$$lrs_credentials")/lrs" --credentials-file "$$lrs_credentials" & \
+	  pids="$$pids $$!"; \
+	  echo "Ralph LRS running (pid $$!) on http://$(LRS_HOST):$(LRS_PORT)/xAPI/: stores the statements"; \
+	fi; \
+	$(BIN)/flask --app plugin grades worker & pids="$$pids $$!"; \
+	echo "Grade worker running (pid $$!): sends queued scores to LMS gradebooks"; \
+	$(BIN)/flask --app plugin xapi worker & pids="$$pids $$!"; \
+	echo "Statement worker running (pid $$!): sends queued xAPI statements to the LRS"; \
 	$(BIN)/flask --app plugin run --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
@@ -46,7 +72,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
 
-test: $(STAMP) translations lint
+test: $(STAMP) $(LRS_STAMP) translations lint
 	$(BIN)/python -m pytest
 
 # Regenerate constraints.txt from a fresh resolve of pyproject.toml.
@@ -57,4 +83,4 @@ lock:
 	 /tmp/dc-lock-venv/bin/python -m pip freeze --exclude-editable) > constraints.txt
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LRS_VENV) build *.egg-info .pytest_cache .ruff_cache

@@ -1,4 +1,4 @@
-"""``flask --app plugin …`` commands: database, framework."""
+"""``flask --app plugin …`` commands: database, framework, catalog, LTI, grades, xAPI."""
 
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from plugin.competencies.services import (
     load_framework,
     read_framework_file,
 )
+from plugin.core.config import LRS_CREDENTIALS_FILE, development_lrs_target
 from plugin.core.db import Database, utcnow
 from plugin.core.errors import PluginError
 from plugin.core.migrate import current_revision, make_revision, upgrade_database
@@ -45,6 +46,8 @@ from plugin.lti.registrations import (
     register_platform,
 )
 from plugin.lti.service_tokens import ensure_service_tokens
+from plugin.xapi import delivery as xapi_delivery
+from plugin.xapi.lrs_client import LrsClient
 
 
 def _db() -> Database:
@@ -389,6 +392,116 @@ def grades_retry(ids: tuple[int, ...]) -> None:
     click.echo(f"{count} failed score(s) queued again")
 
 
+@click.group("xapi", cls=AppGroup)
+def xapi_group() -> None:
+    """xAPI statements: the outbox and its delivery to the learning record stores."""
+
+
+@xapi_group.command("worker")
+@click.option("--once", is_flag=True, help="Deliver one batch per LRS, then stop.")
+@click.option(
+    "--batch",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Statements per batch [xapi.batch_size].",
+)
+@click.option(
+    "--interval",
+    type=click.FloatRange(min=0.1),
+    default=None,
+    help="Seconds to wait when nothing is due [xapi.worker_interval_seconds].",
+)
+def xapi_worker(once: bool, batch: int | None, interval: float | None) -> None:
+    """Send queued statements to the LRS targets until stopped (SIGTERM or Ctrl-C)."""
+    settings = current_app.extensions["plugin.settings"]
+    xapi = settings.xapi
+    if not xapi.lrs:
+        raise click.ClickException("no LRS configured: add an [[xapi.lrs]] table to the config")
+    policy = xapi_delivery.DeliveryPolicy(
+        batch_size=batch or xapi.batch_size,
+        timeout=xapi.timeout_seconds,
+        retry_base_seconds=xapi.retry_base_seconds,
+        retry_max_seconds=xapi.retry_max_seconds,
+    )
+    clients = {target.name: LrsClient(target, xapi.timeout_seconds) for target in xapi.lrs}
+    database = _db()
+    stop = threading.Event()
+
+    def deliver() -> xapi_delivery.BatchReport:
+        return xapi_delivery.deliver_due_statements(database.session_scope, clients, policy)
+
+    previous = {} if once else _stop_on_signals(stop)
+    if not once:
+        names = ", ".join(f"{t.name} ({t.endpoint})" for t in xapi.lrs)
+        click.echo(f"xapi worker: batches of {policy.batch_size} to {names}; stop with SIGTERM")
+    try:
+        claimed = xapi_delivery.run_worker(
+            deliver,
+            interval=xapi.worker_interval_seconds if interval is None else interval,
+            once=once,
+            stop=stop,
+            report=lambda report: click.echo(f"xapi: {report}"),
+        )
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+        for client in clients.values():
+            client.close()
+    if once and not claimed:
+        click.echo("xapi: nothing due")
+    if not once:
+        click.echo("xapi worker stopped")
+
+
+@xapi_group.command("status")
+def xapi_status() -> None:
+    """Print per LRS how many statements wait, were delivered or quarantined, and the last
+    error."""
+    targets = current_app.extensions["plugin.settings"].xapi.lrs
+    configured = {target.name: target for target in targets}
+    with _db().session_scope() as session:
+        queues = xapi_delivery.queue_counts(session, list(configured))
+    now = utcnow()
+    for counts in queues:
+        target = configured.get(counts.target)
+        where = target.endpoint if target else "not configured: its statements wait"
+        click.echo(f"{counts.target} ({where})")
+        age = counts.oldest_pending_age(now)
+        waited = f" (oldest waiting {_duration(age.total_seconds())})" if age is not None else ""
+        click.echo(f"  pending: {counts.pending}{waited}")
+        click.echo(f"  delivered: {counts.delivered}")
+        click.echo(f"  quarantined: {counts.quarantined}")
+        if counts.last_error:
+            click.echo(f"  last error (row {counts.last_error_row}): {counts.last_error}")
+    if not queues:
+        click.echo("no LRS configured and no statements queued")
+
+
+@xapi_group.command("retry")
+@click.option("--id", "ids", type=int, multiple=True, help="Only this row (repeatable).")
+@click.option("--target", default=None, help="Only the rows of this LRS.")
+def xapi_retry(ids: tuple[int, ...], target: str | None) -> None:
+    """Queue quarantined statements again (after the cause, e.g. the LRS, is fixed)."""
+    with _db().session_scope() as session:
+        count = xapi_delivery.retry_quarantined(session, ids, target)
+    click.echo(f"{count} quarantined statement(s) queued again")
+
+
+@xapi_group.command("local-lrs", hidden=True)
+def xapi_local_lrs() -> None:
+    """Print the credentials file of the development LRS when it is the one configured
+    (used by `make run` to start Ralph); print nothing otherwise."""
+    settings = current_app.extensions["plugin.settings"]
+    if not settings.is_development:
+        return
+    instance_dir = Path(settings.instance_dir)
+    credentials_file = instance_dir / LRS_CREDENTIALS_FILE
+    # The default applied only if the file exists (settings wrote it) and the one target is
+    # exactly the default: a configured [[xapi.lrs]] is never shadowed by a local Ralph.
+    if credentials_file.exists() and settings.xapi.lrs == (development_lrs_target(instance_dir),):
+        click.echo(str(credentials_file))
+
+
 def init_app(app: Flask) -> None:
     """Register the command groups."""
     for group in (
@@ -399,5 +512,6 @@ def init_app(app: Flask) -> None:
         deployment_group,
         keys_group,
         grades_group,
+        xapi_group,
     ):
         app.cli.add_command(group)

@@ -6,8 +6,9 @@ from plugin.competencies import models as competencies_models
 from plugin.core.db import Base
 from plugin.lti import models as lti_models
 from plugin.web.sandbox import models as sandbox_models
+from plugin.xapi import models as xapi_models
 
-MODEL_MODULES = (competencies_models, lti_models, sandbox_models)
+MODEL_MODULES = (competencies_models, lti_models, sandbox_models, xapi_models)
 
 
 def import_all_models() -> type[Base]:

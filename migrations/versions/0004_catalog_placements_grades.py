@@ -141,10 +141,20 @@ def upgrade() -> None:
         )
 
     with op.batch_alter_table("competency_modules", schema=None) as batch_op:
-        batch_op.add_column(sa.Column("content_markdown", sa.Text(), nullable=False))
-        batch_op.add_column(sa.Column("content_html", sa.Text(), nullable=False))
-        batch_op.add_column(sa.Column("external_url", sa.String(length=1000), nullable=False))
-        batch_op.add_column(sa.Column("external_display", sa.String(length=10), nullable=False))
+        # Server defaults fill the rows that exist already (modules loaded before this
+        # revision); the model supplies values for new rows.
+        batch_op.add_column(
+            sa.Column("content_markdown", sa.Text(), nullable=False, server_default="")
+        )
+        batch_op.add_column(sa.Column("content_html", sa.Text(), nullable=False, server_default=""))
+        batch_op.add_column(
+            sa.Column("external_url", sa.String(length=1000), nullable=False, server_default="")
+        )
+        batch_op.add_column(
+            sa.Column(
+                "external_display", sa.String(length=10), nullable=False, server_default="window"
+            )
+        )
         batch_op.add_column(sa.Column("mastery_score", sa.Float(), nullable=True))
 
     # ### end Alembic commands ###

@@ -27,7 +27,7 @@ _markdown = MarkdownIt("commonmark", {"html": False, "linkify": False}).enable(
 )
 
 
-def check_markdown(text: str, field: str = "content_markdown") -> None:
+def check_markdown(text: str, field: str = "content") -> None:
     """Refuse oversized Markdown and Markdown that carries script, naming the field."""
     if len(text) > MAX_MARKDOWN_CHARS:
         raise InvalidInput(

@@ -13,15 +13,13 @@ from marshmallow import Schema, ValidationError, fields, validate
 
 from plugin.competencies.content import check_markdown, render_markdown
 from plugin.competencies.models import CheckItem, Module
-from plugin.competencies.modules import first_error
+from plugin.competencies.modules import MARKDOWN_FIELDS, first_error
 from plugin.competencies.schemas import ModuleInput
 from plugin.core.errors import InvalidInput
 
 DEFAULT_DEMO_CONTENT_FILE = Path(__file__).resolve().parent / "data" / "demo_content.toml"
-# The module has one Markdown column, so the two languages are joined under this heading.
-ENGLISH_HEADING = "## English"
 # The ModuleInput fields demo content supplies; titles and hours come from framework.toml.
-CONTENT_FIELDS = ("content_markdown", "mastery_score", "check_items")
+CONTENT_FIELDS = (*MARKDOWN_FIELDS, "mastery_score", "check_items")
 
 
 class DemoHeader(Schema):
@@ -42,11 +40,6 @@ class DemoEntry(Schema):
 def framework_topics(data: Mapping[str, Any]) -> dict[str, Any]:
     """The topics of checked framework data by id (``C4-T5`` → its topic entry)."""
     return {topic["id"]: topic for klass in data["classes"] for topic in klass["topics"]}
-
-
-def combine_markdown(zh: str, en: str) -> str:
-    """One Markdown text: the zh-TW part, a rule, an "English" heading and the English part."""
-    return f"{zh.strip()}\n\n---\n\n{ENGLISH_HEADING}\n\n{en.strip()}\n"
 
 
 def read_demo_content(
@@ -72,8 +65,9 @@ def check_demo_content(
 ) -> dict[str, Any]:
     """Check parsed demo content: ``{"framework": key, "modules": {topic id: entry}}``.
 
-    Each entry becomes a ModuleInput-shaped dict (``content_markdown`` joined from the two
-    languages, ``mastery_score``, ``check_items``) validated by ModuleInput and check_markdown.
+    Each entry becomes a ModuleInput-shaped dict (``content_markdown_zh``,
+    ``content_markdown_en``, ``mastery_score``, ``check_items``) validated by ModuleInput and
+    check_markdown.
     With ``topics`` (topic id → topic), an entry for a topic the framework lacks is refused.
     """
 
@@ -103,25 +97,18 @@ def check_demo_content(
         except ValidationError as exc:
             path, message = first_error(exc)
             raise fail(f"{where}.{path}", message) from None
-        for language in ("zh", "en"):
-            name = f"content_markdown_{language}"
+        for name in MARKDOWN_FIELDS:
             try:
                 check_markdown(written[name], field=f"{where}.{name}")
             except InvalidInput as exc:
                 raise InvalidInput(f"{source}: {exc.message}", field=exc.field) from None
-        module_input = {
-            "content_markdown": combine_markdown(
-                written["content_markdown_zh"], written["content_markdown_en"]
-            ),
-            "mastery_score": written["mastery_score"],
-            "check_items": written["check_items"],
-        }
         try:
-            values = ModuleInput(only=CONTENT_FIELDS).load(module_input)
+            values = ModuleInput(only=CONTENT_FIELDS).load(
+                {name: written[name] for name in CONTENT_FIELDS}
+            )
         except ValidationError as exc:
             path, message = first_error(exc)
             raise fail(f"{where}.{path}", message) from None
-        check_markdown(values["content_markdown"], field=f"{where}.content_markdown")
         modules[topic_id] = values
     return {"framework": header["framework"], "modules": modules}
 
@@ -140,9 +127,11 @@ def demo_entry(framework_key: str, topic_id: str) -> dict[str, Any] | None:
 
 
 def apply_demo_content(module: Module, entry: Mapping[str, Any]) -> None:
-    """Set a module's content (Markdown and sanitised HTML), mastery score and check items."""
-    module.content_markdown = entry["content_markdown"]
-    module.content_html = render_markdown(entry["content_markdown"])
+    """Set a module's content (each language's Markdown and HTML), mastery score and checks."""
+    module.content_markdown_zh = entry["content_markdown_zh"]
+    module.content_markdown_en = entry["content_markdown_en"]
+    module.content_html_zh = render_markdown(entry["content_markdown_zh"])
+    module.content_html_en = render_markdown(entry["content_markdown_en"])
     module.mastery_score = entry["mastery_score"]
     module.check_items = [
         CheckItem(

@@ -242,8 +242,11 @@ class Module(Base):
     description_en: Mapped[str] = mapped_column(Text, default="")
     hours: Mapped[float] = mapped_column(Float, default=0.0)
     activity_iri: Mapped[str] = mapped_column(String(500), unique=True)
-    content_markdown: Mapped[str] = mapped_column(Text, default="")
-    content_html: Mapped[str] = mapped_column(Text, default="")
+    # Markdown as the designer wrote it, per language, and its sanitised HTML.
+    content_markdown_zh: Mapped[str] = mapped_column(Text, default="")
+    content_markdown_en: Mapped[str] = mapped_column(Text, default="")
+    content_html_zh: Mapped[str] = mapped_column(Text, default="")
+    content_html_en: Mapped[str] = mapped_column(Text, default="")
     external_url: Mapped[str] = mapped_column(String(1000), default="")
     external_display: Mapped[str] = mapped_column(String(10), default="window")
     # cmi5 masteryScore: the scaled score that passes the knowledge check.

@@ -28,6 +28,9 @@ from plugin.competencies.schemas import ModuleInput, TagInput
 from plugin.core.db import utcnow
 from plugin.core.errors import InvalidInput, NotFound
 
+# The Markdown of each language, rendered into content_html_zh / content_html_en.
+MARKDOWN_FIELDS = ("content_markdown_zh", "content_markdown_en")
+
 
 def first_error(error: ValidationError) -> tuple[str, str]:
     """(``field.path``, message) of the first marshmallow error."""
@@ -86,12 +89,18 @@ def search_modules(session: Session, query: str = "", limit: int = 50) -> list[M
     return list(session.scalars(statement))
 
 
+def check_content(values: dict[str, Any]) -> None:
+    """Check the Markdown content of each language; the error names its field."""
+    for name in MARKDOWN_FIELDS:
+        check_markdown(values[name], field=name)
+
+
 def create_module(
     session: Session, data: dict[str, Any], framework: Framework, iri_base: str
 ) -> Module:
     """Create a module from designer input (checked in full before anything is written)."""
     values = load_input(ModuleInput(), data)
-    check_markdown(values["content_markdown"])
+    check_content(values)
     key = new_module_key()
     module = Module(
         key=key,
@@ -107,7 +116,7 @@ def create_module(
 def update_module(session: Session, module: Module, data: dict[str, Any]) -> Module:
     """Replace a module's texts, content, hours, mastery score and knowledge check."""
     values = load_input(ModuleInput(), data)
-    check_markdown(values["content_markdown"])
+    check_content(values)
     _apply(module, values)
     if module.origin == SEED_ORIGIN:
         # From now on the designer's text wins over the framework file on reloads.
@@ -122,8 +131,10 @@ def _apply(module: Module, values: dict[str, Any]) -> None:
     module.description_zh = values["description_zh"]
     module.description_en = values["description_en"]
     module.hours = values["hours"]
-    module.content_markdown = values["content_markdown"]
-    module.content_html = render_markdown(values["content_markdown"])
+    module.content_markdown_zh = values["content_markdown_zh"]
+    module.content_markdown_en = values["content_markdown_en"]
+    module.content_html_zh = render_markdown(values["content_markdown_zh"])
+    module.content_html_en = render_markdown(values["content_markdown_en"])
     module.external_url = values["external_url"]
     module.external_display = values["external_display"]
     module.mastery_score = values["mastery_score"]

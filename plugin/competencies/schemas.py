@@ -242,7 +242,8 @@ class ModuleInput(Schema):
     hours = fields.Float(
         required=True, validate=validate.Range(min=0, max=100, min_inclusive=False)
     )
-    content_markdown = fields.String(load_default="")
+    content_markdown_zh = fields.String(load_default="")
+    content_markdown_en = fields.String(load_default="")
     external_url = fields.String(load_default="", validate=[validate.Length(max=1000), _http_url])
     external_display = fields.String(
         load_default="window", validate=validate.OneOf(("window", "embed"))

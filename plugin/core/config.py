@@ -8,6 +8,7 @@ names the key and the file. Development defaults apply only when ``env = "develo
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import secrets
 import tomllib
@@ -26,6 +27,13 @@ MIN_SECRET_LENGTH = 32
 # sites, so the tool runs in a third-party iframe exactly as it does inside a real LMS.
 DEV_TOOL_URL = "http://127.0.0.1:5000"
 DEV_SANDBOX_URL = "http://localhost:5000"
+# Development LRS: the Ralph that `make run` starts (lrs/run_ralph.py) when no [[xapi.lrs]] is
+# configured. Its credentials are generated once into the instance folder, like the secret,
+# and `make run` gives the same file to Ralph.
+DEV_LRS_NAME = "local-ralph"
+DEV_LRS_ENDPOINT = "http://127.0.0.1:8100/xAPI/"
+DEV_LRS_USERNAME = "tool"
+LRS_CREDENTIALS_FILE = "xapi_lrs_credentials.json"
 
 
 @dataclass(frozen=True)
@@ -77,6 +85,30 @@ class LtiSettings:
 
 
 @dataclass(frozen=True)
+class LrsTarget:
+    """One learning record store the statements go to."""
+
+    name: str = "default"
+    endpoint: str = ""
+    username: str = ""
+    password: str = ""
+
+
+@dataclass(frozen=True)
+class XapiSettings:
+    """Statements: where they go and how they are sent."""
+
+    lrs: tuple[LrsTarget, ...] = ()
+    batch_size: int = 50
+    timeout_seconds: float = 10.0
+    retry_base_seconds: float = 5.0
+    retry_max_seconds: float = 900.0
+    worker_interval_seconds: float = 2.0
+    # Names and email stay in the tool unless an operator turns this on (DESIGN.md §5).
+    send_names: bool = False
+
+
+@dataclass(frozen=True)
 class SandboxSettings:
     """The development-only sandbox platform at /sandbox."""
 
@@ -102,6 +134,7 @@ class Settings:
     framework: FrameworkSettings = field(default_factory=FrameworkSettings)
     i18n: I18nSettings = field(default_factory=I18nSettings)
     lti: LtiSettings = field(default_factory=LtiSettings)
+    xapi: XapiSettings = field(default_factory=XapiSettings)
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     log: LogSettings = field(default_factory=LogSettings)
     source: str = field(default="<defaults>", metadata={"internal": True})
@@ -165,11 +198,17 @@ def _complete(settings: Settings, base_dir: Path) -> Settings:
             changes["lti"] = dataclasses.replace(settings.lti, **lti_changes)
         if settings.sandbox.enabled and not settings.sandbox.platform_url:
             changes["sandbox"] = dataclasses.replace(settings.sandbox, platform_url=DEV_SANDBOX_URL)
+        if not settings.xapi.lrs:
+            changes["xapi"] = dataclasses.replace(
+                settings.xapi, lrs=(development_lrs_target(instance_dir),)
+            )
     else:
         required = (
             ("secret_key", settings.secret_key),
             ("database.url", settings.database.url),
             ("lti.base_url", settings.lti.base_url),
+            # Statements are the tool's reason to exist; without an LRS they would only pile up.
+            ("xapi.lrs", settings.xapi.lrs),
         )
         for key, value in required:
             if not value:
@@ -186,12 +225,64 @@ def _complete(settings: Settings, base_dir: Path) -> Settings:
     ):
         if url and not url.startswith(("https://", "http://")):
             raise ConfigError(f"{settings.source}: key '{key}' must be an http(s) URL, got {url!r}")
+    _check_lrs_targets(settings)
     secret = changes.get("secret_key", settings.secret_key)
     if len(secret) < MIN_SECRET_LENGTH:
         raise ConfigError(
             f"{settings.source}: key 'secret_key' must be at least {MIN_SECRET_LENGTH} characters"
         )
     return dataclasses.replace(settings, **changes)
+
+
+def _check_lrs_targets(settings: Settings) -> None:
+    """Every [[xapi.lrs]] needs a unique name and an http(s) endpoint."""
+    seen: set[str] = set()
+    for index, target in enumerate(settings.xapi.lrs):
+        key = f"xapi.lrs[{index}]"
+        if not target.name or len(target.name) > 100:
+            raise ConfigError(f"{settings.source}: key '{key}.name' must be 1 to 100 characters")
+        if target.name in seen:
+            raise ConfigError(
+                f"{settings.source}: key '{key}.name' repeats the LRS name {target.name!r}"
+            )
+        seen.add(target.name)
+        if not target.endpoint.startswith(("https://", "http://")):
+            raise ConfigError(
+                f"{settings.source}: key '{key}.endpoint' must be an http(s) URL, "
+                f"got {target.endpoint!r}"
+            )
+
+
+def development_lrs_target(instance_dir: Path) -> LrsTarget:
+    """The local Ralph of `make run`, its credentials read from (or first written to) the
+    instance folder."""
+    credentials_file = instance_dir / LRS_CREDENTIALS_FILE
+    if not credentials_file.exists():
+        data = {"username": DEV_LRS_USERNAME, "password": secrets.token_urlsafe(24)}
+        _write_private(credentials_file, json.dumps(data))
+        return LrsTarget(DEV_LRS_NAME, DEV_LRS_ENDPOINT, data["username"], data["password"])
+    try:
+        data = json.loads(credentials_file.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        data = None
+    if not (
+        isinstance(data, dict)
+        and isinstance(data.get("username"), str)
+        and isinstance(data.get("password"), str)
+    ):
+        raise ConfigError(
+            f"{credentials_file}: not the generated LRS credentials "
+            '({"username": …, "password": …}); delete it to generate new ones'
+        )
+    return LrsTarget(DEV_LRS_NAME, DEV_LRS_ENDPOINT, data["username"], data["password"])
+
+
+def _write_private(path: Path, text: str) -> None:
+    """Create ``path`` readable by its owner only, then write ``text`` (fails if it exists)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
 
 
 def _development_secret(instance_dir: Path) -> str:

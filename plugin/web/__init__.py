@@ -17,6 +17,7 @@ from plugin.web import (
     modules_view,
     pages,
     request_db,
+    xapi_admin,
 )
 
 
@@ -34,6 +35,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(modules_view.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(pages.blueprint)
+    app.register_blueprint(xapi_admin.blueprint)
     if app.extensions["plugin.settings"].sandbox.enabled:
         from plugin.web import sandbox  # development only: config refuses it in production
 

@@ -17,10 +17,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
-from plugin.competencies.content import MAX_MARKDOWN_CHARS, check_markdown, render_markdown
+from plugin.competencies.content import MAX_MARKDOWN_CHARS, render_markdown
 from plugin.competencies.models import Framework, Item, Level, Module, ModuleTag, Scale
 from plugin.competencies.modules import (
+    MARKDOWN_FIELDS,
     bulk_tag,
+    check_content,
     create_module,
     get_module,
     load_input,
@@ -51,12 +53,12 @@ TEXT_FIELDS = (
     "description_zh",
     "description_en",
     "hours",
-    "content_markdown",
+    *MARKDOWN_FIELDS,
     "external_url",
     "external_display",
     "mastery_score",
 )
-MULTILINE_FIELDS = ("description_zh", "description_en", "content_markdown")
+MULTILINE_FIELDS = ("description_zh", "description_en", *MARKDOWN_FIELDS)
 CHOICE_KEYS = string.ascii_lowercase
 
 
@@ -347,12 +349,14 @@ def _editor(
     *,
     error: InvalidInput | None = None,
     anchor: str = "",
-    preview: str | None = None,
+    preview: dict[str, str] | None = None,
     saved: bool = False,
 ) -> str:
     launch = current_launch()
     if preview is None and module is not None and error is None:
-        preview = module.content_html
+        preview = {"zh": module.content_html_zh, "en": module.content_html_en}
+    if preview is not None and not any(preview.values()):
+        preview = None  # nothing to show in either language
     return _page(
         "designer/module_form.html",
         active="new" if module is None else "",
@@ -406,12 +410,15 @@ def _save(module: Module | None) -> Response | tuple[str, int] | str:
             form.items[index].choices.append(ChoiceSlot())
         return _editor(_pad(form), module)
     if action == "preview":
-        markdown = form.values["content_markdown"]
         try:
-            check_markdown(markdown)
+            check_content(form.values)
         except InvalidInput as exc:
-            return _editor(_pad(form), module, error=exc, anchor="content_markdown"), 400
-        return _editor(_pad(form), module, preview=render_markdown(markdown))
+            return _editor(_pad(form), module, error=exc, anchor=exc.field or ""), 400
+        preview = {
+            "zh": render_markdown(form.values["content_markdown_zh"]),
+            "en": render_markdown(form.values["content_markdown_en"]),
+        }
+        return _editor(_pad(form), module, preview=preview)
     data, slots = _module_data(form)
     try:
         if module is None:

@@ -34,6 +34,7 @@ from plugin.lti.launch import (
 )
 from plugin.lti.login import begin_login
 from plugin.web.launch_context import settings, token_for
+from plugin.web.learning import begin_attempt
 from plugin.web.modules_view import place_launch
 from plugin.web.request_db import get_session
 
@@ -165,6 +166,9 @@ def launch() -> Response:
         session.rollback()
         return _storage_check_page(outcome)
     placement = place_launch(session, outcome.launch)
+    if placement is not None:
+        # The launch and its first statement (launched) commit together.
+        begin_attempt(session, outcome.launch, placement.module)
     session.commit()
     return _after_launch(outcome, placed=placement is not None)
 

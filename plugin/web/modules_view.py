@@ -28,7 +28,23 @@ from plugin.lti.grades import Score, enqueue_score, grades_offered
 from plugin.lti.models import Launch
 from plugin.web.i18n import localized
 from plugin.web.launch_context import current_launch, launch_url_for
+from plugin.web.learning import (
+    begin_attempt,
+    check_outcome,
+    current_attempt,
+    learner_context,
+    records_statements,
+    xapi_options,
+)
 from plugin.web.request_db import get_session
+from plugin.xapi.attempts import (
+    AttemptClosed,
+    initialize,
+    record_check,
+    record_completion,
+    record_progress,
+)
+from plugin.xapi.models import Attempt
 
 blueprint = Blueprint("modules_view", __name__)
 MODULE_KEY_PARAM = "module_key"  # the custom parameter deep linking puts on each link
@@ -80,13 +96,8 @@ def _return_url(launch: Launch) -> str:
     return url if isinstance(url, str) and url.lower().startswith(("https:", "http:")) else ""
 
 
-@blueprint.get("/lti/module")
-def module_page() -> Response | str:
-    """The module a learner launched: content, external resource, knowledge check."""
-    launch = current_launch()
-    module = _placed_module(launch)
-    if module is None:
-        return redirect(launch_url_for("modules_view.unbound"), code=303)
+def _module_page(launch: Launch, module: Module, **extra: object) -> str:
+    attempt = current_attempt(get_session(), launch, module)
     return render_template(
         "modules/module.html",
         launch=launch,
@@ -94,7 +105,56 @@ def module_page() -> Response | str:
         designer=_is_designer(launch),
         return_url=_return_url(launch),
         grades=grades_offered(launch),
+        attempt=attempt,
+        finished=records_statements(launch) and attempt is None,
+        **extra,
     )
+
+
+@blueprint.get("/lti/module")
+def module_page() -> Response | str:
+    """The module a learner launched: content, external resource, knowledge check."""
+    launch = current_launch()
+    module = _placed_module(launch)
+    if module is None:
+        return redirect(launch_url_for("modules_view.unbound"), code=303)
+    session = get_session()
+    attempt = current_attempt(session, launch, module)
+    if attempt is not None and attempt.initialized_at is None:
+        # cmi5 §9.3.2: initialized when the learner first has the module in front of them.
+        initialize(session, attempt, learner_context(launch, module), xapi_options())
+        session.commit()
+    return _module_page(launch, module)
+
+
+@blueprint.post("/lti/module/progress")
+def progress() -> Response:
+    """How far the learner has read (0–100), reported by the page as they scroll."""
+    launch = current_launch()
+    module = _placed_module(launch)
+    raw = request.form.get("percent", "")
+    if not raw.isdigit() or not 0 <= int(raw) <= 100:
+        raise InvalidInput("percent must be a whole number from 0 to 100", field="percent")
+    session = get_session()
+    attempt = current_attempt(session, launch, module) if module is not None else None
+    if attempt is not None and module is not None:
+        record_progress(session, attempt, learner_context(launch, module), int(raw), xapi_options())
+        session.commit()
+    return Response(status=204)
+
+
+@blueprint.post("/lti/module/retry")
+def retry() -> Response:
+    """Start a new attempt (a new registration) after a finished one."""
+    launch = current_launch()
+    module = _placed_module(launch)
+    if module is None:
+        raise NotFound(_("This activity has no module yet."), field="module")
+    session = get_session()
+    if current_attempt(session, launch, module) is None:
+        begin_attempt(session, launch, module)
+        session.commit()
+    return redirect(launch_url_for("modules_view.module_page"), code=303)
 
 
 @blueprint.get("/lti/unbound")
@@ -144,22 +204,18 @@ def submit_check() -> Response | str:
     try:
         result = grade_check(module, _answers(module))
     except InvalidInput as exc:
-        response = Response(
-            render_template(
-                "modules/module.html",
-                launch=launch,
-                module=module,
-                designer=_is_designer(launch),
-                return_url=_return_url(launch),
-                grades=grades_offered(launch),
-                error=exc,
-                chosen=_answers(module),
-            )
-        )
+        response = Response(_module_page(launch, module, error=exc, chosen=_answers(module)))
         response.status_code = exc.status
         return response
     session = get_session()
-    _queue_grade(session, launch, module, result.scaled)
+    if records_statements(launch):
+        attempt = _attempt_or_closed(session, launch, module)
+        # One transaction: the statements, the attempt's new state and the grade.
+        record_check(
+            session, attempt, learner_context(launch, module), check_outcome(result),
+            xapi_options(),
+        )  # fmt: skip
+        _queue_grade(session, launch, module, result.scaled)
     session.commit()
     return render_template(
         "modules/result.html",
@@ -181,7 +237,10 @@ def complete() -> str:
     if module.check_items:
         raise InvalidInput(_("Answer the knowledge check to finish this module."), field="answers")
     session = get_session()
-    _queue_grade(session, launch, module, 1.0)
+    if records_statements(launch):
+        attempt = _attempt_or_closed(session, launch, module)
+        record_completion(session, attempt, learner_context(launch, module), xapi_options())
+        _queue_grade(session, launch, module, 1.0)
     session.commit()
     return render_template(
         "modules/result.html",
@@ -191,6 +250,16 @@ def complete() -> str:
         return_url=_return_url(launch),
         grades=grades_offered(launch),
     )
+
+
+def _attempt_or_closed(session: Session, launch: Launch, module: Module) -> Attempt:
+    attempt = current_attempt(session, launch, module)
+    if attempt is None:
+        raise AttemptClosed(
+            _("You have already finished this attempt. Start the module again to retry."),
+            field="attempt",
+        )
+    return attempt
 
 
 def _queue_grade(session: Session, launch: Launch, module: Module, scaled: float) -> None:

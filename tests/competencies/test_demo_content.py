@@ -15,9 +15,7 @@ from sqlalchemy.orm import Session
 from plugin.competencies.content import check_markdown
 from plugin.competencies.demo_content import (
     DEFAULT_DEMO_CONTENT_FILE,
-    ENGLISH_HEADING,
     check_demo_content,
-    combine_markdown,
     demo_entry,
     framework_topics,
     read_demo_content,
@@ -71,7 +69,9 @@ def test_entry_validates_as_module_input_and_safe_markdown(topic_id: str) -> Non
     values = checked["modules"][topic_id]
     assert values["mastery_score"] in (0.6, 0.8)
     assert 2 <= len(values["check_items"]) <= 3
-    assert values["content_markdown"].count(f"\n\n---\n\n{ENGLISH_HEADING}\n\n") == 1
+    # Each language keeps its own text: nothing is joined.
+    assert values["content_markdown_zh"] == entry["content_markdown_zh"]
+    assert values["content_markdown_en"] == entry["content_markdown_en"]
 
 
 @pytest.mark.parametrize("topic_id", TOPIC_IDS)
@@ -119,11 +119,6 @@ def test_content_is_short_bilingual_and_in_taiwanese_traditional_chinese(topic_i
         assert not [term for term in MAINLAND_TERMS if term in text], text
 
 
-def test_combined_markdown_renders_both_languages_under_a_rule() -> None:
-    text = combine_markdown("## 重點\n\n- 甲\n", "## Key ideas\n\n- A\n")
-    assert text == "## 重點\n\n- 甲\n\n---\n\n## English\n\n## Key ideas\n\n- A\n"
-
-
 # --- Refusals name the topic and the field ----------------------------------------------------
 
 
@@ -156,13 +151,15 @@ def test_unknown_field_is_refused_by_name() -> None:
     assert caught.value.field == "modules.C6-T2.colour"
 
 
-def test_markdown_with_script_is_refused_naming_the_part() -> None:
+@pytest.mark.parametrize("field", ["content_markdown_zh", "content_markdown_en"])
+def test_markdown_with_script_is_refused_naming_the_part(field: str) -> None:
     def script(data: dict[str, Any]) -> None:
-        data["modules"]["C5-T1"]["content_markdown_en"] += "\n<script>alert(1)</script>\n"
+        data["modules"]["C5-T1"][field] += "\n<script>alert(1)</script>\n"
 
     with pytest.raises(InvalidInput, match="contains script") as caught:
-        check_demo_content(broken(script))
-    assert caught.value.field == "modules.C5-T1.content_markdown_en"
+        check_demo_content(broken(script), "demo.toml")
+    assert caught.value.field == f"modules.C5-T1.{field}"
+    assert caught.value.message.startswith("demo.toml: modules.C5-T1.")
 
 
 def test_mastery_score_out_of_range_is_refused() -> None:
@@ -191,11 +188,15 @@ def test_created_demo_module_has_sanitised_content_and_its_check(
     items = sum(len(entry["check_items"]) for entry in RAW["modules"].values())
     assert report.created["check_item"] == items == 93
     module = demo_module(session, "C4-T5")
-    html = module.content_html
-    assert "<h2>主要風險</h2>" in html and "<h2>English</h2>" in html and "<hr" in html
-    assert html.index("<h2>主要風險</h2>") < html.index("<hr") < html.index("<h2>English</h2>")
-    assert "行政院及所屬機關（構）使用生成式AI參考指引" in html
-    assert "<script" not in html and "<h2>Main risks</h2>" in html
+    zh, en = module.content_html_zh, module.content_html_en
+    assert "<h2>主要風險</h2>" in zh and "行政院及所屬機關（構）使用生成式AI參考指引" in zh
+    assert "<h2>Main risks</h2>" in en
+    # One language a column: no rule, no "English" heading, no other language mixed in.
+    for html in (zh, en):
+        assert "<hr" not in html and "<h2>English</h2>" not in html and "<script" not in html
+    assert "Main risks" not in zh and not HAN.search(en)
+    assert module.content_markdown_zh == RAW["modules"]["C4-T5"]["content_markdown_zh"]
+    assert module.content_markdown_en == RAW["modules"]["C4-T5"]["content_markdown_en"]
     assert module.mastery_score == 0.8
     expected = RAW["modules"]["C4-T5"]["check_items"]
     assert [item.prompt_en for item in module.check_items] == [i["prompt_en"] for i in expected]
@@ -216,17 +217,24 @@ def test_every_demo_module_gets_content_and_a_check(
     modules = list(session.scalars(select(Module).where(Module.origin == "seed")))
     assert len(modules) == 31
     for module in modules:
-        assert module.content_html.startswith("<h2>"), module.key
+        assert module.content_html_zh.startswith("<h2>"), module.key
+        assert module.content_html_en.startswith("<h2>"), module.key
         assert module.check_items and module.mastery_score in (0.6, 0.8), module.key
 
 
 def test_loading_twice_changes_nothing(session: Session, framework_data: dict[str, Any]) -> None:
     load_framework(session, framework_data, IRI_BASE)
-    before = {m.key: (m.content_markdown, m.mastery_score) for m in session.scalars(select(Module))}
+    before = {
+        m.key: (m.content_markdown_zh, m.content_markdown_en, m.mastery_score)
+        for m in session.scalars(select(Module))
+    }
     item_ids = sorted(session.scalars(select(CheckItem.id)))
     second = load_framework(session, framework_data, IRI_BASE)
     assert not second.changed, (second.created, second.updated)
-    after = {m.key: (m.content_markdown, m.mastery_score) for m in session.scalars(select(Module))}
+    after = {
+        m.key: (m.content_markdown_zh, m.content_markdown_en, m.mastery_score)
+        for m in session.scalars(select(Module))
+    }
     assert after == before
     assert sorted(session.scalars(select(CheckItem.id))) == item_ids
 
@@ -243,7 +251,8 @@ def test_designers_edit_of_a_demo_module_survives_a_reload(
             "title_zh": module.title_zh,
             "title_en": module.title_en,
             "hours": module.hours,
-            "content_markdown": "## 本機關的規定\n\n依本機關生成式AI使用要點辦理。",
+            "content_markdown_zh": "## 本機關的規定\n\n依本機關生成式AI使用要點辦理。",
+            "content_markdown_en": "## Our agency's rules\n\nFollow our generative-AI rules.",
             "mastery_score": None,
             "check_items": [],
         },
@@ -252,8 +261,9 @@ def test_designers_edit_of_a_demo_module_survives_a_reload(
     report = load_framework(session, framework_data, IRI_BASE)
     assert not report.changed, (report.created, report.updated)
     module = demo_module(session, "C4-T5")
-    assert module.content_markdown == "## 本機關的規定\n\n依本機關生成式AI使用要點辦理。"
-    assert "<h2>本機關的規定</h2>" in module.content_html
+    assert module.content_markdown_zh == "## 本機關的規定\n\n依本機關生成式AI使用要點辦理。"
+    assert "<h2>本機關的規定</h2>" in module.content_html_zh
+    assert "<h2>Our agency's rules</h2>" in module.content_html_en
     assert module.check_items == [] and module.mastery_score is None
 
 
@@ -263,4 +273,5 @@ def test_another_frameworks_topics_get_no_demo_content(session: Session) -> None
     report = load_framework(session, check_framework(raw), IRI_BASE)
     assert "check_item" not in report.created
     module = get_module(session, "another-framework.C4-T5")
-    assert module.content_markdown == "" and module.check_items == []
+    assert module.content_markdown_zh == module.content_markdown_en == ""
+    assert module.check_items == []

@@ -38,7 +38,8 @@ def module_input(**overrides: Any) -> dict[str, Any]:
         "title_zh": "資料視覺化入門",
         "title_en": "Introduction to data visualisation",
         "hours": 1.5,
-        "content_markdown": "# 重點\n\n- 選對圖表\n- **標示來源**",
+        "content_markdown_zh": "# 重點\n\n- 選對圖表\n- **標示來源**",
+        "content_markdown_en": "# Key ideas\n\n- Choose the chart\n- **Cite the source**",
         "mastery_score": 0.8,
         "check_items": [
             {
@@ -55,14 +56,18 @@ def module_input(**overrides: Any) -> dict[str, Any]:
     return data
 
 
-def test_created_module_gets_a_stable_iri_and_sanitised_html(
+def test_created_module_gets_a_stable_iri_and_sanitised_html_per_language(
     session: Session, framework: Any
 ) -> None:
     module = create_module(session, module_input(), framework, IRI_BASE)
     assert module.key.startswith("m-")
     assert module.activity_iri == f"{IRI_BASE}tw-civil-service-dc/modules/{module.key}"
-    assert "<h1>重點</h1>" in module.content_html
-    assert "<strong>標示來源</strong>" in module.content_html
+    assert module.content_markdown_zh.startswith("# 重點")
+    assert module.content_markdown_en.startswith("# Key ideas")
+    assert "<h1>重點</h1>" in module.content_html_zh
+    assert "<strong>標示來源</strong>" in module.content_html_zh
+    assert "<h1>Key ideas</h1>" in module.content_html_en and "重點" not in module.content_html_en
+    assert "<strong>Cite the source</strong>" in module.content_html_en
     assert [item.prompt_en for item in module.check_items] == [
         "Which chart compares agency budgets best?"
     ]
@@ -77,19 +82,46 @@ def test_created_module_gets_a_stable_iri_and_sanitised_html(
         "<IFRAME src=https://evil.example>",
     ],
 )
+@pytest.mark.parametrize("field", ["content_markdown_zh", "content_markdown_en"])
 def test_markdown_with_script_is_refused_naming_the_field(
-    session: Session, framework: Any, markdown: str
+    session: Session, framework: Any, markdown: str, field: str
 ) -> None:
     with pytest.raises(InvalidInput) as caught:
-        create_module(session, module_input(content_markdown=markdown), framework, IRI_BASE)
-    assert caught.value.field == "content_markdown"
+        create_module(session, module_input(**{field: markdown}), framework, IRI_BASE)
+    assert caught.value.field == field
+    assert field in caught.value.message
     assert session.scalars(select(Module).where(Module.origin == "designer")).all() == []
 
 
-def test_oversized_markdown_is_refused(session: Session, framework: Any) -> None:
+@pytest.mark.parametrize("field", ["content_markdown_zh", "content_markdown_en"])
+def test_oversized_markdown_is_refused(session: Session, framework: Any, field: str) -> None:
     text = "字" * (MAX_MARKDOWN_CHARS + 1)
-    with pytest.raises(InvalidInput, match="content_markdown is 50001 characters"):
-        create_module(session, module_input(content_markdown=text), framework, IRI_BASE)
+    with pytest.raises(InvalidInput, match=f"{field} is 50001 characters") as caught:
+        create_module(session, module_input(**{field: text}), framework, IRI_BASE)
+    assert caught.value.field == field
+
+
+def test_content_in_one_language_only_leaves_the_other_empty(
+    session: Session, framework: Any
+) -> None:
+    data = module_input()
+    del data["content_markdown_en"]
+    module = create_module(session, data, framework, IRI_BASE)
+    assert module.content_markdown_en == "" and module.content_html_en == ""
+    assert "<h1>重點</h1>" in module.content_html_zh
+
+
+def test_updated_module_replaces_the_content_of_each_language(
+    session: Session, framework: Any
+) -> None:
+    module = create_module(session, module_input(), framework, IRI_BASE)
+    update_module(
+        session,
+        module,
+        module_input(content_markdown_zh="## 新內容", content_markdown_en="## New content"),
+    )
+    assert module.content_html_zh.startswith("<h2>新內容</h2>")
+    assert module.content_html_en.startswith("<h2>New content</h2>")
 
 
 def test_rendered_html_keeps_no_raw_html_even_without_the_check() -> None:

@@ -9,6 +9,7 @@ import stat
 import subprocess
 import sys
 import tomllib
+import typing
 from pathlib import Path
 
 import pytest
@@ -132,6 +133,7 @@ def test_explicit_values_are_kept(tmp_path: Path) -> None:
             "database": {"url": "postgresql://db/x", "pool_size": 9},
             "i18n": {"default_locale": "en"},
             "lti": {"base_url": "https://tool.example.gov.tw", "designer_roles": ["Mentor"]},
+            "xapi": {"lrs": [{"name": "lrs", "endpoint": "https://lrs.example.gov.tw/xAPI/"}]},
         },
         base_dir=tmp_path,
     )
@@ -151,6 +153,7 @@ def test_sandbox_is_refused_in_production(tmp_path: Path) -> None:
     text = (
         f'env = "production"\nsecret_key = "{SECRET}"\n[database]\nurl = "sqlite://"\n'
         '[lti]\nbase_url = "https://tool.example"\n[sandbox]\nenabled = true\n'
+        '[[xapi.lrs]]\nname = "lrs"\nendpoint = "https://lrs.example/xAPI/"\n'
     )
     with pytest.raises(ConfigError, match=r"'sandbox\.enabled' must be false"):
         load_settings(write_config(tmp_path, text))
@@ -164,14 +167,18 @@ def test_list_setting_checks_each_item(tmp_path: Path) -> None:
 
 def _example_keys(text: str) -> set[str]:
     """Keys of config.example.toml, the commented-out ones included."""
-    uncommented = re.sub(r"(?m)^# ?([a-z_]+ = )", r"\1", text)
+    uncommented = re.sub(r"(?m)^# ?([a-z_]+ = |\[\[[a-z_.]+\]\])", r"\1", text)
     data = tomllib.loads(uncommented)
     keys: set[str] = set()
     for key, value in data.items():
-        if isinstance(value, dict):
-            keys.update(f"{key}.{sub}" for sub in value)
-        else:
+        if not isinstance(value, dict):
             keys.add(key)
+            continue
+        for sub, inner in value.items():
+            if isinstance(inner, list) and inner and isinstance(inner[0], dict):
+                keys.update(f"{key}.{sub}[].{name}" for entry in inner for name in entry)
+            else:
+                keys.add(f"{key}.{sub}")
     return keys
 
 
@@ -181,10 +188,16 @@ def _settings_keys() -> set[str]:
         if field.metadata.get("internal"):
             continue
         default = Settings().__getattribute__(field.name)
-        if dataclasses.is_dataclass(default):
-            keys.update(f"{field.name}.{sub.name}" for sub in dataclasses.fields(default))
-        else:
+        if not dataclasses.is_dataclass(default):
             keys.add(field.name)
+            continue
+        hints = typing.get_type_hints(type(default))
+        for sub in dataclasses.fields(default):
+            (item,) = typing.get_args(hints[sub.name])[:1] or (None,)
+            if dataclasses.is_dataclass(item):
+                keys.update(f"{field.name}.{sub.name}[].{f.name}" for f in dataclasses.fields(item))
+            else:
+                keys.add(f"{field.name}.{sub.name}")
     return keys
 
 
@@ -229,8 +242,18 @@ def test_dynamic_registration_is_open_in_development_and_closed_in_production(
             "secret_key": SECRET,
             "database": {"url": "sqlite://"},
             "lti": {"base_url": "https://tool.example"},
+            "xapi": {"lrs": [{"name": "lrs", "endpoint": "https://lrs.example.gov.tw/xAPI/"}]},
         },
         base_dir=tmp_path,
     )
     assert development.lti.dynamic_registration_urls == ("*",)
     assert production.lti.dynamic_registration_urls == ()
+
+
+def test_production_without_an_lrs_refuses_to_start(tmp_path: Path) -> None:
+    text = (
+        f'env = "production"\nsecret_key = "{SECRET}"\n[database]\nurl = "sqlite://"\n'
+        '[lti]\nbase_url = "https://tool.example"\n'
+    )
+    with pytest.raises(ConfigError, match=r"'xapi\.lrs' is required"):
+        load_settings(write_config(tmp_path, text))

@@ -70,7 +70,9 @@ def test_designer_sees_the_three_sandbox_members_with_their_roles(world: GradesW
         ["林雅婷 (you)", "course designer", "active"],
         ["陳志豪", "administrator", "active"],
     ]
-    assert '<th scope="col">Full name</th>' in html and "<caption>Members 1–3 of 3</caption>" in html
+    assert (
+        '<th scope="col">Full name</th>' in html and "<caption>Members 1–3 of 3</caption>" in html
+    )
 
 
 def test_administrator_sees_the_members_too(world: GradesWorld) -> None:

@@ -114,7 +114,8 @@ def module_form(**overrides: Any) -> dict[str, Any]:
         "description_zh": "選對圖表，標示來源。",
         "description_en": "Choose the right chart; cite the source.",
         "hours": "1.5",
-        "content_markdown": "# 重點\r\n\r\n- **標示來源**\r\n- [開放資料](https://data.gov.tw)",
+        "content_markdown_zh": "# 重點\r\n\r\n- **標示來源**\r\n- [開放資料](https://data.gov.tw)",
+        "content_markdown_en": "# Key ideas\r\n\r\n- **Cite the source**",
         "external_url": "https://data.gov.tw",
         "external_display": "embed",
         "mastery_score": "0.8",
@@ -153,8 +154,10 @@ def module_row(app: Flask, key: str) -> dict[str, Any]:
         return {
             "title_zh": module.title_zh,
             "hours": module.hours,
-            "content_markdown": module.content_markdown,
-            "content_html": module.content_html,
+            "content_markdown_zh": module.content_markdown_zh,
+            "content_markdown_en": module.content_markdown_en,
+            "content_html_zh": module.content_html_zh,
+            "content_html_en": module.content_html_en,
             "mastery_score": module.mastery_score,
             "check_items": [(i.prompt_zh, i.multiple, i.choices) for i in module.check_items],
             "updated_at": module.updated_at,
@@ -199,8 +202,11 @@ def test_module_created_through_the_form_is_in_the_catalog_with_sanitised_html(
     assert form.status_code == 200
     page = form.get_data(as_text=True)
     assert f'name="lt" value="{designer.token}"' in page
-    for name in ("title_zh", "title_en", "hours", "content_markdown", "mastery_score"):
+    names = ("title_zh", "title_en", "hours", "content_markdown_zh", "content_markdown_en")
+    for name in (*names, "mastery_score"):
         assert f'name="{name}"' in page
+    assert 'id="content_markdown_zh" name="content_markdown_zh" rows="14" lang="zh-Hant-TW"' in page
+    assert 'id="content_markdown_en" name="content_markdown_en" rows="14" lang="en"' in page
     assert 'name="item-0-choice-3-text_en"' in page  # four blank answer slots
     assert 'value="add_item"' in page
 
@@ -209,9 +215,13 @@ def test_module_created_through_the_form_is_in_the_catalog_with_sanitised_html(
     stored = module_row(app, key)
     assert stored["title_zh"] == "資料視覺化入門" and stored["hours"] == 1.5
     assert stored["mastery_score"] == 0.8
-    assert stored["content_markdown"] == module_form()["content_markdown"].replace("\r\n", "\n")
-    assert "<strong>標示來源</strong>" in stored["content_html"]
-    assert 'rel="noopener noreferrer"' in stored["content_html"]
+    for language in ("zh", "en"):
+        typed = module_form()[f"content_markdown_{language}"]
+        assert stored[f"content_markdown_{language}"] == typed.replace("\r\n", "\n")
+    assert "<strong>標示來源</strong>" in stored["content_html_zh"]
+    assert 'rel="noopener noreferrer"' in stored["content_html_zh"]
+    assert "<strong>Cite the source</strong>" in stored["content_html_en"]
+    assert "標示來源" not in stored["content_html_en"]
     ((prompt, multiple, choices),) = stored["check_items"]  # the blank item slot is left out
     assert prompt.startswith("比較") and multiple is False
     assert [(c["key"], c["text_en"], c["correct"]) for c in choices] == [
@@ -228,7 +238,7 @@ def test_module_created_through_the_form_is_in_the_catalog_with_sanitised_html(
     assert key in english
 
     edit = text(designer.get(f"/designer/modules/{key}/edit"))
-    assert "<h1>重點</h1>" in edit  # the rendered preview
+    assert "<h1>重點</h1>" in edit and "<h1>Key ideas</h1>" in edit  # the rendered previews
     assert 'value="長條圖"' in edit and 'name="item-0-choice-0-key" value="a"' in edit
 
 
@@ -270,11 +280,11 @@ def test_script_in_markdown_is_refused_naming_the_field_and_nothing_is_saved(
 ) -> None:
     before = count_modules(app)
     markdown = "Hello <script>alert(1)</script>"
-    response = designer.post("/designer/modules/new", module_form(content_markdown=markdown))
+    response = designer.post("/designer/modules/new", module_form(content_markdown_zh=markdown))
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    error = re.search(r'<p class="field-error" id="content_markdown-error">([^<]*)</p>', page)
-    assert error and "content_markdown" in error.group(1), page
+    error = re.search(r'<p class="field-error" id="content_markdown_zh-error">([^<]*)</p>', page)
+    assert error and "content_markdown_zh" in error.group(1), page
     assert 'aria-invalid="true"' in page
     assert 'value="資料視覺化入門"' in page  # the designer's input is kept
     assert "Hello &lt;script&gt;alert(1)&lt;/script&gt;</textarea>" in page  # kept, escaped
@@ -284,22 +294,63 @@ def test_script_in_markdown_is_refused_naming_the_field_and_nothing_is_saved(
     stored = module_row(app, key)
     refused = designer.post(
         f"/designer/modules/{key}/edit",
-        module_form(title_zh="改過的標題", content_markdown="[x](javascript:alert(1))"),
+        module_form(title_zh="改過的標題", content_markdown_zh="[x](javascript:alert(1))"),
     )
     assert refused.status_code == 400
-    assert 'id="content_markdown-error"' in refused.get_data(as_text=True)
+    assert 'id="content_markdown_zh-error"' in refused.get_data(as_text=True)
     assert module_row(app, key) == stored
 
 
 def test_oversized_markdown_is_refused_naming_the_field(designer: Tool, app: Flask) -> None:
     before = count_modules(app)
     markdown = "x" * (MAX_MARKDOWN_CHARS + 1)
-    response = designer.post("/designer/modules/new", module_form(content_markdown=markdown))
+    response = designer.post("/designer/modules/new", module_form(content_markdown_zh=markdown))
     assert response.status_code == 400
-    error = re.search(r'id="content_markdown-error">([^<]*)<', response.get_data(as_text=True))
-    assert error and "content_markdown" in error.group(1)
+    error = re.search(r'id="content_markdown_zh-error">([^<]*)<', response.get_data(as_text=True))
+    assert error and "content_markdown_zh" in error.group(1)
     assert str(MAX_MARKDOWN_CHARS) in error.group(1)
     assert count_modules(app) == before
+
+
+def test_script_in_the_english_content_is_refused_naming_that_field(
+    designer: Tool, app: Flask
+) -> None:
+    before = count_modules(app)
+    markdown = "## Key ideas\r\n\r\n<script>alert(1)</script>"
+    for action in ("save", "preview"):
+        response = designer.post(
+            "/designer/modules/new", module_form(content_markdown_en=markdown, action=action)
+        )
+        assert response.status_code == 400, action
+        page = response.get_data(as_text=True)
+        error = re.search(r'id="content_markdown_en-error">([^<]*)</p>', page)
+        assert error and "content_markdown_en" in error.group(1), page
+        assert 'href="#content_markdown_en"' in page
+        assert 'id="content_markdown_zh-error"' not in page
+        assert "&lt;script&gt;alert(1)&lt;/script&gt;</textarea>" in page  # kept, escaped
+    assert count_modules(app) == before
+
+
+def test_preview_shows_each_language_under_its_label(designer: Tool) -> None:
+    response = designer.post("/designer/modules/new", module_form(action="preview"))
+    assert response.status_code == 200
+    preview = text(response).split('id="preview-title"')[1].split("</section>")[0]
+    labels = re.findall(r"<h3>([^<]*)</h3>", preview)
+    assert labels in (["中文", "英文"], ["Chinese", "English"]), preview
+    chinese = preview.index('<div class="module-content" lang="zh-Hant-TW"><h1>重點</h1>')
+    english = preview.index('<div class="module-content" lang="en"><h1>Key ideas</h1>')
+    assert preview.index(labels[0]) < chinese < preview.index(labels[1]) < english
+    chinese_only = designer.post(
+        "/designer/modules/new", module_form(action="preview", content_markdown_en="")
+    )
+    preview = text(chinese_only).split('id="preview-title"')[1].split("</section>")[0]
+    assert "<h1>重點</h1>" in preview and 'lang="en"' not in preview
+    assert "此語言尚無內容。" in preview or "No content in this language." in preview
+    nothing = designer.post(
+        "/designer/modules/new",
+        module_form(action="preview", content_markdown_zh="", content_markdown_en=""),
+    )
+    assert 'id="preview-title"' not in nothing.get_data(as_text=True)
 
 
 @pytest.mark.parametrize(

@@ -35,7 +35,8 @@ def quiz_key(app: Flask) -> str:
         "title_zh": "個資保護小測驗",
         "title_en": "Personal data quiz",
         "hours": 1,
-        "content_markdown": "## 個人資料保護法\n\n蒐集前先告知。",
+        "content_markdown_zh": "## 個人資料保護法\n\n蒐集前先告知。",
+        "content_markdown_en": "## Personal Data Protection Act\n\nTell people before collecting.",
         "mastery_score": 0.5,
         "check_items": [
             {"prompt_zh": "第一題", "prompt_en": "Q1", "choices": choices},
@@ -141,7 +142,12 @@ def test_no_grade_is_queued_when_the_platform_offers_no_grade_service(
 
 
 def test_finishing_a_module_without_a_check_queues_a_completion(flow: Flow, app: Flask) -> None:
-    data = {"title_zh": "閱讀教材", "title_en": "Reading", "hours": 0.5, "content_markdown": "讀"}
+    data = {
+        "title_zh": "閱讀教材",
+        "title_en": "Reading",
+        "hours": 0.5,
+        "content_markdown_zh": "讀",
+    }
     with app.extensions["plugin.db"].session_scope() as session:
         key = create_module(session, data, get_framework(session), IRI_BASE).key
     token = token_of(launch(flow, link="rl-reading", module_key=key))
@@ -200,3 +206,29 @@ def test_finishing_is_refused_while_the_module_has_a_check(
     response = flow.client.post("/lti/module/complete", data={"lt": token}, base_url=TOOL)
     assert response.status_code == 400
     assert outbox(app) == []
+
+
+def test_learner_reads_the_content_in_the_locale_or_else_the_other_language(
+    flow: Flow, app: Flask, quiz_key: str
+) -> None:
+    def page(token: str, lang: str) -> str:
+        query = {"lt": token, "lang": lang}
+        response = flow.client.get("/lti/module", query_string=query, base_url=TOOL)
+        return response.get_data(as_text=True)
+
+    token = token_of(launch(flow, link="rl-quiz", module_key=quiz_key))
+    chinese, english = page(token, "zh_TW"), page(token, "en")
+    assert "<h2>個人資料保護法</h2>" in chinese and "Personal Data Protection Act" not in chinese
+    assert "<h2>Personal Data Protection Act</h2>" in english and "個人資料保護法" not in english
+
+    data = {
+        "title_zh": "只有中文",
+        "title_en": "Chinese only",
+        "hours": 0.5,
+        "content_markdown_zh": "## 只有中文的內容",
+    }
+    with app.extensions["plugin.db"].session_scope() as session:
+        key = create_module(session, data, get_framework(session), IRI_BASE).key
+    only_chinese = page(token_of(launch(flow, link="rl-zh-only", module_key=key)), "en")
+    assert "<h2>只有中文的內容</h2>" in only_chinese  # the other language rather than nothing
+    assert "This module has no content yet." not in only_chinese

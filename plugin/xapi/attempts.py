@@ -1,0 +1,223 @@
+"""A learner's attempt at a module, and the statements each step emits, in cmi5's order.
+
+Per registration (one attempt): launched, initialized first, then progressed and answered,
+at most one completed and one passed/failed, terminated last (cmi5 §9.3, §10.2.1). A step
+that would break the order is refused, so no statement sequence can come out wrong.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from plugin.core.errors import PluginError
+from plugin.xapi.models import Attempt
+from plugin.xapi.outbox import enqueue_statements
+from plugin.xapi.statements import (
+    Answer,
+    LearnerContext,
+    answered_result,
+    build_statement,
+    completed_result,
+    interaction_activity,
+    judged_result,
+    progress_result,
+    terminated_result,
+    timestamp_now,
+)
+
+
+class AttemptClosed(PluginError):
+    """The attempt has ended (terminated); a new one must be started."""
+
+    code = "attempt_closed"
+    status = 409
+
+
+@dataclass(frozen=True)
+class XapiOptions:
+    """Where statements go and what they may say."""
+
+    targets: tuple[str, ...] = ()
+    send_names: bool = False
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """A scored knowledge check, as the attempt records it."""
+
+    answers: Sequence[Answer]
+    scaled: float
+    raw: int
+    maximum: int
+    passed: bool | None  # None when the module sets no mastery score
+
+
+class _Emitter:
+    """Builds, validates and queues the statements of one learner event."""
+
+    def __init__(self, session: Session, attempt: Attempt, learner: LearnerContext,
+                 options: XapiOptions):  # fmt: skip
+        self.session = session
+        self.attempt = attempt
+        self.learner = learner
+        self.options = options
+        self.moment = timestamp_now()
+        self.statements: list[dict[str, Any]] = []
+
+    def add(self, verb: str, **kwargs: Any) -> None:
+        self.statements.append(
+            build_statement(
+                verb,
+                self.learner,
+                self.attempt.registration,
+                moment=self.moment,
+                send_names=self.options.send_names,
+                **kwargs,
+            )
+        )
+
+    def flush(self) -> list[dict[str, Any]]:
+        enqueue_statements(self.session, self.statements, self.options.targets, self.attempt)
+        return self.statements
+
+
+def open_attempt(session: Session, issuer: str, sub: str, module_key: str) -> Attempt | None:
+    """The person's latest attempt at the module that has not ended."""
+    return session.scalars(
+        select(Attempt)
+        .where(
+            Attempt.person_issuer == issuer,
+            Attempt.person_sub == sub,
+            Attempt.module_key == module_key,
+            Attempt.terminated_at.is_(None),
+        )
+        .order_by(Attempt.id.desc())
+        .limit(1)
+    ).first()
+
+
+def start_attempt(
+    session: Session,
+    learner: LearnerContext,
+    module_key: str,
+    options: XapiOptions,
+    *,
+    launch_id: str = "",
+) -> Attempt:
+    """A new attempt (a new registration UUID) and its ``launched`` statement."""
+    attempt = Attempt(
+        registration=str(uuid.uuid4()),
+        person_issuer=learner.issuer,
+        person_sub=learner.sub,
+        module_key=module_key,
+        activity_iri=learner.module_iri,
+        launch_id=launch_id,
+        started_at=timestamp_now(),
+    )
+    session.add(attempt)
+    session.flush()
+    emitter = _Emitter(session, attempt, learner, options)
+    emitter.add("launched")
+    emitter.flush()
+    return attempt
+
+
+def _ensure_open(attempt: Attempt) -> None:
+    if attempt.terminated_at is not None:
+        raise AttemptClosed("this attempt has ended; start the module again", field="attempt")
+
+
+def _initialize(emitter: _Emitter) -> None:
+    if emitter.attempt.initialized_at is None:
+        emitter.attempt.initialized_at = emitter.moment
+        emitter.add("initialized")
+
+
+def _duration(attempt: Attempt, moment: datetime) -> timedelta:
+    start = attempt.initialized_at or attempt.started_at
+    return max(moment - start, timedelta(0))
+
+
+def initialize(
+    session: Session, attempt: Attempt, learner: LearnerContext, options: XapiOptions
+) -> list[dict[str, Any]]:
+    """``initialized`` the first time the learner opens the attempt's module (cmi5 §9.3.2)."""
+    _ensure_open(attempt)
+    emitter = _Emitter(session, attempt, learner, options)
+    _initialize(emitter)
+    return emitter.flush()
+
+
+def record_progress(
+    session: Session, attempt: Attempt, learner: LearnerContext, percent: int,
+    options: XapiOptions,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """``progressed`` when the learner gets further than before (0–100, never backwards)."""
+    _ensure_open(attempt)
+    percent = max(0, min(100, int(percent)))
+    emitter = _Emitter(session, attempt, learner, options)
+    _initialize(emitter)
+    if percent > attempt.progress:
+        attempt.progress = percent
+        emitter.add("progressed", result=progress_result(percent))
+    return emitter.flush()
+
+
+def record_check(
+    session: Session, attempt: Attempt, learner: LearnerContext, outcome: CheckOutcome,
+    options: XapiOptions,
+) -> list[dict[str, Any]]:  # fmt: skip
+    """answered for each item, completed, passed or failed, then terminated — the attempt ends."""
+    _ensure_open(attempt)
+    emitter = _Emitter(session, attempt, learner, options)
+    _initialize(emitter)
+    for answer in outcome.answers:
+        emitter.add(
+            "answered",
+            object_activity=interaction_activity(learner, answer),
+            result=answered_result(answer),
+        )
+    duration = _duration(attempt, emitter.moment)
+    attempt.progress = 100
+    if attempt.completed_at is None:
+        attempt.completed_at = emitter.moment
+        emitter.add("completed", result=completed_result(duration))
+    if outcome.passed is not None and not attempt.outcome:
+        attempt.outcome = "passed" if outcome.passed else "failed"
+        attempt.scaled_score = outcome.scaled
+        emitter.add(
+            attempt.outcome,
+            result=judged_result(
+                outcome.passed, outcome.scaled, outcome.raw, outcome.maximum, duration
+            ),
+        )
+    _terminate(emitter, duration)
+    return emitter.flush()
+
+
+def record_completion(
+    session: Session, attempt: Attempt, learner: LearnerContext, options: XapiOptions
+) -> list[dict[str, Any]]:
+    """completed (a module without a check), then terminated."""
+    _ensure_open(attempt)
+    emitter = _Emitter(session, attempt, learner, options)
+    _initialize(emitter)
+    duration = _duration(attempt, emitter.moment)
+    attempt.progress = 100
+    if attempt.completed_at is None:
+        attempt.completed_at = emitter.moment
+        emitter.add("completed", result=completed_result(duration))
+    _terminate(emitter, duration)
+    return emitter.flush()
+
+
+def _terminate(emitter: _Emitter, duration: timedelta) -> None:
+    emitter.attempt.terminated_at = emitter.moment
+    emitter.add("terminated", result=terminated_result(duration))

@@ -1,0 +1,509 @@
+"""Delivery of outbox statements to the LRS targets, in batches, with retries.
+
+Rows of ``xapi_outbox`` are claimed per target in batches: selected ``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL (so that several workers never take the same row) and leased by
+moving their ``next_attempt_at`` past the time the batch may take, in a transaction of their
+own. The HTTP calls happen outside any transaction; the outcome of each request is written
+for its rows in its own short transaction. A worker that dies mid-batch leaves its rows to be
+taken again when the lease ends; a statement it had already sent is sent again with the same
+id, and the LRS answers 204 without storing it twice (xAPI 1.0.3 Communication §2.1.2).
+
+Outcomes of a POST: 200/204 delivered; 400, 409, 413, 422 (the LRS refuses statements) split
+the batch in halves until the refused statement is alone, which is quarantined with the LRS's
+reason while the others go through; anything else — network errors, timeouts, 5xx, refused
+credentials — leaves the batch pending with exponential backoff and jitter, and the rest of
+the batch is not tried against an LRS that just failed. ``xapi retry`` puts quarantined rows
+back in the queue.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections import deque
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from contextlib import AbstractContextManager
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.orm import Session
+
+from plugin.core.db import utcnow
+from plugin.xapi.lrs_client import MAX_REASON, LrsAnswer, LrsClient
+from plugin.xapi.models import DELIVERED, PENDING, QUARANTINED, OutboxStatement
+
+log = logging.getLogger("plugin.xapi")
+
+NOT_TRIED_NOTE = "not tried: "
+MAX_RETRY_AFTER_SECONDS = 24 * 3600.0
+MAX_LEASE_SECONDS = 15 * 60.0
+
+UnitOfWork = Callable[[], AbstractContextManager[Session]]
+
+
+@dataclass(frozen=True)
+class DeliveryPolicy:
+    """How many rows a batch takes, how long requests may take, how retries back off."""
+
+    batch_size: int = 50
+    timeout: float = 10.0
+    retry_base_seconds: float = 5.0
+    retry_max_seconds: float = 900.0
+
+    @property
+    def request_budget_seconds(self) -> float:
+        """The longest one POST may take (connect and read timeouts, see LrsClient)."""
+        return 2 * self.timeout
+
+    @property
+    def lease_seconds(self) -> float:
+        """How long a claimed batch is kept from other workers: enough for the requests
+        splitting a refused batch may need (at most 2n−1), but at most 15 minutes, so that
+        the rows of a worker that died are soon taken by another. Rows a slow batch cannot
+        reach in time are handed back before the lease ends."""
+        wanted = self.request_budget_seconds * (2 * self.batch_size - 1) + 60.0
+        return max(self.request_budget_seconds + 60.0, min(wanted, MAX_LEASE_SECONDS))
+
+
+@dataclass(frozen=True)
+class ClaimedStatement:
+    """What a worker needs of one claimed row, read before any request is made."""
+
+    id: int
+    statement_id: str
+    statement: dict[str, Any]
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to the rows of one request."""
+
+    status: str  # delivered | quarantined | retry | released (not tried, lease ran out)
+    message: str = ""
+    retry_after: float | None = None
+
+
+@dataclass
+class BatchReport:
+    """Counts of one round over the targets."""
+
+    claimed: int = 0
+    delivered: int = 0
+    quarantined: int = 0
+    deferred: int = 0
+    released: int = 0
+    requests: int = 0
+    # Whether some target had a full batch that went through: more may be waiting.
+    more_due: bool = False
+
+    def add(self, other: BatchReport) -> None:
+        """Add another report's counts to this one."""
+        self.claimed += other.claimed
+        self.delivered += other.delivered
+        self.quarantined += other.quarantined
+        self.deferred += other.deferred
+        self.released += other.released
+        self.requests += other.requests
+        self.more_due = self.more_due or other.more_due
+
+    def __str__(self) -> str:
+        return (
+            f"claimed {self.claimed}: delivered {self.delivered}, "
+            f"quarantined {self.quarantined}, deferred {self.deferred}"
+            + (f", released {self.released}" if self.released else "")
+            + f" ({self.requests} request(s))"
+        )
+
+
+def retry_delay(
+    attempts: int,
+    policy: DeliveryPolicy,
+    rng: random.Random | None = None,
+    retry_after: float | None = None,
+) -> timedelta:
+    """Exponential backoff with jitter: base·2^(attempts−1), capped, times a random 0.5–1.
+
+    The jitter spreads the retries of many rows (and workers) after an outage, and the
+    delay is never below half the base, so a failing LRS is never called in a loop.
+    A ``Retry-After`` (RFC 9110 §10.2.3) from a 429 or 503 lengthens the wait.
+    """
+    rng = rng or random.Random()
+    exponent = min(max(attempts, 1) - 1, 32)
+    nominal = min(policy.retry_max_seconds, policy.retry_base_seconds * 2**exponent)
+    seconds = nominal * rng.uniform(0.5, 1.0)
+    if retry_after is not None:
+        seconds = max(seconds, min(retry_after, MAX_RETRY_AFTER_SECONDS))
+    return timedelta(seconds=seconds)
+
+
+def claim_due(
+    session: Session, target: str, limit: int, now: datetime, lease_until: datetime
+) -> list[ClaimedStatement]:
+    """Take up to ``limit`` due pending rows of ``target`` and lease them (flushes).
+
+    On PostgreSQL the rows are locked ``FOR UPDATE SKIP LOCKED``: a concurrent claimer
+    skips them instead of waiting, so no two workers take the same row. SQLite has no row
+    locks and renders a plain select; it serialises writers, and the lease is only taken
+    where the row is still due. The batch is sent in the order the rows were written, so an
+    LRS stores a learner's statements in the order they happened.
+    """
+    ids = list(
+        session.scalars(
+            select(OutboxStatement.id)
+            .where(
+                OutboxStatement.status == PENDING,
+                OutboxStatement.target == target,
+                OutboxStatement.next_attempt_at <= now,
+            )
+            .order_by(OutboxStatement.next_attempt_at, OutboxStatement.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not ids:
+        return []
+    # The lease is taken only where the row is still due: on PostgreSQL the locks already
+    # make it ours; elsewhere this re-check keeps a racing worker from taking it twice.
+    lease = (
+        update(OutboxStatement)
+        .where(
+            OutboxStatement.id.in_(ids),
+            OutboxStatement.status == PENDING,
+            OutboxStatement.next_attempt_at <= now,
+        )
+        .values(next_attempt_at=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+    if session.get_bind().dialect.update_returning:
+        ids = list(session.scalars(lease.returning(OutboxStatement.id)))
+    else:
+        session.execute(lease)
+        ids = list(
+            session.scalars(
+                select(OutboxStatement.id).where(
+                    OutboxStatement.id.in_(ids), OutboxStatement.next_attempt_at == lease_until
+                )
+            )
+        )
+    rows = session.execute(
+        select(
+            OutboxStatement.id,
+            OutboxStatement.statement_id,
+            OutboxStatement.statement,
+            OutboxStatement.attempts,
+        )
+        .where(OutboxStatement.id.in_(ids))
+        .order_by(OutboxStatement.id)
+    ).all()
+    session.flush()
+    return [
+        ClaimedStatement(id=row[0], statement_id=row[1], statement=dict(row[2]), attempts=row[3])
+        for row in rows
+    ]
+
+
+def record_outcome(
+    session: Session,
+    row_ids: Iterable[int],
+    outcome: Outcome,
+    now: datetime,
+    policy: DeliveryPolicy,
+    rng: random.Random,
+) -> int:
+    """Write the outcome of one request to its rows (flushes); returns how many changed.
+
+    Rows no longer pending (another worker finished them after this one's lease ran out)
+    are left as they are.
+    """
+    changed = 0
+    for row in session.scalars(
+        select(OutboxStatement).where(OutboxStatement.id.in_(list(row_ids)))
+    ).all():
+        if row.status != PENDING:
+            continue
+        changed += 1
+        if outcome.status == "released":
+            row.next_attempt_at = now
+            continue
+        row.attempts += 1
+        if outcome.status == "delivered":
+            row.status = DELIVERED
+            row.delivered_at = now
+        elif outcome.status == "quarantined":
+            row.status = QUARANTINED
+            row.last_error = outcome.message[:MAX_REASON]
+        else:
+            row.next_attempt_at = now + retry_delay(row.attempts, policy, rng, outcome.retry_after)
+            row.last_error = outcome.message[:MAX_REASON]
+    session.flush()
+    return changed
+
+
+@dataclass
+class _TargetBatch:
+    """One target's claimed rows on their way: groups still to send, and the counts."""
+
+    client: LrsClient
+    policy: DeliveryPolicy
+    unit_of_work: UnitOfWork
+    now: Callable[[], datetime]
+    rng: random.Random
+    deadline: datetime
+    report: BatchReport = field(default_factory=BatchReport)
+
+    def deliver(self, rows: Sequence[ClaimedStatement]) -> BatchReport:
+        """Send the rows, splitting refused groups, stopping at the first failure."""
+        self.report.claimed = len(rows)
+        groups: deque[list[ClaimedStatement]] = deque([list(rows)])
+        failure: LrsAnswer | None = None
+        while groups:
+            group = groups.popleft()
+            if failure is not None:
+                # The LRS just failed: do not call it again for each remaining group.
+                self.finish(group, Outcome("retry", NOT_TRIED_NOTE + failure.message))
+                continue
+            if self.now() + timedelta(seconds=self.policy.request_budget_seconds) > self.deadline:
+                self.finish(group, Outcome("released"))
+                continue
+            answer = self.client.post_statements([row.statement for row in group])
+            self.report.requests += 1
+            if answer.verdict == "stored":
+                self.finish(group, Outcome("delivered"))
+            elif answer.verdict == "rejected" and len(group) > 1:
+                # One or more statements are refused and the LRS stored none of the batch
+                # (xAPI 1.0.3 Communication §2.1.2: a batch is all or nothing). Halves are
+                # sent in order until each refused statement is alone.
+                middle = len(group) // 2
+                groups.extendleft([group[middle:], group[:middle]])
+            elif answer.verdict == "rejected":
+                self.finish(group, Outcome("quarantined", answer.message))
+            else:
+                failure = answer
+                self.finish(group, Outcome("retry", answer.message, answer.retry_after))
+        self.report.more_due = (
+            self.report.claimed >= self.policy.batch_size
+            and self.report.deferred + self.report.released < self.report.claimed
+        )
+        return self.report
+
+    def finish(self, group: Sequence[ClaimedStatement], outcome: Outcome) -> None:
+        """Record one group's outcome in its own transaction, count and log it."""
+        with self.unit_of_work() as session:
+            record_outcome(
+                session, [row.id for row in group], outcome, self.now(), self.policy, self.rng
+            )
+        count = len(group)
+        target = self.client.target.name
+        if outcome.status == "delivered":
+            self.report.delivered += count
+            log.info("xapi %s: %d statement(s) delivered", target, count)
+        elif outcome.status == "quarantined":
+            self.report.quarantined += count
+            log.error(
+                "xapi %s: statement %s quarantined: %s",
+                target,
+                group[0].statement_id,
+                outcome.message,
+            )
+        elif outcome.status == "released":
+            self.report.released += count
+        else:
+            self.report.deferred += count
+            if not outcome.message.startswith(NOT_TRIED_NOTE):
+                log.warning("xapi %s: %d statement(s) deferred: %s", target, count, outcome.message)
+
+
+def deliver_due_statements(
+    unit_of_work: UnitOfWork,
+    clients: Mapping[str, LrsClient],
+    policy: DeliveryPolicy,
+    *,
+    now: Callable[[], datetime] = utcnow,
+    rng: random.Random | None = None,
+) -> BatchReport:
+    """Claim and deliver one batch per LRS target; returns what happened.
+
+    ``clients`` maps each configured target name to its client; each target has its own
+    rows, batches and backoff, so an LRS that is down holds up none of the others' rows.
+    ``unit_of_work`` opens a session that commits when its block ends (the caller's
+    ``Database.session_scope``): one for each claim, one for each request's outcome.
+    """
+    rng = rng or random.Random()
+    total = BatchReport()
+    for name, client in clients.items():
+        started = now()
+        lease_until = started + timedelta(seconds=policy.lease_seconds)
+        with unit_of_work() as session:
+            rows = claim_due(session, name, policy.batch_size, started, lease_until)
+        if not rows:
+            continue
+        # The last request must end before the lease does, or another worker could take
+        # the same rows while this one is still sending them.
+        batch = _TargetBatch(client, policy, unit_of_work, now, rng, deadline=lease_until)
+        total.add(batch.deliver(rows))
+    return total
+
+
+def run_worker(
+    deliver_batch: Callable[[], BatchReport],
+    *,
+    interval: float,
+    once: bool,
+    stop: threading.Event,
+    report: Callable[[BatchReport], None] = lambda _report: None,
+) -> int:
+    """Deliver batches until ``stop`` is set (or once); returns how many rows were claimed.
+
+    When some target had a full batch that went through, the next follows at once;
+    otherwise the worker sleeps ``interval`` seconds, waking early when stopped — so a
+    failing LRS or an empty queue never makes it spin. A database error is logged and
+    waited out.
+    """
+    claimed = 0
+    while not stop.is_set():
+        try:
+            batch = deliver_batch()
+        except SQLAlchemyError as exc:
+            log.error("xapi worker: database error, retrying in %.0f s: %s", interval, exc)
+            if once:
+                raise
+            stop.wait(interval)
+            continue
+        claimed += batch.claimed
+        if batch.claimed:
+            report(batch)
+        if once:
+            break
+        if not batch.more_due:
+            stop.wait(interval)
+    return claimed
+
+
+@dataclass(frozen=True)
+class TargetCounts:
+    """The state of one target's queue."""
+
+    target: str
+    pending: int = 0
+    delivered: int = 0
+    quarantined: int = 0
+    oldest_pending_at: datetime | None = None
+    last_error: str = ""
+    last_error_row: int | None = None
+
+    def oldest_pending_age(self, now: datetime) -> timedelta | None:
+        """How long the oldest pending statement has waited."""
+        return now - self.oldest_pending_at if self.oldest_pending_at else None
+
+
+def queue_counts(session: Session, targets: Sequence[str] = ()) -> list[TargetCounts]:
+    """Counts per target and status, the oldest pending row and the newest error.
+
+    Every name in ``targets`` (the configured ones) is listed, even with an empty queue,
+    and so is every other target rows still name (an LRS removed from the config).
+    """
+    by_target: dict[str, dict[str, int]] = {name: {} for name in targets}
+    for target, status, count in session.execute(
+        select(OutboxStatement.target, OutboxStatement.status, func.count()).group_by(
+            OutboxStatement.target, OutboxStatement.status
+        )
+    ):
+        by_target.setdefault(target, {})[status] = int(count)
+    oldest = dict(
+        session.execute(
+            select(OutboxStatement.target, func.min(OutboxStatement.created_at))
+            .where(OutboxStatement.status == PENDING)
+            .group_by(OutboxStatement.target)
+        ).all()
+    )
+    result = []
+    for target, counts in by_target.items():
+        latest = session.execute(
+            select(OutboxStatement.id, OutboxStatement.last_error)
+            .where(
+                OutboxStatement.target == target,
+                OutboxStatement.status.in_((PENDING, QUARANTINED)),
+                OutboxStatement.last_error != "",
+            )
+            .order_by(OutboxStatement.id.desc())
+            .limit(1)
+        ).first()
+        oldest_at = oldest.get(target)
+        if oldest_at is not None and oldest_at.tzinfo is None:
+            # func.min bypasses the column type on SQLite: the stored value is UTC.
+            oldest_at = oldest_at.replace(tzinfo=utcnow().tzinfo)
+        result.append(
+            TargetCounts(
+                target=target,
+                pending=counts.get(PENDING, 0),
+                delivered=counts.get(DELIVERED, 0),
+                quarantined=counts.get(QUARANTINED, 0),
+                oldest_pending_at=oldest_at,
+                last_error=latest[1] if latest else "",
+                last_error_row=latest[0] if latest else None,
+            )
+        )
+    return result
+
+
+@dataclass(frozen=True)
+class QuarantinedStatement:
+    """A statement an LRS refused, with its reason."""
+
+    id: int
+    target: str
+    statement_id: str
+    verb: str
+    created_at: datetime
+    attempts: int
+    reason: str
+
+
+def list_quarantined(session: Session, limit: int = 50) -> list[QuarantinedStatement]:
+    """The newest quarantined statements, newest first."""
+    rows = session.scalars(
+        select(OutboxStatement)
+        .where(OutboxStatement.status == QUARANTINED)
+        .order_by(OutboxStatement.id.desc())
+        .limit(limit)
+    ).all()
+    return [
+        QuarantinedStatement(
+            id=row.id,
+            target=row.target,
+            statement_id=row.statement_id,
+            verb=row.verb,
+            created_at=row.created_at,
+            attempts=row.attempts,
+            reason=row.last_error,
+        )
+        for row in rows
+    ]
+
+
+def retry_quarantined(
+    session: Session,
+    ids: Sequence[int] = (),
+    target: str | None = None,
+    now: datetime | None = None,
+) -> int:
+    """Put quarantined rows (all, those with ``ids``, or of ``target``) back in the queue,
+    due now (flushes); the LRS's reason stays in ``last_error`` until the next outcome."""
+    statement = select(OutboxStatement).where(OutboxStatement.status == QUARANTINED)
+    if ids:
+        statement = statement.where(OutboxStatement.id.in_(list(ids)))
+    if target is not None:
+        statement = statement.where(OutboxStatement.target == target)
+    rows = session.scalars(statement).all()
+    when = now or utcnow()
+    for row in rows:
+        row.status = PENDING
+        row.attempts = 0  # a fresh start: the backoff begins again at its base
+        row.next_attempt_at = when
+    session.flush()
+    return len(rows)

@@ -1,0 +1,74 @@
+"""Tables of the xAPI layer: learner attempts (registrations) and the statement outbox."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from plugin.core.db import Base, UTCDateTime, utcnow
+
+PENDING = "pending"
+DELIVERED = "delivered"
+QUARANTINED = "quarantined"
+
+
+class Attempt(Base):
+    """One person × module attempt: the xAPI registration and where it stands (cmi5 order)."""
+
+    __tablename__ = "xapi_attempts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    registration: Mapped[str] = mapped_column(String(36), unique=True)
+    person_issuer: Mapped[str] = mapped_column(String(500))
+    person_sub: Mapped[str] = mapped_column(String(255))
+    module_key: Mapped[str] = mapped_column(String(100), index=True)
+    activity_iri: Mapped[str] = mapped_column(String(500))
+    launch_id: Mapped[str] = mapped_column(String(36), default="")
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    initialized_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    progress: Mapped[int] = mapped_column(default=0)
+    completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # "passed" or "failed" once judged against the mastery score; at most one per attempt.
+    outcome: Mapped[str] = mapped_column(String(10), default="")
+    scaled_score: Mapped[float | None] = mapped_column()
+    terminated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    __table_args__ = (Index("ix_xapi_attempts_person", "person_issuer", "person_sub"),)
+
+    @property
+    def is_open(self) -> bool:
+        """True until the attempt is terminated."""
+        return self.terminated_at is None
+
+
+class OutboxStatement(Base):
+    """A validated statement waiting for (or past) delivery to one LRS target.
+
+    The statement id is fixed when the row is written, so a retry re-sends the same id and
+    the LRS answers 200/204 without storing a duplicate (xAPI 1.0.3 §2.2, statement id).
+    """
+
+    __tablename__ = "xapi_outbox"
+    __table_args__ = (
+        UniqueConstraint("statement_id", "target"),
+        Index("ix_xapi_outbox_due", "status", "next_attempt_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    statement_id: Mapped[str] = mapped_column(String(36))
+    target: Mapped[str] = mapped_column(String(100), default="default")
+    attempt_id: Mapped[int | None] = mapped_column(
+        ForeignKey("xapi_attempts.id", ondelete="SET NULL"), index=True
+    )
+    verb: Mapped[str] = mapped_column(String(200))
+    statement: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(20), default=PENDING)
+    attempts: Mapped[int] = mapped_column(default=0)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    next_attempt_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_error: Mapped[str] = mapped_column(Text, default="")
+
+    attempt: Mapped[Attempt | None] = relationship()
