@@ -1,0 +1,152 @@
+"""From the sandbox, a learner passes a tagged module; its statements reach a real Ralph LRS.
+
+The tool runs with one [[xapi.lrs]] target: a Ralph started for this module on a free
+loopback port. After the walk-through one pass of the statement worker empties the outbox,
+and Ralph holds the attempt's statements in cmi5 order, each carrying the module's tagged
+competency IRIs in context.contextActivities.other.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from plugin.competencies.models import Module
+from plugin.xapi.models import PENDING, OutboxStatement
+from tests.browser.conftest import (
+    LiveTool,
+    _flask,
+    _prepare_database,
+    _server_env,
+    _stop,
+    _tool_config,
+    _wait_for_health,
+    free_port,
+)
+from tests.browser.test_sandbox_launch import STEP_MS, launch_and_wait_for_tool, screenshot
+from tests.xapi.conftest import LRS_PYTHON, RalphServer
+
+pytestmark = pytest.mark.browser
+
+SEEDED_MODULE = "tw-civil-service-dc.C4-T5"
+CMI5_ORDER = ["launched", "initialized", "progressed", "answered", "answered", "answered",
+              "completed", "passed", "terminated"]  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def ralph_for_tool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RalphServer]:
+    """A Ralph LRS of this module's own."""
+    if not LRS_PYTHON.exists():
+        reason = f"{LRS_PYTHON} is missing (make test builds it)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(reason)
+        pytest.skip(reason)
+    data_dir = tmp_path_factory.mktemp("ralph-browser") / "data"
+    data_dir.mkdir()
+    server = RalphServer(data_dir, free_port())
+    server.start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def tool_with_lrs(
+    tmp_path_factory: pytest.TempPathFactory, ralph_for_tool: RalphServer
+) -> Iterator[LiveTool]:
+    """The tool (and its sandbox) sending statements to ``ralph_for_tool``."""
+    instance_dir = tmp_path_factory.mktemp("live-tool-lrs")
+    port = free_port()
+    target = ralph_for_tool.target("browser-ralph")
+    lrs = "\n".join(["[[xapi.lrs]]", *(f"{k} = {json.dumps(v)}" for k, v in target.items())])
+    config_file = instance_dir / "config.toml"
+    config_file.write_text(_tool_config(instance_dir, port) + lrs + "\n", encoding="utf-8")
+    env = _server_env(config_file)
+    _prepare_database(env, instance_dir)
+    live = LiveTool(
+        tool_url=f"http://127.0.0.1:{port}",
+        platform_url=f"http://localhost:{port}",
+        instance_dir=instance_dir,
+        log_file=instance_dir / "server.log",
+    )
+    with live.log_file.open("wb") as log:
+        server = subprocess.Popen(
+            _flask("run", "--host", "127.0.0.1", "--port", str(port)),
+            env=env, cwd=instance_dir, stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            _wait_for_health(f"{live.tool_url}/healthz", server, live)
+            yield live
+        finally:
+            _stop(server)
+
+
+def database(live: LiveTool) -> Session:
+    return Session(create_engine(f"sqlite:///{live.instance_dir / 'plugin.sqlite3'}"))
+
+
+def test_learner_passes_a_module_and_ralph_holds_the_statements_in_cmi5_order(
+    page: Page, tool_with_lrs: LiveTool, ralph_for_tool: RalphServer, artifacts_dir: Path
+) -> None:
+    with database(tool_with_lrs) as session:
+        module = session.scalars(select(Module).where(Module.key == SEEDED_MODULE)).one()
+        correct = [
+            (item.id, [c["key"] for c in item.choices if c["correct"]])
+            for item in module.check_items
+        ]
+        tagged = {tag.item.code for tag in module.active_tags}
+    session.bind.dispose()  # type: ignore[union-attr]
+
+    page.goto(tool_with_lrs.sandbox("learner"))
+    launch_and_wait_for_tool(page, "a.launch-link >> nth=0", tool_with_lrs)
+    tool = page.frame_locator("#tool-frame")
+    tool.locator("#check-title").scroll_into_view_if_needed()
+    for item_id, keys in correct:
+        for key in keys:
+            tool.locator(f"#item_{item_id}_{key}").check()
+    screenshot(page, artifacts_dir, "30-learner-answers-the-check")
+    tool.locator("form[action='/lti/module/check'] button[type=submit]").click()
+    expect(tool.locator("section.notice")).to_contain_text("通過", timeout=STEP_MS)
+    screenshot(page, artifacts_dir, "31-learner-passed")
+
+    env = _server_env(tool_with_lrs.instance_dir / "config.toml")
+    result = subprocess.run(
+        _flask("xapi", "worker", "--once"), env=env, cwd=tool_with_lrs.instance_dir,
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stdout + result.stderr
+
+    with database(tool_with_lrs) as session:
+        waiting = session.scalars(
+            select(OutboxStatement).where(OutboxStatement.status == PENDING)
+        ).all()
+        assert waiting == [], [row.last_error for row in waiting]
+    session.bind.dispose()  # type: ignore[union-attr]
+
+    mine = [
+        s for s in ralph_for_tool.stored_statements()
+        if s["actor"].get("account", {}).get("name") == "sandbox-learner"
+    ]  # fmt: skip
+    registrations = {s["context"]["registration"] for s in mine}
+    assert len(registrations) == 1, registrations
+    ordered = sorted(mine, key=lambda s: (s["timestamp"], CMI5_ORDER.index(_verb(s))))
+    verbs = [_verb(s) for s in ordered]
+    # The page reports reading progress as the learner scrolls: 0 to 4 progressed statements.
+    assert [v for v in verbs if v != "progressed"] == [v for v in CMI5_ORDER if v != "progressed"]
+    assert verbs[:2] == ["launched", "initialized"] and verbs[-1] == "terminated"
+    for statement in ordered:
+        other = statement["context"]["contextActivities"]["other"]
+        assert {activity["id"].rsplit("/", 1)[1] for activity in other} == tagged
+        assert "name" not in statement["actor"]
+
+
+def _verb(statement: dict) -> str:
+    return statement["verb"]["id"].rsplit("/", 1)[1]
