@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import threading
 from datetime import timedelta
@@ -46,6 +47,20 @@ from plugin.lti.registrations import (
     register_platform,
 )
 from plugin.lti.service_tokens import ensure_service_tokens
+from plugin.rollup.imports import EvidenceFileInvalid, import_evidence
+from plugin.rollup.pull import pull_evidence
+from plugin.rollup.service import (
+    attainment_report,
+    get_learner,
+    learner_for,
+    link_learner,
+    merge_changes,
+    recompute_all,
+    rollup_config,
+    set_grade,
+)
+from plugin.web.api.auth import SCOPES, create_token, list_tokens, revoke_token
+from plugin.web.attainment import emit_assessed, emit_imported, emit_pulled
 from plugin.xapi import delivery as xapi_delivery
 from plugin.xapi.lrs_client import LrsClient
 
@@ -502,6 +517,269 @@ def xapi_local_lrs() -> None:
         click.echo(str(credentials_file))
 
 
+@click.group("token", cls=AppGroup)
+def token_group() -> None:
+    """Bearer tokens of the JSON API (/api/v1)."""
+
+
+@token_group.command("create")
+@click.option("--name", required=True, help="Who or what the token is for.")
+@click.option(
+    "--scope",
+    "scopes",
+    multiple=True,
+    required=True,
+    type=click.Choice(SCOPES),
+    help="A scope the token grants; repeat for several.",
+)
+def token_create(name: str, scopes: tuple[str, ...]) -> None:
+    """Create a token and print it once (only its hash is stored)."""
+    try:
+        with _db().session_scope() as session:
+            row, token = create_token(session, name, scopes)
+            token_id, granted = row.id, " ".join(row.scopes)
+    except PluginError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"token {token_id} ({name}): {granted}", err=True)
+    click.echo("store it now: it is not shown again", err=True)
+    click.echo(token)
+
+
+@token_group.command("list")
+def token_list() -> None:
+    """List tokens: id, prefix, name, scopes, created, last used, revoked."""
+    with _db().session_scope() as session:
+        rows = list_tokens(session)
+        if not rows:
+            click.echo("no API tokens (create one: flask --app plugin token create)")
+        for row in rows:
+            used = row.last_used_at.isoformat(timespec="seconds") if row.last_used_at else "never"
+            state = (
+                f"revoked {row.revoked_at.isoformat(timespec='seconds')}"
+                if row.revoked_at
+                else "active"
+            )
+            click.echo(
+                f"{row.id}\tdct.{row.prefix}\t{row.name}\t{' '.join(row.scopes)}\t"
+                f"created {row.created_at.isoformat(timespec='seconds')}\tused {used}\t{state}"
+            )
+
+
+@token_group.command("revoke")
+@click.argument("token_id", type=int)
+def token_revoke(token_id: int) -> None:
+    """Revoke the token with id TOKEN_ID (it stops working at once)."""
+    try:
+        with _db().session_scope() as session:
+            row = revoke_token(session, token_id)
+            revoked = row.revoked_at
+    except PluginError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"token {token_id} revoked at {revoked.isoformat(timespec='seconds')}")
+
+
+def _settings() -> Any:
+    return current_app.extensions["plugin.settings"]
+
+
+@click.group("rollup", cls=AppGroup)
+def rollup_group() -> None:
+    """Competency roll-up: attainment per person from evidence."""
+
+
+@rollup_group.command("recompute")
+def rollup_recompute() -> None:
+    """Recompute every person's attainment from all evidence; changed levels are stated."""
+    settings = _settings()
+    changes: list[Any] = []
+    with _db().session_scope() as session:
+        framework = _loaded_framework(session)
+        count = recompute_all(session, framework, rollup_config(settings.rollup), changes)
+        emit_assessed(session, merge_changes(changes), framework, settings)
+    click.echo(f"recomputed {count} person(s); {len(changes)} level(s) changed")
+
+
+@rollup_group.command("show")
+@click.option("--issuer", required=True, help="The person's platform issuer.")
+@click.option("--sub", required=True, help="The person's LTI sub.")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+def rollup_show(issuer: str, sub: str, as_json: bool) -> None:
+    """Print a person's attainment per item and competency, with the gaps to their target."""
+    settings = _settings()
+    try:
+        with _db().session_scope() as session:
+            framework = _loaded_framework(session)
+            learner = get_learner(session, issuer, sub)
+            report = attainment_report(session, learner, framework, rollup_config(settings.rollup))
+    except PluginError as exc:
+        raise click.ClickException(exc.message) from None
+    if as_json:
+        click.echo(json.dumps(report, ensure_ascii=False, indent=2))
+        return
+    person = report["person"]
+    click.echo(f"person {person['id']} grade {person['grade'] or '-'}")
+    for item in report["items"]:
+        if item["value"] is not None or item["level"]:
+            value = "-" if item["value"] is None else f"{item['value']:.3f}"
+            click.echo(f"  {item['id']}: value {value} level {item['level']} "
+                       f"({len(item['evidence'])} evidence)")  # fmt: skip
+    for row in report["competencies"]:
+        target = "-" if row["target"] is None else row["target"]
+        gap = "-" if row["gap"] is None else row["gap"]
+        click.echo(f"  {row['id']}: level {row['level']} target {target} gap {gap}")
+
+
+@click.group("evidence", cls=AppGroup)
+def evidence_group() -> None:
+    """Evidence from CSV imports and from other providers' statements in the LRS."""
+
+
+@evidence_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def evidence_import(file: Path) -> None:
+    """Import raw evidence or completion records from FILE; all or nothing, repeatable."""
+    settings = _settings()
+    data = file.read_bytes()
+    try:
+        with _db().session_scope() as session:
+            framework = _loaded_framework(session)
+            report = import_evidence(session, framework, rollup_config(settings.rollup), data)
+            emit_imported(session, report.new, framework, settings)
+            changes = merge_changes(report.changes)
+            emit_assessed(session, changes, framework, settings)
+    except EvidenceFileInvalid as exc:
+        lines = [f"{file}: refused, nothing imported:"]
+        lines.extend(f"  {problem}" for problem in exc.problems)
+        raise click.ClickException("\n".join(lines)) from None
+    except PluginError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(
+        f"{file}: {report.rows} row(s), {len(report.new)} new, "
+        f"{report.rows - len(report.new)} unchanged; {len(changes)} level(s) changed"
+    )
+
+
+@evidence_group.command("pull")
+@click.option("--target", default=None, help="The [[xapi.lrs]] to read (default: the first).")
+def evidence_pull(target: str | None) -> None:
+    """Read other providers' statements from the LRS since the saved cursor."""
+    settings = _settings()
+    targets = {t.name: t for t in settings.xapi.lrs}
+    if not targets:
+        raise click.ClickException("no LRS configured: add an [[xapi.lrs]] table to the config")
+    name = target or settings.xapi.lrs[0].name
+    if name not in targets:
+        raise click.ClickException(f"no [[xapi.lrs]] named {name!r}")
+    try:
+        with _db().session_scope() as session:
+            framework = _loaded_framework(session)
+            report = pull_evidence(
+                session, framework, rollup_config(settings.rollup), targets[name],
+                iri_base=settings.framework.iri_base, timeout=settings.xapi.timeout_seconds,
+            )  # fmt: skip
+            emit_pulled(session, report.new, framework, settings)
+            changes = merge_changes(report.changes)
+            emit_assessed(session, changes, framework, settings)
+    except PluginError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(
+        f"{name}: read {report.read} statement(s), {len(report.new)} new evidence "
+        f"statement(s); {len(changes)} level(s) changed; cursor {report.cursor or '-'}"
+    )
+
+
+@click.group("person", cls=AppGroup)
+def person_group() -> None:
+    """People of the roll-up: linked identities and grades."""
+
+
+@person_group.command("link")
+@click.option("--issuer", required=True)
+@click.option("--sub", required=True)
+@click.option("--key", "link_key", required=True, help="E.g. the employee number.")
+def person_link(issuer: str, sub: str, link_key: str) -> None:
+    """Link an identity to the person holding KEY (merging their evidence)."""
+    settings = _settings()
+    try:
+        with _db().session_scope() as session:
+            framework = _loaded_framework(session)
+            learner, changes = link_learner(
+                session, learner_for(session, issuer, sub), link_key, framework,
+                rollup_config(settings.rollup), linked_by="admin",
+            )  # fmt: skip
+            emit_assessed(session, changes, framework, settings)
+            count = len(learner.identities)
+            person = learner.id
+    except PluginError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"person {person}: {count} identit(ies) under key {link_key}")
+
+
+@person_group.command("grade")
+@click.option("--issuer", required=True)
+@click.option("--sub", required=True)
+@click.option("--grade", required=True, help="junior, intermediate, senior, supervisor or 委任…")
+def person_grade(issuer: str, sub: str, grade: str) -> None:
+    """Set a person's grade (an administrator's word outranks launches and CSVs)."""
+    try:
+        with _db().session_scope() as session:
+            framework = _loaded_framework(session)
+            learner = learner_for(session, issuer, sub)
+            set_grade(session, learner, framework, grade, "admin")
+            key = learner.grade
+    except PluginError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"{issuer} {sub}: grade {key}")
+
+
+PERSON_HEADER = ("person_issuer", "person_sub", "link_key", "grade")
+
+
+@person_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def person_import(file: Path) -> None:
+    """Import personnel data (person_issuer,person_sub,link_key,grade); all or nothing."""
+    import csv
+    import io
+
+    settings = _settings()
+    try:
+        text = file.read_bytes().decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{file}: not UTF-8 text") from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    header = tuple(cell.strip() for cell in next(reader, []))
+    if header != PERSON_HEADER:
+        raise click.ClickException(f"{file}: line 1: header must be {','.join(PERSON_HEADER)}")
+    count = 0
+    try:
+        with _db().session_scope() as session:
+            framework = _loaded_framework(session)
+            config = rollup_config(settings.rollup)
+            for cells in reader:
+                line = reader.line_num
+                if not any(cell.strip() for cell in cells):
+                    continue
+                if len(cells) != len(PERSON_HEADER):
+                    raise PluginError(f"line {line}: {len(cells)} fields, expected 4")
+                issuer, sub, link_key, grade = (cell.strip() for cell in cells)
+                try:
+                    learner = learner_for(session, issuer, sub)
+                    if link_key:
+                        learner, changes = link_learner(
+                            session, learner, link_key, framework, config, linked_by="csv"
+                        )
+                        emit_assessed(session, changes, framework, settings)
+                    if grade:
+                        set_grade(session, learner, framework, grade, "csv")
+                except PluginError as exc:
+                    raise PluginError(f"line {line}, field {exc.field}: {exc.message}") from None
+                count += 1
+    except PluginError as exc:
+        raise click.ClickException(f"{file}: refused, nothing imported: {exc.message}") from None
+    click.echo(f"{file}: {count} person row(s) imported")
+
+
 def init_app(app: Flask) -> None:
     """Register the command groups."""
     for group in (
@@ -513,5 +791,9 @@ def init_app(app: Flask) -> None:
         keys_group,
         grades_group,
         xapi_group,
+        token_group,
+        rollup_group,
+        evidence_group,
+        person_group,
     ):
         app.cli.add_command(group)

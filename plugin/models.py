@@ -5,10 +5,19 @@ from __future__ import annotations
 from plugin.competencies import models as competencies_models
 from plugin.core.db import Base
 from plugin.lti import models as lti_models
+from plugin.rollup import models as rollup_models
+from plugin.web.api import models as api_models
 from plugin.web.sandbox import models as sandbox_models
 from plugin.xapi import models as xapi_models
 
-MODEL_MODULES = (competencies_models, lti_models, sandbox_models, xapi_models)
+MODEL_MODULES = (
+    api_models,
+    competencies_models,
+    lti_models,
+    rollup_models,
+    sandbox_models,
+    xapi_models,
+)
 
 
 def import_all_models() -> type[Base]:

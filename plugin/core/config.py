@@ -82,6 +82,12 @@ class LtiSettings:
     grade_retry_base_seconds: float = 30.0
     grade_retry_max_seconds: float = 3600.0
     nrps_max_pages: int = 20
+    # Custom claim (LTI 1.3 core §5.4.1 custom) whose value links a person's identities on
+    # several platforms into one learner, e.g. "employee_number"; "" = no linking.
+    link_claim: str = ""
+    # Custom parameter carrying the learner's grade (junior/intermediate/senior/supervisor or
+    # 委任/薦任/簡任/主管); "" = grades come only from CSV or an administrator.
+    grade_claim: str = "grade"
 
 
 @dataclass(frozen=True)
@@ -106,6 +112,22 @@ class XapiSettings:
     worker_interval_seconds: float = 2.0
     # Names and email stay in the tool unless an operator turns this on (DESIGN.md §5).
     send_names: bool = False
+
+
+@dataclass(frozen=True)
+class RollupSettings:
+    """How evidence rolls up into attainment (DESIGN.md §6; plugin/rollup/engine.py)."""
+
+    method: Literal[
+        "highest", "latest", "average", "n_mastery", "weighted_average", "decaying_average"
+    ] = "weighted_average"
+    decay_weight: float = 0.65
+    n_mastery: int = 3
+    mastery_threshold: float = 0.6
+    competency_rule: Literal["all", "points"] = "all"
+    points_per_level: tuple[int, ...] = (1, 2, 3)
+    points_needed: tuple[int, ...] = ()
+    required_indicators: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -135,6 +157,7 @@ class Settings:
     i18n: I18nSettings = field(default_factory=I18nSettings)
     lti: LtiSettings = field(default_factory=LtiSettings)
     xapi: XapiSettings = field(default_factory=XapiSettings)
+    rollup: RollupSettings = field(default_factory=RollupSettings)
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     log: LogSettings = field(default_factory=LogSettings)
     source: str = field(default="<defaults>", metadata={"internal": True})
@@ -226,6 +249,7 @@ def _complete(settings: Settings, base_dir: Path) -> Settings:
         if url and not url.startswith(("https://", "http://")):
             raise ConfigError(f"{settings.source}: key '{key}' must be an http(s) URL, got {url!r}")
     _check_lrs_targets(settings)
+    _check_rollup(settings)
     secret = changes.get("secret_key", settings.secret_key)
     if len(secret) < MIN_SECRET_LENGTH:
         raise ConfigError(
@@ -251,6 +275,20 @@ def _check_lrs_targets(settings: Settings) -> None:
                 f"{settings.source}: key '{key}.endpoint' must be an http(s) URL, "
                 f"got {target.endpoint!r}"
             )
+
+
+def _check_rollup(settings: Settings) -> None:
+    """The [rollup] numbers must be in the ranges the formula is defined for."""
+    rollup = settings.rollup
+    problems = (
+        ("decay_weight", not 0 < rollup.decay_weight <= 1, "must be in (0, 1]"),
+        ("n_mastery", rollup.n_mastery < 1, "must be at least 1"),
+        ("mastery_threshold", not 0 <= rollup.mastery_threshold <= 1, "must be in [0, 1]"),
+        ("points_per_level", not rollup.points_per_level, "must list at least one number"),
+    )
+    for key, bad, rule in problems:
+        if bad:
+            raise ConfigError(f"{settings.source}: key 'rollup.{key}' {rule}")
 
 
 def development_lrs_target(instance_dir: Path) -> LrsTarget:

@@ -53,9 +53,7 @@ class Evidence(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    learner_id: Mapped[int] = mapped_column(
-        ForeignKey("rollup_learners.id", ondelete="CASCADE")
-    )
+    learner_id: Mapped[int] = mapped_column(ForeignKey("rollup_learners.id", ondelete="CASCADE"))
     # Item code of the framework: DCn, DCn-Km, DCn-Sm or ATn.
     item_id: Mapped[str] = mapped_column(String(40))
     level: Mapped[int] = mapped_column(Integer)

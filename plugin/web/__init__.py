@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from plugin.web import (
+    api,
     catalog,
     course,
     designer,
@@ -28,6 +29,7 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     launch_context.init_app(app)
     lti.init_app(app)
+    api.init_app(app)
     app.register_blueprint(lti_pages.blueprint)
     course.init_app(app)
     app.register_blueprint(catalog.blueprint)

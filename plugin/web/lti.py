@@ -33,6 +33,7 @@ from plugin.lti.launch import (
     origin_of,
 )
 from plugin.lti.login import begin_login
+from plugin.web.attainment import learner_at_launch
 from plugin.web.launch_context import settings, token_for
 from plugin.web.learning import begin_attempt
 from plugin.web.modules_view import place_launch
@@ -165,6 +166,8 @@ def launch() -> Response:
     if isinstance(outcome, StorageCheckNeeded):
         session.rollback()
         return _storage_check_page(outcome)
+    # The roll-up's learner: linked identities and grade from the launch's custom claims.
+    learner_at_launch(session, outcome.launch)
     placement = place_launch(session, outcome.launch)
     if placement is not None:
         # The launch and its first statement (launched) commit together.

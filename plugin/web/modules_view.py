@@ -26,6 +26,7 @@ from plugin.lti.claims import (
 )
 from plugin.lti.grades import Score, enqueue_score, grades_offered
 from plugin.lti.models import Launch
+from plugin.web.attainment import record_module_evidence
 from plugin.web.i18n import localized
 from plugin.web.launch_context import current_launch, launch_url_for
 from plugin.web.learning import (
@@ -210,11 +211,13 @@ def submit_check() -> Response | str:
     session = get_session()
     if records_statements(launch):
         attempt = _attempt_or_closed(session, launch, module)
-        # One transaction: the statements, the attempt's new state and the grade.
-        record_check(
+        # One transaction: the statements, the attempt's new state, the evidence with its
+        # roll-up, and the grade.
+        emitted = record_check(
             session, attempt, learner_context(launch, module), check_outcome(result),
             xapi_options(),
         )  # fmt: skip
+        record_module_evidence(session, launch, module, emitted, result.scaled)
         _queue_grade(session, launch, module, result.scaled)
     session.commit()
     return render_template(
@@ -239,7 +242,10 @@ def complete() -> str:
     session = get_session()
     if records_statements(launch):
         attempt = _attempt_or_closed(session, launch, module)
-        record_completion(session, attempt, learner_context(launch, module), xapi_options())
+        emitted = record_completion(
+            session, attempt, learner_context(launch, module), xapi_options()
+        )
+        record_module_evidence(session, launch, module, emitted, None)
         _queue_grade(session, launch, module, 1.0)
     session.commit()
     return render_template(

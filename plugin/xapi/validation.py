@@ -29,6 +29,7 @@ DURATION_PATTERN = re.compile(
 )
 STATEMENT_KEYS = {
     "id", "actor", "verb", "object", "result", "context", "timestamp", "attachments",
+    "authority",
 }  # fmt: skip
 IFIS = ("mbox", "mbox_sha1sum", "openid", "account")
 
@@ -109,6 +110,10 @@ class _Checker:
             self.result(statement["result"])
         if "context" in statement:
             self.context(statement["context"])
+        if "authority" in statement:
+            # xAPI 1.0.3 §2.4.9: an Agent (or an OAuth Group, which the tool never sends);
+            # the tool names itself when it restates imported or pulled evidence.
+            self.agent(statement["authority"], "statement.authority")
 
     def agent(self, actor: Any, path: str) -> None:
         if not isinstance(actor, dict):

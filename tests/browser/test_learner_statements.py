@@ -152,6 +152,30 @@ def test_learner_passes_a_module_and_ralph_holds_the_statements_in_cmi5_order(
         assert {activity["id"].rsplit("/", 1)[1] for activity in other} == tagged
         assert "name" not in statement["actor"]
 
+    # The roll-up: the passed statement is the evidence of every tagged item, and the
+    # attainment (assessed) statements that cite it reached Ralph too.
+    passed_id = next(s["id"] for s in ordered if _verb(s) == "passed")
+    show = subprocess.run(
+        _flask("rollup", "show", "--issuer", f"{tool_with_lrs.platform_url}/sandbox",
+               "--sub", "sandbox-learner", "--json"),
+        env=env, cwd=tool_with_lrs.instance_dir, capture_output=True, text=True, timeout=120,
+        check=False,
+    )  # fmt: skip
+    assert show.returncode == 0, show.stdout + show.stderr
+    report = json.loads(show.stdout)
+    items = {item["id"]: item for item in report["items"]}
+    for code in tagged:
+        assert passed_id in items[code]["evidence"], items[code]
+        assert items[code]["level"] >= 1
+    assessed = [
+        s for s in ralph_for_tool.stored_statements() if _verb(s) == "assessed"
+        and s["actor"].get("account", {}).get("name") == "sandbox-learner"
+    ]  # fmt: skip
+    assert {s["object"]["id"].rsplit("/", 1)[1] for s in assessed} >= tagged
+    evidence_key = "https://w3id.org/xapi/tla/extensions/evidence"
+    assert all(passed_id in s["context"]["extensions"][evidence_key] for s in assessed
+               if s["object"]["id"].rsplit("/", 1)[1] in tagged)  # fmt: skip
+
 
 def _verb(statement: dict) -> str:
     return statement["verb"]["id"].rsplit("/", 1)[1]

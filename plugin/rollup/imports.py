@@ -1,0 +1,292 @@
+"""Evidence from CSV files: raw evidence rows, and completion records of other platforms.
+
+Two formats, told apart by the header (UTF-8, with or without a byte-order mark):
+
+- raw evidence: ``person_issuer,person_sub,item_id,level,score,success,observed_at,source_id``
+  — score in [0, 1] or empty (then success true counts 1.0, false 0.0); source_id empty
+  means an id made from the row's content;
+- completion records (e等公務園 and the like):
+  ``person_issuer,person_sub,course_code,completed_at,hours,score,passed`` — the course code
+  is a catalog module's key (its active tags give items and levels) or an outside course's
+  code (its items, at level 1); score 0–100 or empty (then passed true/empty counts 1.0,
+  passed false 0.0).
+
+Every row is checked before anything is written: a bad file changes nothing and each
+problem names its line. Row ids are uuid5s of the row's identity, so importing the same file
+twice changes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import math
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from plugin.competencies.models import Framework, Module, OutsideCourse
+from plugin.competencies.modules import report_scale_levels
+from plugin.core.errors import InvalidInput
+from plugin.rollup.engine import RollupConfig
+from plugin.rollup.models import Evidence
+from plugin.rollup.service import (
+    ID_NAMESPACE,
+    AttainmentChange,
+    EvidenceInput,
+    learner_for,
+    record_evidence,
+)
+
+RAW_HEADER = (
+    "person_issuer", "person_sub", "item_id", "level", "score", "success", "observed_at",
+    "source_id",
+)  # fmt: skip
+COMPLETION_HEADER = (
+    "person_issuer", "person_sub", "course_code", "completed_at", "hours", "score", "passed",
+)  # fmt: skip
+MAX_BYTES = 20 * 1024 * 1024
+MAX_PROBLEMS = 50
+TRUE = ("true", "1", "yes", "y", "是", "通過")
+FALSE = ("false", "0", "no", "n", "否", "未通過")
+
+
+class EvidenceFileInvalid(InvalidInput):
+    """An evidence file was refused; ``problems`` lists every fault, by line."""
+
+    code = "evidence_file_invalid"
+
+    def __init__(self, problems: list[str]):
+        message = problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
+        super().__init__(message, field="file")
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Observation:
+    """One checked row: whose, which items at which level, the score, and its row id."""
+
+    line: int
+    issuer: str
+    sub: str
+    items: tuple[tuple[str, int], ...]
+    score: float
+    success: bool | None
+    observed_at: datetime
+    source_id: str
+    object_code: str = ""  # the course code of a completion record
+    object_title: str = ""
+
+
+@dataclass
+class ImportReport:
+    """What an import did: its rows, the rows new to the database, the level changes."""
+
+    rows: int = 0
+    observations: list[Observation] = field(default_factory=list)
+    new: list[Observation] = field(default_factory=list)
+    changes: list[AttainmentChange] = field(default_factory=list)
+
+
+def _flag(value: str) -> bool | None:
+    text = value.strip().lower()
+    if not text:
+        return None
+    if text in TRUE:
+        return True
+    if text in FALSE:
+        return False
+    raise ValueError("must be true or false (or empty)")
+
+
+def _moment(value: str) -> datetime:
+    try:
+        moment = datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"not an ISO 8601 date-time: {value!r}") from None
+    if moment.tzinfo is None:
+        raise ValueError(f"needs a time zone (e.g. 2026-11-27T10:00:00+08:00): {value!r}")
+    return moment
+
+
+def _number(value: str, low: float, high: float) -> float:
+    try:
+        number = float(value)
+    except ValueError:
+        raise ValueError(f"not a number: {value!r}") from None
+    if math.isnan(number) or not low <= number <= high:
+        raise ValueError(f"must be from {low:g} to {high:g}, got {value!r}")
+    return number
+
+
+class _Reader:
+    def __init__(self, session: Session, framework: Framework) -> None:
+        self.codes = {item.code for item in framework.items}
+        self.scale_levels = report_scale_levels(session, framework) or 3
+        self.modules = {m.key: m for m in session.scalars(select(Module))}
+        self.outside = {c.code: c for c in session.scalars(select(OutsideCourse))}
+        self.framework = framework
+
+    def raw(self, cells: dict[str, str], line: int) -> Observation:
+        column = "item_id"
+        try:
+            item = cells["item_id"].strip()
+            if item not in self.codes:
+                raise ValueError(f"unknown item {item!r}")
+            column = "level"
+            level = int(_number(cells["level"], 1, self.scale_levels))
+            if str(level) != cells["level"].strip():
+                raise ValueError(f"must be a whole number, got {cells['level']!r}")
+            column = "success"
+            success = _flag(cells["success"])
+            column = "score"
+            if cells["score"].strip():
+                score = _number(cells["score"], 0, 1)
+            elif success is None:
+                raise ValueError("give a score, a success, or both")
+            else:
+                score = 1.0 if success else 0.0
+            column = "observed_at"
+            observed_at = _moment(cells["observed_at"])
+        except ValueError as exc:
+            raise _RowError(column, str(exc)) from None
+        source_id = cells["source_id"].strip() or str(
+            uuid.uuid5(ID_NAMESPACE, "raw|" + "|".join(cells[name] for name in RAW_HEADER[:7]))
+        )
+        if len(source_id) > 255:
+            raise _RowError("source_id", "longer than 255 characters")
+        return Observation(line, cells["person_issuer"].strip(), cells["person_sub"].strip(),
+                           ((item, level),), score, success, observed_at, source_id)  # fmt: skip
+
+    def completion(self, cells: dict[str, str], line: int) -> Observation:
+        column = "course_code"
+        try:
+            code = cells["course_code"].strip()
+            items = self._course_items(code)
+            column = "completed_at"
+            observed_at = _moment(cells["completed_at"])
+            column = "hours"
+            if cells["hours"].strip():
+                _number(cells["hours"], 0, 1000)
+            column = "passed"
+            passed = _flag(cells["passed"])
+            column = "score"
+            if cells["score"].strip():
+                score = _number(cells["score"], 0, 100) / 100
+            else:
+                score = 0.0 if passed is False else 1.0
+        except ValueError as exc:
+            raise _RowError(column, str(exc)) from None
+        issuer, sub = cells["person_issuer"].strip(), cells["person_sub"].strip()
+        # The same person completing the same course at the same time is the same record.
+        source_id = str(uuid.uuid5(ID_NAMESPACE, f"completion|{issuer}|{sub}|{code}|"
+                                                 f"{observed_at.isoformat()}"))  # fmt: skip
+        title = self.modules[code].title_zh if code in self.modules else self.outside[code].title
+        return Observation(line, issuer, sub, items, score, passed, observed_at, source_id,
+                           code, title)  # fmt: skip
+
+    def _course_items(self, code: str) -> tuple[tuple[str, int], ...]:
+        if code in self.modules:
+            tags = self.modules[code].active_tags
+            items = tuple((tag.item.code, tag.level) for tag in tags)
+        elif code in self.outside:
+            # Outside courses claim items without a level: they count at the first level.
+            items = tuple((item.code, 1) for item in self.outside[code].items)
+        else:
+            raise ValueError(f"no module or outside course has the code {code!r}")
+        if not items:
+            raise ValueError(f"course {code!r} has no competency tags")
+        return items
+
+
+class _RowError(Exception):
+    def __init__(self, column: str, message: str) -> None:
+        super().__init__(message)
+        self.column = column
+        self.message = message
+
+
+def read_evidence_file(session: Session, framework: Framework, data: bytes) -> list[Observation]:
+    """Check every row of a raw-evidence or completion-record file; all problems by line."""
+    if len(data) > MAX_BYTES:
+        raise EvidenceFileInvalid([f"file: larger than {MAX_BYTES // (1024 * 1024)} MB"])
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise EvidenceFileInvalid([f"line {line}: not UTF-8 text (save it as CSV UTF-8)"]) from None
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        header = tuple(cell.strip() for cell in next(reader))
+    except StopIteration:
+        raise EvidenceFileInvalid(["line 1, header: the file is empty"]) from None
+    except csv.Error as exc:
+        raise EvidenceFileInvalid([f"line 1, header: {exc}"]) from None
+    if header not in (RAW_HEADER, COMPLETION_HEADER):
+        raise EvidenceFileInvalid(
+            [
+                f"line 1, header: must be {','.join(RAW_HEADER)} (raw evidence) or "
+                f"{','.join(COMPLETION_HEADER)} (completion records)"
+            ]
+        )
+    checker = _Reader(session, framework)
+    parse = checker.raw if header == RAW_HEADER else checker.completion
+    observations: list[Observation] = []
+    problems: list[str] = []
+    try:
+        for cells in reader:
+            line = reader.line_num
+            if not any(cell.strip() for cell in cells):
+                continue
+            if len(cells) != len(header):
+                problems.append(f"line {line}: {len(cells)} fields, the header has {len(header)}")
+                continue
+            row = dict(zip(header, cells, strict=True))
+            if not row["person_issuer"].strip() or not row["person_sub"].strip():
+                name = "person_issuer" if not row["person_issuer"].strip() else "person_sub"
+                problems.append(f"line {line}, field {name}: must not be empty")
+                continue
+            try:
+                observations.append(parse(row, line))
+            except _RowError as exc:
+                problems.append(f"line {line}, field {exc.column}: {exc.message}")
+            if len(problems) >= MAX_PROBLEMS:
+                break
+    except csv.Error as exc:
+        problems.append(f"line {reader.line_num}: {exc}")
+    if problems:
+        raise EvidenceFileInvalid(problems)
+    return observations
+
+
+def import_evidence(
+    session: Session, framework: Framework, config: RollupConfig, data: bytes
+) -> ImportReport:
+    """Check the whole file, then record its evidence and roll it up (all or nothing: the
+    caller's transaction holds every row)."""
+    observations = read_evidence_file(session, framework, data)
+    report = ImportReport(rows=len(observations), observations=observations)
+    sources = {o.source_id for o in observations}
+    known = {
+        (e.source_id, e.item_id)
+        for e in session.scalars(select(Evidence).where(Evidence.source_id.in_(sources)))
+    }
+    for observation in observations:
+        if any((observation.source_id, code) not in known for code, _level in observation.items):
+            report.new.append(observation)
+        rows = [
+            EvidenceInput(item_id=code, level=level, score=observation.score,
+                          observed_at=observation.observed_at, source_kind="import",
+                          source_id=observation.source_id, module_key=observation.object_code)
+            for code, level in observation.items
+        ]  # fmt: skip
+        learner = learner_for(session, observation.issuer, observation.sub)
+        try:
+            report.changes += record_evidence(session, learner, rows, framework, config)
+        except InvalidInput as exc:
+            raise EvidenceFileInvalid([f"line {observation.line}: {exc.message}"]) from None
+        known |= {(observation.source_id, code) for code, _level in observation.items}
+    return report
