@@ -13,6 +13,7 @@ import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -31,7 +32,12 @@ from tests.browser.conftest import (
     _wait_for_health,
     free_port,
 )
-from tests.browser.test_sandbox_launch import STEP_MS, launch_and_wait_for_tool, screenshot
+from tests.browser.test_sandbox_launch import (
+    STEP_MS,
+    launch_and_wait_for_tool,
+    screenshot,
+    tool_frame_url,
+)
 from tests.xapi.conftest import LRS_PYTHON, RalphServer
 
 pytestmark = pytest.mark.browser
@@ -107,6 +113,7 @@ def test_learner_passes_a_module_and_ralph_holds_the_statements_in_cmi5_order(
 
     page.goto(tool_with_lrs.sandbox("learner"))
     launch_and_wait_for_tool(page, "a.launch-link >> nth=0", tool_with_lrs)
+    launch_token = parse_qs(urlsplit(tool_frame_url(page)).query)["lt"][0]
     tool = page.frame_locator("#tool-frame")
     tool.locator("#check-title").scroll_into_view_if_needed()
     for item_id, keys in correct:
@@ -167,6 +174,15 @@ def test_learner_passes_a_module_and_ralph_holds_the_statements_in_cmi5_order(
     for code in tagged:
         assert passed_id in items[code]["evidence"], items[code]
         assert items[code]["level"] >= 1
+    # The JSON API tells the learner (by their launch token) the same levels and evidence.
+    answer = page.request.get(
+        f"{tool_with_lrs.tool_url}/api/v1/me/attainment", params={"lt": launch_token}
+    )
+    assert answer.status == 200, answer.text()
+    api_items = {item["id"]: item for item in answer.json()["items"]}
+    for code in tagged:
+        assert api_items[code]["level"] == items[code]["level"]
+        assert passed_id in api_items[code]["evidence"]
     assessed = [
         s for s in ralph_for_tool.stored_statements() if _verb(s) == "assessed"
         and s["actor"].get("account", {}).get("name") == "sandbox-learner"
