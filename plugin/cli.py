@@ -14,6 +14,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
+from plugin.competencies.case import case_json, export_case, import_case, read_case
 from plugin.competencies.coverage import compute_coverage, coverage_csv, format_hours
 from plugin.competencies.models import Framework
 from plugin.competencies.outside_courses import (
@@ -136,6 +137,41 @@ def framework_show() -> None:
             + ", ".join(f"{n} {kind}" for kind, n in counts.items())
             + f", {len(framework.classes)} classes"
         )
+
+
+@framework_group.command("export-case")
+@click.argument("file", required=False, type=click.Path(dir_okay=False, path_type=Path))
+def framework_export_case(file: Path | None) -> None:
+    """Write the framework as a CASE 1.1 package (JSON) to FILE, or print it."""
+    settings = current_app.extensions["plugin.settings"]
+    with _db().session_scope() as session:
+        framework = get_framework(session)
+        if framework is None:
+            raise click.ClickException(
+                "no framework loaded (run: flask --app plugin framework load)"
+            )
+        text = case_json(export_case(framework, settings.framework.iri_base, settings.lti.title))
+    if file is None:
+        click.echo(text, nl=False)
+        return
+    file.write_text(text, encoding="utf-8")
+    click.echo(f"wrote {file}")
+
+
+@framework_group.command("import-case")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+def framework_import_case(file: Path) -> None:
+    """Create or update a framework from a CASE 1.1 package FILE (JSON); all or nothing."""
+    try:
+        package = read_case(file.read_bytes())
+        with _db().session_scope() as session:
+            report = import_case(session, package)
+    except PluginError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(
+        f"framework {report.framework}: {report.created} items created, "
+        f"{report.updated} updated, {len(report.skipped)} skipped (no humanCodingScheme)"
+    )
 
 
 @click.group("catalog", cls=AppGroup)

@@ -7,9 +7,11 @@ from flask import Flask
 from plugin.web import (
     api,
     catalog,
+    competency_map,
     course,
     designer,
     errors,
+    exports,
     health,
     i18n,
     launch_context,
@@ -18,6 +20,7 @@ from plugin.web import (
     modules_view,
     pages,
     request_db,
+    views_heatmap,
     xapi_admin,
 )
 
@@ -33,11 +36,14 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(lti_pages.blueprint)
     course.init_app(app)
     app.register_blueprint(catalog.blueprint)
+    app.register_blueprint(exports.blueprint)
     app.register_blueprint(designer.blueprint)
     app.register_blueprint(modules_view.blueprint)
+    app.register_blueprint(competency_map.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(xapi_admin.blueprint)
+    app.register_blueprint(views_heatmap.blueprint)
     if app.extensions["plugin.settings"].sandbox.enabled:
         from plugin.web import sandbox  # development only: config refuses it in production
 

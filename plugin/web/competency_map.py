@@ -1,0 +1,323 @@
+"""The learner's competency map: a radar of DC1–DC5, the items with their evidence, and
+catalog modules suggested for the largest gaps (DESIGN.md §1, §6)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from flask import Blueprint, current_app, render_template, request
+from flask_babel import format_datetime
+from flask_babel import gettext as _
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from plugin.competencies.coverage import framework_order, module_grades
+from plugin.competencies.models import Framework, Grade, Item, Module
+from plugin.competencies.services import get_framework
+from plugin.core.errors import Forbidden, InvalidInput, NotFound
+from plugin.lti.claims import ADMINISTRATOR, CLAIM_LAUNCH_PRESENTATION, DESIGNER
+from plugin.lti.models import Launch
+from plugin.rollup.models import Evidence, Learner
+from plugin.rollup.service import attainment_report, evidence_for, find_learner, rollup_config
+from plugin.web.i18n import localized
+from plugin.web.launch_context import current_launch
+from plugin.web.request_db import get_session
+
+blueprint = Blueprint("competency_map", __name__)
+MAX_SUGGESTIONS = 5
+MAX_SUGGESTED_COMPETENCIES = 2
+REPORT_SCALE = "report"
+
+
+@dataclass
+class EvidenceRow:
+    """One piece of evidence as the page shows it."""
+
+    module_title: str
+    module_key: str
+    observed: str
+    score: str
+    source_kind: str
+    source_id: str
+    level_name: str
+
+
+@dataclass
+class ItemRow:
+    """An indicator or attitude (or a competency heading) with its attainment."""
+
+    code: str
+    name: str
+    kind: str
+    level: int
+    level_name: str
+    value: str
+    target: int | None = None
+    evidence: list[EvidenceRow] = field(default_factory=list)
+
+
+@dataclass
+class CompetencyGroup:
+    """A competency, its attainment against the target, and its indicators."""
+
+    row: ItemRow
+    gap: int | None
+    indicators: list[ItemRow] = field(default_factory=list)
+
+
+@dataclass
+class Suggestion:
+    """A catalog module that builds indicators of a competency with a gap."""
+
+    title: str
+    hours: str
+    builds: list[tuple[str, str]]
+    for_grade: bool
+
+
+@dataclass
+class GapSuggestions:
+    """The modules suggested for one competency's gap."""
+
+    competency: ItemRow
+    gap: int
+    target_name: str
+    modules: list[Suggestion]
+
+
+def _level_names(framework: Framework) -> dict[int, str]:
+    names = {0: _("Not yet Foundation")}
+    for scale in framework.scales:
+        if scale.key == REPORT_SCALE:
+            names.update({level.number: localized(level, "name") for level in scale.levels})
+    return names
+
+
+def _percent(value: float | None) -> str:
+    return "—" if value is None else f"{round(value * 100)}%"
+
+
+def _hours(value: float) -> str:
+    return f"{value:g}"
+
+
+def _source_kind(kind: str) -> str:
+    labels = {
+        "statement": _("xAPI statement"),
+        "import": _("Imported record"),
+        "pull": _("Statement from the learning record store"),
+    }
+    return labels.get(kind, kind)
+
+
+def _evidence_rows(
+    evidence: list[Evidence], trail: list[str], modules: dict[str, Module], names: dict[int, str]
+) -> list[EvidenceRow]:
+    chosen = [e for e in evidence if e.source_id in set(trail)] or evidence
+    rows = []
+    for e in reversed(chosen):  # newest first
+        module = modules.get(e.module_key) if e.module_key else None
+        rows.append(
+            EvidenceRow(
+                module_title=localized(module, "title") if module is not None else "",
+                module_key=e.module_key,
+                observed=format_datetime(e.observed_at, "yyyy-MM-dd HH:mm"),
+                score=_percent(e.score),
+                source_kind=_source_kind(e.source_kind),
+                source_id=e.source_id,
+                level_name=names.get(e.level, str(e.level)),
+            )
+        )
+    return rows
+
+
+def _empty_report(framework: Framework) -> dict[str, Any]:
+    items = [
+        {"id": item.code, "kind": item.kind, "value": None, "level": 0, "evidence": []}
+        for item in framework.items
+    ]
+    competencies = [
+        {"id": item.code, "level": 0, "target": None, "gap": None}
+        for item in framework.items
+        if item.kind == "competency"
+    ]
+    return {"person": {"grade": None}, "items": items, "competencies": competencies}
+
+
+def _suggestions(
+    session: Session,
+    groups: list[CompetencyGroup],
+    grade: str,
+    all_grades: tuple[str, ...],
+    names: dict[int, str],
+) -> list[GapSuggestions]:
+    with_gap = sorted(
+        (group for group in groups if group.gap),
+        key=lambda group: -(group.gap or 0),
+    )[:MAX_SUGGESTED_COMPETENCIES]
+    if not with_gap:
+        return []
+    modules = list(session.scalars(select(Module).order_by(Module.key)))
+    found = []
+    for group in with_gap:
+        target = group.row.target or 0
+        short = {row.code for row in group.indicators if row.level < target}
+        short.add(group.row.code)
+        ranked = []
+        for module in modules:
+            builds = [tag.item for tag in module.active_tags if tag.item.code in short]
+            if builds:
+                for_grade = grade in module_grades(module, all_grades)
+                ranked.append(
+                    (-len(builds), not for_grade, module.hours, module.key, builds, module)
+                )
+        ranked.sort(key=lambda entry: entry[:4])
+        chosen = [
+            Suggestion(
+                title=localized(module, "title"),
+                hours=_hours(module.hours),
+                builds=[(item.code, localized(item, "name")) for item in builds],
+                for_grade=not other_grade,
+            )
+            for _count, other_grade, _h, _key, builds, module in ranked[:MAX_SUGGESTIONS]
+        ]
+        found.append(
+            GapSuggestions(
+                competency=group.row,
+                gap=group.gap or 0,
+                target_name=names.get(target, str(target)),
+                modules=chosen,
+            )
+        )
+    return found
+
+
+def _return_url(launch: Launch) -> str:
+    presentation = launch.claims.get(CLAIM_LAUNCH_PRESENTATION) or {}
+    url = presentation.get("return_url", "") if isinstance(presentation, dict) else ""
+    # Only web URLs become a link: a "javascript:" return_url would run in our origin.
+    return url if isinstance(url, str) and url.lower().startswith(("https:", "http:")) else ""
+
+
+def build_map(session: Session, framework: Framework, learner: Learner | None) -> dict[str, Any]:
+    """Everything the map page shows for ``learner`` (an empty map when None)."""
+    settings = current_app.extensions["plugin.settings"]
+    report = (
+        attainment_report(session, learner, framework, rollup_config(settings.rollup))
+        if learner is not None
+        else _empty_report(framework)
+    )
+    names = _level_names(framework)
+    items = {row["id"]: row for row in report["items"]}
+    targets = {row["id"]: row for row in report["competencies"]}
+    evidence: dict[str, list[Evidence]] = defaultdict(list)
+    if learner is not None:
+        for row in evidence_for(session, learner):
+            evidence[row.item_id].append(row)
+    modules = {m.key: m for m in session.scalars(select(Module))}
+
+    def item_row(item: Item) -> ItemRow:
+        data = items.get(item.code, {"level": 0, "value": None, "evidence": []})
+        return ItemRow(
+            code=item.code,
+            name=localized(item, "name"),
+            kind=item.kind,
+            level=data["level"],
+            level_name=names.get(data["level"], str(data["level"])),
+            value=_percent(data["value"]),
+            target=targets.get(item.code, {}).get("target"),
+            evidence=_evidence_rows(evidence[item.code], data["evidence"], modules, names),
+        )
+
+    groups: list[CompetencyGroup] = []
+    attitudes: list[ItemRow] = []
+    for item in framework_order(framework):
+        if item.kind == "competency":
+            groups.append(CompetencyGroup(item_row(item), targets[item.code]["gap"]))
+        elif item.kind == "attitude":
+            attitudes.append(item_row(item))
+        elif groups:
+            groups[-1].indicators.append(item_row(item))
+    grade_key = learner.grade if learner is not None else ""
+    grade = next((g for g in framework.grades if g.key == grade_key), None)
+    all_grades = tuple(g.key for g in sorted(framework.grades, key=lambda g: g.position))
+    top = max(names)
+    return {
+        "groups": groups,
+        "attitudes": attitudes,
+        "grade": grade,
+        "level_names": names,
+        "max_level": top,
+        "suggestions": _suggestions(session, groups, grade_key, all_grades, names),
+        "chart": _chart_data(groups, grade, names, top),
+    }
+
+
+def _chart_data(
+    groups: list[CompetencyGroup], grade: Grade | None, names: dict[int, str], top: int
+) -> dict[str, Any]:
+    parts = []
+    for group in groups:
+        row = group.row
+        if grade is not None and row.target is not None:
+            parts.append(
+                _("%(code)s %(name)s: %(level)s, target %(target)s",
+                  code=row.code, name=row.name, level=row.level_name,
+                  target=names.get(row.target, str(row.target)))
+            )  # fmt: skip
+        else:
+            parts.append(f"{row.code} {row.name}: {row.level_name}")
+    return {
+        "max": top,
+        "levels": [names[number] for number in sorted(names)],
+        "axes": [
+            {
+                "id": group.row.code,
+                "name": group.row.name,
+                "level": group.row.level,
+                "target": group.row.target if grade is not None else None,
+            }
+            for group in groups
+        ],
+        "series": {"level": _("Attained level"), "target": _("Target for your grade")},
+        "summary": _("Competency map: %(details)s.", details="; ".join(parts)),
+    }
+
+
+def _person(session: Session, launch: Launch, own: Learner | None) -> Learner | None:
+    """The learner whose map is shown: ``?person=<learner id>`` for designers and admins."""
+    person = request.args.get("person", "")
+    if not person:
+        return own
+    if launch.role not in (DESIGNER, ADMINISTRATOR):
+        if own is not None and person == str(own.id):
+            return own
+        raise Forbidden(_("Learners can see only their own competency map."))
+    if not person.isdigit() or int(person) > 2**31 - 1:
+        raise InvalidInput(_("Name a learner with ?person=<learner id>."), field="person")
+    learner = session.get(Learner, int(person))
+    if learner is None:
+        raise NotFound(_("No such learner."), field="person")
+    return learner
+
+
+@blueprint.get("/lti/map")
+def competency_map() -> str:
+    """The launched person's own map, or with ``?person=`` a learner's (designers, admins)."""
+    launch = current_launch()
+    session = get_session()
+    framework = get_framework(session)
+    if framework is None:
+        raise NotFound(_("No competency framework is loaded."), field="framework")
+    own = find_learner(session, launch.person.issuer, launch.person.sub)
+    learner = _person(session, launch, own)
+    return render_template(
+        "map/map.html",
+        launch=launch,
+        viewed=learner if learner is not own else None,
+        return_url=_return_url(launch),
+        timezone=current_app.extensions["plugin.settings"].i18n.timezone,
+        **build_map(session, framework, learner),
+    )

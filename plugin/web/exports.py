@@ -1,0 +1,282 @@
+"""Downloads: coverage (XLSX), attainment (CSV, XLSX), Open Badges (JSON), the framework (CASE).
+
+Who may download what:
+
+- ``/exports/case.json``: anyone (the framework is public, like its IRIs);
+- ``/exports/coverage.xlsx?lt=`` and ``/exports/heatmap.csv|.xlsx?lt=``: course designers and
+  administrators;
+- ``/exports/attainment.csv|.xlsx?lt=`` and ``/exports/badges.json?lt=``: a learner gets their
+  own; designers and administrators name a learner with ``?person=<learner id>``.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from typing import Any
+
+from flask import Blueprint, Response, request
+from flask_babel import gettext as _
+from openpyxl import Workbook
+from sqlalchemy.orm import Session
+
+from plugin.competencies.case import case_json, export_case
+from plugin.competencies.coverage import compute_coverage, csv_columns, csv_rows, framework_order
+from plugin.competencies.models import Framework
+from plugin.competencies.services import get_framework
+from plugin.core.errors import Forbidden, InvalidInput, NotFound
+from plugin.lti.claims import ADMINISTRATOR, DESIGNER, LEARNER
+from plugin.lti.models import Launch
+from plugin.rollup.badges import learner_credentials
+from plugin.rollup.models import Learner
+from plugin.rollup.service import attainment_report, find_learner, rollup_config
+from plugin.web.launch_context import current_launch, settings
+from plugin.web.request_db import get_session
+from plugin.web.views_heatmap import HEAT_KINDS, _heat_rows, _read_roster
+
+blueprint = Blueprint("exports", __name__, url_prefix="/exports")
+UTF8_BOM = "\ufeff"
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+COVERAGE_NUMBERS = {
+    "module_count",
+    "modules_direct",
+    "modules_via_indicators",
+    "module_hours",
+    "outside_course_count",
+    "outside_course_hours",
+    "total_hours",
+}
+ATTAINMENT_COLUMNS = [
+    "person",
+    "grade",
+    "code",
+    "kind",
+    "competency",
+    "name_zh",
+    "name_en",
+    "value",
+    "level",
+    "target",
+    "gap",
+    "evidence_count",
+]
+
+
+def _framework(session: Session) -> Framework:
+    framework = get_framework(session)
+    if framework is None:
+        raise NotFound(_("No competency framework is loaded yet."), field="framework")
+    return framework
+
+
+def _download(body: str | bytes, content_type: str, filename: str) -> Response:
+    response = Response(body, content_type=content_type)
+    response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
+    # Behind a launch token: shared caches must not keep it.
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+def _workbook(title: str, columns: list[str], rows: list[list[Any]]) -> bytes:
+    book = Workbook()
+    sheet = book.active
+    sheet.title = title
+    sheet.append(columns)
+    for row in rows:
+        sheet.append(row)
+    sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def _safe(value: Any) -> Any:
+    """Text a spreadsheet would run as a formula gets a leading apostrophe (CSV injection)."""
+    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def _number(text: str) -> float | int:
+    value = float(text)
+    return int(value) if value.is_integer() else value
+
+
+@blueprint.get("/case.json")
+def case_download() -> Response:
+    """The framework as a CASE 1.1 package (public: the framework and its IRIs are public)."""
+    framework = _framework(get_session())
+    package = export_case(framework, settings().framework.iri_base, settings().lti.title)
+    response = Response(case_json(package), content_type="application/json; charset=utf-8")
+    response.headers["Content-Disposition"] = f'attachment; filename="{framework.key}.case.json"'
+    return response
+
+
+@blueprint.get("/coverage.xlsx")
+def coverage_xlsx() -> Response:
+    """The coverage table as an Excel workbook, the same columns as the CSV."""
+    launch = current_launch()
+    if launch is None or launch.role not in (DESIGNER, ADMINISTRATOR):
+        raise Forbidden(_("Only course designers and administrators can see the catalog."))
+    session = get_session()
+    framework = _framework(session)
+    report = compute_coverage(session, framework)
+    columns = csv_columns(report)
+    rows = [
+        [
+            _number(row[name])
+            if name in COVERAGE_NUMBERS or name.startswith("hours_")
+            else row[name]
+            for name in columns
+        ]
+        for row in csv_rows(report)
+    ]
+    body = _workbook("coverage", columns, rows)
+    return _download(body, XLSX_TYPE, f"coverage-{framework.key}.xlsx")
+
+
+def _launch() -> Launch:
+    """The request's launch (a missing or expired token is refused by ``current_launch``)."""
+    launch = current_launch()
+    if launch is None:
+        raise Forbidden(_("Learners can download only their own records."))
+    return launch
+
+
+def _learner(session: Session, launch: Launch) -> Learner:
+    """The learner an export is about: the launch's own, or ``?person=`` for designers."""
+    person = request.args.get("person", "")
+    if launch.role in (DESIGNER, ADMINISTRATOR):
+        if not person.isdigit() or int(person) > 2**31 - 1:
+            raise InvalidInput(_("Name a learner with ?person=<learner id>."), field="person")
+        learner = session.get(Learner, int(person))
+        if learner is None:
+            raise NotFound(_("No such learner."), field="person")
+        return learner
+    if launch.role != LEARNER or person:
+        raise Forbidden(_("Learners can download only their own records."))
+    learner = find_learner(session, launch.person.issuer, launch.person.sub)
+    if learner is None:
+        raise NotFound(_("You have no recorded competency evidence yet."), field="person")
+    return learner
+
+
+def _attainment_rows(session: Session, learner: Learner) -> tuple[str, list[list[Any]]]:
+    framework = _framework(session)
+    report = attainment_report(session, learner, framework, rollup_config(settings().rollup))
+    items = {item["id"]: item for item in report["items"]}
+    competencies = {row["id"]: row for row in report["competencies"]}
+    rows = []
+    for item in framework_order(framework):
+        entry = items.get(item.code)
+        if entry is None:
+            continue
+        summary = competencies.get(item.code, {})
+        rows.append(
+            [
+                learner.id,
+                learner.grade,
+                item.code,
+                item.kind,
+                item.parent.code if item.parent is not None else "",
+                _safe(item.name_zh),
+                _safe(item.name_en),
+                entry["value"],
+                entry["level"],
+                summary.get("target"),
+                summary.get("gap"),
+                len(entry["evidence"]),
+            ]
+        )
+    return framework.key, rows
+
+
+@blueprint.get("/attainment.csv")
+def attainment_csv() -> Response:
+    """A learner's attainment per item as CSV (UTF-8 with BOM for Excel, framework order)."""
+    launch = _launch()
+    session = get_session()
+    learner = _learner(session, launch)
+    key, rows = _attainment_rows(session, learner)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(ATTAINMENT_COLUMNS)
+    for row in rows:
+        writer.writerow(["" if value is None else value for value in row])
+    return _download(
+        UTF8_BOM + buffer.getvalue(),
+        "text/csv; charset=utf-8",
+        f"attainment-{key}-{learner.id}.csv",
+    )
+
+
+@blueprint.get("/attainment.xlsx")
+def attainment_xlsx() -> Response:
+    """A learner's attainment per item as an Excel workbook (the CSV's columns)."""
+    launch = _launch()
+    session = get_session()
+    learner = _learner(session, launch)
+    key, rows = _attainment_rows(session, learner)
+    body = _workbook("attainment", ATTAINMENT_COLUMNS, rows)
+    return _download(body, XLSX_TYPE, f"attainment-{key}-{learner.id}.xlsx")
+
+
+@blueprint.get("/badges.json")
+def badges_json() -> Response:
+    """The learner's Open Badges 3.0 credentials, one per attained competency (unsigned)."""
+    launch = _launch()
+    session = get_session()
+    learner = _learner(session, launch)
+    framework = _framework(session)
+    config = settings()
+    own = launch.role == LEARNER
+    credentials = learner_credentials(
+        session,
+        learner,
+        framework,
+        iri_base=config.framework.iri_base,
+        issuer_url=config.lti.base_url or request.host_url.rstrip("/"),
+        issuer_name=config.lti.title,
+        secret=config.secret_key,
+        send_names=config.xapi.send_names,
+        recipient_name=launch.person.name if own else "",
+    )
+    body = json.dumps(credentials, ensure_ascii=False, indent=2) + "\n"
+    return _download(body, "application/json; charset=utf-8", f"badges-{learner.id}.json")
+
+
+def _heatmap_table() -> tuple[str, list[str], list[list[Any]]]:
+    """The course heat map as (framework key, columns, rows): one row per learner."""
+    launch = current_launch()
+    if launch is None or launch.role not in (DESIGNER, ADMINISTRATOR):
+        raise Forbidden(_("Only course designers and administrators can see the heat map."))
+    session = get_session()
+    framework = _framework(session)
+    codes = [item.code for item in framework_order(framework) if item.kind in HEAT_KINDS]
+    _offered, roster, _problem = _read_roster(launch)
+    rows = [
+        [row.learner_id or "", _safe(row.name), _safe(row.sub)]
+        + [row.levels.get(code, 0) for code in codes]
+        for row in _heat_rows(session, launch.person.issuer, roster)
+    ]
+    return framework.key, ["person", "name", "sub", *codes], rows
+
+
+@blueprint.get("/heatmap.csv")
+def heatmap_csv() -> Response:
+    """The course heat map (learners × indicators and attitudes, levels) as CSV."""
+    key, columns, rows = _heatmap_table()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+    return _download(UTF8_BOM + buffer.getvalue(), "text/csv; charset=utf-8", f"heatmap-{key}.csv")
+
+
+@blueprint.get("/heatmap.xlsx")
+def heatmap_xlsx() -> Response:
+    """The course heat map as an Excel workbook (the CSV's columns)."""
+    key, columns, rows = _heatmap_table()
+    return _download(_workbook("heatmap", columns, rows), XLSX_TYPE, f"heatmap-{key}.xlsx")

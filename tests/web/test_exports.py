@@ -1,0 +1,190 @@
+"""Downloads behind a real LTI launch: coverage XLSX, attainment CSV/XLSX, badges, CASE JSON."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from flask import Flask
+from openpyxl import load_workbook
+from werkzeug.test import TestResponse
+
+from plugin.competencies.services import get_framework
+from plugin.rollup.service import EvidenceInput, learner_for, record_evidence, rollup_config
+from tests.lti.conftest import TOOL, Flow, register
+from tests.lti.platform import TestPlatform, running_platform
+
+ROLES = "https://purl.imsglobal.org/spec/lti/claim/roles"
+INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
+DC1_INDICATORS = ("DC1-K1", "DC1-K2", "DC1-K3", "DC1-K4", "DC1-S1", "DC1-S2", "DC1-S3")
+
+
+@pytest.fixture
+def test_platform(app: Flask) -> Iterator[TestPlatform]:
+    """A test LMS registered with the app."""
+    with running_platform() as lms:
+        register(app, lms)
+        yield lms
+
+
+@pytest.fixture
+def flow(app: Flask, test_platform: TestPlatform) -> Flow:
+    """Login/launch driver for the registered test platform."""
+    return Flow(app.test_client(), test_platform)
+
+
+def launch_token(flow: Flow, **claims: object) -> str:
+    """Launch through the test platform and return the ``lt`` on the landing redirect."""
+    response = flow.complete(**claims)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return parse_qs(urlsplit(response.headers["Location"]).query)["lt"][0]
+
+
+@pytest.fixture
+def designer(flow: Flow) -> str:
+    """A designer's (Instructor's) launch token."""
+    return launch_token(flow, sub="instructor-001", name="林老師", **{ROLES: [INSTRUCTOR]})
+
+
+def _evidence(app: Flask, issuer: str, sub: str, codes: tuple[str, ...]) -> int:
+    """Record level-1 evidence for ``sub`` on ``codes``; the learner's id."""
+    with app.extensions["plugin.db"].session_scope() as session:
+        learner = learner_for(session, issuer, sub)
+        record_evidence(
+            session,
+            learner,
+            [
+                EvidenceInput(
+                    item_id=code,
+                    level=1,
+                    score=1.0,
+                    observed_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
+                    source_kind="statement",
+                    source_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{sub}/{code}")),
+                    module_key="tw-civil-service-dc.C1-T1",
+                )
+                for code in codes
+            ],
+            get_framework(session),
+            rollup_config(app.extensions["plugin.settings"].rollup),
+        )
+        return learner.id
+
+
+@pytest.fixture
+def learner(app: Flask, flow: Flow) -> tuple[str, int]:
+    """learner-001's launch token and learner id, with DC1 attained at level 1."""
+    token = launch_token(flow)
+    return token, _evidence(app, flow.platform.issuer, "learner-001", DC1_INDICATORS)
+
+
+def get(flow: Flow, path: str, token: str | None = None, **args: str) -> TestResponse:
+    query = {"lt": token, **args} if token else args
+    return flow.client.get(path, query_string=query, base_url=TOOL)
+
+
+def _csv(response: TestResponse) -> list[dict[str, str]]:
+    text = response.get_data().decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text)))
+
+
+def _sheet(response: TestResponse) -> list[tuple]:
+    book = load_workbook(io.BytesIO(response.get_data()), read_only=True)
+    rows = list(book.active.iter_rows(values_only=True))
+    book.close()
+    return rows
+
+
+def test_case_json_is_public_and_parses(flow: Flow) -> None:
+    response = get(flow, "/exports/case.json")
+    assert response.status_code == 200
+    package = json.loads(response.get_data(as_text=True))
+    assert len(package["CFItems"]) == 41
+    assert len(package["CFAssociations"]) == 31
+    assert package["CFDocument"]["uri"].endswith("tw-civil-service-dc")
+
+
+def test_coverage_xlsx_for_designers_and_403_for_learners(
+    flow: Flow, designer: str, learner: tuple[str, int]
+) -> None:
+    response = get(flow, "/exports/coverage.xlsx", designer)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"].startswith(
+        "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    )
+    rows = _sheet(response)
+    header, body = rows[0], rows[1:]
+    assert header[:3] == ("code", "kind", "competency")
+    assert len(body) == 41
+    assert body[0][0] == "DC1" and isinstance(body[0][header.index("total_hours")], int | float)
+    assert get(flow, "/exports/coverage.xlsx", learner[0]).status_code == 403
+    assert get(flow, "/exports/coverage.xlsx").status_code == 401
+
+
+def test_a_learner_downloads_their_own_attainment_as_csv_and_xlsx(
+    flow: Flow, learner: tuple[str, int]
+) -> None:
+    token, learner_id = learner
+    response = get(flow, "/exports/attainment.csv", token)
+    assert response.status_code == 200, response.get_data(as_text=True)
+    assert response.headers["Content-Type"].startswith("text/csv")
+    rows = {row["code"]: row for row in _csv(response)}
+    assert len(rows) == 41
+    assert rows["DC1"]["level"] == "1" and rows["DC1-K2"]["level"] == "1"
+    assert rows["DC2"]["level"] == "0"
+    assert rows["DC1-K2"]["competency"] == "DC1"
+    assert {row["person"] for row in rows.values()} == {str(learner_id)}
+
+    sheet = _sheet(get(flow, "/exports/attainment.xlsx", token))
+    header = sheet[0]
+    by_code = {row[header.index("code")]: row for row in sheet[1:]}
+    assert by_code["DC1"][header.index("level")] == 1
+    assert by_code["DC1-K2"][header.index("evidence_count")] == 1
+
+
+def test_learners_get_only_their_own_records(
+    app: Flask, flow: Flow, learner: tuple[str, int]
+) -> None:
+    token, learner_id = learner
+    for path in ("/exports/attainment.csv", "/exports/attainment.xlsx", "/exports/badges.json"):
+        assert get(flow, path, token, person=str(learner_id)).status_code == 403, path
+    other = launch_token(flow, sub="learner-002", name="陳大華")
+    other_id = _evidence(app, flow.platform.issuer, "learner-002", ("DC2-K1",))
+    assert other_id != learner_id
+    rows = _csv(get(flow, "/exports/attainment.csv", other))
+    assert {row["person"] for row in rows} == {str(other_id)}
+    assert get(flow, "/exports/badges.json", other).get_json() == []
+    assert get(flow, "/exports/attainment.csv", other, person=str(learner_id)).status_code == 403
+
+
+def test_designers_name_the_learner(flow: Flow, designer: str, learner: tuple[str, int]) -> None:
+    _token, learner_id = learner
+    response = get(flow, "/exports/attainment.csv", designer, person=str(learner_id))
+    assert response.status_code == 200
+    assert {row["person"] for row in _csv(response)} == {str(learner_id)}
+    assert get(flow, "/exports/attainment.csv", designer).status_code == 400
+    assert get(flow, "/exports/attainment.csv", designer, person="999999").status_code == 404
+    badges = get(flow, "/exports/badges.json", designer, person=str(learner_id)).get_json()
+    assert [b["credentialSubject"]["achievement"]["humanCode"] for b in badges] == ["DC1"]
+
+
+def test_badges_json_lists_the_learners_credentials_without_personal_data(
+    flow: Flow, learner: tuple[str, int]
+) -> None:
+    token, _learner_id = learner
+    response = get(flow, "/exports/badges.json", token)
+    assert response.status_code == 200
+    text = response.get_data(as_text=True)
+    credentials = json.loads(text)
+    assert isinstance(credentials, list) and len(credentials) == 1
+    credential = credentials[0]
+    assert "OpenBadgeCredential" in credential["type"]
+    assert credential["credentialSubject"]["achievement"]["alignment"][0]["targetCode"] == "DC1"
+    for private in ("learner-001", "王小明", "ming@example.gov.tw", flow.platform.issuer):
+        assert private not in text

@@ -1,0 +1,36 @@
+"""Downloads of the course heat map (CSV, XLSX): designers and administrators; learners 403."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from openpyxl import load_workbook
+
+from tests.lti.test_grade_delivery import GradesWorld
+from tests.web.test_heatmap_pages import page, pass_c4_t5, tagged_codes, world  # noqa: F401
+
+
+def test_heat_map_downloads_as_csv_and_xlsx_with_the_learners_levels(
+    world: GradesWorld,  # noqa: F811
+) -> None:
+    pass_c4_t5(world)
+    tagged = tagged_codes(world)
+    designer = world.launch("designer")
+    answer = page(world, "/exports/heatmap.csv", designer)
+    assert answer.status_code == 200, answer.get_data(as_text=True)
+    assert "attachment" in answer.headers["Content-Disposition"]
+    rows = list(csv.DictReader(io.StringIO(answer.get_data().decode("utf-8-sig"))))
+    (learner,) = [row for row in rows if row["sub"] == "sandbox-learner"]
+    assert all(int(learner[code]) >= 1 for code in tagged), learner
+    book = load_workbook(io.BytesIO(page(world, "/exports/heatmap.xlsx", designer).get_data()))
+    sheet = list(book.active.iter_rows(values_only=True))
+    assert list(sheet[0]) == list(rows[0].keys()) and len(sheet) == len(rows) + 1
+    heat = page(world, "/lti/course/heatmap", designer).get_data(as_text=True)
+    assert "/exports/heatmap.csv?lt=" in heat and "/exports/heatmap.xlsx?lt=" in heat
+
+
+def test_learners_may_not_download_the_heat_map(world: GradesWorld) -> None:  # noqa: F811
+    learner = world.launch("learner")
+    for name in ("heatmap.csv", "heatmap.xlsx"):
+        assert page(world, f"/exports/{name}", learner).status_code == 403
