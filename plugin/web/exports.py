@@ -33,7 +33,7 @@ from plugin.rollup.models import Learner
 from plugin.rollup.service import attainment_report, find_learner, rollup_config
 from plugin.web.launch_context import current_launch, settings
 from plugin.web.request_db import get_session
-from plugin.web.views_heatmap import HEAT_KINDS, _heat_rows, _read_roster
+from plugin.web.views_heatmap import HEAT_KINDS, _heat_rows, _read_roster, organisation_data
 
 blueprint = Blueprint("exports", __name__, url_prefix="/exports")
 UTF8_BOM = "\ufeff"
@@ -280,3 +280,75 @@ def heatmap_xlsx() -> Response:
     """The course heat map as an Excel workbook (the CSV's columns)."""
     key, columns, rows = _heatmap_table()
     return _download(_workbook("heatmap", columns, rows), XLSX_TYPE, f"heatmap-{key}.xlsx")
+
+
+def _organisation_tables() -> tuple[str, list[tuple[str, list[str], list[list[Any]]]]]:
+    """The organisation view's two tables: distribution by grade, and people below target."""
+    launch = current_launch()
+    if launch is None or launch.role != ADMINISTRATOR:
+        raise Forbidden(_("Only administrators can see the organisation view."))
+    data = organisation_data(get_session())
+    levels = list(range(data.top + 1))
+    distribution = [
+        [item.code, grade or "unknown", data.targets.get((grade, item.code), "")]
+        + data.distribution[item.code][grade]
+        for item in data.competencies
+        for grade in data.columns
+    ]
+    below = [
+        [
+            row.learner_id,
+            _safe("; ".join(full for _issuer, _sub, full in row.identities)),
+            row.grade,
+            row.competency,
+            row.level,
+            row.target,
+            row.gap,
+        ]
+        for row in data.shortfalls
+    ]
+    return data.framework.key, [
+        (
+            "distribution",
+            ["competency", "grade", "target", *(f"level_{n}" for n in levels)],
+            distribution,
+        ),
+        (
+            "below_target",
+            ["person", "identities", "grade", "competency", "level", "target", "gap"],
+            below,
+        ),
+    ]
+
+
+@blueprint.get("/organisation-<table>.csv")
+def organisation_csv(table: str) -> Response:
+    """One of the organisation view's tables (distribution, below_target) as CSV."""
+    key, tables = _organisation_tables()
+    chosen = {name: (columns, rows) for name, columns, rows in tables}
+    if table not in chosen:
+        raise NotFound(_("No such table: %(table)s", table=table), field="table")
+    columns, rows = chosen[table]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(columns)
+    writer.writerows(rows)
+    name = f"organisation-{table}-{key}.csv"
+    return _download(UTF8_BOM + buffer.getvalue(), "text/csv; charset=utf-8", name)
+
+
+@blueprint.get("/organisation.xlsx")
+def organisation_xlsx() -> Response:
+    """The organisation view's tables as one Excel workbook, a sheet each."""
+    key, tables = _organisation_tables()
+    book = Workbook()
+    book.remove(book.active)
+    for name, columns, rows in tables:
+        sheet = book.create_sheet(name)
+        sheet.append(columns)
+        for row in rows:
+            sheet.append(row)
+        sheet.freeze_panes = "A2"
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return _download(buffer.getvalue(), XLSX_TYPE, f"organisation-{key}.xlsx")

@@ -190,14 +190,24 @@ def course_heatmap() -> str:
     )
 
 
-@blueprint.get("/lti/organisation")
-def organisation() -> str:
-    """Attainment per competency by grade, the people below target, and catalog coverage."""
-    launch = current_launch()
-    assert launch is not None
-    if launch.role != ADMINISTRATOR:
-        raise Forbidden(_("Only administrators can see the organisation view."))
-    session = get_session()
+@dataclass
+class OrganisationData:
+    """The organisation view's numbers: distribution by grade and the people below target."""
+
+    framework: Framework
+    competencies: list[Item]
+    grades: list[Grade]
+    columns: list[str]
+    distribution: dict[str, dict[str, list[int]]]
+    targets: dict[tuple[str, str], int]
+    shortfalls: list[BelowTarget]
+    levels: dict[int, str]
+    top: int
+    people: int
+
+
+def organisation_data(session: Session) -> OrganisationData:
+    """Attainment per competency by grade and the people below target (one attainment query)."""
     framework = _framework(session)
     competencies = [item for item in framework.items if item.kind == "competency"]
     codes = [item.code for item in competencies]
@@ -259,17 +269,40 @@ def organisation() -> str:
         for learner_id, grade, code, level, target in below
     ]  # fmt: skip
     shortfalls.sort(key=lambda row: (-row.gap, row.competency, row.learner_id))
-    return render_template(
-        "heatmap/organisation.html",
-        launch=launch,
+    return OrganisationData(
+        framework=framework,
         competencies=competencies,
         grades=grades,
-        grade_columns=columns,
+        columns=columns,
         distribution=distribution,
         targets=targets,
         shortfalls=shortfalls,
-        coverage=compute_coverage(session, framework),
         levels=levels,
         top=top,
         people=len(people),
+    )
+
+
+@blueprint.get("/lti/organisation")
+def organisation() -> str:
+    """Attainment per competency by grade, the people below target, and catalog coverage."""
+    launch = current_launch()
+    assert launch is not None
+    if launch.role != ADMINISTRATOR:
+        raise Forbidden(_("Only administrators can see the organisation view."))
+    session = get_session()
+    data = organisation_data(session)
+    return render_template(
+        "heatmap/organisation.html",
+        launch=launch,
+        competencies=data.competencies,
+        grades=data.grades,
+        grade_columns=data.columns,
+        distribution=data.distribution,
+        targets=data.targets,
+        shortfalls=data.shortfalls,
+        coverage=compute_coverage(session, data.framework),
+        levels=data.levels,
+        top=data.top,
+        people=data.people,
     )

@@ -78,6 +78,10 @@ FIXED_AUTH_PARAMS = (
 )
 
 
+# The demo people's civil-service grades (委任 junior, 薦任 intermediate), sent with launches.
+SANDBOX_GRADES = {"learner": "intermediate"}
+
+
 def current_persona() -> str:
     """The ``?as=`` persona of the request (learner by default)."""
     return request.values.get("as", DEFAULT_PERSONA) or DEFAULT_PERSONA
@@ -212,8 +216,14 @@ def _build_launch(
         link = get_link(session, course, hint.link_id)
         line_item = line_item_for_link(session, link)
         launch.set_resource_link_claim(str(link.id), link.text or None, link.title)
-        if link.custom:
-            launch.set_custom_parameters_claim(dict(link.custom))
+        # LTI 1.3 core §5.4.5 custom parameters: the link's own, plus the person's grade as
+        # an LMS would substitute it from a profile field (the tool reads lti.grade_claim).
+        custom = {}
+        if person.persona in SANDBOX_GRADES:
+            custom["grade"] = SANDBOX_GRADES[person.persona]
+        custom.update(link.custom or {})  # a link's own parameters win
+        if custom:
+            launch.set_custom_parameters_claim(custom)
         # AGS 2.0 §3.1: lineitems always, lineitem when the link has its own column.
         lineitem_url = urls.lineitem_url(course.context_id, line_item.id) if line_item else None
         launch.set_ags(lineitems_url, lineitem_url)

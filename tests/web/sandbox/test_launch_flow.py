@@ -88,7 +88,10 @@ def test_id_token_carries_link_course_services_and_names_but_no_email(browser: B
     assert claims[LTI + "roles"] == ["http://purl.imsglobal.org/vocab/lis/v2/membership#Learner"]
     assert claims[LTI + "context"]["id"] == "sandbox-course-1"
     assert claims[LTI + "resource_link"]["title"] == "數位安全基礎"
-    assert claims[LTI + "custom"] == {"module_key": "tw-civil-service-dc.C4-T5"}
+    assert claims[LTI + "custom"] == {
+        "grade": "intermediate",
+        "module_key": "tw-civil-service-dc.C4-T5",
+    }
     assert claims[LTI + "launch_presentation"] == {
         "document_target": "iframe",
         "return_url": PLATFORM + "/sandbox?as=learner",
