@@ -302,6 +302,10 @@ class FaultyLrs:
         self.headers: list[dict[str, str]] = []  # of every POST
         self.held = threading.Event()
         self.release = threading.Event()
+        # Set once the held request, released, has been answered by Ralph (so Ralph has
+        # finished writing it): tests wait for this instead of polling Ralph mid-write.
+        self.passed_on = threading.Event()
+        self.held_answer: int | None = None  # Ralph's status for the held request
         self.closing = threading.Event()
         self.http = requests.Session()
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler())
@@ -359,7 +363,8 @@ class FaultyLrs:
                 elif action == HOLD:
                     proxy.held.set()
                     proxy.release.wait(60)
-                    self._pass_on(body)
+                    proxy.held_answer = self._pass_on(body)
+                    proxy.passed_on.set()
                 else:
                     answer = proxy.forward("POST", self.path, self._headers(), body)
                     if action == FAIL_AFTER:
@@ -374,13 +379,15 @@ class FaultyLrs:
                 wanted = ("Authorization", "Content-Type", "X-Experience-API-Version")
                 return {name: self.headers[name] for name in wanted if name in self.headers}
 
-            def _pass_on(self, body: bytes) -> None:
+            def _pass_on(self, body: bytes) -> int:
+                """Forward to Ralph and relay its answer; Ralph's status (502 if none)."""
                 try:
                     answer = proxy.forward(self.command, self.path, self._headers(), body)
                 except requests.RequestException:
                     self._answer(502, b'{"detail": "proxy: Ralph is not answering"}')
-                    return
+                    return 502
                 self._answer(answer.status_code, answer.content)
+                return int(answer.status_code)
 
             def _answer(self, status: int, content: bytes) -> None:
                 try:
