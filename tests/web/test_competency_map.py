@@ -156,6 +156,7 @@ def test_a_designer_sees_a_learners_map_and_a_learner_never_sees_anothers(
     assert chart(shown) == chart(open_map(flow, token))  # the learner's own numbers
     items = re.findall(r"evidence__id", shown.get_data(as_text=True))
     assert items  # the learner's evidence, not the designer's empty map
+    assert f"學員 {person} 的職能地圖" in shown.get_data(as_text=True)  # whose map it is
     assert open_map(flow, designer, person="999999").status_code == 404
     assert open_map(flow, designer, person="x").status_code == 400
     # A second learner: their own map opens, the first learner's is refused.
