@@ -31,6 +31,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, joinedload
 
 from plugin.core.db import utcnow
+from plugin.core.queue import backoff_delay, lease_due_ids
 from plugin.lti.grades import LINE_ITEM_SCOPE, SCORE_SCOPE
 from plugin.lti.keys import SigningKey, signing_key
 from plugin.lti.models import GradeOutbox
@@ -60,7 +61,6 @@ DEFAULT_SCORE_MAXIMUM = 100.0
 # Requests one row may need at worst: two tokens, a line item search over its pages, its
 # creation, and the score with one retry after a 401.
 REQUESTS_PER_ROW = 2 + MAX_LINEITEM_PAGES + 1 + 2
-MAX_RETRY_AFTER_SECONDS = 24 * 3600.0
 MAX_LEASE_SECONDS = 15 * 60.0
 
 UnitOfWork = Callable[[], AbstractContextManager[Session]]
@@ -139,19 +139,10 @@ def retry_delay(
     rng: random.Random | None = None,
     retry_after: float | None = None,
 ) -> timedelta:
-    """Exponential backoff with jitter: base·2^(attempts−1), capped, times a random 0.5–1.
-
-    The jitter spreads the retries of many rows (and workers) after an outage, and the
-    delay is never below half the base, so a failing platform is never called in a loop.
-    A ``Retry-After`` (RFC 9110 §10.2.3) from a 429 or 503 lengthens the wait.
-    """
-    rng = rng or random.Random()
-    exponent = min(max(attempts, 1) - 1, 32)
-    nominal = min(policy.retry_max_seconds, policy.retry_base_seconds * 2**exponent)
-    seconds = nominal * rng.uniform(0.5, 1.0)
-    if retry_after is not None:
-        seconds = max(seconds, min(retry_after, MAX_RETRY_AFTER_SECONDS))
-    return timedelta(seconds=seconds)
+    """The policy's backoff with jitter before the next try (see plugin.core.queue)."""
+    return backoff_delay(
+        attempts, policy.retry_base_seconds, policy.retry_max_seconds, rng, retry_after
+    )
 
 
 def claim_due(
@@ -159,46 +150,13 @@ def claim_due(
 ) -> list[ClaimedRow]:
     """Take up to ``limit`` due pending rows and lease them until ``lease_until`` (flushes).
 
-    On PostgreSQL the rows are locked ``FOR UPDATE SKIP LOCKED``: a concurrent claimer
-    skips them instead of waiting, so no two workers take the same row. SQLite has no row
-    locks and renders a plain select; it serialises writers, and the lease is only taken
-    where the row is still due. Rows are delivered oldest first (by id), so that two scores
-    of one learner reach the platform in the order they were earned.
+    The lease (row locks on PostgreSQL, a re-checked update on SQLite) is
+    :func:`plugin.core.queue.lease_due_ids`. Rows are delivered oldest first (by id), so
+    that two scores of one learner reach the platform in the order they were earned.
     """
-    ids = list(
-        session.scalars(
-            select(GradeOutbox.id)
-            .where(GradeOutbox.status == PENDING, GradeOutbox.next_attempt_at <= now)
-            .order_by(GradeOutbox.next_attempt_at, GradeOutbox.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
-    )
+    ids = lease_due_ids(session, GradeOutbox, limit, now, lease_until)
     if not ids:
         return []
-    # The lease is taken only where the row is still due: on PostgreSQL the locks already
-    # make it ours; elsewhere this re-check keeps a racing worker from taking it twice.
-    lease = (
-        update(GradeOutbox)
-        .where(
-            GradeOutbox.id.in_(ids),
-            GradeOutbox.status == PENDING,
-            GradeOutbox.next_attempt_at <= now,
-        )
-        .values(next_attempt_at=lease_until)
-        .execution_options(synchronize_session=False)
-    )
-    if session.get_bind().dialect.update_returning:
-        ids = list(session.scalars(lease.returning(GradeOutbox.id)))
-    else:
-        session.execute(lease)
-        ids = list(
-            session.scalars(
-                select(GradeOutbox.id).where(
-                    GradeOutbox.id.in_(ids), GradeOutbox.next_attempt_at == lease_until
-                )
-            )
-        )
     rows = session.scalars(
         select(GradeOutbox)
         .options(joinedload(GradeOutbox.registration))

@@ -28,18 +28,18 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from plugin.core.db import utcnow
+from plugin.core.queue import backoff_delay, lease_due_ids
 from plugin.xapi.lrs_client import MAX_REASON, LrsAnswer, LrsClient
 from plugin.xapi.models import DELIVERED, PENDING, QUARANTINED, OutboxStatement
 
 log = logging.getLogger("plugin.xapi")
 
 NOT_TRIED_NOTE = "not tried: "
-MAX_RETRY_AFTER_SECONDS = 24 * 3600.0
 MAX_LEASE_SECONDS = 15 * 60.0
 
 UnitOfWork = Callable[[], AbstractContextManager[Session]]
@@ -126,19 +126,10 @@ def retry_delay(
     rng: random.Random | None = None,
     retry_after: float | None = None,
 ) -> timedelta:
-    """Exponential backoff with jitter: base·2^(attempts−1), capped, times a random 0.5–1.
-
-    The jitter spreads the retries of many rows (and workers) after an outage, and the
-    delay is never below half the base, so a failing LRS is never called in a loop.
-    A ``Retry-After`` (RFC 9110 §10.2.3) from a 429 or 503 lengthens the wait.
-    """
-    rng = rng or random.Random()
-    exponent = min(max(attempts, 1) - 1, 32)
-    nominal = min(policy.retry_max_seconds, policy.retry_base_seconds * 2**exponent)
-    seconds = nominal * rng.uniform(0.5, 1.0)
-    if retry_after is not None:
-        seconds = max(seconds, min(retry_after, MAX_RETRY_AFTER_SECONDS))
-    return timedelta(seconds=seconds)
+    """The policy's backoff with jitter before the next try (see plugin.core.queue)."""
+    return backoff_delay(
+        attempts, policy.retry_base_seconds, policy.retry_max_seconds, rng, retry_after
+    )
 
 
 def claim_due(
@@ -146,50 +137,15 @@ def claim_due(
 ) -> list[ClaimedStatement]:
     """Take up to ``limit`` due pending rows of ``target`` and lease them (flushes).
 
-    On PostgreSQL the rows are locked ``FOR UPDATE SKIP LOCKED``: a concurrent claimer
-    skips them instead of waiting, so no two workers take the same row. SQLite has no row
-    locks and renders a plain select; it serialises writers, and the lease is only taken
-    where the row is still due. The batch is sent in the order the rows were written, so an
-    LRS stores a learner's statements in the order they happened.
+    The lease (row locks on PostgreSQL, a re-checked update on SQLite) is
+    :func:`plugin.core.queue.lease_due_ids`. The batch is sent in the order the rows were
+    written, so an LRS stores a learner's statements in the order they happened.
     """
-    ids = list(
-        session.scalars(
-            select(OutboxStatement.id)
-            .where(
-                OutboxStatement.status == PENDING,
-                OutboxStatement.target == target,
-                OutboxStatement.next_attempt_at <= now,
-            )
-            .order_by(OutboxStatement.next_attempt_at, OutboxStatement.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
-        )
+    ids = lease_due_ids(
+        session, OutboxStatement, limit, now, lease_until, OutboxStatement.target == target
     )
     if not ids:
         return []
-    # The lease is taken only where the row is still due: on PostgreSQL the locks already
-    # make it ours; elsewhere this re-check keeps a racing worker from taking it twice.
-    lease = (
-        update(OutboxStatement)
-        .where(
-            OutboxStatement.id.in_(ids),
-            OutboxStatement.status == PENDING,
-            OutboxStatement.next_attempt_at <= now,
-        )
-        .values(next_attempt_at=lease_until)
-        .execution_options(synchronize_session=False)
-    )
-    if session.get_bind().dialect.update_returning:
-        ids = list(session.scalars(lease.returning(OutboxStatement.id)))
-    else:
-        session.execute(lease)
-        ids = list(
-            session.scalars(
-                select(OutboxStatement.id).where(
-                    OutboxStatement.id.in_(ids), OutboxStatement.next_attempt_at == lease_until
-                )
-            )
-        )
     rows = session.execute(
         select(
             OutboxStatement.id,

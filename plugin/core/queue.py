@@ -1,0 +1,86 @@
+"""What the durable queues (grade outbox, statement outbox) share: leasing and backoff.
+
+A queue table has an integer ``id``, a ``status`` and a ``next_attempt_at``; a worker leases
+due rows by moving ``next_attempt_at`` forward, sends outside any transaction, and records
+each outcome in a short transaction of its own.
+"""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+PENDING = "pending"
+# A Retry-After longer than this is treated as this (a day): a typo must not park a row forever.
+MAX_RETRY_AFTER_SECONDS = 24 * 3600.0
+
+
+def backoff_delay(
+    attempts: int,
+    base_seconds: float,
+    max_seconds: float,
+    rng: random.Random | None = None,
+    retry_after: float | None = None,
+) -> timedelta:
+    """Exponential backoff with jitter: base·2^(attempts−1), capped, times a random 0.5–1.
+
+    The jitter spreads the retries of many rows (and workers) after an outage, and the
+    delay is never below half the base, so a failing peer is never called in a loop.
+    A ``Retry-After`` (RFC 9110 §10.2.3) from a 429 or 503 lengthens the wait.
+    """
+    rng = rng or random.Random()
+    exponent = min(max(attempts, 1) - 1, 32)
+    nominal = min(max_seconds, base_seconds * 2**exponent)
+    seconds = nominal * rng.uniform(0.5, 1.0)
+    if retry_after is not None:
+        seconds = max(seconds, min(retry_after, MAX_RETRY_AFTER_SECONDS))
+    return timedelta(seconds=seconds)
+
+
+def lease_due_ids(
+    session: Session,
+    model: Any,
+    limit: int,
+    now: datetime,
+    lease_until: datetime,
+    *conditions: Any,
+) -> list[int]:
+    """Lease up to ``limit`` due pending rows of ``model`` until ``lease_until``; their ids.
+
+    On PostgreSQL the rows are locked ``FOR UPDATE SKIP LOCKED``: a concurrent claimer
+    skips them instead of waiting, so no two workers take the same row. SQLite has no row
+    locks and renders a plain select; it serialises writers, and the lease is only taken
+    where the row is still due. Oldest first (by due time, then id).
+    """
+    due = (model.status == PENDING, model.next_attempt_at <= now, *conditions)
+    ids = list(
+        session.scalars(
+            select(model.id)
+            .where(*due)
+            .order_by(model.next_attempt_at, model.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    )
+    if not ids:
+        return []
+    # The lease is taken only where the row is still due: on PostgreSQL the locks already
+    # make it ours; elsewhere this re-check keeps a racing worker from taking it twice.
+    lease = (
+        update(model)
+        .where(model.id.in_(ids), *due)
+        .values(next_attempt_at=lease_until)
+        .execution_options(synchronize_session=False)
+    )
+    if session.get_bind().dialect.update_returning:
+        return list(session.scalars(lease.returning(model.id)))
+    session.execute(lease)
+    return list(
+        session.scalars(
+            select(model.id).where(model.id.in_(ids), model.next_attempt_at == lease_until)
+        )
+    )
