@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import signal
 import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -379,10 +381,9 @@ def grades_worker(once: bool, batch: int | None, interval: float | None) -> None
     def deliver() -> Any:
         return deliver_due_scores(database.session_scope, tokens, settings.secret_key, policy)
 
-    previous = {} if once else _stop_on_signals(stop)
     if not once:
         click.echo(f"grade worker: batches of {policy.batch_size}; stop with SIGTERM or Ctrl-C")
-    try:
+    with _stopped_by_signals(stop, enabled=not once):
         claimed = run_worker(
             deliver,
             batch_size=policy.batch_size,
@@ -391,23 +392,24 @@ def grades_worker(once: bool, batch: int | None, interval: float | None) -> None
             stop=stop,
             report=lambda report: click.echo(f"grades: {report}"),
         )
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
     if once and not claimed:
         click.echo("grades: nothing due")
     if not once:
         click.echo("grade worker stopped")
 
 
-def _stop_on_signals(stop: threading.Event) -> dict[int, Any]:
-    """Let SIGTERM and SIGINT end the worker after its current row; returns old handlers."""
-    if threading.current_thread() is not threading.main_thread():
-        return {}
+@contextmanager
+def _stopped_by_signals(stop: threading.Event, enabled: bool = True) -> Iterator[None]:
+    """SIGTERM and SIGINT end the worker after its current row; old handlers come back."""
     previous = {}
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        previous[signum] = signal.signal(signum, lambda _signum, _frame: stop.set())
-    return previous
+    if enabled and threading.current_thread() is threading.main_thread():
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            previous[signum] = signal.signal(signum, lambda _signum, _frame: stop.set())
+    try:
+        yield
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
 
 
 @grades_group.command("status")
@@ -481,21 +483,19 @@ def xapi_worker(once: bool, batch: int | None, interval: float | None) -> None:
     def deliver() -> xapi_delivery.BatchReport:
         return xapi_delivery.deliver_due_statements(database.session_scope, clients, policy)
 
-    previous = {} if once else _stop_on_signals(stop)
     if not once:
         names = ", ".join(f"{t.name} ({t.endpoint})" for t in xapi.lrs)
         click.echo(f"xapi worker: batches of {policy.batch_size} to {names}; stop with SIGTERM")
     try:
-        claimed = xapi_delivery.run_worker(
-            deliver,
-            interval=xapi.worker_interval_seconds if interval is None else interval,
-            once=once,
-            stop=stop,
-            report=lambda report: click.echo(f"xapi: {report}"),
-        )
+        with _stopped_by_signals(stop, enabled=not once):
+            claimed = xapi_delivery.run_worker(
+                deliver,
+                interval=xapi.worker_interval_seconds if interval is None else interval,
+                once=once,
+                stop=stop,
+                report=lambda report: click.echo(f"xapi: {report}"),
+            )
     finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
         for client in clients.values():
             client.close()
     if once and not claimed:

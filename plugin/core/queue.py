@@ -7,12 +7,18 @@ each outcome in a short transaction of its own.
 
 from __future__ import annotations
 
+import logging
 import random
+import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
+
+log = logging.getLogger("plugin.queue")
 
 PENDING = "pending"
 # A Retry-After longer than this is treated as this (a day): a typo must not park a row forever.
@@ -84,3 +90,39 @@ def lease_due_ids(
             select(model.id).where(model.id.in_(ids), model.next_attempt_at == lease_until)
         )
     )
+
+
+def run_worker(
+    deliver_batch: Callable[[], Any],
+    *,
+    name: str,
+    interval: float,
+    once: bool,
+    stop: threading.Event,
+    more_due: Callable[[Any], bool],
+    report: Callable[[Any], None] = lambda _report: None,
+) -> int:
+    """Deliver batches until ``stop`` is set (or once); returns how many rows were claimed.
+
+    When ``more_due(batch)`` says another batch is ready, it follows at once; otherwise the
+    worker sleeps ``interval`` seconds, waking early when stopped — so a failing peer or an
+    empty queue never makes it spin. A database error is logged and waited out.
+    """
+    claimed = 0
+    while not stop.is_set():
+        try:
+            batch = deliver_batch()
+        except SQLAlchemyError as exc:
+            log.error("%s: database error, retrying in %.0f s: %s", name, interval, exc)
+            if once:
+                raise
+            stop.wait(interval)
+            continue
+        claimed += batch.claimed
+        if batch.claimed:
+            report(batch)
+        if once:
+            break
+        if not more_due(batch):
+            stop.wait(interval)
+    return claimed

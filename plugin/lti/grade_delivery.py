@@ -27,9 +27,9 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
 from sqlalchemy import func, select, update
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, joinedload
 
+from plugin.core import queue
 from plugin.core.db import utcnow
 from plugin.core.queue import backoff_delay, lease_due_ids
 from plugin.lti.grades import LINE_ITEM_SCOPE, SCORE_SCOPE
@@ -592,24 +592,14 @@ def run_worker(
 ) -> int:
     """Deliver batches until ``stop`` is set (or once); returns how many rows were claimed.
 
-    A full batch is followed at once by the next; otherwise the worker sleeps ``interval``
-    seconds, waking early when stopped. A database error is logged and waited out.
+    A full batch that went somewhere is followed at once by the next; otherwise the worker
+    sleeps ``interval`` seconds (plugin.core.queue.run_worker).
     """
-    claimed = 0
-    while not stop.is_set():
-        try:
-            batch = deliver_batch()
-        except SQLAlchemyError as exc:
-            log.error("grade worker: database error, retrying in %.0f s: %s", interval, exc)
-            if once:
-                raise
-            stop.wait(interval)
-            continue
-        claimed += batch.claimed
-        if batch.claimed:
-            report(batch)
-        if once:
-            break
-        if batch.claimed < batch_size or batch.deferred + batch.released == batch.claimed:
-            stop.wait(interval)
-    return claimed
+
+    def more_due(batch: BatchReport) -> bool:
+        return batch.claimed >= batch_size and batch.deferred + batch.released != batch.claimed
+
+    return queue.run_worker(
+        deliver_batch, name="grade worker", interval=interval, once=once, stop=stop,
+        more_due=more_due, report=report,
+    )  # fmt: skip

@@ -29,9 +29,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
+from plugin.core import queue
 from plugin.core.db import utcnow
 from plugin.core.queue import backoff_delay, lease_due_ids
 from plugin.xapi.lrs_client import MAX_REASON, LrsAnswer, LrsClient
@@ -316,28 +316,12 @@ def run_worker(
     """Deliver batches until ``stop`` is set (or once); returns how many rows were claimed.
 
     When some target had a full batch that went through, the next follows at once;
-    otherwise the worker sleeps ``interval`` seconds, waking early when stopped — so a
-    failing LRS or an empty queue never makes it spin. A database error is logged and
-    waited out.
+    otherwise the worker sleeps ``interval`` seconds (plugin.core.queue.run_worker).
     """
-    claimed = 0
-    while not stop.is_set():
-        try:
-            batch = deliver_batch()
-        except SQLAlchemyError as exc:
-            log.error("xapi worker: database error, retrying in %.0f s: %s", interval, exc)
-            if once:
-                raise
-            stop.wait(interval)
-            continue
-        claimed += batch.claimed
-        if batch.claimed:
-            report(batch)
-        if once:
-            break
-        if not batch.more_due:
-            stop.wait(interval)
-    return claimed
+    return queue.run_worker(
+        deliver_batch, name="xapi worker", interval=interval, once=once, stop=stop,
+        more_due=lambda batch: batch.more_due, report=report,
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
