@@ -35,9 +35,9 @@ translations: $(STAMP)
 # After adding _("…") strings: refresh the catalog, then translate the new entries.
 messages: $(STAMP)
 	$(BIN)/pybabel extract -F babel.cfg -o plugin/translations/messages.pot --no-location \
-	  --sort-output --project dc-competency-tool .
+	  --sort-output --width 100 --project dc-competency-tool .
 	$(BIN)/pybabel update -i plugin/translations/messages.pot -d plugin/translations \
-	  --no-fuzzy-matching
+	  --no-fuzzy-matching --width 100
 
 instance/config.toml:
 	mkdir -p instance

@@ -46,6 +46,7 @@ from plugin.lti.registrations import (
     PlatformDetails,
     activate_deployment,
     disable_platform,
+    framing_origins,
     list_registrations,
     register_platform,
 )
@@ -256,9 +257,17 @@ def platform_group() -> None:
 @click.option("--deployment-id", "deployment_ids", multiple=True, help="Active deployment(s).")
 @click.option("--name", default="", help="A name administrators recognise.")
 @click.option("--auth-audience", default="", help="Token audience, when not the token URL.")
+@click.option(
+    "--frame-origin",
+    "frame_origins",
+    multiple=True,
+    help="An origin where the platform shows the tool, besides its issuer's and login URL's "
+    "(Canvas: https://school.instructure.com). Replaces the earlier list when given.",
+)
 def platform_add(**options: object) -> None:
     """Register (or update) a platform and activate its deployments."""
     deployment_ids = tuple(options.pop("deployment_ids"))  # type: ignore[arg-type]
+    options["frame_origins"] = tuple(options["frame_origins"])  # type: ignore[arg-type]
     details = PlatformDetails(**options)  # type: ignore[arg-type]
     try:
         with _db().session_scope() as session:
@@ -281,6 +290,7 @@ def platform_list() -> None:
         for row in rows:
             state = "enabled" if row.enabled else "disabled"
             click.echo(f"{row.issuer}  client_id={row.client_id}  {state}  ({row.name})")
+            click.echo(f"    frames the tool from: {' '.join(sorted(framing_origins(row)))}")
             for deployment in row.deployments:
                 status = "active" if deployment.active else "awaiting approval"
                 click.echo(f"    deployment {deployment.deployment_id}: {status}")
@@ -381,9 +391,9 @@ def grades_worker(once: bool, batch: int | None, interval: float | None) -> None
     def deliver() -> Any:
         return deliver_due_scores(database.session_scope, tokens, settings.secret_key, policy)
 
-    if not once:
-        click.echo(f"grade worker: batches of {policy.batch_size}; stop with SIGTERM or Ctrl-C")
     with _stopped_by_signals(stop, enabled=not once):
+        if not once:  # announced once the handlers are in place: a SIGTERM from now on is clean
+            click.echo(f"grade worker: batches of {policy.batch_size}; stop with SIGTERM or Ctrl-C")
         claimed = run_worker(
             deliver,
             batch_size=policy.batch_size,
@@ -483,11 +493,13 @@ def xapi_worker(once: bool, batch: int | None, interval: float | None) -> None:
     def deliver() -> xapi_delivery.BatchReport:
         return xapi_delivery.deliver_due_statements(database.session_scope, clients, policy)
 
-    if not once:
-        names = ", ".join(f"{t.name} ({t.endpoint})" for t in xapi.lrs)
-        click.echo(f"xapi worker: batches of {policy.batch_size} to {names}; stop with SIGTERM")
     try:
         with _stopped_by_signals(stop, enabled=not once):
+            if not once:  # announced once the handlers are in place (see the grade worker)
+                names = ", ".join(f"{t.name} ({t.endpoint})" for t in xapi.lrs)
+                click.echo(
+                    f"xapi worker: batches of {policy.batch_size} to {names}; stop with SIGTERM"
+                )
             claimed = xapi_delivery.run_worker(
                 deliver,
                 interval=xapi.worker_interval_seconds if interval is None else interval,

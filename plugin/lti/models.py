@@ -24,6 +24,9 @@ class Registration(Base):
     auth_token_url: Mapped[str] = mapped_column(String(1000))
     auth_audience: Mapped[str] = mapped_column(String(1000), default="")
     key_set_url: Mapped[str] = mapped_column(String(1000))
+    # Origins, space-separated, where the platform shows the tool besides its issuer's and
+    # login URL's (Canvas: the school's own domain); they go into CSP frame-ancestors.
+    frame_origins: Mapped[str] = mapped_column(String(2000), default="")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     origin: Mapped[str] = mapped_column(String(20), default="manual")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

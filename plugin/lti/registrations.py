@@ -25,6 +25,7 @@ class PlatformDetails:
     key_set_url: str
     name: str = ""
     auth_audience: str = ""
+    frame_origins: tuple[str, ...] = ()
 
 
 def check_details(details: PlatformDetails) -> None:
@@ -37,6 +38,51 @@ def check_details(details: PlatformDetails) -> None:
         parts = urlsplit(value)
         if parts.scheme not in ("https", "http") or not parts.netloc:
             raise InvalidInput(f"{field} must be an http(s) URL, got {value!r}", field=field)
+    for value in details.frame_origins:
+        check_origin(value, "frame_origins")
+
+
+def check_origin(value: str, field: str) -> str:
+    """``value`` if it is a bare http(s) origin (no path, query or user), else InvalidInput."""
+    parts = urlsplit(value)
+    bare = not (parts.path or parts.query or parts.fragment or "@" in parts.netloc)
+    hostname_ok = bool(parts.netloc) and all(
+        character.isalnum() or character in ".-:[]" for character in parts.netloc
+    )
+    if parts.scheme not in ("https", "http") or not hostname_ok or not bare:
+        raise InvalidInput(
+            f"{field} must be origins like https://lms.example.org, got {value!r}", field=field
+        )
+    return f"{parts.scheme}://{parts.netloc.lower()}"
+
+
+def framing_origins(registration: Registration) -> set[str]:
+    """Origins allowed to frame the tool for this platform: its issuer's, login URL's, extras."""
+    origins = {_origin(registration.issuer), _origin(registration.auth_login_url)}
+    origins.update(registration.frame_origins.split())
+    origins.discard("")
+    return origins
+
+
+def all_framing_origins(session: Session) -> list[str]:
+    """The framing origins of every enabled registration, sorted (CSP frame-ancestors)."""
+    rows = session.execute(
+        select(Registration.issuer, Registration.auth_login_url, Registration.frame_origins).where(
+            Registration.enabled.is_(True)
+        )
+    )
+    origins: set[str] = set()
+    for issuer, login_url, extra in rows:
+        origins.update({_origin(issuer), _origin(login_url), *extra.split()})
+    origins.discard("")
+    return sorted(origins)
+
+
+def _origin(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("https", "http") or not parts.netloc:
+        return ""
+    return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
 def register_platform(
@@ -57,6 +103,10 @@ def register_platform(
     registration.auth_token_url = details.auth_token_url
     registration.auth_audience = details.auth_audience
     registration.key_set_url = details.key_set_url
+    if details.frame_origins:
+        registration.frame_origins = " ".join(
+            sorted({check_origin(value, "frame_origins") for value in details.frame_origins})
+        )
     registration.origin = origin
     registration.enabled = True
     session.flush()

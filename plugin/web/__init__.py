@@ -20,6 +20,7 @@ from plugin.web import (
     modules_view,
     pages,
     request_db,
+    security,
     views_heatmap,
     xapi_admin,
 )
@@ -31,6 +32,7 @@ def init_app(app: Flask) -> None:
     i18n.init_app(app)
     errors.init_app(app)
     launch_context.init_app(app)
+    security.init_app(app)
     lti.init_app(app)
     api.init_app(app)
     app.register_blueprint(lti_pages.blueprint)

@@ -106,13 +106,6 @@ def _require_designer() -> None:
         raise Forbidden(_("Only course designers can edit the module catalog."))
 
 
-@blueprint.after_request
-def _keep_token_on_site(response: Response) -> Response:
-    # Links in previews lead off-site; the launch token in our URLs must not follow them.
-    response.headers["Referrer-Policy"] = "same-origin"
-    return response
-
-
 def _page(template: str, **context: Any) -> str:
     launch = current_launch()
     return render_template(

@@ -38,6 +38,7 @@ from plugin.web.launch_context import settings, token_for
 from plugin.web.learning import begin_attempt
 from plugin.web.modules_view import place_launch
 from plugin.web.request_db import get_session
+from plugin.web.security import allow_framing_by, forget_frame_origins
 
 log = logging.getLogger("plugin.lti")
 blueprint = Blueprint("lti", __name__)
@@ -251,6 +252,9 @@ def register() -> Any:
     """LTI Dynamic Registration 1.0 §3: register with the platform that opened this page."""
     openid_configuration = request.args.get("openid_configuration", "")
     registration_token = request.args.get("registration_token", "")
+    if openid_configuration.startswith(("https://", "http://")):
+        # The platform shows this page in its own frame before it is registered.
+        allow_framing_by(openid_configuration)
     session = get_session()
     try:
         registration = register_dynamically(
@@ -268,6 +272,7 @@ def register() -> Any:
         response.status_code = exc.status
         return response
     session.commit()
+    forget_frame_origins()
     return render_template("lti/registered.html", registration=registration)
 
 

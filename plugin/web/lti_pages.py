@@ -29,6 +29,7 @@ from plugin.web.designer import is_designer, report_levels
 from plugin.web.i18n import localized
 from plugin.web.launch_context import current_launch, settings
 from plugin.web.request_db import get_session
+from plugin.web.security import allow_form_target
 
 blueprint = Blueprint("lti_pages", __name__)
 MAX_PICKER_RESULTS = 50
@@ -98,6 +99,7 @@ def deep_link_respond() -> Response | tuple[str, int]:
     key = signing_key(session, settings().secret_key)
     session.commit()
     return_url, token = build_response(launch, signing_registration(launch, key), items)
+    allow_form_target(return_url)  # the page auto-posts the answer to the platform
     return Response(render_template("lti/deep_link_return.html", return_url=return_url, jwt=token))
 
 

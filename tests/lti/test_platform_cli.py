@@ -124,3 +124,27 @@ def test_platform_disable_of_an_unknown_issuer_fails(app: Flask) -> None:
 def test_platform_list_when_empty(app: Flask) -> None:
     result = app.test_cli_runner().invoke(args=["platform", "list"])
     assert result.exit_code == 0 and "no platforms registered" in result.output
+
+
+def test_platform_add_with_frame_origins_lists_where_the_platform_may_frame_the_tool(
+    app: Flask,
+) -> None:
+    runner = app.test_cli_runner()
+    school = "https://school.instructure.example"
+    added = runner.invoke(args=[*ADD, "--frame-origin", school, "--frame-origin", school + ":8443"])
+    assert added.exit_code == 0, added.output
+
+    listing = runner.invoke(args=["platform", "list"])
+
+    assert f"frames the tool from: {ISSUER} {school} {school}:8443" in listing.output
+
+
+def test_platform_add_with_a_frame_origin_that_has_a_path_is_refused_naming_the_option(
+    app: Flask,
+) -> None:
+    runner = app.test_cli_runner()
+    added = runner.invoke(args=[*ADD, "--frame-origin", "https://school.example/courses"])
+    assert added.exit_code != 0
+    assert "frame_origins" in added.output and "https://school.example/courses" in added.output
+    with app.extensions["plugin.db"].session_scope() as session:
+        assert session.scalars(select(Registration)).first() is None

@@ -20,6 +20,7 @@ from plugin.web.request_db import get_session
 from plugin.web.sandbox.errors import service_error_response
 from plugin.web.sandbox.platform import PlatformUrls, SandboxPlatform, SandboxPlatformConf
 from plugin.web.sandbox.services import ensure_demo_data, register_with_tool
+from plugin.web.security import forget_frame_origins
 
 blueprint = Blueprint("sandbox", __name__)
 EXTENSION = "plugin.sandbox"
@@ -79,6 +80,7 @@ def _ensure_ready() -> None:
             if attempt == 2:
                 raise
     platform.ready = True
+    forget_frame_origins()  # the sandbox now frames the tool
 
 
 @blueprint.errorhandler(PluginError)
