@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import secrets
 import tomllib
 import types
@@ -270,11 +271,25 @@ def _check_lrs_targets(settings: Settings) -> None:
                 f"{settings.source}: key '{key}.name' repeats the LRS name {target.name!r}"
             )
         seen.add(target.name)
+        if _carries_credentials(target.endpoint):
+            # It would be printed by `xapi status`, /xapi/status and every delivery log line,
+            # and echoed here: the credentials belong in the keys that are never shown.
+            raise ConfigError(
+                f"{settings.source}: key '{key}.endpoint' must not carry credentials; "
+                f"set '{key}.username' and '{key}.password' instead"
+            )
         if not target.endpoint.startswith(("https://", "http://")):
             raise ConfigError(
                 f"{settings.source}: key '{key}.endpoint' must be an http(s) URL, "
                 f"got {target.endpoint!r}"
             )
+
+
+def _carries_credentials(url: str) -> bool:
+    """True when ``url`` has a ``user:password@`` part, with or without a scheme."""
+    rest = url.split("://", 1)[1] if "://" in url else url
+    authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
+    return "@" in authority
 
 
 def _check_rollup(settings: Settings) -> None:

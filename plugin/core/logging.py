@@ -3,12 +3,40 @@
 from __future__ import annotations
 
 import logging
+import re
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+# Query parameters that carry credentials: the launch token (the tool's session on every
+# link), dynamic registration's registration_token, and the tokens of OAuth-style callers.
+SECRET_PARAMETERS = ("lt", "registration_token", "id_token", "access_token", "token")
+SECRET_QUERY_VALUE = re.compile(
+    r"(?P<name>[?&;](?:" + "|".join(SECRET_PARAMETERS) + r")=)[^&;#\s\"']+"
+)
+REDACTED = "[redacted]"
+# The web servers' logs: they write request lines and URIs, query strings included.
+REQUEST_LOGGERS = ("werkzeug", "gunicorn.access", "gunicorn.error")
+
+
+def redact_query_secrets(text: str) -> str:
+    """``text`` with the values of credential-carrying query parameters replaced."""
+    return SECRET_QUERY_VALUE.sub(lambda match: match.group("name") + REDACTED, text)
+
+
+class QuerySecretFilter(logging.Filter):
+    """Rewrites a request-log record so that no token from a URL's query string is kept."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Redact the formatted message (always keeps the record)."""
+        message = record.getMessage()
+        redacted = redact_query_secrets(message)
+        if redacted != message:
+            record.msg, record.args = redacted, None
+        return True
 
 
 def configure_logging(level: str) -> None:
-    """Send the tool's logs to stderr at ``level`` (idempotent)."""
+    """Send the tool's logs to stderr at ``level`` (idempotent), and keep launch and
+    registration tokens out of the web server's request log."""
     logger = logging.getLogger("plugin")
     logger.setLevel(level)
     if not any(getattr(h, "plugin_handler", False) for h in logger.handlers):
@@ -16,3 +44,7 @@ def configure_logging(level: str) -> None:
         handler.setFormatter(logging.Formatter(LOG_FORMAT))
         handler.plugin_handler = True  # type: ignore[attr-defined]
         logger.addHandler(handler)
+    for name in REQUEST_LOGGERS:
+        request_log = logging.getLogger(name)
+        if not any(isinstance(f, QuerySecretFilter) for f in request_log.filters):
+            request_log.addFilter(QuerySecretFilter())

@@ -286,6 +286,26 @@ def _chart_data(
     }
 
 
+def named_learner(session: Session, launch: Launch, person: str) -> Learner:
+    """The learner ``?person=<learner id>`` names, for a designer's or administrator's launch.
+
+    A course designer reaches the learners of their own platform (an identity under the
+    launch's issuer), as the course heat map lists them; an administrator the whole
+    organisation, as the organisation view does. A learner out of reach is "no such learner"
+    (404, like an unknown id), so another platform's ids cannot be probed.
+    """
+    if not person.isdigit() or int(person) > 2**31 - 1:
+        raise InvalidInput(_("Name a learner with ?person=<learner id>."), field="person")
+    learner = session.get(Learner, int(person))
+    if learner is not None and launch.role != ADMINISTRATOR:
+        issuer = launch.person.issuer
+        if not any(identity.issuer == issuer for identity in learner.identities):
+            learner = None
+    if learner is None:
+        raise NotFound(_("No such learner."), field="person")
+    return learner
+
+
 def _person(session: Session, launch: Launch, own: Learner | None) -> Learner | None:
     """The learner whose map is shown: ``?person=<learner id>`` for designers and admins."""
     person = request.args.get("person", "")
@@ -295,12 +315,7 @@ def _person(session: Session, launch: Launch, own: Learner | None) -> Learner | 
         if own is not None and person == str(own.id):
             return own
         raise Forbidden(_("Learners can see only their own competency map."))
-    if not person.isdigit() or int(person) > 2**31 - 1:
-        raise InvalidInput(_("Name a learner with ?person=<learner id>."), field="person")
-    learner = session.get(Learner, int(person))
-    if learner is None:
-        raise NotFound(_("No such learner."), field="person")
-    return learner
+    return named_learner(session, launch, person)
 
 
 @blueprint.get("/lti/map")

@@ -6,7 +6,8 @@ Who may download what:
 - ``/exports/coverage.xlsx?lt=`` and ``/exports/heatmap.csv|.xlsx?lt=``: course designers and
   administrators;
 - ``/exports/attainment.csv|.xlsx?lt=`` and ``/exports/badges.json?lt=``: a learner gets their
-  own; designers and administrators name a learner with ``?person=<learner id>``.
+  own; designers name a learner of their own platform, administrators any learner, with
+  ``?person=<learner id>``.
 """
 
 from __future__ import annotations
@@ -25,12 +26,13 @@ from plugin.competencies.case import case_json, export_case
 from plugin.competencies.coverage import compute_coverage, csv_columns, csv_rows, framework_order
 from plugin.competencies.models import Framework
 from plugin.competencies.services import get_framework
-from plugin.core.errors import Forbidden, InvalidInput, NotFound
+from plugin.core.errors import Forbidden, NotFound
 from plugin.lti.claims import ADMINISTRATOR, DESIGNER, LEARNER
 from plugin.lti.models import Launch
 from plugin.rollup.badges import learner_credentials
 from plugin.rollup.models import Learner
 from plugin.rollup.service import attainment_report, find_learner, rollup_config
+from plugin.web.competency_map import named_learner
 from plugin.web.launch_context import current_launch, settings
 from plugin.web.request_db import get_session
 from plugin.web.views_heatmap import HEAT_KINDS, _heat_rows, _read_roster, organisation_data
@@ -149,12 +151,8 @@ def _learner(session: Session, launch: Launch) -> Learner:
     """The learner an export is about: the launch's own, or ``?person=`` for designers."""
     person = request.args.get("person", "")
     if launch.role in (DESIGNER, ADMINISTRATOR):
-        if not person.isdigit() or int(person) > 2**31 - 1:
-            raise InvalidInput(_("Name a learner with ?person=<learner id>."), field="person")
-        learner = session.get(Learner, int(person))
-        if learner is None:
-            raise NotFound(_("No such learner."), field="person")
-        return learner
+        # Designers reach their own platform's learners only (competency_map.named_learner).
+        return named_learner(session, launch, person)
     if launch.role != LEARNER or person:
         raise Forbidden(_("Learners can download only their own records."))
     learner = find_learner(session, launch.person.issuer, launch.person.sub)

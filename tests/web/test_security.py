@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 from flask import Flask
+from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
@@ -17,11 +18,17 @@ from plugin.lti.models import GradeOutbox
 from plugin.lti.registrations import PlatformDetails, register_platform
 from plugin.web.security import CROSS_SITE_BLUEPRINTS, CROSS_SITE_ENDPOINTS, FrameOriginCache
 from plugin.xapi.models import Attempt, OutboxStatement
-from tests.lti.conftest import TOOL, Flow, flow, platform, tool  # noqa: F401 (fixtures)
+from tests.lti.conftest import TOOL, Flow, platform, tool  # noqa: F401 (fixtures)
 from tests.lti.platform import TestPlatform
 from tests.web.modules.test_module_pages import launch, token_of
 
 CANVAS_SCHOOL = "https://school.instructure.example"
+
+
+@pytest.fixture
+def flow(tool: FlaskClient, platform: TestPlatform) -> Flow:  # noqa: F811
+    """Login/launch driver for the registered test platform."""
+    return Flow(tool, platform)
 
 
 def policy(response: TestResponse) -> dict[str, list[str]]:

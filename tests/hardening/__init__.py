@@ -1,0 +1,1 @@
+"""Hardening tests: fuzzed input, authorization, secrets."""

@@ -1,0 +1,528 @@
+"""A learner can never read another person's data: every route of the app, called as learner A
+with learner B's ids, without a token, and with expired, tampered and forged tokens.
+
+The table :data:`ROUTES` classifies every rule of ``app.url_map`` by who may use it; a route
+the table does not know fails :func:`test_every_route_is_classified`, so a new page or
+endpoint cannot skip the walk. The rules it documents (README "Exports", "Grades and
+rosters", "JSON API"; plugin/web/competency_map.py, views_heatmap.py, course.py, exports.py):
+
+- public: the tool's description, the framework, health, public keys, static files;
+- LTI protocol: login, launch and dynamic registration read only what a platform sends;
+- learner-own: a launch sees its own person's records only (``?person=`` of anyone else 403);
+- designer: course designers and administrators (learners 403); a designer reads the
+  learners of their own platform (issuer) — maps, attainment exports, the course heat map;
+- administrator: the organisation view and statement delivery, organisation-wide;
+- API scope: a bearer token with the scope; a launch token only on ``/api/v1/me/attainment``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+from unittest import mock
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from itsdangerous import TimestampSigner
+from sqlalchemy import update
+from werkzeug.test import TestResponse
+
+from plugin.core.db import utcnow
+from plugin.lti.models import Launch
+from plugin.lti.tokens import issue_launch_token, read_launch_token
+from plugin.web.api.auth import SCOPES, create_token
+from tests.conftest import TEST_SECRET
+from tests.hardening.authz_support import (
+    ADMIN,
+    B_LEARNER_ID,
+    DESIGNER,
+    LEARNER_A,
+    LEARNER_B,
+    MODULE,
+    OTHER_ADMIN,
+    OTHER_DESIGNER,
+    OTHER_ISSUER,
+    Persona,
+    World,
+    answer_text,
+    browser_headers,
+    build_world,
+    check_answers,
+    found_in,
+    without_echo,
+)
+from tests.lti.conftest import (  # noqa: F401 (fixtures)
+    TOOL,
+    Flow,
+    flow,
+    make_app,
+    platform,
+    register,
+    tool,
+)
+from tests.lti.platform import running_platform
+
+PUBLIC = "public"
+PROTOCOL = "lti-protocol"
+OWN = "learner-own"
+DESIGNERS = "designer"
+ADMINS = "administrator"
+
+
+def api(scope: str) -> str:
+    """The access class of an API endpoint that needs ``scope``."""
+    return f"api:{scope}"
+
+
+ME = "api:launch-token"  # /api/v1/me/attainment: the calling learner's own launch token
+
+ROUTES: dict[tuple[str, str], str] = {
+    ("/", "GET"): PUBLIC,
+    ("/framework", "GET"): PUBLIC,
+    ("/healthz", "GET"): PUBLIC,
+    ("/.well-known/jwks.json", "GET"): PUBLIC,
+    ("/static/<path:filename>", "GET"): PUBLIC,
+    ("/lti/config", "GET"): PUBLIC,
+    ("/exports/case.json", "GET"): PUBLIC,
+    ("/api/v1/openapi.json", "GET"): PUBLIC,
+    ("/lti/login", "GET"): PROTOCOL,
+    ("/lti/login", "POST"): PROTOCOL,
+    ("/lti/launch", "POST"): PROTOCOL,
+    ("/lti/register", "GET"): PROTOCOL,
+    ("/lti/home", "GET"): OWN,
+    ("/lti/map", "GET"): OWN,
+    ("/lti/module", "GET"): OWN,
+    ("/lti/module/progress", "POST"): OWN,
+    ("/lti/module/retry", "POST"): OWN,
+    ("/lti/module/check", "POST"): OWN,
+    ("/lti/module/complete", "POST"): OWN,
+    ("/lti/unbound", "GET"): OWN,
+    ("/exports/attainment.csv", "GET"): OWN,
+    ("/exports/attainment.xlsx", "GET"): OWN,
+    ("/exports/badges.json", "GET"): OWN,
+    ("/api/v1/me/attainment", "GET"): ME,
+    ("/catalog/coverage", "GET"): DESIGNERS,
+    ("/catalog/coverage.csv", "GET"): DESIGNERS,
+    ("/catalog/outside-courses", "POST"): DESIGNERS,
+    ("/designer/modules", "GET"): DESIGNERS,
+    ("/designer/modules/new", "GET"): DESIGNERS,
+    ("/designer/modules/new", "POST"): DESIGNERS,
+    ("/designer/modules/<key>/edit", "GET"): DESIGNERS,
+    ("/designer/modules/<key>/edit", "POST"): DESIGNERS,
+    ("/designer/modules/<key>/tags", "GET"): DESIGNERS,
+    ("/designer/modules/<key>/tags", "POST"): DESIGNERS,
+    ("/designer/tags/bulk", "GET"): DESIGNERS,
+    ("/designer/tags/bulk", "POST"): DESIGNERS,
+    ("/lti/deep-link", "GET"): DESIGNERS,
+    ("/lti/deep-link", "POST"): DESIGNERS,
+    ("/lti/bind", "POST"): DESIGNERS,
+    ("/lti/course", "GET"): DESIGNERS,
+    ("/lti/course/heatmap", "GET"): DESIGNERS,
+    ("/exports/coverage.xlsx", "GET"): DESIGNERS,
+    ("/exports/heatmap.csv", "GET"): DESIGNERS,
+    ("/exports/heatmap.xlsx", "GET"): DESIGNERS,
+    ("/lti/organisation", "GET"): ADMINS,
+    ("/exports/organisation-<table>.csv", "GET"): ADMINS,
+    ("/exports/organisation.xlsx", "GET"): ADMINS,
+    ("/xapi/status", "GET"): ADMINS,
+    ("/api/v1/frameworks", "GET"): api("read:frameworks"),
+    ("/api/v1/frameworks/<key>", "GET"): api("read:frameworks"),
+    ("/api/v1/modules", "GET"): api("read:modules"),
+    ("/api/v1/modules/<key>", "GET"): api("read:modules"),
+    ("/api/v1/coverage", "GET"): api("read:coverage"),
+    ("/api/v1/persons", "GET"): api("read:persons"),
+    ("/api/v1/persons/<int:person_id>", "GET"): api("read:persons"),
+    ("/api/v1/persons/<int:person_id>/attainment", "GET"): api("read:attainment"),
+    ("/api/v1/persons/<int:person_id>/evidence", "GET"): api("read:evidence"),
+}
+
+# What A's own launch token gets from each learner-own route: (plain, naming B). The POSTs
+# run in this order on A's finished attempt: retry opens a new one, progress and check use it.
+OWN_STATUSES: dict[tuple[str, str], tuple[int, int]] = {
+    ("/lti/home", "GET"): (200, 200),
+    ("/lti/map", "GET"): (200, 403),
+    ("/lti/module", "GET"): (200, 200),
+    ("/lti/unbound", "GET"): (200, 200),
+    ("/exports/attainment.csv", "GET"): (200, 403),
+    ("/exports/attainment.xlsx", "GET"): (200, 403),
+    ("/exports/badges.json", "GET"): (200, 403),
+    ("/api/v1/me/attainment", "GET"): (200, 400),  # 400: the API names an unknown parameter
+    ("/lti/module/retry", "POST"): (303, 303),
+    ("/lti/module/progress", "POST"): (204, 204),
+    ("/lti/module/check", "POST"): (200, 409),  # the check closes the attempt it scores
+    ("/lti/module/complete", "POST"): (400, 400),  # the module has a check to answer
+}
+OWN_ORDER = list(OWN_STATUSES)
+REFUSED = {403, 404}  # a launch token of the wrong role (404: not a deep-linking launch)
+IMPLIED_METHODS = {"HEAD", "OPTIONS"}  # Flask answers these for every GET rule itself
+FRAMEWORK_KEY = "tw-civil-service-dc"
+
+
+def is_api(access: str) -> bool:
+    """True for an endpoint that needs an API token's scope."""
+    return access.startswith("api:") and access != ME
+
+
+def api_routes() -> list[tuple[str, str]]:
+    """The routes that need an API token's scope."""
+    return [route for route, access in ROUTES.items() if is_api(access)]
+
+
+def url_map_routes(app: Flask) -> set[tuple[str, str]]:
+    """Every (rule, method) the app answers, HEAD and OPTIONS aside."""
+    return {
+        (rule.rule, method)
+        for rule in app.url_map.iter_rules()
+        for method in (rule.methods or set()) - IMPLIED_METHODS
+    }
+
+
+def path_of(rule: str, world: World) -> str:
+    """``rule`` with B's ids (or the catalog's keys) in its placeholders."""
+    values = {
+        "person_id": str(world.b.learner_id),
+        "table": "below_target",
+        "filename": "css/plugin.css",
+        "key": FRAMEWORK_KEY if rule.startswith("/api/v1/frameworks/") else MODULE,
+    }
+    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: values[m.group(1)], rule)
+
+
+def naming_b(world: World) -> dict[str, str]:
+    """Query parameters a page might read a person from, all naming B."""
+    learner, sub = str(world.b.learner_id), world.b.sub
+    return {
+        "person": learner,
+        "person_id": learner,
+        "learner": learner,
+        "id": learner,
+        "sub": sub,
+        "user": sub,
+        "user_id": sub,
+        "issuer": world.issuer,
+        "registration": world.b.registrations[0],
+    }
+
+
+def own_form(world: World, rule: str, token: str) -> dict[str, Any]:
+    """The form A's own page would post to a learner-own POST route."""
+    if rule == "/lti/module/progress":
+        return {"lt": token, "percent": "60"}
+    if rule == "/lti/module/check":
+        return check_answers(world.app, token, correct_items=3)
+    return {"lt": token}
+
+
+def call(
+    client: FlaskClient, method: str, path: str, params: dict[str, Any], headers: dict[str, str]
+) -> TestResponse:
+    """GET with ``params`` in the query, or POST them as a form the tool's page sent; the
+    answer is read whole and closed (a static file would otherwise stay open)."""
+    if method == "GET":
+        response = client.get(path, query_string=params, headers=headers, base_url=TOOL)
+    else:
+        headers = {**browser_headers(), **headers}
+        response = client.post(path, data=params, headers=headers, base_url=TOOL)
+    response.get_data()
+    response.close()
+    return response
+
+
+def assert_nothing_of_b(response: TestResponse, world: World, what: str) -> None:
+    """No value identifying B or B's records is in the answer (its echo of the query aside)."""
+    leaked = found_in(without_echo(answer_text(response)), world.b_values())
+    assert not leaked, f"{what} answered {response.status_code} with B's {leaked}"
+
+
+def expired_token(launch_id: str) -> str:
+    """A correctly signed launch token issued three hours ago (they live two hours)."""
+    issued = int(time.time()) - 3 * 3600
+    with mock.patch.object(TimestampSigner, "get_timestamp", return_value=issued):
+        token = issue_launch_token(TEST_SECRET, launch_id)
+    # Only its age is wrong: a longer lifetime would accept it.
+    assert read_launch_token(TEST_SECRET, token, max_age_seconds=4 * 3600) == launch_id
+    return token
+
+
+def tampered(token: str) -> str:
+    """``token`` with its signature changed."""
+    return token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
+
+
+@pytest.fixture
+def world(flow: Flow, app: Flask) -> Iterator[World]:  # noqa: F811
+    """Everyone launched on the test platform, and a learner, a designer and an
+    administrator on a second registered platform (another issuer)."""
+    with running_platform(
+        key_slot=1, issuer=OTHER_ISSUER, client_id="other-client", deployment_id="other-dep"
+    ) as other:
+        register(app, other)
+        yield build_world(flow, Flow(app.test_client(), other))
+
+
+def test_every_route_is_classified(app: Flask) -> None:
+    found = url_map_routes(app)
+    unclassified = sorted(found - set(ROUTES))
+    assert not unclassified, f"routes the authorization walk does not classify: {unclassified}"
+    gone = sorted(set(ROUTES) - found)
+    assert not gone, f"classified routes the app no longer has: {gone}"
+    assert set(OWN_STATUSES) == {route for route, kind in ROUTES.items() if kind in (OWN, ME)}
+
+
+def test_learner_a_reads_nothing_of_b_on_any_route(world: World) -> None:
+    client = world.app.test_client()
+    token = world.token(LEARNER_A)
+    walked = 0
+    for (rule, method), access in sorted(ROUTES.items()):
+        if access in (OWN, ME):
+            continue  # walked in order below: their POSTs change A's attempt
+        path = path_of(rule, world)
+        ways = [({}, {"lt": token, **naming_b(world)})]
+        if is_api(access):
+            ways.append(({"Authorization": f"Bearer lt.{token}"}, naming_b(world)))
+        for headers, params in ways:
+            response = call(client, method, path, params, headers)
+            what = f"{method} {path} as A"
+            if access == PUBLIC:
+                assert response.status_code == 200, what
+            elif access == PROTOCOL:
+                assert response.status_code == 400, what
+            elif is_api(access):
+                assert response.status_code == 403, what  # a launch token reads no person
+            else:
+                assert response.status_code in REFUSED, (what, response.status_code)
+            assert_nothing_of_b(response, world, what)
+            walked += 1
+    for rule, method in OWN_ORDER:
+        plain, named = OWN_STATUSES[(rule, method)]
+        form = own_form(world, rule, token)
+        response = call(client, method, rule, form, {})
+        assert response.status_code == plain, (rule, response.get_data(as_text=True)[:2000])
+        assert_nothing_of_b(response, world, f"{method} {rule} as A")
+        response = call(client, method, rule, {**form, **naming_b(world)}, {})
+        assert response.status_code == named, (rule, response.get_data(as_text=True)[:2000])
+        assert_nothing_of_b(response, world, f"{method} {rule} as A naming B")
+        walked += 2
+    assert walked == len(ROUTES) + len(api_routes()) + len(OWN_STATUSES)
+
+
+@pytest.mark.parametrize("credential", ["none", "expired", "tampered", "forged", "ended"])
+def test_without_a_valid_launch_no_route_opens_and_none_shows_b(
+    world: World, credential: str
+) -> None:
+    token = world.token(LEARNER_A)
+    a_launch = world.a.launch_ids[0]
+    tokens = {
+        "none": "",
+        "expired": expired_token(a_launch),
+        "tampered": tampered(token),
+        # B's launch named in a token signed with another key.
+        "forged": issue_launch_token("another-secret-" + "y" * 40, world.b.launch_ids[0]),
+        "ended": token,  # A's own token once the launch itself has expired (below)
+    }
+    if credential == "ended":
+        end_launches(world.app)
+    client = world.app.test_client()
+    for (rule, method), access in sorted(ROUTES.items()):
+        path = path_of(rule, world)
+        params = {**naming_b(world), **({"lt": tokens[credential]} if tokens[credential] else {})}
+        response = call(client, method, path, params, {})
+        what = f"{method} {path} with a {credential} token"
+        if access == PUBLIC:
+            assert response.status_code == 200, what
+        elif access == PROTOCOL:
+            assert response.status_code == 400, what
+        else:
+            assert response.status_code == 401, (what, response.status_code)
+        assert_nothing_of_b(response, world, what)
+
+
+def end_launches(app: Flask) -> None:
+    """Every stored launch ends now (its ``expires_at`` passes)."""
+    with app.extensions["plugin.db"].session_scope() as session:
+        session.execute(update(Launch).values(expires_at=utcnow()))
+
+
+# --- what A's own pages do show ---------------------------------------------------------------
+
+
+def test_learner_own_pages_show_a_and_only_a(world: World) -> None:
+    client = world.app.test_client()
+    token = world.token(LEARNER_A)
+    a_values = {"A's evidence source": world.a.evidence_sources[0]}
+    for path in ("/lti/map",):
+        text = answer_text(client.get(path, query_string={"lt": token}, base_url=TOOL))
+        assert found_in(text, a_values), path
+    for path in ("/exports/attainment.csv", "/exports/attainment.xlsx", "/exports/badges.json"):
+        response = client.get(path, query_string={"lt": token}, base_url=TOOL)
+        assert response.status_code == 200, path
+        # The file is named for A's learner id, and a CSV/XLSX row starts with it.
+        assert f"-{world.a.learner_id}." in response.headers["Content-Disposition"], path
+        assert_nothing_of_b(response, world, path)
+    own = client.get(
+        "/api/v1/me/attainment", headers={"Authorization": f"Bearer lt.{token}"}, base_url=TOOL
+    )
+    assert own.status_code == 200
+    assert own.get_json()["person"]["id"] == world.a.learner_id
+    assert world.a.evidence_sources[0] in own.get_data(as_text=True)
+    assert_nothing_of_b(own, world, "/api/v1/me/attainment")
+    # The same endpoint with ?lt= answers the same person.
+    query = client.get("/api/v1/me/attainment", query_string={"lt": token}, base_url=TOOL)
+    assert query.get_json()["person"]["id"] == world.a.learner_id
+
+
+def test_a_learner_naming_their_own_id_gets_their_own_map(world: World) -> None:
+    client = world.app.test_client()
+    mine = client.get(
+        "/lti/map",
+        query_string={"lt": world.token(LEARNER_A), "person": world.a.learner_id},
+        base_url=TOOL,
+    )
+    assert mine.status_code == 200
+    assert world.a.evidence_sources[0] in mine.get_data(as_text=True)
+
+
+# --- the JSON API's scopes ------------------------------------------------------------------------
+
+
+def test_api_tokens_read_only_what_their_scope_allows(world: World) -> None:
+    client = world.app.test_client()
+    with world.app.extensions["plugin.db"].session_scope() as session:
+        tokens = {scope: create_token(session, scope, [scope])[1] for scope in SCOPES}
+    checked = 0
+    for (rule, _method), access in sorted(ROUTES.items()):
+        if not access.startswith("api:"):
+            continue  # the API endpoints, /me among them
+        path = path_of(rule, world)
+        for scope, token in tokens.items():
+            response = client.get(path, headers={"Authorization": f"Bearer {token}"}, base_url=TOOL)
+            if access == api(scope):
+                assert response.status_code == 200, (path, scope, response.get_json())
+            elif access == ME:
+                # API tokens read people through /persons/{id}; /me is a launch's own.
+                assert response.status_code == 403, (path, scope)
+            else:
+                assert response.status_code == 403, (path, scope, response.get_json())
+                assert response.get_json()["error"]["code"] == "insufficient_scope"
+                assert_nothing_of_b(response, world, f"{path} with {scope}")
+            checked += 1
+    assert checked == len(SCOPES) * (len(api_routes()) + 1)
+
+
+@pytest.mark.parametrize("persona", [LEARNER_A, DESIGNER, ADMIN, OTHER_DESIGNER])
+def test_no_launch_token_reads_a_person_through_the_api(world: World, persona: Persona) -> None:
+    client = world.app.test_client()
+    token = world.token(persona)
+    for path in (
+        f"/api/v1/persons/{B_LEARNER_ID}",
+        f"/api/v1/persons/{B_LEARNER_ID}/attainment",
+        f"/api/v1/persons/{B_LEARNER_ID}/evidence",
+        "/api/v1/persons",
+    ):
+        query = {"sub": LEARNER_B.sub} if path.endswith("/persons") else {}
+        for headers, params in (
+            ({"Authorization": f"Bearer lt.{token}"}, query),
+            ({}, {**query, "lt": token}),
+        ):
+            response = call(client, "GET", path, params, headers)
+            assert response.status_code == 403, (path, response.get_json())
+            assert_nothing_of_b(response, world, path)
+
+
+# --- designers and administrators -------------------------------------------------------------
+
+
+def get_as(world: World, persona: Persona, path: str, **query: Any) -> TestResponse:
+    """GET ``path`` with ``persona``'s launch token."""
+    client = world.app.test_client()
+    return call(client, "GET", path, {"lt": world.token(persona), **query}, {})
+
+
+def shows_b(response: TestResponse, world: World) -> list[str]:
+    """What of B the answer shows."""
+    return found_in(without_echo(answer_text(response)), world.b_values())
+
+
+def test_course_designers_read_their_own_platforms_learners(world: World) -> None:
+    person = {"person": world.b.learner_id}
+    for path, query in (
+        ("/lti/map", person),
+        ("/exports/attainment.csv", person),
+        ("/exports/attainment.xlsx", person),
+        ("/exports/badges.json", person),
+        ("/lti/course/heatmap", {}),
+        ("/exports/heatmap.csv", {}),
+    ):
+        response = get_as(world, DESIGNER, path, **query)
+        assert response.status_code == 200, path
+        assert shows_b(response, world), f"a designer sees B on {path}"
+    for path in ("/lti/course", "/catalog/coverage", "/designer/modules"):
+        assert get_as(world, DESIGNER, path).status_code == 200, path
+    for path in ("/lti/organisation", "/exports/organisation.xlsx", "/xapi/status"):
+        assert get_as(world, DESIGNER, path).status_code == 403, path
+
+
+def test_administrators_read_the_whole_organisation(world: World) -> None:
+    for path, query in (
+        ("/lti/organisation", {"lang": "en"}),
+        ("/exports/organisation-below_target.csv", {}),
+        ("/lti/map", {"person": world.b.learner_id}),
+    ):
+        response = get_as(world, ADMIN, path, **query)
+        assert response.status_code == 200, path
+        assert shows_b(response, world), f"an administrator sees B on {path}"
+    assert get_as(world, ADMIN, "/xapi/status").status_code == 200
+
+
+def test_a_designer_of_another_platform_cannot_read_the_first_platforms_learners(
+    world: World,
+) -> None:
+    person = {"person": world.b.learner_id}
+    for path in (
+        "/lti/map",
+        "/exports/attainment.csv",
+        "/exports/attainment.xlsx",
+        "/exports/badges.json",
+    ):
+        response = get_as(world, OTHER_DESIGNER, path, **person)
+        assert response.status_code == 404, (path, response.status_code)
+        assert not shows_b(response, world), path
+    for path in ("/lti/course/heatmap", "/exports/heatmap.csv", "/lti/course"):
+        response = get_as(world, OTHER_DESIGNER, path)
+        assert response.status_code == 200, path
+        assert not shows_b(response, world), path
+
+
+def test_the_first_platforms_designer_cannot_read_the_other_platforms_learners(
+    world: World,
+) -> None:
+    other = {"person": world.other_learner_id}
+    assert get_as(world, DESIGNER, "/lti/map", **other).status_code == 404
+    assert get_as(world, DESIGNER, "/exports/attainment.csv", **other).status_code == 404
+    # That platform's own designer reads them.
+    assert get_as(world, OTHER_DESIGNER, "/lti/map", **other).status_code == 200
+
+
+def test_administrators_of_any_platform_see_the_organisation_by_design(world: World) -> None:
+    # The organisation view is the whole tool's (DESIGN.md §1: organisation-wide views for
+    # training managers), whichever registered platform the administrator came from.
+    response = get_as(world, OTHER_ADMIN, "/exports/organisation-below_target.csv")
+    assert response.status_code == 200
+    assert shows_b(response, world)
+    assert get_as(world, OTHER_ADMIN, "/lti/map", person=world.b.learner_id).status_code == 200
+
+
+def test_the_sandbox_routes_exist_only_in_a_development_app(
+    make_app: Callable[..., Flask],  # noqa: F811
+    app: Flask,
+) -> None:
+    # The sandbox LMS plays the platform, not the tool, and config refuses it in production
+    # (tests/core/test_config.py): the walk's app has none of its routes, and every route a
+    # sandbox adds lives under /sandbox.
+    sandboxed = make_app(sandbox={"enabled": True})
+    added = url_map_routes(sandboxed) - url_map_routes(app)
+    assert added and all(rule.startswith("/sandbox") for rule, _method in added)
+    assert not any(rule.startswith("/sandbox") for rule, _method in url_map_routes(app))
