@@ -1,0 +1,1 @@
+"""Benchmarks: scripts that print numbers, and the load driver the load test shares."""
