@@ -639,12 +639,18 @@ def rollup_group() -> None:
 def rollup_recompute() -> None:
     """Recompute every person's attainment from all evidence; changed levels are stated."""
     settings = _settings()
-    changes: list[Any] = []
+    changed = 0
     with _db().session_scope() as session:
         framework = _loaded_framework(session)
-        count = recompute_all(session, framework, rollup_config(settings.rollup), changes)
-        emit_assessed(session, merge_changes(changes), framework, settings)
-    click.echo(f"recomputed {count} person(s); {len(changes)} level(s) changed")
+
+        def emit(found: list[Any]) -> None:
+            # Chunk by chunk (a person's changes all come in one), so memory stays bounded.
+            nonlocal changed
+            emit_assessed(session, merge_changes(found), framework, settings)
+            changed += len(found)
+
+        count = recompute_all(session, framework, rollup_config(settings.rollup), on_chunk=emit)
+    click.echo(f"recomputed {count} person(s); {changed} level(s) changed")
 
 
 @rollup_group.command("show")

@@ -17,8 +17,10 @@ result lists the evidence it came from.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
+from operator import attrgetter
+from typing import NamedTuple
 
 METHODS = (
     "highest",
@@ -58,8 +60,11 @@ class RollupConfig:
             raise ValueError("mastery_threshold must be in [0, 1]")
 
 
-@dataclass(frozen=True)
-class Point:
+# Point and ItemResult are immutable named tuples rather than frozen dataclasses: a full
+# recompute makes one per evidence row and per item, and a tuple is built at half the cost.
+
+
+class Point(NamedTuple):
     """One piece of evidence for one item."""
 
     evidence_id: str
@@ -69,18 +74,20 @@ class Point:
     source_id: str = ""
 
 
-@dataclass(frozen=True)
-class ItemResult:
+class ItemResult(NamedTuple):
     """An item's value and level, and the evidence behind them."""
 
     value: float | None
     level: int
-    evidence: tuple[str, ...] = field(default_factory=tuple)
+    evidence: tuple[str, ...] = ()
+
+
+_OBSERVATION_ORDER = attrgetter("observed_at", "source_id", "evidence_id")
 
 
 def ordered(points: Iterable[Point]) -> list[Point]:
     """Evidence in observation order; ties by source id, then evidence id (deterministic)."""
-    return sorted(points, key=lambda p: (p.observed_at, p.source_id, p.evidence_id))
+    return sorted(points, key=_OBSERVATION_ORDER)
 
 
 def _highest(scores: Sequence[float], _config: RollupConfig) -> float | None:
@@ -141,18 +148,31 @@ def method_value(scores: Sequence[float], config: RollupConfig) -> float | None:
 
 def item_result(points: Iterable[Point], config: RollupConfig) -> ItemResult:
     """value and level of one item from its evidence (in any order)."""
-    chain = ordered(points)
+    chain = list(points)
     if not chain:
         return ItemResult(value=None, level=0)
-    value = method_value([p.score for p in chain], config)
+    if len(chain) == 1:  # most items of most people: the loop below, unrolled
+        only = chain[0]
+        value = method_value([only.score], config)
+        reached = only.level >= 1 and value is not None and value >= config.mastery_threshold
+        return ItemResult(value=value, level=only.level if reached else 0,
+                          evidence=(only.evidence_id,))  # fmt: skip
+    chain = ordered(chain)
+    scores = [p.score for p in chain]
+    value = method_value(scores, config)
+    levels = sorted({p.level for p in chain}, reverse=True)
     level = 0
-    for candidate in sorted({p.level for p in chain if p.level >= 1}, reverse=True):
-        at_or_above = [p.score for p in chain if p.level >= candidate]
-        reached = method_value(at_or_above, config)
+    for candidate in levels:
+        if candidate < 1:
+            break
+        if candidate == levels[-1]:  # every point is at or above it: the chain's own value
+            reached = value
+        else:
+            reached = method_value([p.score for p in chain if p.level >= candidate], config)
         if reached is not None and reached >= config.mastery_threshold:
             level = candidate
             break
-    return ItemResult(value=value, level=level, evidence=tuple(p.evidence_id for p in chain))
+    return ItemResult(value=value, level=level, evidence=tuple([p.evidence_id for p in chain]))
 
 
 def competency_level(

@@ -49,7 +49,17 @@ class Evidence(Base):
     __tablename__ = "rollup_evidence"
     __table_args__ = (
         UniqueConstraint("source_id", "item_id"),
-        Index("ix_rollup_evidence_learner_item", "learner_id", "item_id"),
+        # Covers what a recompute reads of a learner's evidence (migration 0010), so the
+        # index alone answers it, in learner order.
+        Index(
+            "ix_rollup_evidence_learner_item",
+            "learner_id",
+            "item_id",
+            "observed_at",
+            "source_id",
+            "level",
+            "score",
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -70,12 +80,11 @@ class Attainment(Base):
     """A learner's computed value and level for one item, with the evidence behind it."""
 
     __tablename__ = "rollup_attainment"
+    # The unique constraint's index also serves look-ups by learner (its first column).
     __table_args__ = (UniqueConstraint("learner_id", "item_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    learner_id: Mapped[int] = mapped_column(
-        ForeignKey("rollup_learners.id", ondelete="CASCADE"), index=True
-    )
+    learner_id: Mapped[int] = mapped_column(ForeignKey("rollup_learners.id", ondelete="CASCADE"))
     item_id: Mapped[str] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(20))
     value: Mapped[float | None] = mapped_column(Float)
