@@ -256,7 +256,10 @@ class Module(Base):
 
     training_class: Mapped[TrainingClass | None] = relationship(back_populates="modules")
     tags: Mapped[list[ModuleTag]] = relationship(
-        back_populates="module", order_by="ModuleTag.id", cascade="all, delete-orphan"
+        back_populates="module",
+        order_by="ModuleTag.id",
+        cascade="all, delete-orphan",
+        lazy="selectin",  # lists of modules show their tags: one IN query per list
     )
     check_items: Mapped[list[CheckItem]] = relationship(
         back_populates="module", order_by="CheckItem.position", cascade="all, delete-orphan"
@@ -329,7 +332,8 @@ class ModuleTag(Base):
     retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     module: Mapped[Module] = relationship(back_populates="tags")
-    item: Mapped[Item] = relationship()
+    # Every reader of a tag reads its item (statements, pages, coverage): one join, not N loads.
+    item: Mapped[Item] = relationship(lazy="joined", innerjoin=True)
 
 
 class OutsideCourse(Base):
