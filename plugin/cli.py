@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import signal
 import threading
@@ -51,7 +53,7 @@ from plugin.lti.registrations import (
     register_platform,
 )
 from plugin.lti.service_tokens import ensure_service_tokens
-from plugin.rollup.imports import EvidenceFileInvalid, import_evidence
+from plugin.rollup.imports import EvidenceFileInvalid, cell_problem, import_evidence
 from plugin.rollup.pull import pull_evidence
 from plugin.rollup.service import (
     attainment_report,
@@ -793,16 +795,20 @@ PERSON_HEADER = ("person_issuer", "person_sub", "link_key", "grade")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 def person_import(file: Path) -> None:
     """Import personnel data (person_issuer,person_sub,link_key,grade); all or nothing."""
-    import csv
-    import io
-
     settings = _settings()
+    data = file.read_bytes()
     try:
-        text = file.read_bytes().decode("utf-8-sig")
-    except UnicodeDecodeError:
-        raise click.ClickException(f"{file}: not UTF-8 text") from None
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise click.ClickException(
+            f"{file}: refused, nothing imported: line {line}: not UTF-8 text (save it as CSV UTF-8)"
+        ) from None
     reader = csv.reader(io.StringIO(text, newline=""))
-    header = tuple(cell.strip() for cell in next(reader, []))
+    try:
+        header = tuple(cell.strip() for cell in next(reader, []))
+    except csv.Error as exc:  # e.g. a field past the csv module's size limit
+        raise click.ClickException(f"{file}: refused, nothing imported: line 1: {exc}") from None
     if header != PERSON_HEADER:
         raise click.ClickException(f"{file}: line 1: header must be {','.join(PERSON_HEADER)}")
     count = 0
@@ -810,13 +816,16 @@ def person_import(file: Path) -> None:
         with _db().session_scope() as session:
             framework = _loaded_framework(session)
             config = rollup_config(settings.rollup)
-            for cells in reader:
+            for cells in _person_rows(reader):
                 line = reader.line_num
                 if not any(cell.strip() for cell in cells):
                     continue
                 if len(cells) != len(PERSON_HEADER):
                     raise PluginError(f"line {line}: {len(cells)} fields, expected 4")
                 issuer, sub, link_key, grade = (cell.strip() for cell in cells)
+                for name, value in zip(PERSON_HEADER[:3], (issuer, sub, link_key), strict=True):
+                    if problem := cell_problem(name, value):
+                        raise PluginError(f"line {line}, field {name}: {problem}")
                 try:
                     learner = learner_for(session, issuer, sub)
                     if link_key:
@@ -832,6 +841,14 @@ def person_import(file: Path) -> None:
     except PluginError as exc:
         raise click.ClickException(f"{file}: refused, nothing imported: {exc.message}") from None
     click.echo(f"{file}: {count} person row(s) imported")
+
+
+def _person_rows(reader: Any) -> Iterator[list[str]]:
+    """The reader's rows; a CSV fault becomes a refusal naming its line."""
+    try:
+        yield from reader
+    except csv.Error as exc:
+        raise PluginError(f"line {reader.line_num}: {exc}") from None
 
 
 def init_app(app: Flask) -> None:

@@ -200,6 +200,8 @@ class _RowChecker:
             fail("title", "required")
         elif len(title) > MAX_TITLE_LENGTH:
             fail("title", f"at most {MAX_TITLE_LENGTH} characters")
+        elif "\x00" in title:  # PostgreSQL text cannot hold it
+            fail("title", "must not contain NUL characters")
         hours = self._hours(raw["hours"], fail)
         audience: list[str] = []
         for name in _split(raw["audience"]):
@@ -285,6 +287,8 @@ def import_outside_courses(
     source = source.strip()
     if len(source) > MAX_SOURCE_LENGTH:
         raise InvalidInput(f"source: at most {MAX_SOURCE_LENGTH} characters", field="source")
+    if "\x00" in source:  # PostgreSQL text cannot hold it
+        raise InvalidInput("source: must not contain NUL characters", field="source")
     rows = read_outside_courses(session, framework, data)
     items = {
         item.code: item

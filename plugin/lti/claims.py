@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import math
+import re
 from collections.abc import Iterable
+from typing import Any
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 CLAIM_MESSAGE_TYPE = LTI + "message_type"
@@ -22,6 +25,9 @@ CLAIM_NRPS = "https://purl.imsglobal.org/spec/lti-nrps/claim/namesroleservice"
 RESOURCE_LINK_REQUEST = "LtiResourceLinkRequest"
 DEEP_LINKING_REQUEST = "LtiDeepLinkingRequest"
 SUPPORTED_MESSAGE_TYPES = (RESOURCE_LINK_REQUEST, DEEP_LINKING_REQUEST)
+
+# NUL (PostgreSQL text refuses it) and unpaired surrogates (no UTF-8 form, RFC 8259 §8.2).
+UNSTORABLE_CHARACTERS = re.compile("[\x00\ud800-\udfff]")
 
 LEARNER = "learner"
 DESIGNER = "designer"
@@ -48,3 +54,23 @@ def classify_roles(
     if names & set(designer_roles):
         return DESIGNER
     return LEARNER
+
+
+def storable(value: Any) -> bool:
+    """True when the JSON ``value`` can be stored and sent on as JSON: no NUL, no unpaired
+    surrogate in any key or string, and only finite numbers (RFC 8259 §6 has no NaN)."""
+    pending = [value]
+    while pending:  # a loop, not recursion: the nesting depth is the sender's choice
+        item = pending.pop()
+        if isinstance(item, str):
+            if UNSTORABLE_CHARACTERS.search(item):
+                return False
+        elif isinstance(item, float):
+            if not math.isfinite(item):
+                return False
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, list):
+            pending.extend(item)
+    return True

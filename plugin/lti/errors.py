@@ -14,6 +14,11 @@ REASONS: dict[str, tuple[int, str, str]] = {
         "The login request lacks the parameter {param}. Check the tool's OIDC login URL in "
         "the platform.",
     ),
+    "login_invalid_parameter": (
+        400,
+        "登入請求的參數 {param} 含有不允許的字元（NUL）。",
+        "The login request's parameter {param} contains a character that is not allowed (NUL).",
+    ),
     "unknown_platform": (
         400,
         "本工具沒有這個平臺的註冊（issuer {issuer}，client_id {client_id}）。請管理員先註冊平臺。",

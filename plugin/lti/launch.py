@@ -29,18 +29,22 @@ from plugin.lti.adapters import (
     ToolRequest,
 )
 from plugin.lti.claims import (
+    CLAIM_AGS_ENDPOINT,
     CLAIM_CONTEXT,
     CLAIM_CUSTOM,
     CLAIM_DEEP_LINKING_SETTINGS,
     CLAIM_DEPLOYMENT_ID,
     CLAIM_LAUNCH_PRESENTATION,
     CLAIM_MESSAGE_TYPE,
+    CLAIM_NRPS,
     CLAIM_RESOURCE_LINK,
     CLAIM_ROLES,
+    CLAIM_TOOL_PLATFORM,
     CLAIM_VERSION,
     DEEP_LINKING_REQUEST,
     SUPPORTED_MESSAGE_TYPES,
     classify_roles,
+    storable,
 )
 from plugin.lti.errors import LaunchRejected
 from plugin.lti.keysets import KeySetCache
@@ -54,6 +58,14 @@ from plugin.lti.registrations import (
 
 # sub and deployment_id are at most 255 characters (LTI 1.3 core §5.3.3, OIDC Core §2).
 MAX_IDENTIFIER_LENGTH = 255
+# lti_grade_outbox.line_item_url / line_items_url.
+MAX_SERVICE_URL_LENGTH = 1000
+# Claims that are JSON objects when present (LTI 1.3 core §5.3-5.4, AGS 2.0 §3.1, NRPS 2.0
+# §3.6.1.1): the tool reads their members.
+OBJECT_CLAIMS = (
+    CLAIM_CONTEXT, CLAIM_CUSTOM, CLAIM_LAUNCH_PRESENTATION, CLAIM_RESOURCE_LINK,
+    CLAIM_TOOL_PLATFORM, CLAIM_AGS_ENDPOINT, CLAIM_NRPS,
+)  # fmt: skip
 # Longest value kept per identity claim: the lengths of the lti_people columns.
 PERSON_CLAIM_LENGTHS = {
     "name": 255,
@@ -156,6 +168,7 @@ def accept_launch(
         raise LaunchRejected("malformed_token")
     _check_header(launch.header)
     body = launch.body
+    _check_storable(body)
     issuer = _required_text(body, "iss")
     try:
         return _accept_from(session, request, launch, issuer, id_token, state, key_sets, policy)
@@ -192,6 +205,16 @@ def _check_header(header: dict[str, Any]) -> None:
         raise LaunchRejected("unsupported_algorithm", alg=alg or "none")
     if not header.get("kid"):
         raise LaunchRejected("missing_kid")
+
+
+def _check_storable(body: dict[str, Any]) -> None:
+    """Claims the tool can look up, store and restate: checked before the issuer is looked
+    up, since the database would fail on a NUL rather than find nothing."""
+    for claim, value in body.items():
+        if not storable(claim) or not storable(value):
+            name = claim.rsplit("/", 1)[-1] if storable(claim) else "id_token"
+            reason = "contains NUL, an unpaired surrogate or a number that is not finite"
+            raise LaunchRejected("invalid_claim", claim=name, reason=reason)
 
 
 def _required_text(body: dict[str, Any], claim: str) -> str:
@@ -299,9 +322,12 @@ def _check_claims(launch: ToolMessageLaunch, claims: dict[str, Any]) -> None:
         raise LaunchRejected("missing_claim", claim="roles")
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise LaunchRejected("invalid_claim", claim="roles", reason="must be a list of strings")
-    if not claims.get(CLAIM_DEPLOYMENT_ID):
+    deployment_id = claims.get(CLAIM_DEPLOYMENT_ID)
+    if deployment_id is None or deployment_id == "":
         raise LaunchRejected("missing_claim", claim="deployment_id")
-    deployment_id = str(claims[CLAIM_DEPLOYMENT_ID])
+    if not isinstance(deployment_id, str):
+        # Else str() of a number or an object would be recorded as a new deployment.
+        raise LaunchRejected("invalid_claim", claim="deployment_id", reason="must be a string")
     if not deployment_id.strip() or len(deployment_id) > MAX_IDENTIFIER_LENGTH:
         # LTI 1.3 core §5.3.3: a non-empty string of at most 255 characters.
         reason = "must be 1 to 255 characters, not blank"
@@ -310,17 +336,43 @@ def _check_claims(launch: ToolMessageLaunch, claims: dict[str, Any]) -> None:
         link = claims.get(CLAIM_RESOURCE_LINK)
         if not isinstance(link, dict) or not link.get("id"):
             raise LaunchRejected("missing_claim", claim="resource_link.id")
+        if not isinstance(link["id"], str):  # LTI 1.3 core §5.3.5
+            reason = "id must be a string"
+            raise LaunchRejected("invalid_claim", claim="resource_link", reason=reason)
     if message_type == DEEP_LINKING_REQUEST:
         _check_deep_linking_settings(claims.get(CLAIM_DEEP_LINKING_SETTINGS))
-    for claim in (CLAIM_CONTEXT, CLAIM_CUSTOM, CLAIM_LAUNCH_PRESENTATION):
+    for claim in OBJECT_CLAIMS:
         if claim in claims and not isinstance(claims[claim], dict):
             reason = "must be an object"
             raise LaunchRejected("invalid_claim", claim=claim.rsplit("/", 1)[-1], reason=reason)
+    _check_grade_service(claims.get(CLAIM_AGS_ENDPOINT))
     launch.set_jwt({"header": launch.header, "body": claims})
     try:
         launch.validate_message()
     except LtiException as exc:
         raise LaunchRejected("invalid_claim", claim="message", reason=str(exc)) from None
+
+
+def _check_grade_service(endpoint: dict[str, Any] | None) -> None:
+    """LTI AGS 2.0 §3.1: ``scope`` is a list of strings, ``lineitem(s)`` are service URLs
+    (the tool tests the scopes and stores the URLs, in a 1000-character column)."""
+    if endpoint is None:
+        return
+    scopes = endpoint.get("scope", [])
+    if not isinstance(scopes, list) or not all(isinstance(s, str) for s in scopes):
+        reason = "scope must be a list of strings"
+        raise LaunchRejected("invalid_claim", claim="endpoint", reason=reason)
+    for member in ("lineitem", "lineitems"):
+        url = endpoint.get(member)
+        if url is None or url == "":  # absent: that service is not offered
+            continue
+        if (
+            not isinstance(url, str)
+            or urlsplit(url).scheme.lower() not in ("https", "http")
+            or len(url) > MAX_SERVICE_URL_LENGTH
+        ):
+            reason = f"{member} must be an http(s) URL of at most {MAX_SERVICE_URL_LENGTH} chars"
+            raise LaunchRejected("invalid_claim", claim="endpoint", reason=reason)
 
 
 def _check_deep_linking_settings(settings: Any) -> None:
@@ -366,7 +418,8 @@ def _check_state(
 ) -> LoginState | StorageCheckNeeded:
     """The state must be one this tool issued, unused, for this platform, with this nonce,
     and come back to the browser that started the login (cookie or platform storage)."""
-    row = session.get(LoginState, state)
+    # A state with a NUL was never issued here (and PostgreSQL would fail to look it up).
+    row = session.get(LoginState, state) if storable(state) else None
     if row is None or row.registration_id != registration.id:
         raise LaunchRejected("state_unknown")
     if row.used_at is not None:

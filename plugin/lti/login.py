@@ -21,11 +21,17 @@ from plugin.lti.adapters import (
     ToolRequest,
     UrlRedirect,
 )
+from plugin.lti.claims import storable
 from plugin.lti.errors import LaunchRejected
 from plugin.lti.models import LoginState
 from plugin.lti.registrations import find_registration, registrations_for_issuer
 
 MAX_STORAGE_TARGET_LENGTH = 255  # lti_login_states.storage_target
+# What a third-party initiated login may carry (LTI 1.3 core §5.1.1.1, Client Side OIDC §3).
+LOGIN_PARAMETERS = (
+    "iss", "login_hint", "target_link_uri", "lti_message_hint", "client_id",
+    "lti_deployment_id", "lti_storage_target",
+)  # fmt: skip
 
 
 class ToolOidcLogin(OIDCLogin[ToolRequest, DatabaseToolConf, Any, Any, str]):
@@ -67,6 +73,10 @@ def begin_login(
     for param in ("iss", "login_hint"):
         if not request.get_param(param):
             raise LaunchRejected("login_missing_parameter", param=param)
+    for param in LOGIN_PARAMETERS:
+        if not storable(request.get_param(param)):
+            # Looked up or stored below; PostgreSQL refuses a NUL instead of finding nothing.
+            raise LaunchRejected("login_invalid_parameter", param=param)
     issuer = request.get_param("iss")
     client_id = request.get_param("client_id")
     _check_platform_known(session, issuer, client_id)

@@ -13,17 +13,20 @@ Two formats, told apart by the header (UTF-8, with or without a byte-order mark)
 
 Every row is checked before anything is written: a bad file changes nothing and each
 problem names its line. Row ids are uuid5s of the row's identity, so importing the same file
-twice changes nothing.
+twice changes nothing; a source id names one observation, so two rows may share one only
+when they say the same, and a later file may not give another person's source id.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 import uuid
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -50,6 +53,8 @@ COMPLETION_HEADER = (
 )  # fmt: skip
 MAX_BYTES = 20 * 1024 * 1024
 MAX_PROBLEMS = 50
+# Widths of rollup_identities.issuer / .sub, rollup_learners.link_key, rollup_evidence.source_id.
+CELL_LIMITS = {"person_issuer": 500, "person_sub": 255, "link_key": 255, "source_id": 255}
 TRUE = ("true", "1", "yes", "y", "是", "通過")
 FALSE = ("false", "0", "no", "n", "否", "未通過")
 
@@ -91,6 +96,20 @@ class ImportReport:
     changes: list[AttainmentChange] = field(default_factory=list)
 
 
+def cell_problem(name: str, value: str) -> str | None:
+    """Why column ``name`` cannot hold ``value``: too long, a NUL (PostgreSQL refuses it), or
+    an issuer that is no http(s) URL (it becomes the xAPI actor's account homePage)."""
+    if "\x00" in value:
+        return "must not contain NUL characters"
+    if len(value) > CELL_LIMITS[name]:
+        return f"longer than {CELL_LIMITS[name]} characters"
+    if name == "person_issuer":
+        parts = urlsplit(value)
+        if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+            return f"must be the platform's issuer URL (e.g. https://lms.example.edu): {value!r}"
+    return None
+
+
 def _flag(value: str) -> bool | None:
     text = value.strip().lower()
     if not text:
@@ -109,6 +128,10 @@ def _moment(value: str) -> datetime:
         raise ValueError(f"not an ISO 8601 date-time: {value!r}") from None
     if moment.tzinfo is None:
         raise ValueError(f"needs a time zone (e.g. 2026-11-27T10:00:00+08:00): {value!r}")
+    try:
+        moment.astimezone(UTC)  # it is stored in UTC, where 0001-01-01T00:00+08:00 has no form
+    except OverflowError:
+        raise ValueError(f"out of range in UTC: {value!r}") from None
     return moment
 
 
@@ -156,8 +179,9 @@ class _Reader:
         source_id = cells["source_id"].strip() or str(
             uuid.uuid5(ID_NAMESPACE, "raw|" + "|".join(cells[name] for name in RAW_HEADER[:7]))
         )
-        if len(source_id) > 255:
-            raise _RowError("source_id", "longer than 255 characters")
+        problem = cell_problem("source_id", source_id)
+        if problem:
+            raise _RowError("source_id", problem)
         return Observation(line, cells["person_issuer"].strip(), cells["person_sub"].strip(),
                            ((item, level),), score, success, observed_at, source_id)  # fmt: skip
 
@@ -235,6 +259,7 @@ def read_evidence_file(session: Session, framework: Framework, data: bytes) -> l
     checker = _Reader(session, framework)
     parse = checker.raw if header == RAW_HEADER else checker.completion
     observations: list[Observation] = []
+    first: dict[str, Observation] = {}  # the first row of each source id
     problems: list[str] = []
     try:
         for cells in reader:
@@ -249,10 +274,26 @@ def read_evidence_file(session: Session, framework: Framework, data: bytes) -> l
                 name = "person_issuer" if not row["person_issuer"].strip() else "person_sub"
                 problems.append(f"line {line}, field {name}: must not be empty")
                 continue
+            faults = [
+                (name, problem)
+                for name in ("person_issuer", "person_sub")
+                if (problem := cell_problem(name, row[name].strip()))
+            ]
+            if faults:
+                problems.append(f"line {line}, field {faults[0][0]}: {faults[0][1]}")
+                continue
             try:
-                observations.append(parse(row, line))
+                observation = parse(row, line)
             except _RowError as exc:
                 problems.append(f"line {line}, field {exc.column}: {exc.message}")
+            else:
+                twin = first.setdefault(observation.source_id, observation)
+                if dataclasses.replace(twin, line=line) != observation:
+                    problems.append(
+                        f"line {line}, field source_id: {observation.source_id!r} is on line "
+                        f"{twin.line} too, for another observation"
+                    )
+                observations.append(observation)
             if len(problems) >= MAX_PROBLEMS:
                 break
     except csv.Error as exc:
@@ -270,23 +311,32 @@ def import_evidence(
     observations = read_evidence_file(session, framework, data)
     report = ImportReport(rows=len(observations), observations=observations)
     sources = {o.source_id for o in observations}
-    known = {
-        (e.source_id, e.item_id)
-        for e in session.scalars(select(Evidence).where(Evidence.source_id.in_(sources)))
-    }
+    # Whose each source id already is: it names one observation, restated once (its
+    # statement id derives from it, so a second statement would reuse that id).
+    holders: dict[str, set[int]] = {}
+    for source_id, learner_id in session.execute(
+        select(Evidence.source_id, Evidence.learner_id).where(Evidence.source_id.in_(sources))
+    ):
+        holders.setdefault(source_id, set()).add(learner_id)
     for observation in observations:
-        if any((observation.source_id, code) not in known for code, _level in observation.items):
+        learner = learner_for(session, observation.issuer, observation.sub)
+        held = holders.setdefault(observation.source_id, set())
+        if held and learner.id not in held:
+            raise EvidenceFileInvalid(
+                [f"line {observation.line}, field source_id: {observation.source_id!r} already "
+                 "names evidence of another person"]
+            )  # fmt: skip
+        if not held:
             report.new.append(observation)
+        held.add(learner.id)
         rows = [
             EvidenceInput(item_id=code, level=level, score=observation.score,
                           observed_at=observation.observed_at, source_kind="import",
                           source_id=observation.source_id, module_key=observation.object_code)
             for code, level in observation.items
         ]  # fmt: skip
-        learner = learner_for(session, observation.issuer, observation.sub)
         try:
             report.changes += record_evidence(session, learner, rows, framework, config)
         except InvalidInput as exc:
             raise EvidenceFileInvalid([f"line {observation.line}: {exc.message}"]) from None
-        known |= {(observation.source_id, code) for code, _level in observation.items}
     return report

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
@@ -92,13 +93,16 @@ def test_plugin_errors_keep_their_status_code_and_field(app: Flask) -> None:
     }
 
 
-def test_unhandled_error_is_a_500_page_without_details(tmp_path: Path, app: Flask) -> None:
+def test_unhandled_error_is_a_500_page_without_details(
+    tmp_path: Path, app: Flask, monkeypatch: pytest.MonkeyPatch
+) -> None:
     @app.get("/boom")
     def boom() -> str:
         raise RuntimeError("secret detail")
 
     app.testing = False
-    app.logger.disabled = True
+    # The "plugin" logger is shared by every app: silence it for this test only.
+    monkeypatch.setattr(app.logger, "disabled", True)
     response = app.test_client().get("/boom")
     body = response.get_data(as_text=True)
     assert response.status_code == 500
