@@ -108,7 +108,9 @@ class Launch(Base):
     __tablename__ = "lti_launches"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    person_id: Mapped[int] = mapped_column(ForeignKey("lti_people.id", ondelete="CASCADE"))
+    person_id: Mapped[int] = mapped_column(
+        ForeignKey("lti_people.id", ondelete="CASCADE"), index=True
+    )
     deployment_id: Mapped[int] = mapped_column(
         ForeignKey("lti_deployments.id", ondelete="CASCADE"), index=True
     )

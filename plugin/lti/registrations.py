@@ -6,12 +6,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import Select, select, tuple_
 from sqlalchemy.orm import Session
 
 from plugin.core.db import utcnow
 from plugin.core.errors import InvalidInput, NotFound
-from plugin.lti.models import Deployment, Registration
+from plugin.lti.models import Deployment, Launch, Person, Registration
 
 
 @dataclass(frozen=True)
@@ -211,3 +211,29 @@ def disable_platform(session: Session, issuer: str, client_id: str | None = None
     for registration in registrations:
         registration.enabled = False
     return len(registrations)
+
+
+def launched_through(registration_id: int) -> Select[tuple[str, str]]:
+    """(issuer, sub) of everyone who launched through one of the registration's deployments.
+
+    One issuer can stand for many institutions (every Canvas cloud school launches as
+    https://canvas.instructure.com, each with its own developer key, i.e. registration), so the
+    registration, not the issuer, says whose learners a course designer may see.
+    """
+    return (
+        select(Person.issuer, Person.sub)
+        .join(Launch, Launch.person_id == Person.id)
+        .join(Deployment, Deployment.id == Launch.deployment_id)
+        .where(Deployment.registration_id == registration_id)
+    )
+
+
+def has_launched_through(
+    session: Session, identities: Iterable[tuple[str, str]], registration_id: int
+) -> bool:
+    """True when any of the (issuer, sub) identities launched through the registration."""
+    pairs = list(identities)
+    if not pairs:
+        return False
+    query = launched_through(registration_id).where(tuple_(Person.issuer, Person.sub).in_(pairs))
+    return session.execute(query.limit(1)).first() is not None

@@ -19,6 +19,7 @@ from plugin.competencies.services import get_framework
 from plugin.core.errors import Forbidden, InvalidInput, NotFound
 from plugin.lti.claims import ADMINISTRATOR, CLAIM_LAUNCH_PRESENTATION, DESIGNER
 from plugin.lti.models import Launch
+from plugin.lti.registrations import has_launched_through
 from plugin.rollup.models import Evidence, Learner
 from plugin.rollup.service import attainment_report, evidence_for, find_learner, rollup_config
 from plugin.web.i18n import localized
@@ -289,8 +290,8 @@ def _chart_data(
 def named_learner(session: Session, launch: Launch, person: str) -> Learner:
     """The learner ``?person=<learner id>`` names, for a designer's or administrator's launch.
 
-    A course designer reaches the learners of their own platform (an identity under the
-    launch's issuer), as the course heat map lists them; an administrator the whole
+    A course designer reaches the learners of their own platform registration (people who
+    launched through it), as the course heat map lists them; an administrator the whole
     organisation, as the organisation view does. A learner out of reach is "no such learner"
     (404, like an unknown id), so another platform's ids cannot be probed.
     """
@@ -298,8 +299,8 @@ def named_learner(session: Session, launch: Launch, person: str) -> Learner:
         raise InvalidInput(_("Name a learner with ?person=<learner id>."), field="person")
     learner = session.get(Learner, int(person))
     if learner is not None and launch.role != ADMINISTRATOR:
-        issuer = launch.person.issuer
-        if not any(identity.issuer == issuer for identity in learner.identities):
+        identities = [(identity.issuer, identity.sub) for identity in learner.identities]
+        if not has_launched_through(session, identities, launch.deployment.registration_id):
             learner = None
     if learner is None:
         raise NotFound(_("No such learner."), field="person")

@@ -6,7 +6,7 @@ Who may download what:
 - ``/exports/coverage.xlsx?lt=`` and ``/exports/heatmap.csv|.xlsx?lt=``: course designers and
   administrators;
 - ``/exports/attainment.csv|.xlsx?lt=`` and ``/exports/badges.json?lt=``: a learner gets their
-  own; designers name a learner of their own platform, administrators any learner, with
+  own; designers name a learner of their own platform registration, administrators any, with
   ``?person=<learner id>``.
 """
 
@@ -257,7 +257,7 @@ def _heatmap_table() -> tuple[str, list[str], list[list[Any]]]:
     rows = [
         [row.learner_id or "", _safe(row.name), _safe(row.sub)]
         + [row.levels.get(code, 0) for code in codes]
-        for row in _heat_rows(session, launch.person.issuer, roster)
+        for row in _heat_rows(session, launch, roster)
     ]
     return framework.key, ["person", "name", "sub", *codes], rows
 

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, render_template
 from flask_babel import gettext as _
-from sqlalchemy import and_, select
+from sqlalchemy import and_, select, tuple_
 from sqlalchemy.orm import Session
 
 from plugin.competencies.coverage import compute_coverage, framework_order
@@ -23,6 +23,7 @@ from plugin.core.errors import Forbidden, NotFound
 from plugin.lti.claims import ADMINISTRATOR, DESIGNER, LEARNER, classify_roles
 from plugin.lti.models import Launch
 from plugin.lti.nrps import Roster, fetch_roster, memberships_url
+from plugin.lti.registrations import launched_through
 from plugin.lti.service_tokens import ServiceCredentials, ServiceError
 from plugin.rollup.engine import gap
 from plugin.rollup.models import Attainment, Identity, Learner
@@ -113,9 +114,11 @@ def _read_roster(launch: Launch) -> tuple[bool, Roster | None, str]:
     return True, roster, ""
 
 
-def _heat_rows(session: Session, issuer: str, roster: Roster | None) -> list[HeatRow]:
-    """Roster learners (or, without a roster, this platform's learners with attainment) with
-    their levels, from one query on identities joined to attainment."""
+def _heat_rows(session: Session, launch: Launch, roster: Roster | None) -> list[HeatRow]:
+    """Roster learners (or, without a roster, the learners with attainment who launched
+    through this platform registration) with their levels, from one query on identities
+    joined to attainment."""
+    issuer = launch.person.issuer
     query = select(Identity.sub, Identity.learner_id, Attainment.item_id, Attainment.level)
     rows: dict[str, HeatRow] = {}
     if roster is not None:
@@ -137,7 +140,10 @@ def _heat_rows(session: Session, issuer: str, roster: Roster | None) -> list[Hea
         query = query.select_from(Identity).join(
             Attainment, Attainment.learner_id == Identity.learner_id
         )
-        query = query.where(Identity.issuer == issuer).order_by(Identity.learner_id)
+        # The registration, not the issuer: one issuer may serve many institutions.
+        own_people = launched_through(launch.deployment.registration_id)
+        query = query.where(tuple_(Identity.issuer, Identity.sub).in_(own_people))
+        query = query.order_by(Identity.learner_id)
     for sub, learner_id, item_id, level in session.execute(query):
         row = rows.setdefault(sub, HeatRow("", sub, learner_id))
         row.learner_id = learner_id
@@ -157,7 +163,7 @@ def course_heatmap() -> str:
     framework = _framework(session)
     columns = [item for item in framework_order(framework) if item.kind in HEAT_KINDS]
     offered, roster, problem = _read_roster(launch)
-    rows = _heat_rows(session, launch.person.issuer, roster)
+    rows = _heat_rows(session, launch, roster)
     levels = _level_names(framework)
     top = max(levels) if len(levels) > 1 else DEFAULT_TOP_LEVEL
     counts = {

@@ -52,6 +52,7 @@ from tests.hardening.authz_support import (
     build_world,
     check_answers,
     found_in,
+    launch,
     without_echo,
 )
 from tests.lti.conftest import (  # noqa: F401 (fixtures)
@@ -504,6 +505,33 @@ def test_the_first_platforms_designer_cannot_read_the_other_platforms_learners(
     assert get_as(world, DESIGNER, "/exports/attainment.csv", **other).status_code == 404
     # That platform's own designer reads them.
     assert get_as(world, OTHER_DESIGNER, "/lti/map", **other).status_code == 200
+
+
+SCHOOL_TWO_DESIGNER = Persona(
+    "walk-school-two-designer-4e07", "黃淑芬", "淑芬", "黃", "shufen@school-two.example.org",
+    OTHER_DESIGNER.role,
+)  # fmt: skip
+
+
+def test_a_designer_of_another_registration_of_the_same_issuer_cannot_read_its_learners(
+    world: World,
+) -> None:
+    # Canvas cloud: every school launches as one issuer, each with its own developer key
+    # (client_id), i.e. its own registration here. The issuer does not make them one platform.
+    with running_platform(
+        key_slot=2, issuer=world.issuer, client_id="school-two", deployment_id="school-two-dep"
+    ) as school_two:
+        register(world.app, school_two)
+        token = launch(Flow(world.app.test_client(), school_two), SCHOOL_TWO_DESIGNER, ags=False)
+        client = world.app.test_client()
+        for path in ("/lti/map", "/exports/attainment.csv", "/exports/badges.json"):
+            response = call(client, "GET", path, {"lt": token, "person": world.b.learner_id}, {})
+            assert response.status_code == 404, (path, response.status_code)
+            assert not shows_b(response, world), path
+        for path in ("/lti/course/heatmap", "/exports/heatmap.csv"):
+            response = call(client, "GET", path, {"lt": token}, {})
+            assert response.status_code == 200, path
+            assert not shows_b(response, world), path
 
 
 def test_administrators_of_any_platform_see_the_organisation_by_design(world: World) -> None:
