@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
@@ -33,22 +31,12 @@ from tests.hardening.fuzz_support import (
     fuzz_settings,
     nasty_text,
     sql_writes,
-    strictest_app,
 )
 from tests.lti.conftest import TOOL, Flow, register
 from tests.lti.platform import running_platform
 
 SPEC = build_spec()
 OPERATIONS = {path: ops["get"] for path, ops in SPEC["paths"].items()}
-
-
-@pytest.fixture
-def fuzz_app(
-    request: pytest.FixtureRequest, tmp_path: Path, framework_data: dict[str, Any]
-) -> Iterator[Flask]:
-    """A seeded app on PostgreSQL (SQLite where none answers outside CI)."""
-    with strictest_app(request, tmp_path, framework_data) as application:
-        yield application
 
 
 @pytest.fixture

@@ -32,7 +32,6 @@ from tests.hardening.fuzz_support import (
     any_text,
     fuzz_settings,
     snapshot,
-    strictest_app,
     written,
 )
 from tests.lti.conftest import TOOL, Flow, register
@@ -313,16 +312,7 @@ PEOPLE = CsvFormat(
     odd={"link_key": _pick(" ", "k" * 256), "person_sub": _pick("s" * 256)},
 )
 
-# --- fixtures ---------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def fuzz_app(
-    request: pytest.FixtureRequest, tmp_path: Path, framework_data: dict[str, Any]
-) -> Iterator[Flask]:
-    """A seeded app on PostgreSQL (SQLite where none answers outside CI)."""
-    with strictest_app(request, tmp_path, framework_data) as application:
-        yield application
+# --- helpers ----------------------------------------------------------------------------------
 
 
 def _cli(app: Flask, tmp_path: Path, args: list[str], data: bytes) -> Result:

@@ -14,7 +14,6 @@ from __future__ import annotations
 import base64
 import json
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
 
@@ -50,7 +49,6 @@ from tests.hardening.fuzz_support import (
     launch_refusal_code,
     nasty_text,
     snapshot,
-    strictest_app,
     written,
 )
 from tests.lti.conftest import TOOL, Flow, register
@@ -64,15 +62,6 @@ AGS_SCOPES = [
     "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
     "https://purl.imsglobal.org/spec/lti-ags/scope/score",
 ]
-
-
-@pytest.fixture
-def fuzz_app(
-    request: pytest.FixtureRequest, tmp_path: Path, framework_data: dict[str, Any]
-) -> Iterator[Flask]:
-    """A seeded app on PostgreSQL (SQLite where none answers outside CI)."""
-    with strictest_app(request, tmp_path, framework_data) as application:
-        yield application
 
 
 def _make_module(app: Flask) -> str:
