@@ -51,7 +51,6 @@ from plugin.lti.keysets import KeySetCache
 from plugin.lti.models import Deployment, Launch, LoginState, Person
 from plugin.lti.registrations import (
     activate,
-    find_registration,
     record_deployment,
     registrations_for_issuer,
 )
@@ -249,8 +248,7 @@ def _resolve_registration(session: Session, launch: ToolMessageLaunch, issuer: s
     client_id = azp if azp in matching else matching[0]
     if (len(audiences) > 1 or azp is not None) and azp != client_id:
         raise LaunchRejected("bad_azp", client_id=client_id)
-    registration = find_registration(session, issuer, client_id)
-    assert registration is not None
+    registration = known[client_id]
     if not registration.enabled:
         raise LaunchRejected("platform_disabled", issuer=issuer)
     launch.resolved_client_id = client_id
