@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -139,6 +139,13 @@ class DatabaseToolConf(ToolConfAbstract[ToolRequest]):
     session: Session
     signing_key: SigningKey | None = None
     issuers_relation_types: dict[str, str] = field(default_factory=dict)
+    # Registrations already read in this request, by (issuer, client_id): pylti1p3 asks for
+    # the one it validates again, and each ask would be a query.
+    known: dict[tuple[str, str], Registration] = field(default_factory=dict, repr=False)
+
+    def remember(self, rows: Iterable[Registration]) -> None:
+        """Answer later lookups of these registrations without a query."""
+        self.known.update({(row.issuer, row.client_id): row for row in rows})
 
     def check_iss_has_one_client(self, iss: str) -> bool:
         """Never: look registrations up by (issuer, client_id)."""
@@ -159,7 +166,7 @@ class DatabaseToolConf(ToolConfAbstract[ToolRequest]):
         """The enabled registration of (issuer, client_id); without client_id, the only one."""
         if not client_id:
             return self.find_registration_by_issuer(iss)
-        row = find_registration(self.session, iss, client_id)
+        row = self.known.get((iss, client_id)) or find_registration(self.session, iss, client_id)
         if row is None or not row.enabled:
             return None
         return ToolRegistration(row, self.signing_key)

@@ -125,6 +125,7 @@ class ToolMessageLaunch(MessageLaunch[ToolRequest, DatabaseToolConf, Any, Any]):
         super().__init__(request, tool_conf, session_service=object(), cookie_service=cookies)
         self.set_auto_validation(enable=False)
         self.resolved_client_id = ""
+        self.tool_conf = tool_conf
 
     def _get_request_param(self, key: str) -> str:
         return self._request.get_param(key)
@@ -239,7 +240,9 @@ def _resolve_registration(session: Session, launch: ToolMessageLaunch, issuer: s
     if not all(isinstance(a, str) for a in audiences):
         raise LaunchRejected("invalid_claim", claim="aud", reason="must be strings")
     azp = body.get("azp")
-    known = {r.client_id: r for r in registrations_for_issuer(session, issuer)}
+    rows = registrations_for_issuer(session, issuer)
+    launch.tool_conf.remember(rows)
+    known = {r.client_id: r for r in rows}
     if not known:
         raise LaunchRejected("unknown_platform", issuer=issuer, client_id=", ".join(audiences))
     matching = [a for a in audiences if a in known]

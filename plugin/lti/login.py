@@ -23,8 +23,8 @@ from plugin.lti.adapters import (
 )
 from plugin.lti.claims import storable
 from plugin.lti.errors import LaunchRejected
-from plugin.lti.models import LoginState
-from plugin.lti.registrations import find_registration, registrations_for_issuer
+from plugin.lti.models import LoginState, Registration
+from plugin.lti.registrations import registrations_for_issuer
 
 MAX_STORAGE_TARGET_LENGTH = 255  # lti_login_states.storage_target
 # What a third-party initiated login may carry (LTI 1.3 core §5.1.1.1, Client Side OIDC §3).
@@ -79,9 +79,10 @@ def begin_login(
             raise LaunchRejected("login_invalid_parameter", param=param)
     issuer = request.get_param("iss")
     client_id = request.get_param("client_id")
-    _check_platform_known(session, issuer, client_id)
+    registrations = _check_platform_known(session, issuer, client_id)
 
     tool_conf = DatabaseToolConf(session)
+    tool_conf.remember(registrations)
     cookies = CollectingCookieService(request)
     sessions = CapturingSessionService(request)
     login = ToolOidcLogin(request, tool_conf, sessions, cookies)
@@ -94,8 +95,9 @@ def begin_login(
     state = next(c.value for c in cookies.to_set if c.name.startswith("lti1p3-state-"))
     nonce = sessions.nonce
     assert nonce is not None, "pylti1p3 made no nonce"
-    row = find_registration(session, login.get_iss() or "", login.get_client_id() or "")
-    assert row is not None, "pylti1p3 found a registration the database does not hold"
+    chosen = login.get_client_id()
+    row = next((r for r in registrations if r.client_id == chosen), None)
+    assert row is not None, "pylti1p3 chose a registration the issuer does not have"
     storage_target = request.get_param("lti_storage_target")
     if len(storage_target) > MAX_STORAGE_TARGET_LENGTH:
         # A frame name or "_parent" (LTI Client Side OIDC Launch); a value longer than the
@@ -123,8 +125,9 @@ def begin_login(
     )
 
 
-def _check_platform_known(session: Session, issuer: str, client_id: str) -> None:
-    """Refuse unknown or disabled platforms with a reason an administrator understands."""
+def _check_platform_known(session: Session, issuer: str, client_id: str) -> list[Registration]:
+    """The issuer's registrations (of ``client_id`` when given); refuses unknown or disabled
+    platforms with a reason an administrator understands."""
     rows = registrations_for_issuer(session, issuer)
     if client_id:
         rows = [r for r in rows if r.client_id == client_id]
@@ -135,3 +138,4 @@ def _check_platform_known(session: Session, issuer: str, client_id: str) -> None
     if not client_id and len([r for r in rows if r.enabled]) > 1:
         # Several client_ids under one issuer: the platform must say which (LTI 1.3 §5.1.1.3).
         raise LaunchRejected("login_missing_parameter", param="client_id")
+    return rows
