@@ -11,6 +11,7 @@ import logging
 import random
 import threading
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -23,6 +24,19 @@ log = logging.getLogger("plugin.queue")
 PENDING = "pending"
 # A Retry-After longer than this is treated as this (a day): a typo must not park a row forever.
 MAX_RETRY_AFTER_SECONDS = 24 * 3600.0
+# A claimed batch is kept from other workers at most this long, so that the rows of a worker
+# that died are soon taken by another.
+MAX_LEASE_SECONDS = 15 * 60.0
+
+# A short transaction: a worker opens one per lease and per recorded outcome.
+UnitOfWork = Callable[[], AbstractContextManager[Session]]
+
+
+def lease_seconds(step_seconds: float, steps: int) -> float:
+    """A batch's lease: ``steps`` steps of at most ``step_seconds`` plus a minute, capped at
+    :data:`MAX_LEASE_SECONDS` but never shorter than one step and a minute."""
+    wanted = step_seconds * steps + 60.0
+    return max(step_seconds + 60.0, min(wanted, MAX_LEASE_SECONDS))
 
 
 def backoff_delay(

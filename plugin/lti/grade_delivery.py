@@ -19,7 +19,6 @@ import logging
 import random
 import threading
 from collections.abc import Callable
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -31,7 +30,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from plugin.core import queue
 from plugin.core.db import utcnow
-from plugin.core.queue import backoff_delay, lease_due_ids
+from plugin.core.queue import UnitOfWork, backoff_delay, lease_due_ids, lease_seconds
 from plugin.lti.grades import LINE_ITEM_SCOPE, SCORE_SCOPE
 from plugin.lti.keys import SigningKey, signing_key
 from plugin.lti.models import GradeOutbox
@@ -61,9 +60,6 @@ DEFAULT_SCORE_MAXIMUM = 100.0
 # Requests one row may need at worst: two tokens, a line item search over its pages, its
 # creation, and the score with one retry after a 401.
 REQUESTS_PER_ROW = 2 + MAX_LINEITEM_PAGES + 1 + 2
-MAX_LEASE_SECONDS = 15 * 60.0
-
-UnitOfWork = Callable[[], AbstractContextManager[Session]]
 
 
 @dataclass(frozen=True)
@@ -85,8 +81,7 @@ class DeliveryPolicy:
         """How long a claimed batch is kept from other workers (at most 15 minutes, so that
         the rows of a worker that died are soon taken by another; rows a slow batch cannot
         reach in time are handed back before the lease ends)."""
-        wanted = self.row_budget_seconds * self.batch_size + 60.0
-        return max(self.row_budget_seconds + 60.0, min(wanted, MAX_LEASE_SECONDS))
+        return lease_seconds(self.row_budget_seconds, self.batch_size)
 
 
 @dataclass(frozen=True)

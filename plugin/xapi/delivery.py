@@ -23,7 +23,6 @@ import random
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -33,16 +32,13 @@ from sqlalchemy.orm import Session, load_only
 
 from plugin.core import queue
 from plugin.core.db import utcnow
-from plugin.core.queue import backoff_delay, lease_due_ids
+from plugin.core.queue import UnitOfWork, backoff_delay, lease_due_ids, lease_seconds
 from plugin.xapi.lrs_client import MAX_REASON, LrsAnswer, LrsClient
 from plugin.xapi.models import DELIVERED, PENDING, QUARANTINED, OutboxStatement
 
 log = logging.getLogger("plugin.xapi")
 
 NOT_TRIED_NOTE = "not tried: "
-MAX_LEASE_SECONDS = 15 * 60.0
-
-UnitOfWork = Callable[[], AbstractContextManager[Session]]
 
 
 @dataclass(frozen=True)
@@ -65,8 +61,7 @@ class DeliveryPolicy:
         splitting a refused batch may need (at most 2n−1), but at most 15 minutes, so that
         the rows of a worker that died are soon taken by another. Rows a slow batch cannot
         reach in time are handed back before the lease ends."""
-        wanted = self.request_budget_seconds * (2 * self.batch_size - 1) + 60.0
-        return max(self.request_budget_seconds + 60.0, min(wanted, MAX_LEASE_SECONDS))
+        return lease_seconds(self.request_budget_seconds, 2 * self.batch_size - 1)
 
 
 @dataclass(frozen=True)
