@@ -374,6 +374,21 @@ def test_fuzzed_outside_course_upload_is_all_or_nothing_never_a_500(
         assert set(case.codes) <= stored and len(case.codes) == case.rows, (case.codes, stored)
 
 
+def import_by_cli(app: Flask, tmp_path: Path, args: list[str], case: CsvCase, done: str) -> None:
+    """Import ``case`` with the CLI: refused cleanly with nothing written, or every row
+    imported (``done`` is the success line, ``{rows}`` the expected row count)."""
+    before = snapshot(app)
+    result = _cli(app, tmp_path, args, case.data)
+    if result.exit_code != 0:
+        event("refused")
+        _assert_cli_refused_cleanly(result, before, app)
+        return
+    event("imported")
+    assert not case.surely_invalid, result.output
+    if case.rows is not None:
+        assert done.format(rows=case.rows) in result.output, result.output
+
+
 # --- evidence import (CLI) --------------------------------------------------------------------
 
 
@@ -382,16 +397,7 @@ def test_fuzzed_outside_course_upload_is_all_or_nothing_never_a_500(
 def test_fuzzed_evidence_import_is_all_or_nothing_never_a_traceback(
     fuzz_app: Flask, tmp_path: Path, case: CsvCase
 ) -> None:
-    before = snapshot(fuzz_app)
-    result = _cli(fuzz_app, tmp_path, ["evidence", "import"], case.data)
-    if result.exit_code != 0:
-        event("refused")
-        _assert_cli_refused_cleanly(result, before, fuzz_app)
-        return
-    event("imported")
-    assert not case.surely_invalid, result.output
-    if case.rows is not None:
-        assert f": {case.rows} row(s)," in result.output, result.output
+    import_by_cli(fuzz_app, tmp_path, ["evidence", "import"], case, ": {rows} row(s),")
 
 
 # --- person import (CLI) ----------------------------------------------------------------------
@@ -402,16 +408,7 @@ def test_fuzzed_evidence_import_is_all_or_nothing_never_a_traceback(
 def test_fuzzed_person_import_is_all_or_nothing_never_a_traceback(
     fuzz_app: Flask, tmp_path: Path, case: CsvCase
 ) -> None:
-    before = snapshot(fuzz_app)
-    result = _cli(fuzz_app, tmp_path, ["person", "import"], case.data)
-    if result.exit_code != 0:
-        event("refused")
-        _assert_cli_refused_cleanly(result, before, fuzz_app)
-        return
-    event("imported")
-    assert not case.surely_invalid, result.output
-    if case.rows is not None:
-        assert f": {case.rows} person row(s) imported" in result.output, result.output
+    import_by_cli(fuzz_app, tmp_path, ["person", "import"], case, ": {rows} person row(s) imported")
 
 
 # --- regressions: what the fuzzing found ------------------------------------------------------
