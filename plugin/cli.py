@@ -47,12 +47,18 @@ from plugin.lti.keys import list_keys, rotate_keys
 from plugin.lti.registrations import (
     PlatformDetails,
     activate_deployment,
+    assign_registrations,
     disable_platform,
     framing_origins,
     list_registrations,
     register_platform,
 )
 from plugin.lti.service_tokens import ensure_service_tokens
+from plugin.organisations.services import (
+    create_organisation,
+    get_organisation,
+    list_organisations,
+)
 from plugin.rollup.imports import EvidenceFileInvalid, cell_problem, import_evidence
 from plugin.rollup.pull import pull_evidence
 from plugin.rollup.service import (
@@ -266,17 +272,31 @@ def platform_group() -> None:
     help="An origin where the platform shows the tool, besides its issuer's and login URL's "
     "(Canvas: https://school.instructure.com). Replaces the earlier list when given.",
 )
+@click.option(
+    "--organisation",
+    "organisation_key",
+    default=None,
+    help="The organisation (agency) the platform belongs to; a new platform without it joins "
+    "the default organisation, an existing one keeps its own.",
+)
 def platform_add(**options: object) -> None:
     """Register (or update) a platform and activate its deployments."""
     deployment_ids = tuple(options.pop("deployment_ids"))  # type: ignore[arg-type]
+    organisation_key = options.pop("organisation_key")
     options["frame_origins"] = tuple(options["frame_origins"])  # type: ignore[arg-type]
     details = PlatformDetails(**options)  # type: ignore[arg-type]
     try:
         with _db().session_scope() as session:
-            registration = register_platform(session, details, deployment_ids)
+            organisation = (
+                get_organisation(session, str(organisation_key)) if organisation_key else None
+            )
+            registration = register_platform(
+                session, details, deployment_ids, organisation=organisation
+            )
             click.echo(
                 f"registered {registration.issuer} client_id={registration.client_id} "
-                f"deployments={','.join(deployment_ids) or '-'}"
+                f"deployments={','.join(deployment_ids) or '-'} "
+                f"organisation={registration.organisation.key}"
             )
     except PluginError as exc:
         raise click.ClickException(exc.message) from None
@@ -291,7 +311,10 @@ def platform_list() -> None:
             click.echo("no platforms registered")
         for row in rows:
             state = "enabled" if row.enabled else "disabled"
-            click.echo(f"{row.issuer}  client_id={row.client_id}  {state}  ({row.name})")
+            click.echo(
+                f"{row.issuer}  client_id={row.client_id}  {state}  ({row.name})  "
+                f"organisation={row.organisation.key}"
+            )
             click.echo(f"    frames the tool from: {' '.join(sorted(framing_origins(row)))}")
             for deployment in row.deployments:
                 status = "active" if deployment.active else "awaiting approval"
@@ -309,6 +332,51 @@ def platform_disable(issuer: str, client_id: str | None) -> None:
     except PluginError as exc:
         raise click.ClickException(exc.message) from None
     click.echo(f"disabled {count} registration(s) of {issuer}")
+
+
+@click.group("organisation", cls=AppGroup)
+def organisation_group() -> None:
+    """Organisations (agencies): each sees only its own people, modules and reports."""
+
+
+@organisation_group.command("add")
+@click.argument("key")
+@click.option("--name", required=True, help="The agency's name, as its people know it.")
+def organisation_add(key: str, name: str) -> None:
+    """Create the organisation KEY (lower-case letters, digits, '.', '_', '-')."""
+    try:
+        with _db().session_scope() as session:
+            create_organisation(session, key, name)
+    except PluginError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"organisation {key} created")
+
+
+@organisation_group.command("list")
+def organisation_list() -> None:
+    """Print every organisation with its registrations."""
+    with _db().session_scope() as session:
+        registrations = list_registrations(session)
+        for organisation in list_organisations(session):
+            click.echo(f"{organisation.key}\t{organisation.name}")
+            for row in registrations:
+                if row.organisation_id == organisation.id:
+                    click.echo(f"    {row.issuer}  client_id={row.client_id}")
+
+
+@organisation_group.command("assign")
+@click.argument("key")
+@click.option("--issuer", required=True, help="The platform's issuer (iss).")
+@click.option("--client-id", default=None, help="Only this client_id of the issuer.")
+def organisation_assign(key: str, issuer: str, client_id: str | None) -> None:
+    """Move a platform's registrations (or one client_id) into the organisation KEY."""
+    try:
+        with _db().session_scope() as session:
+            moved = assign_registrations(session, get_organisation(session, key), issuer, client_id)
+            count = len(moved)
+    except PluginError as exc:
+        raise click.ClickException(exc.message) from None
+    click.echo(f"moved {count} registration(s) of {issuer} into {key}")
 
 
 @click.group("deployment", cls=AppGroup)
@@ -582,11 +650,19 @@ def token_group() -> None:
     type=click.Choice(SCOPES),
     help="A scope the token grants; repeat for several.",
 )
-def token_create(name: str, scopes: tuple[str, ...]) -> None:
+@click.option(
+    "--organisation",
+    "organisation_key",
+    default=None,
+    help="The organisation whose data the token reads; without it, the operator's token "
+    "reads every organisation's.",
+)
+def token_create(name: str, scopes: tuple[str, ...], organisation_key: str | None) -> None:
     """Create a token and print it once (only its hash is stored)."""
     try:
         with _db().session_scope() as session:
-            row, token = create_token(session, name, scopes)
+            organisation = get_organisation(session, organisation_key) if organisation_key else None
+            row, token = create_token(session, name, scopes, organisation=organisation)
             token_id, granted = row.id, " ".join(row.scopes)
     except PluginError as exc:
         raise click.ClickException(exc.message) from None
@@ -858,6 +934,7 @@ def init_app(app: Flask) -> None:
         framework_group,
         catalog_group,
         platform_group,
+        organisation_group,
         deployment_group,
         keys_group,
         grades_group,

@@ -5,6 +5,7 @@ from __future__ import annotations
 from plugin.competencies import models as competencies_models
 from plugin.core.db import Base
 from plugin.lti import models as lti_models
+from plugin.organisations import models as organisations_models
 from plugin.rollup import models as rollup_models
 from plugin.web.api import models as api_models
 from plugin.web.sandbox import models as sandbox_models
@@ -14,6 +15,7 @@ MODEL_MODULES = (
     api_models,
     competencies_models,
     lti_models,
+    organisations_models,
     rollup_models,
     sandbox_models,
     xapi_models,

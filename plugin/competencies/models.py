@@ -236,6 +236,11 @@ class Module(Base):
         ForeignKey("competency_classes.id", ondelete="SET NULL"), index=True
     )
     origin: Mapped[str] = mapped_column(String(20), default="designer")
+    # The agency whose designers edit the module; None for the national demo catalog, which
+    # every agency reads and places and none edits from a launch.
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
+    )
     title_zh: Mapped[str] = mapped_column(Text)
     title_en: Mapped[str] = mapped_column(Text)
     description_zh: Mapped[str] = mapped_column(Text, default="")

@@ -96,15 +96,24 @@ def check_content(values: dict[str, Any]) -> None:
 
 
 def create_module(
-    session: Session, data: dict[str, Any], framework: Framework, iri_base: str
+    session: Session,
+    data: dict[str, Any],
+    framework: Framework,
+    iri_base: str,
+    *,
+    organisation_id: int | None = None,
 ) -> Module:
-    """Create a module from designer input (checked in full before anything is written)."""
+    """Create a module from designer input (checked in full before anything is written).
+
+    ``organisation_id`` owns it; None puts it in the national catalog (operator only).
+    """
     values = load_input(ModuleInput(), data)
     check_content(values)
     key = new_module_key()
     module = Module(
         key=key,
         origin="designer",
+        organisation_id=organisation_id,
         activity_iri=module_iri(iri_base, framework.key, key),
     )
     _apply(module, values)

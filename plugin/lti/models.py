@@ -8,6 +8,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from plugin.core.db import Base, UTCDateTime, utcnow
+from plugin.organisations.models import Organisation
 
 
 class Registration(Base):
@@ -29,8 +30,13 @@ class Registration(Base):
     frame_origins: Mapped[str] = mapped_column(String(2000), default="")
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     origin: Mapped[str] = mapped_column(String(20), default="manual")
+    # The agency whose people launch through this registration (docs/ARCHITECTURE.md, tenants).
+    organisation_id: Mapped[int] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
+    )
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    organisation: Mapped[Organisation] = relationship()
     deployments: Mapped[list[Deployment]] = relationship(
         back_populates="registration", order_by="Deployment.id", cascade="all, delete-orphan"
     )

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 from plugin.core.db import utcnow
 from plugin.core.errors import InvalidInput, NotFound
 from plugin.lti.models import Deployment, Launch, Person, Registration
+from plugin.organisations.models import Organisation
+from plugin.organisations.services import default_organisation
 
 
 @dataclass(frozen=True)
@@ -91,13 +93,23 @@ def register_platform(
     deployment_ids: Iterable[str] = (),
     *,
     origin: str = "manual",
+    organisation: Organisation | None = None,
 ) -> Registration:
-    """Create or update the registration of (issuer, client_id); listed deployments are active."""
+    """Create or update the registration of (issuer, client_id); listed deployments are active.
+
+    A new registration joins ``organisation`` (default: the default organisation); an existing
+    one moves only when ``organisation`` is given.
+    """
     check_details(details)
     registration = find_registration(session, details.issuer, details.client_id)
     if registration is None:
-        registration = Registration(issuer=details.issuer, client_id=details.client_id)
+        owner = organisation or default_organisation(session)
+        registration = Registration(
+            issuer=details.issuer, client_id=details.client_id, organisation_id=owner.id
+        )
         session.add(registration)
+    elif organisation is not None:
+        registration.organisation_id = organisation.id
     registration.name = details.name or registration.name or details.issuer
     registration.auth_login_url = details.auth_login_url
     registration.auth_token_url = details.auth_token_url
@@ -226,6 +238,34 @@ def launched_through(registration_id: int) -> Select[tuple[str, str]]:
         .join(Deployment, Deployment.id == Launch.deployment_id)
         .where(Deployment.registration_id == registration_id)
     )
+
+
+def launched_through_organisation(organisation_id: int) -> Select[tuple[str, str]]:
+    """(issuer, sub) of everyone who launched through any registration of the organisation."""
+    return (
+        select(Person.issuer, Person.sub)
+        .join(Launch, Launch.person_id == Person.id)
+        .join(Deployment, Deployment.id == Launch.deployment_id)
+        .join(Registration, Registration.id == Deployment.registration_id)
+        .where(Registration.organisation_id == organisation_id)
+    )
+
+
+def assign_registrations(
+    session: Session, organisation: Organisation, issuer: str, client_id: str | None = None
+) -> list[Registration]:
+    """Move the issuer's registrations (or one client_id) into ``organisation``."""
+    registrations = [
+        registration
+        for registration in registrations_for_issuer(session, issuer)
+        if client_id is None or registration.client_id == client_id
+    ]
+    if not registrations:
+        raise NotFound(f"no registration of issuer {issuer!r}", field="issuer")
+    for registration in registrations:
+        registration.organisation_id = organisation.id
+    session.flush()
+    return registrations
 
 
 def has_launched_through(

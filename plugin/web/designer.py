@@ -416,7 +416,13 @@ def _save(module: Module | None) -> Response | tuple[str, int] | str:
     try:
         if module is None:
             framework = require_framework(session)
-            saved = create_module(session, data, framework, settings().framework.iri_base)
+            saved = create_module(
+                session,
+                data,
+                framework,
+                settings().framework.iri_base,
+                organisation_id=launch.deployment.registration.organisation_id,
+            )
         else:
             saved = update_module(session, module, data)
     except InvalidInput as exc:

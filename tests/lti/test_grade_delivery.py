@@ -46,6 +46,7 @@ from plugin.lti.grades import Score, enqueue_score
 from plugin.lti.models import GradeOutbox, Launch, Registration
 from plugin.lti.service_tokens import EXTENSION, ServiceTokens
 from plugin.lti.tokens import read_launch_token
+from plugin.organisations.services import default_organisation
 from plugin.web.sandbox.models import SandboxLineItem, SandboxScore
 from tests.conftest import TEST_SECRET, app_config
 from tests.web.sandbox.conftest import PLATFORM, TOOL, AppTransport, Browser, launch_links
@@ -570,6 +571,7 @@ def pg_database(postgres_url: str) -> Iterator[Callable[[], Session]]:
                 auth_login_url="https://lms.example/auth",
                 auth_token_url="https://lms.example/token",
                 key_set_url="https://lms.example/jwks",
+                organisation_id=default_organisation(session).id,
             )
         )
         session.commit()

@@ -25,6 +25,7 @@ from plugin.core.db import utcnow
 from plugin.core.errors import Forbidden, InvalidInput, NotFound, PluginError
 from plugin.lti.models import Launch
 from plugin.lti.tokens import read_launch_token
+from plugin.organisations.models import Organisation
 from plugin.web.api.models import ApiToken
 from plugin.web.errors import error_response
 from plugin.web.launch_context import TOKEN_PARAM
@@ -89,8 +90,13 @@ def check_scopes(scopes: Iterable[str]) -> list[str]:
     return chosen
 
 
-def create_token(session: Session, name: str, scopes: Iterable[str]) -> tuple[ApiToken, str]:
-    """A new token row and the token itself (shown once; only its hash is stored)."""
+def create_token(
+    session: Session, name: str, scopes: Iterable[str], *, organisation: Organisation | None = None
+) -> tuple[ApiToken, str]:
+    """A new token row and the token itself (shown once; only its hash is stored).
+
+    A token of an ``organisation`` reads only its data; without one it is the operator's.
+    """
     name = name.strip()
     if not name or len(name) > 100:
         raise InvalidInput("a token name must be 1 to 100 characters", field="name")
@@ -100,7 +106,13 @@ def create_token(session: Session, name: str, scopes: Iterable[str]) -> tuple[Ap
         if session.scalar(select(ApiToken.id).where(ApiToken.prefix == prefix)) is None:
             break
     token = f"{TOKEN_KIND}.{prefix}.{secrets.token_urlsafe(32)}"
-    row = ApiToken(prefix=prefix, token_hash=hash_token(token), name=name, scopes=chosen)
+    row = ApiToken(
+        prefix=prefix,
+        token_hash=hash_token(token),
+        name=name,
+        scopes=chosen,
+        organisation_id=organisation.id if organisation else None,
+    )
     session.add(row)
     session.flush()
     return row, token

@@ -1,0 +1,1 @@
+"""Organisations (agencies): the tenants that share one deployment of the tool."""
