@@ -32,6 +32,7 @@ from plugin.lti.models import Launch
 from plugin.rollup.badges import learner_credentials
 from plugin.rollup.models import Learner
 from plugin.rollup.service import attainment_report, find_learner, rollup_config
+from plugin.web.audience import launch_audience
 from plugin.web.competency_map import named_learner
 from plugin.web.launch_context import current_launch, settings
 from plugin.web.request_db import get_session
@@ -124,7 +125,7 @@ def coverage_xlsx() -> Response:
         raise Forbidden(_("Only course designers and administrators can see the catalog."))
     session = get_session()
     framework = _framework(session)
-    report = compute_coverage(session, framework)
+    report = compute_coverage(session, framework, launch_audience(launch))
     columns = csv_columns(report)
     rows = [
         [

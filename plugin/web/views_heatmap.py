@@ -27,6 +27,7 @@ from plugin.lti.registrations import launched_through
 from plugin.lti.service_tokens import ServiceCredentials, ServiceError
 from plugin.rollup.engine import gap
 from plugin.rollup.models import Attainment, Identity, Learner
+from plugin.web.audience import launch_audience
 from plugin.web.course import (
     NRPS_PAGE_LIMIT,
     ROSTER_SECONDS_PER_TIMEOUT,
@@ -307,7 +308,7 @@ def organisation() -> str:
         distribution=data.distribution,
         targets=data.targets,
         shortfalls=data.shortfalls,
-        coverage=compute_coverage(session, data.framework),
+        coverage=compute_coverage(session, data.framework, launch_audience(launch)),
         levels=data.levels,
         top=data.top,
         people=data.people,

@@ -115,6 +115,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("/designer/modules/<key>/edit", "POST"): DESIGNERS,
     ("/designer/modules/<key>/tags", "GET"): DESIGNERS,
     ("/designer/modules/<key>/tags", "POST"): DESIGNERS,
+    ("/designer/modules/<key>/copy", "POST"): DESIGNERS,
     ("/designer/tags/bulk", "GET"): DESIGNERS,
     ("/designer/tags/bulk", "POST"): DESIGNERS,
     ("/lti/deep-link", "GET"): DESIGNERS,

@@ -19,13 +19,15 @@ from plugin.competencies.models import (
     Scale,
     TrainingClass,
 )
-from plugin.competencies.modules import contains_pattern, get_module
+from plugin.competencies.modules import contains_pattern, find_module, readable_by
 from plugin.competencies.services import count_items, get_framework, item_iri
 from plugin.core.errors import Forbidden, InvalidInput, NotFound
+from plugin.organisations.audience import Audience
 from plugin.rollup.models import Identity, Learner
 from plugin.rollup.service import attainment_report, evidence_for, find_learner, rollup_config
 from plugin.web.api import schemas
 from plugin.web.api.declare import Call, api_endpoint, page_body, page_of, slice_page
+from plugin.web.audience import token_audience
 from plugin.web.launch_context import settings
 from plugin.web.request_db import get_session
 
@@ -43,6 +45,15 @@ def _iri_base() -> str:
 def _plain(text: str) -> bool:
     """True when ``text`` has no control characters (PostgreSQL refuses NUL in strings)."""
     return not any(ord(char) < 32 or ord(char) == 127 for char in text)
+
+
+def audience_of(call: Call) -> Audience:
+    """The reach of the calling API token: its organisation's people and modules (and the
+    national catalog), or everything for the operator's token."""
+    token = call.principal.token if call.principal is not None else None
+    if token is None:
+        raise Forbidden("this endpoint needs an API token", field="scope")
+    return token_audience(token.organisation_id)
 
 
 def framework_or_404(session: Session, key: str | None) -> Framework:
@@ -191,9 +202,17 @@ def _module_options() -> tuple[Any, ...]:
     response=schemas.ModulePage,
 )
 def list_modules(call: Call) -> dict[str, Any]:
-    """List catalog modules, by text (``q``) and/or an item they are tagged with (``item``)."""
+    """List catalog modules, by text (``q``) and/or an item they are tagged with (``item``).
+
+    An organisation's token lists its modules and the national catalog.
+    """
     session = get_session()
-    statement = select(Module).order_by(Module.key).options(*_module_options())
+    statement = (
+        select(Module)
+        .where(readable_by(audience_of(call)))
+        .order_by(Module.key)
+        .options(*_module_options())
+    )
     query = (call.args.get("q") or "").strip()
     if query:
         pattern = contains_pattern(query)
@@ -218,7 +237,7 @@ def get_module_detail(call: Call, key: str) -> dict[str, Any]:
     session = get_session()
     if not _plain(key):
         raise NotFound(f"no module {key!r}", field="module")
-    module = get_module(session, key)
+    module = find_module(session, key, audience_of(call))
     all_grades = tuple(
         session.scalars(
             select(Grade.key)
@@ -247,9 +266,13 @@ def get_module_detail(call: Call, key: str) -> dict[str, Any]:
     response=schemas.CoverageOut,
 )
 def get_coverage(call: Call) -> dict[str, Any]:
-    """The catalog's coverage of a framework: modules, outside courses and hours per item."""
+    """The catalog's coverage of a framework: modules, outside courses and hours per item.
+
+    An organisation's token counts its modules and the national catalog.
+    """
     session = get_session()
-    report = compute_coverage(session, framework_or_404(session, call.args.get("framework")))
+    framework = framework_or_404(session, call.args.get("framework"))
+    report = compute_coverage(session, framework, audience_of(call))
     return {
         "framework": report.framework_key,
         "grades": [{"key": g.key, "name": _text(g.name_zh, g.name_en)} for g in report.grades],
