@@ -20,9 +20,9 @@ from plugin.competencies.services import get_framework
 from plugin.core.errors import Forbidden, InvalidInput, NotFound
 from plugin.lti.claims import ADMINISTRATOR, CLAIM_LAUNCH_PRESENTATION, DESIGNER
 from plugin.lti.models import Launch
-from plugin.lti.registrations import has_launched_through
 from plugin.organisations.audience import Audience
 from plugin.rollup.models import Evidence, Learner
+from plugin.rollup.scope import find_learner_in_reach
 from plugin.rollup.service import attainment_report, evidence_for, find_learner, rollup_config
 from plugin.web.audience import launch_audience
 from plugin.web.i18n import localized
@@ -301,17 +301,14 @@ def named_learner(session: Session, launch: Launch, person: str) -> Learner:
     """The learner ``?person=<learner id>`` names, for a designer's or administrator's launch.
 
     A course designer reaches the learners of their own platform registration (people who
-    launched through it), as the course heat map lists them; an administrator the whole
-    organisation, as the organisation view does. A learner out of reach is "no such learner"
-    (404, like an unknown id), so another platform's ids cannot be probed.
+    launched through it), as the course heat map lists them; an administrator those of every
+    registration of the organisation, as the organisation view does (plugin.rollup.scope). A
+    learner out of reach is "no such learner" (404, like an unknown id), so another
+    platform's ids cannot be probed.
     """
     if not person.isdigit() or int(person) > 2**31 - 1:
         raise InvalidInput(_("Name a learner with ?person=<learner id>."), field="person")
-    learner = session.get(Learner, int(person))
-    if learner is not None and launch.role != ADMINISTRATOR:
-        identities = [(identity.issuer, identity.sub) for identity in learner.identities]
-        if not has_launched_through(session, identities, launch.deployment.registration_id):
-            learner = None
+    learner = find_learner_in_reach(session, launch_audience(launch), int(person))
     if learner is None:
         raise NotFound(_("No such learner."), field="person")
     return learner
