@@ -609,7 +609,7 @@ def xapi_status() -> None:
     targets = current_app.extensions["plugin.settings"].xapi.lrs
     configured = {target.name: target for target in targets}
     with _db().session_scope() as session:
-        queues = xapi_delivery.queue_counts(session, list(configured))
+        queues = xapi_delivery.queue_counts(session, list(configured), audience=Audience.operator())
     now = utcnow()
     for counts in queues:
         target = configured.get(counts.target)

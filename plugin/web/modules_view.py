@@ -130,7 +130,7 @@ def module_page() -> Response | str:
     attempt = current_attempt(session, launch, module)
     if attempt is not None and attempt.initialized_at is None:
         # cmi5 §9.3.2: initialized when the learner first has the module in front of them.
-        initialize(session, attempt, learner_context(launch, module), xapi_options())
+        initialize(session, attempt, learner_context(launch, module), xapi_options(launch))
         session.commit()
     return _module_page(launch, module)
 
@@ -146,7 +146,9 @@ def progress() -> Response:
     session = get_session()
     attempt = current_attempt(session, launch, module) if module is not None else None
     if attempt is not None and module is not None:
-        record_progress(session, attempt, learner_context(launch, module), int(raw), xapi_options())
+        record_progress(
+            session, attempt, learner_context(launch, module), int(raw), xapi_options(launch)
+        )
         session.commit()
     return Response(status=204)
 
@@ -223,7 +225,7 @@ def submit_check() -> Response | str:
         # roll-up, and the grade.
         emitted = record_check(
             session, attempt, learner_context(launch, module), check_outcome(result),
-            xapi_options(),
+            xapi_options(launch),
         )  # fmt: skip
         record_module_evidence(session, launch, module, emitted, result.scaled)
         _queue_grade(session, launch, module, result.scaled)
@@ -251,7 +253,7 @@ def complete() -> str:
     if records_statements(launch):
         attempt = _attempt_or_closed(session, launch, module)
         emitted = record_completion(
-            session, attempt, learner_context(launch, module), xapi_options()
+            session, attempt, learner_context(launch, module), xapi_options(launch)
         )
         record_module_evidence(session, launch, module, emitted, None)
         _queue_grade(session, launch, module, 1.0)
