@@ -689,9 +689,10 @@ def token_create(name: str, scopes: tuple[str, ...], organisation_key: str | Non
 
 @token_group.command("list")
 def token_list() -> None:
-    """List tokens: id, prefix, name, scopes, created, last used, revoked."""
+    """List tokens: id, prefix, name, scopes, whose data, created, last used, revoked."""
     with _db().session_scope() as session:
         rows = list_tokens(session)
+        keys = {organisation.id: organisation.key for organisation in list_organisations(session)}
         if not rows:
             click.echo("no API tokens (create one: flask --app plugin token create)")
         for row in rows:
@@ -701,8 +702,13 @@ def token_list() -> None:
                 if row.revoked_at
                 else "active"
             )
+            reads = (
+                f"organisation={keys[row.organisation_id]}"
+                if row.organisation_id is not None
+                else "operator (every organisation)"
+            )
             click.echo(
-                f"{row.id}\tdct.{row.prefix}\t{row.name}\t{' '.join(row.scopes)}\t"
+                f"{row.id}\tdct.{row.prefix}\t{row.name}\t{' '.join(row.scopes)}\t{reads}\t"
                 f"created {row.created_at.isoformat(timespec='seconds')}\tused {used}\t{state}"
             )
 
