@@ -54,6 +54,7 @@ from plugin.lti.registrations import (
     register_platform,
 )
 from plugin.lti.service_tokens import ensure_service_tokens
+from plugin.organisations.audience import Audience
 from plugin.organisations.services import (
     create_organisation,
     get_organisation,
@@ -204,10 +205,25 @@ def _loaded_framework(session: Session) -> Framework:
     type=click.Path(dir_okay=False, writable=True, path_type=Path),
     help="Write the coverage table to this CSV file (UTF-8 with BOM, for Excel).",
 )
-def catalog_coverage(csv_file: Path | None) -> None:
+@click.option(
+    "--organisation",
+    "organisation_key",
+    default=None,
+    help="Count this organisation's modules and the national catalog, as its designers see "
+    "it; without it, every organisation's modules.",
+)
+def catalog_coverage(csv_file: Path | None, organisation_key: str | None) -> None:
     """Print which indicators and attitudes the catalog leaves uncovered, or write the CSV."""
-    with _db().session_scope() as session:
-        report = compute_coverage(session, _loaded_framework(session))
+    try:
+        with _db().session_scope() as session:
+            audience = (
+                Audience.organisation(get_organisation(session, organisation_key).id)
+                if organisation_key
+                else Audience.operator()
+            )
+            report = compute_coverage(session, _loaded_framework(session), audience)
+    except PluginError as exc:
+        raise click.ClickException(exc.message) from None
     if csv_file is not None:
         # newline="" keeps the CSV's own CRLF line ends; utf-8-sig lets Excel read the Chinese.
         with csv_file.open("w", encoding="utf-8-sig", newline="") as handle:
@@ -593,7 +609,7 @@ def xapi_status() -> None:
     targets = current_app.extensions["plugin.settings"].xapi.lrs
     configured = {target.name: target for target in targets}
     with _db().session_scope() as session:
-        queues = xapi_delivery.queue_counts(session, list(configured))
+        queues = xapi_delivery.queue_counts(session, list(configured), audience=Audience.operator())
     now = utcnow()
     for counts in queues:
         target = configured.get(counts.target)
@@ -673,9 +689,10 @@ def token_create(name: str, scopes: tuple[str, ...], organisation_key: str | Non
 
 @token_group.command("list")
 def token_list() -> None:
-    """List tokens: id, prefix, name, scopes, created, last used, revoked."""
+    """List tokens: id, prefix, name, scopes, whose data, created, last used, revoked."""
     with _db().session_scope() as session:
         rows = list_tokens(session)
+        keys = {organisation.id: organisation.key for organisation in list_organisations(session)}
         if not rows:
             click.echo("no API tokens (create one: flask --app plugin token create)")
         for row in rows:
@@ -685,8 +702,13 @@ def token_list() -> None:
                 if row.revoked_at
                 else "active"
             )
+            reads = (
+                f"organisation={keys[row.organisation_id]}"
+                if row.organisation_id is not None
+                else "operator (every organisation)"
+            )
             click.echo(
-                f"{row.id}\tdct.{row.prefix}\t{row.name}\t{' '.join(row.scopes)}\t"
+                f"{row.id}\tdct.{row.prefix}\t{row.name}\t{' '.join(row.scopes)}\t{reads}\t"
                 f"created {row.created_at.isoformat(timespec='seconds')}\tused {used}\t{state}"
             )
 

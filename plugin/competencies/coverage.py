@@ -14,6 +14,8 @@ Rules, in one place so the page, the CSV and the CLI agree:
   of a grade add those whose audience includes that grade. Totals include outside courses,
   which are also listed and summed separately.
 - A row is covered when any module or outside course counts towards it.
+- An organisation's coverage counts its own modules and the national catalog, never another
+  organisation's; outside courses are shared by every organisation.
 """
 
 from __future__ import annotations
@@ -35,6 +37,8 @@ from plugin.competencies.models import (
     OutsideCourse,
     TrainingClass,
 )
+from plugin.competencies.modules import readable_by
+from plugin.organisations.audience import Audience
 
 INDICATOR_KINDS = ("knowledge", "skill")
 # Text cells that a spreadsheet would run as a formula get a leading apostrophe (OWASP
@@ -195,8 +199,9 @@ def course_grades(course: OutsideCourse, all_grades: tuple[str, ...]) -> tuple[s
     return chosen or all_grades
 
 
-def compute_coverage(session: Session, framework: Framework) -> CoverageReport:
-    """The coverage of ``framework`` by the module catalog and the imported outside courses."""
+def compute_coverage(session: Session, framework: Framework, audience: Audience) -> CoverageReport:
+    """The coverage of ``framework`` by the modules ``audience`` reads and the imported outside
+    courses."""
     grades = list(
         session.scalars(
             select(Grade).where(Grade.framework_id == framework.id).order_by(Grade.position)
@@ -211,7 +216,12 @@ def compute_coverage(session: Session, framework: Framework) -> CoverageReport:
     tags = session.scalars(
         select(ModuleTag)
         .join(Item, ModuleTag.item_id == Item.id)
-        .where(Item.framework_id == framework.id, ModuleTag.retired_at.is_(None))
+        .join(Module, ModuleTag.module_id == Module.id)
+        .where(
+            Item.framework_id == framework.id,
+            ModuleTag.retired_at.is_(None),
+            readable_by(audience),
+        )
         .options(
             selectinload(ModuleTag.module)
             .selectinload(Module.training_class)

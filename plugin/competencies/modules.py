@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from marshmallow import ValidationError
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from plugin.competencies.content import check_markdown, render_markdown
@@ -27,6 +27,7 @@ from plugin.competencies.models import (
 from plugin.competencies.schemas import ModuleInput, TagInput
 from plugin.core.db import utcnow
 from plugin.core.errors import InvalidInput, NotFound
+from plugin.organisations.audience import Audience
 
 # The Markdown of each language, rendered into content_html_zh / content_html_en.
 MARKDOWN_FIELDS = ("content_markdown_zh", "content_markdown_en")
@@ -64,11 +65,48 @@ def module_iri(iri_base: str, framework_key: str, key: str) -> str:
 
 
 def get_module(session: Session, key: str) -> Module:
-    """The module with ``key`` or :class:`NotFound`."""
+    """The module with ``key`` or :class:`NotFound` (any organisation's: the operator's view)."""
     module = session.scalars(select(Module).where(Module.key == key)).one_or_none()
     if module is None:
         raise NotFound(f"no module {key!r}", field="module")
     return module
+
+
+def readable_by(audience: Audience) -> ColumnElement[bool]:
+    """The modules ``audience`` reads and places: its organisation's and the national catalog."""
+    if audience.is_operator:
+        return true()
+    return or_(Module.organisation_id.is_(None), Module.organisation_id == audience.organisation_id)
+
+
+def owned_by(audience: Audience) -> ColumnElement[bool]:
+    """The modules ``audience`` may change: its organisation's (the national catalog is the
+    operator's alone)."""
+    if audience.is_operator:
+        return true()
+    return Module.organisation_id == audience.organisation_id
+
+
+def find_module(session: Session, key: str, audience: Audience) -> Module:
+    """The module with ``key`` if ``audience`` reads it; another organisation's module is
+    :class:`NotFound` like an unknown key, so that keys cannot be probed."""
+    module = session.scalars(
+        select(Module).where(Module.key == key, readable_by(audience))
+    ).one_or_none()
+    if module is None:
+        raise NotFound(f"no module {key!r}", field="module")
+    return module
+
+
+def modules_by_key(
+    session: Session, keys: list[str], audience: Audience, *, owned: bool = False
+) -> dict[str, Module]:
+    """The modules of ``keys`` that ``audience`` reads (``owned``: may change), by key."""
+    rule = owned_by(audience) if owned else readable_by(audience)
+    return {
+        module.key: module
+        for module in session.scalars(select(Module).where(Module.key.in_(keys), rule))
+    }
 
 
 def contains_pattern(query: str) -> str:
@@ -77,9 +115,18 @@ def contains_pattern(query: str) -> str:
     return f"%{escaped}%"
 
 
-def search_modules(session: Session, query: str = "", limit: int = 50) -> list[Module]:
-    """Modules whose key or title (zh-TW or en) contains ``query``."""
-    statement = select(Module).order_by(Module.key).limit(limit)
+def search_modules(
+    session: Session,
+    query: str = "",
+    limit: int = 50,
+    *,
+    audience: Audience,
+    owned: bool = False,
+) -> list[Module]:
+    """Modules ``audience`` reads (``owned``: may change) whose key or title (zh-TW or en)
+    contains ``query``."""
+    rule = owned_by(audience) if owned else readable_by(audience)
+    statement = select(Module).where(rule).order_by(Module.key).limit(limit)
     if query.strip():
         pattern = contains_pattern(query.strip())
         columns = (Module.title_zh, Module.title_en, Module.key)
@@ -268,13 +315,18 @@ def search_items(session: Session, framework: Framework, query: str) -> list[Ite
     return list(session.scalars(statement))
 
 
-def similar_module_tags(session: Session, module: Module, limit: int = 8) -> list[tuple[Item, int]]:
-    """Items tagged on modules that share a tag or a class with this one, most common first."""
+def similar_module_tags(
+    session: Session, module: Module, audience: Audience, limit: int = 8
+) -> list[tuple[Item, int]]:
+    """Items tagged on modules ``audience`` reads that share a tag or a class with this one,
+    most common first."""
     own = {tag.item_id for tag in module.active_tags}
     conditions = [Module.tags.any(and_(ModuleTag.item_id.in_(own), ModuleTag.retired_at.is_(None)))]
     if module.class_id is not None:
         conditions.append(Module.class_id == module.class_id)
-    neighbours = session.scalars(select(Module).where(Module.id != module.id, or_(*conditions)))
+    neighbours = session.scalars(
+        select(Module).where(Module.id != module.id, readable_by(audience), or_(*conditions))
+    )
     counter: Counter[int] = Counter()
     items: dict[int, Item] = {}
     for neighbour in neighbours:

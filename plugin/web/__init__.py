@@ -10,6 +10,7 @@ from plugin.web import (
     competency_map,
     course,
     designer,
+    designer_copy,
     errors,
     exports,
     health,
@@ -40,6 +41,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(catalog.blueprint)
     app.register_blueprint(exports.blueprint)
     app.register_blueprint(designer.blueprint)
+    app.register_blueprint(designer_copy.blueprint)
     app.register_blueprint(modules_view.blueprint)
     app.register_blueprint(competency_map.blueprint)
     app.register_blueprint(health.blueprint)

@@ -64,9 +64,10 @@ def _targets(settings: Settings) -> tuple[str, ...]:
 
 def emit_assessed(
     session: Session, changes: Sequence[AttainmentChange], framework: Framework,
-    settings: Settings,
+    settings: Settings, *, organisation_id: int | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """Queue one ``assessed`` statement per level change (DESIGN.md §5), in this transaction."""
+    """Queue one ``assessed`` statement per level change (DESIGN.md §5), in this transaction,
+    attributed to ``organisation_id`` (a learner's launch's; None from the CLI)."""
     if not changes:
         return []
     iri_base = settings.framework.iri_base
@@ -92,8 +93,12 @@ def emit_assessed(
                 moment=moment,
             )
         )
-    enqueue_statements(session, statements, _targets(settings))
+    enqueue_statements(session, statements, _targets(settings), organisation_id=organisation_id)
     return statements
+
+
+def _organisation(launch: Launch) -> int:
+    return launch.deployment.registration.organisation_id
 
 
 def _custom(launch: Launch) -> dict[str, Any]:
@@ -118,7 +123,7 @@ def learner_at_launch(session: Session, launch: Launch) -> Learner | None:
         learner, changes = link_learner(
             session, learner, link_value, framework, rollup_config(settings.rollup)
         )
-        emit_assessed(session, changes, framework, settings)
+        emit_assessed(session, changes, framework, settings, organisation_id=_organisation(launch))
     grade = custom.get(settings.lti.grade_claim) if settings.lti.grade_claim else None
     if isinstance(grade, str) and grade.strip() and not grade.startswith("$"):
         # An unknown grade from a platform must not block the launch.
@@ -167,7 +172,7 @@ def record_module_evidence(
     settings = _settings()
     learner = learner_for(session, launch.person.issuer, launch.person.sub)
     changes = record_evidence(session, learner, rows, framework, rollup_config(settings.rollup))
-    emit_assessed(session, changes, framework, settings)
+    emit_assessed(session, changes, framework, settings, organisation_id=_organisation(launch))
     return changes
 
 

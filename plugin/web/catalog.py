@@ -26,6 +26,8 @@ from plugin.competencies.outside_courses import (
 from plugin.competencies.services import get_framework
 from plugin.core.errors import Forbidden, InvalidInput, NotFound
 from plugin.lti.claims import ADMINISTRATOR, DESIGNER
+from plugin.organisations.audience import Audience
+from plugin.web.audience import launch_audience
 from plugin.web.launch_context import current_launch
 from plugin.web.request_db import get_session
 
@@ -34,10 +36,12 @@ blueprint = Blueprint("catalog", __name__, url_prefix="/catalog")
 UTF8_BOM = "\ufeff"
 
 
-def _require_designer() -> None:
+def _require_designer() -> Audience:
+    """The launch's audience: its organisation's modules and the national catalog count."""
     launch = current_launch()
     if launch is None or launch.role not in (DESIGNER, ADMINISTRATOR):
         raise Forbidden(_("Only course designers and administrators can see the catalog."))
+    return launch_audience(launch)
 
 
 def _framework(session: Session) -> Framework:
@@ -73,18 +77,18 @@ def _page(
 @blueprint.get("/coverage")
 def coverage() -> tuple[str, int]:
     """The coverage table: modules and hours per item and grade, uncovered items first."""
-    _require_designer()
+    audience = _require_designer()
     session = get_session()
-    return _page(compute_coverage(session, _framework(session)))
+    return _page(compute_coverage(session, _framework(session), audience))
 
 
 @blueprint.get("/coverage.csv")
 def coverage_download() -> Response:
     """The coverage table as CSV (UTF-8 with BOM, one row per item, stable column names)."""
-    _require_designer()
+    audience = _require_designer()
     session = get_session()
     framework = _framework(session)
-    report = compute_coverage(session, framework)
+    report = compute_coverage(session, framework, audience)
     response = Response(UTF8_BOM + coverage_csv(report), content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="coverage-{framework.key}.csv"'
     # The table is behind a launch token; shared caches must not keep it.
@@ -95,7 +99,7 @@ def coverage_download() -> Response:
 @blueprint.post("/outside-courses")
 def outside_courses_upload() -> tuple[str, int]:
     """Import an outside-course CSV; the page shows what changed, or why nothing did (400)."""
-    _require_designer()
+    audience = _require_designer()
     session = get_session()
     framework = _framework(session)
     upload = request.files.get("file")
@@ -107,11 +111,11 @@ def outside_courses_upload() -> tuple[str, int]:
         imported = import_outside_courses(session, framework, data, request.form.get("source", ""))
     except CourseFileInvalid as exc:
         session.rollback()
-        report = compute_coverage(session, framework)
+        report = compute_coverage(session, framework, audience)
         return _page(report, problems=exc.problems, refusal=exc.message, status=400)
     except InvalidInput as exc:
         session.rollback()
-        report = compute_coverage(session, framework)
+        report = compute_coverage(session, framework, audience)
         return _page(report, refusal=exc.message, status=400)
     session.commit()
-    return _page(compute_coverage(session, framework), imported=imported)
+    return _page(compute_coverage(session, framework, audience), imported=imported)

@@ -15,13 +15,16 @@ from sqlalchemy.orm import Session
 
 from plugin.competencies.coverage import framework_order, module_grades
 from plugin.competencies.models import Framework, Grade, Item, Module
+from plugin.competencies.modules import readable_by
 from plugin.competencies.services import get_framework
 from plugin.core.errors import Forbidden, InvalidInput, NotFound
 from plugin.lti.claims import ADMINISTRATOR, CLAIM_LAUNCH_PRESENTATION, DESIGNER
 from plugin.lti.models import Launch
-from plugin.lti.registrations import has_launched_through
+from plugin.organisations.audience import Audience
 from plugin.rollup.models import Evidence, Learner
+from plugin.rollup.scope import find_learner_in_reach
 from plugin.rollup.service import attainment_report, evidence_for, find_learner, rollup_config
+from plugin.web.audience import launch_audience
 from plugin.web.i18n import localized
 from plugin.web.launch_context import current_launch
 from plugin.web.request_db import get_session
@@ -149,6 +152,7 @@ def _empty_report(framework: Framework) -> dict[str, Any]:
 
 def _suggestions(
     session: Session,
+    audience: Audience,
     groups: list[CompetencyGroup],
     grade: str,
     all_grades: tuple[str, ...],
@@ -160,7 +164,10 @@ def _suggestions(
     )[:MAX_SUGGESTED_COMPETENCIES]
     if not with_gap:
         return []
-    modules = list(session.scalars(select(Module).order_by(Module.key)))
+    # Suggested from the catalog the viewer's organisation places: its own and the national.
+    modules = list(
+        session.scalars(select(Module).where(readable_by(audience)).order_by(Module.key))
+    )
     found = []
     for group in with_gap:
         target = group.row.target or 0
@@ -202,8 +209,11 @@ def _return_url(launch: Launch) -> str:
     return url if isinstance(url, str) and url.lower().startswith(("https:", "http:")) else ""
 
 
-def build_map(session: Session, framework: Framework, learner: Learner | None) -> dict[str, Any]:
-    """Everything the map page shows for ``learner`` (an empty map when None)."""
+def build_map(
+    session: Session, framework: Framework, learner: Learner | None, audience: Audience
+) -> dict[str, Any]:
+    """Everything the map page shows for ``learner`` (an empty map when None), with modules
+    suggested from the catalog ``audience`` reads."""
     settings = current_app.extensions["plugin.settings"]
     report = (
         attainment_report(session, learner, framework, rollup_config(settings.rollup))
@@ -251,7 +261,7 @@ def build_map(session: Session, framework: Framework, learner: Learner | None) -
         "grade": grade,
         "level_names": names,
         "max_level": top,
-        "suggestions": _suggestions(session, groups, grade_key, all_grades, names),
+        "suggestions": _suggestions(session, audience, groups, grade_key, all_grades, names),
         "chart": _chart_data(groups, grade, names, top),
     }
 
@@ -291,17 +301,14 @@ def named_learner(session: Session, launch: Launch, person: str) -> Learner:
     """The learner ``?person=<learner id>`` names, for a designer's or administrator's launch.
 
     A course designer reaches the learners of their own platform registration (people who
-    launched through it), as the course heat map lists them; an administrator the whole
-    organisation, as the organisation view does. A learner out of reach is "no such learner"
-    (404, like an unknown id), so another platform's ids cannot be probed.
+    launched through it), as the course heat map lists them; an administrator those of every
+    registration of the organisation, as the organisation view does (plugin.rollup.scope). A
+    learner out of reach is "no such learner" (404, like an unknown id), so another
+    platform's ids cannot be probed.
     """
     if not person.isdigit() or int(person) > 2**31 - 1:
         raise InvalidInput(_("Name a learner with ?person=<learner id>."), field="person")
-    learner = session.get(Learner, int(person))
-    if learner is not None and launch.role != ADMINISTRATOR:
-        identities = [(identity.issuer, identity.sub) for identity in learner.identities]
-        if not has_launched_through(session, identities, launch.deployment.registration_id):
-            learner = None
+    learner = find_learner_in_reach(session, launch_audience(launch), int(person))
     if learner is None:
         raise NotFound(_("No such learner."), field="person")
     return learner
@@ -335,5 +342,5 @@ def competency_map() -> str:
         viewed=learner if learner is not own else None,
         return_url=_return_url(launch),
         timezone=current_app.extensions["plugin.settings"].i18n.timezone,
-        **build_map(session, framework, learner),
+        **build_map(session, framework, learner, launch_audience(launch)),
     )

@@ -24,8 +24,9 @@ from plugin.competencies.modules import (
     bulk_tag,
     check_content,
     create_module,
-    get_module,
     load_input,
+    modules_by_key,
+    readable_by,
     search_items,
     search_modules,
     set_module_tags,
@@ -37,6 +38,8 @@ from plugin.competencies.services import get_framework
 from plugin.core.errors import Forbidden, InvalidInput, NotFound
 from plugin.lti.claims import ADMINISTRATOR, DEEP_LINKING_REQUEST, DESIGNER
 from plugin.lti.models import Launch
+from plugin.organisations.audience import Audience
+from plugin.web.audience import editable_module, launch_audience, refuse_read_only
 from plugin.web.launch_context import current_launch, launch_url_for, settings
 from plugin.web.request_db import get_session
 
@@ -106,6 +109,13 @@ def _require_designer() -> None:
         raise Forbidden(_("Only course designers can edit the module catalog."))
 
 
+def audience() -> Audience:
+    """The reach of this request's launch (its organisation's modules, the national ones)."""
+    launch = current_launch()
+    assert launch is not None
+    return launch_audience(launch)
+
+
 def _page(template: str, **context: Any) -> str:
     launch = current_launch()
     return render_template(
@@ -124,10 +134,11 @@ def catalog() -> str:
     """The module catalog: search, hours and tags of each module, links to edit and tag."""
     session = get_session()
     query = request.args.get("q", "").strip()
-    modules = search_modules(session, query, limit=MAX_LISTED + 1)
+    modules = search_modules(session, query, limit=MAX_LISTED + 1, audience=audience())
     return _page(
         "designer/catalog.html",
         active="catalog",
+        audience=audience(),
         query=query,
         modules=modules[:MAX_LISTED],
         more=len(modules) > MAX_LISTED,
@@ -380,14 +391,14 @@ def save_new_module() -> Response | tuple[str, int] | str:
 @blueprint.get("/modules/<key>/edit")
 def edit_module(key: str) -> str:
     """The module's form, filled in, with its rendered content."""
-    module = get_module(get_session(), key)
+    module = editable_module(get_session(), key, audience())
     return _editor(_pad(_form_from_module(module)), module, saved="saved" in request.args)
 
 
 @blueprint.post("/modules/<key>/edit")
 def save_module(key: str) -> Response | tuple[str, int] | str:
     """Save the module, or show the form again with the refused field marked."""
-    return _save(get_module(get_session(), key))
+    return _save(editable_module(get_session(), key, audience()))
 
 
 def _save(module: Module | None) -> Response | tuple[str, int] | str:
@@ -494,7 +505,12 @@ def _usual_levels(session: Session, item_ids: list[int]) -> dict[int, int]:
         return {}
     rows = session.execute(
         select(ModuleTag.item_id, ModuleTag.level, func.count())
-        .where(ModuleTag.item_id.in_(item_ids), ModuleTag.retired_at.is_(None))
+        .join(Module, ModuleTag.module_id == Module.id)
+        .where(
+            ModuleTag.item_id.in_(item_ids),
+            ModuleTag.retired_at.is_(None),
+            readable_by(audience()),
+        )
         .group_by(ModuleTag.item_id, ModuleTag.level)
         .order_by(func.count().desc(), ModuleTag.level)
     )
@@ -545,7 +561,7 @@ def _tag_page(
     query = request.values.get("q", "").strip()
     rows = rows if rows is not None else _rows_of(module)
     tagged = {row.code: row for row in _rows_of(module)}
-    similar = similar_module_tags(session, module)
+    similar = similar_module_tags(session, module, audience())
     usual = _usual_levels(session, [item.id for item, _count in similar])
     searched = bool(query)
     results = group_items(search_items(session, framework, query)) if searched else []
@@ -574,7 +590,7 @@ def _tag_page(
 def tags(key: str) -> tuple[str, int]:
     """The module's tags, a search of the framework tree and similar modules' tags."""
     session = get_session()
-    module = get_module(session, key)
+    module = editable_module(session, key, audience())
     return _tag_page(session, module, require_framework(session))
 
 
@@ -582,7 +598,7 @@ def tags(key: str) -> tuple[str, int]:
 def save_tags(key: str) -> Response | tuple[str, int]:
     """Add, change or remove tags through the versioned tag service."""
     session = get_session()
-    module = get_module(session, key)
+    module = editable_module(session, key, audience())
     framework = require_framework(session)
     form = request.form
     if form.get("add_item"):
@@ -643,13 +659,14 @@ def _bulk_page(
 ) -> tuple[str, int]:
     framework = require_framework(session)
     query = request.values.get("q", "").strip()
-    found = search_modules(session, query, limit=MAX_LISTED + 1)
+    # Only the organisation's own modules take tags; the national catalog is read-only.
+    found = search_modules(session, query, limit=MAX_LISTED + 1, audience=audience(), owned=True)
     listed = {module.key for module in found[:MAX_LISTED]}
     # Modules already ticked stay on the page whatever the search shows.
     kept = [
         module
-        for module in session.scalars(select(Module).where(Module.key.in_(chosen)))
-        if module.key not in listed
+        for key, module in sorted(modules_by_key(session, chosen, audience(), owned=True).items())
+        if key not in listed
     ]
     return _page(
         "designer/bulk.html",
@@ -683,10 +700,13 @@ def save_bulk() -> Response | tuple[str, int]:
     try:
         if not keys:
             raise InvalidInput(_("Choose at least one module."), field="module")
-        modules = {m.key: m for m in session.scalars(select(Module).where(Module.key.in_(keys)))}
+        # Another organisation's module is unknown here, as on every designer page.
+        modules = modules_by_key(session, keys, audience())
         missing = [key for key in keys if key not in modules]
         if missing:
             raise InvalidInput(_("Unknown module: %(key)s", key=missing[0]), field="module")
+        for key in keys:
+            refuse_read_only(modules[key], audience())
         raw = tag_input(tag["item"], tag["level"], tag["weight"])
         changed = bulk_tag(session, [modules[key] for key in keys], require_framework(session), raw)
     except InvalidInput as exc:

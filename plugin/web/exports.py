@@ -6,8 +6,11 @@ Who may download what:
 - ``/exports/coverage.xlsx?lt=`` and ``/exports/heatmap.csv|.xlsx?lt=``: course designers and
   administrators;
 - ``/exports/attainment.csv|.xlsx?lt=`` and ``/exports/badges.json?lt=``: a learner gets their
-  own; designers name a learner of their own platform registration, administrators any, with
-  ``?person=<learner id>``.
+  own; designers name a learner of their own platform registration, administrators one of
+  their organisation, with ``?person=<learner id>``;
+- ``/exports/organisation…``: administrators, their organisation's people.
+
+Whose people a launch reaches is one rule (plugin.rollup.scope), the pages' own.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from plugin.lti.models import Launch
 from plugin.rollup.badges import learner_credentials
 from plugin.rollup.models import Learner
 from plugin.rollup.service import attainment_report, find_learner, rollup_config
+from plugin.web.audience import launch_audience
 from plugin.web.competency_map import named_learner
 from plugin.web.launch_context import current_launch, settings
 from plugin.web.request_db import get_session
@@ -124,7 +128,7 @@ def coverage_xlsx() -> Response:
         raise Forbidden(_("Only course designers and administrators can see the catalog."))
     session = get_session()
     framework = _framework(session)
-    report = compute_coverage(session, framework)
+    report = compute_coverage(session, framework, launch_audience(launch))
     columns = csv_columns(report)
     rows = [
         [
@@ -285,7 +289,7 @@ def _organisation_tables() -> tuple[str, list[tuple[str, list[str], list[list[An
     launch = current_launch()
     if launch is None or launch.role != ADMINISTRATOR:
         raise Forbidden(_("Only administrators can see the organisation view."))
-    data = organisation_data(get_session())
+    data = organisation_data(get_session(), launch_audience(launch))
     levels = list(range(data.top + 1))
     distribution = [
         [item.code, grade or "unknown", data.targets.get((grade, item.code), "")]

@@ -20,12 +20,13 @@ from plugin.xapi.models import Attempt
 from plugin.xapi.statements import Answer, LearnerContext, TaggedItem
 
 
-def xapi_options() -> XapiOptions:
-    """Targets and privacy switches from the app's settings."""
+def xapi_options(launch: Launch) -> XapiOptions:
+    """Targets and privacy switches from the app's settings; the launch's organisation."""
     settings = current_app.extensions["plugin.settings"]
     return XapiOptions(
         targets=tuple(target.name for target in settings.xapi.lrs),
         send_names=settings.xapi.send_names,
+        organisation_id=launch.deployment.registration.organisation_id,
     )
 
 
@@ -78,7 +79,11 @@ def begin_attempt(session: Session, launch: Launch, module: Module) -> Attempt |
     if not records_statements(launch):
         return None
     return start_attempt(
-        session, learner_context(launch, module), module.key, xapi_options(), launch_id=launch.id
+        session,
+        learner_context(launch, module),
+        module.key,
+        xapi_options(launch),
+        launch_id=launch.id,
     )
 
 

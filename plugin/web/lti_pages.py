@@ -6,10 +6,8 @@ from typing import Any
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
-from sqlalchemy import select
 
-from plugin.competencies.models import Module
-from plugin.competencies.modules import search_modules
+from plugin.competencies.modules import modules_by_key, search_modules
 from plugin.competencies.services import get_framework
 from plugin.core.errors import Forbidden, InvalidInput
 from plugin.lti.claims import (
@@ -25,6 +23,7 @@ from plugin.lti.deep_linking import (
 )
 from plugin.lti.keys import signing_key
 from plugin.lti.models import Launch
+from plugin.web.audience import launch_audience
 from plugin.web.designer import is_designer, report_levels
 from plugin.web.i18n import localized
 from plugin.web.launch_context import current_launch, settings
@@ -65,7 +64,9 @@ def deep_link_respond() -> Response | tuple[str, int]:
     launch = _deep_linking_launch()
     keys = list(dict.fromkeys(key for key in request.form.getlist("module") if key))
     session = get_session()
-    modules = {m.key: m for m in session.scalars(select(Module).where(Module.key.in_(keys)))}
+    # Placeable: the organisation's modules and the national catalog; another organisation's
+    # key is unknown here.
+    modules = modules_by_key(session, keys, launch_audience(launch))
     settings_claim = deep_link_settings(launch)
     try:
         if not keys:
@@ -127,11 +128,10 @@ def _picker(launch: Launch, selected: list[str], error: InvalidInput | None = No
     session = get_session()
     query = request.values.get("q", "").strip()
     wanted = list(dict.fromkeys(key for key in selected if key))
-    chosen_by_key = {
-        m.key: m for m in session.scalars(select(Module).where(Module.key.in_(wanted)))
-    }
+    audience = launch_audience(launch)
+    chosen_by_key = modules_by_key(session, wanted, audience)
     chosen = [chosen_by_key[key] for key in wanted if key in chosen_by_key]
-    found = search_modules(session, query, limit=MAX_PICKER_RESULTS + 1)
+    found = search_modules(session, query, limit=MAX_PICKER_RESULTS + 1, audience=audience)
     framework = get_framework(session)
     return render_template(
         "lti/deep_link.html",

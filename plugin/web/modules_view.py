@@ -12,8 +12,8 @@ from plugin.competencies.grading import CheckResult, grade_check
 from plugin.competencies.models import Module, Placement
 from plugin.competencies.modules import (
     bind_placement,
+    find_module,
     find_placement,
-    get_module,
     search_modules,
 )
 from plugin.core.errors import Forbidden, InvalidInput, NotFound
@@ -27,6 +27,7 @@ from plugin.lti.claims import (
 from plugin.lti.grades import Score, enqueue_score, grades_offered
 from plugin.lti.models import Launch
 from plugin.web.attainment import record_module_evidence
+from plugin.web.audience import launch_audience, readable_module
 from plugin.web.i18n import localized
 from plugin.web.launch_context import current_launch, launch_url_for
 from plugin.web.learning import (
@@ -62,7 +63,12 @@ def _link_identity(launch: Launch) -> dict[str, str]:
 
 def place_launch(session: Session, launch: Launch) -> Placement | None:
     """The module placement of a resource-link launch, bound on first sight of a link that
-    deep linking made (its ``module_key`` custom parameter names the module)."""
+    deep linking made (its ``module_key`` custom parameter names the module).
+
+    A new link binds only to a module the launch's organisation may place (its own or the
+    national catalog's): a ``module_key`` of another organisation's module leaves the link
+    unbound, as an unknown key does. A link bound before keeps its module.
+    """
     if launch.message_type != RESOURCE_LINK_REQUEST or not launch.resource_link_id:
         return None
     placement = find_placement(session, **_link_identity(launch))
@@ -73,7 +79,7 @@ def place_launch(session: Session, launch: Launch) -> Placement | None:
     if not isinstance(key, str) or not key:
         return None
     try:
-        module = get_module(session, key)
+        module = find_module(session, key, launch_audience(launch))
     except NotFound:
         return None
     return bind_placement(
@@ -104,6 +110,7 @@ def _module_page(launch: Launch, module: Module, **extra: object) -> str:
         launch=launch,
         module=module,
         designer=_is_designer(launch),
+        editable=launch_audience(launch).owns(module.organisation_id),
         return_url=_return_url(launch),
         grades=grades_offered(launch),
         attempt=attempt,
@@ -123,7 +130,7 @@ def module_page() -> Response | str:
     attempt = current_attempt(session, launch, module)
     if attempt is not None and attempt.initialized_at is None:
         # cmi5 §9.3.2: initialized when the learner first has the module in front of them.
-        initialize(session, attempt, learner_context(launch, module), xapi_options())
+        initialize(session, attempt, learner_context(launch, module), xapi_options(launch))
         session.commit()
     return _module_page(launch, module)
 
@@ -139,7 +146,9 @@ def progress() -> Response:
     session = get_session()
     attempt = current_attempt(session, launch, module) if module is not None else None
     if attempt is not None and module is not None:
-        record_progress(session, attempt, learner_context(launch, module), int(raw), xapi_options())
+        record_progress(
+            session, attempt, learner_context(launch, module), int(raw), xapi_options(launch)
+        )
         session.commit()
     return Response(status=204)
 
@@ -170,7 +179,7 @@ def unbound() -> str:
     return render_template(
         "modules/bind.html",
         launch=launch,
-        modules=search_modules(get_session(), query),
+        modules=search_modules(get_session(), query, audience=launch_audience(launch)),
         query=query,
         return_url=_return_url(launch),
     )
@@ -183,7 +192,8 @@ def bind() -> Response:
     if not _is_designer(launch):
         raise Forbidden(_("Only course designers can choose the module of an activity."))
     session = get_session()
-    module = get_module(session, request.form.get("module", ""))
+    # The organisation's modules and the national catalog; another organisation's is unknown.
+    module = readable_module(session, request.form.get("module", ""), launch_audience(launch))
     bind_placement(session, context_id=launch.context_id, module=module, **_link_identity(launch))
     session.commit()
     return redirect(launch_url_for("modules_view.module_page"), code=303)
@@ -215,7 +225,7 @@ def submit_check() -> Response | str:
         # roll-up, and the grade.
         emitted = record_check(
             session, attempt, learner_context(launch, module), check_outcome(result),
-            xapi_options(),
+            xapi_options(launch),
         )  # fmt: skip
         record_module_evidence(session, launch, module, emitted, result.scaled)
         _queue_grade(session, launch, module, result.scaled)
@@ -243,7 +253,7 @@ def complete() -> str:
     if records_statements(launch):
         attempt = _attempt_or_closed(session, launch, module)
         emitted = record_completion(
-            session, attempt, learner_context(launch, module), xapi_options()
+            session, attempt, learner_context(launch, module), xapi_options(launch)
         )
         record_module_evidence(session, launch, module, emitted, None)
         _queue_grade(session, launch, module, 1.0)

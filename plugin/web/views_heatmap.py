@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 
 from flask import Blueprint, render_template
 from flask_babel import gettext as _
-from sqlalchemy import and_, select, tuple_
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from plugin.competencies.coverage import compute_coverage, framework_order
@@ -23,10 +23,12 @@ from plugin.core.errors import Forbidden, NotFound
 from plugin.lti.claims import ADMINISTRATOR, DESIGNER, LEARNER, classify_roles
 from plugin.lti.models import Launch
 from plugin.lti.nrps import Roster, fetch_roster, memberships_url
-from plugin.lti.registrations import launched_through
 from plugin.lti.service_tokens import ServiceCredentials, ServiceError
+from plugin.organisations.audience import Audience
 from plugin.rollup.engine import gap
 from plugin.rollup.models import Attainment, Identity, Learner
+from plugin.rollup.scope import identities_in_reach, identity_in_reach, learner_in_reach
+from plugin.web.audience import launch_audience
 from plugin.web.course import (
     NRPS_PAGE_LIMIT,
     ROSTER_SECONDS_PER_TIMEOUT,
@@ -115,10 +117,16 @@ def _read_roster(launch: Launch) -> tuple[bool, Roster | None, str]:
 
 
 def _heat_rows(session: Session, launch: Launch, roster: Roster | None) -> list[HeatRow]:
-    """Roster learners (or, without a roster, the learners with attainment who launched
-    through this platform registration) with their levels, from one query on identities
-    joined to attainment."""
+    """Roster learners (or, without a roster, the learners with attainment the launch
+    reaches) with their levels, from one query on identities joined to attainment.
+
+    Levels and learner ids come only for people the launch reaches (plugin.rollup.scope):
+    a designer's own registration, an administrator's organisation. A roster is the
+    platform's word, and a platform may list anyone, even another registration's learners of
+    the same issuer; those stay names without levels.
+    """
     issuer = launch.person.issuer
+    in_reach = identity_in_reach(launch_audience(launch))
     query = select(Identity.sub, Identity.learner_id, Attainment.item_id, Attainment.level)
     rows: dict[str, HeatRow] = {}
     if roster is not None:
@@ -135,15 +143,12 @@ def _heat_rows(session: Session, launch: Launch, roster: Roster | None) -> list[
         query = query.select_from(Identity).outerjoin(
             Attainment, Attainment.learner_id == Identity.learner_id
         )
-        query = query.where(Identity.issuer == issuer, Identity.sub.in_(list(rows)))
+        query = query.where(Identity.issuer == issuer, Identity.sub.in_(list(rows)), in_reach)
     else:
         query = query.select_from(Identity).join(
             Attainment, Attainment.learner_id == Identity.learner_id
         )
-        # The registration, not the issuer: one issuer may serve many institutions.
-        own_people = launched_through(launch.deployment.registration_id)
-        query = query.where(tuple_(Identity.issuer, Identity.sub).in_(own_people))
-        query = query.order_by(Identity.learner_id)
+        query = query.where(in_reach).order_by(Identity.learner_id)
     for sub, learner_id, item_id, level in session.execute(query):
         row = rows.setdefault(sub, HeatRow("", sub, learner_id))
         row.learner_id = learner_id
@@ -212,8 +217,9 @@ class OrganisationData:
     people: int
 
 
-def organisation_data(session: Session) -> OrganisationData:
-    """Attainment per competency by grade and the people below target (one attainment query)."""
+def organisation_data(session: Session, audience: Audience) -> OrganisationData:
+    """Attainment per competency by grade and the people below target (one attainment query),
+    of the people ``audience`` reaches (an administrator: the organisation's)."""
     framework = _framework(session)
     competencies = [item for item in framework.items if item.kind == "competency"]
     codes = [item.code for item in competencies]
@@ -238,6 +244,7 @@ def organisation_data(session: Session) -> OrganisationData:
             Attainment,
             and_(Attainment.learner_id == Learner.id, Attainment.item_id.in_(codes)),
         )
+        .where(learner_in_reach(audience))
         .order_by(Learner.id)
     ):
         entry = people.setdefault(learner_id, (grade if grade in grade_keys else "", {}))
@@ -256,19 +263,13 @@ def organisation_data(session: Session) -> OrganisationData:
             if target is not None and level < target:
                 below.append((learner_id, grade, code, level, target))
     identities: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
-    if below:
-        for identity in session.scalars(
-            select(Identity)
-            .where(Identity.learner_id.in_({row[0] for row in below}))
-            .order_by(Identity.id)
-        ):
-            identities[identity.learner_id].append(
-                (
-                    _short_issuer(identity.issuer),
-                    _shorten(identity.sub),
-                    f"{identity.issuer} {identity.sub}",
-                )
-            )
+    # Only identities in reach: a learner linked across organisations keeps the others'.
+    reached = identities_in_reach(session, audience, {row[0] for row in below})
+    for learner_id, rows in reached.items():
+        identities[learner_id] = [
+            (_short_issuer(row.issuer), _shorten(row.sub), f"{row.issuer} {row.sub}")
+            for row in rows
+        ]
     shortfalls = [
         BelowTarget(learner_id, identities[learner_id], grade, code, level, target,
                     gap(target, level))
@@ -297,7 +298,8 @@ def organisation() -> str:
     if launch.role != ADMINISTRATOR:
         raise Forbidden(_("Only administrators can see the organisation view."))
     session = get_session()
-    data = organisation_data(session)
+    audience = launch_audience(launch)
+    data = organisation_data(session, audience)
     return render_template(
         "heatmap/organisation.html",
         launch=launch,
@@ -307,7 +309,7 @@ def organisation() -> str:
         distribution=data.distribution,
         targets=data.targets,
         shortfalls=data.shortfalls,
-        coverage=compute_coverage(session, data.framework),
+        coverage=compute_coverage(session, data.framework, audience),
         levels=data.levels,
         top=data.top,
         people=data.people,

@@ -12,6 +12,7 @@ from flask_babel import gettext as _
 from plugin.core.db import utcnow
 from plugin.core.errors import Forbidden
 from plugin.lti.claims import ADMINISTRATOR
+from plugin.web.audience import launch_audience
 from plugin.web.launch_context import current_launch, settings
 from plugin.web.request_db import get_session
 from plugin.xapi.delivery import TargetCounts, list_quarantined, queue_counts
@@ -32,21 +33,24 @@ class TargetView:
 
 @blueprint.get("/xapi/status")
 def status_page() -> str:
-    """Pending, delivered and quarantined statements per LRS, the oldest wait, last errors."""
+    """Pending, delivered and quarantined statements per LRS, the oldest wait, last errors:
+    of the administrator's organisation's learners (unattributed rows, such as imported
+    evidence, are the operator's: ``xapi status``)."""
     launch = current_launch()
     if launch is None or launch.role != ADMINISTRATOR:
         raise Forbidden(_("Only administrators can see the delivery of learning records."))
     configured = {target.name: target.endpoint for target in settings().xapi.lrs}
     session = get_session()
+    audience = launch_audience(launch)
     now = utcnow()
     targets = [
         TargetView(counts, configured.get(counts.target, ""), counts.oldest_pending_age(now))
-        for counts in queue_counts(session, list(configured))
+        for counts in queue_counts(session, list(configured), audience=audience)
     ]
     return render_template(
         "xapi/status.html",
         targets=targets,
-        quarantined=list_quarantined(session, QUARANTINE_LIMIT),
+        quarantined=list_quarantined(session, QUARANTINE_LIMIT, audience=audience),
         quarantine_limit=QUARANTINE_LIMIT,
         format_age=lambda age: format_timedelta(age, threshold=1.0),
     )

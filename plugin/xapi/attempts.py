@@ -46,6 +46,8 @@ class XapiOptions:
 
     targets: tuple[str, ...] = ()
     send_names: bool = False
+    # The organisation of the learner's launch: its administrators see these statements.
+    organisation_id: int | None = None
 
 
 @dataclass(frozen=True)
@@ -84,7 +86,13 @@ class _Emitter:
         )
 
     def flush(self) -> list[dict[str, Any]]:
-        enqueue_statements(self.session, self.statements, self.options.targets, self.attempt)
+        enqueue_statements(
+            self.session,
+            self.statements,
+            self.options.targets,
+            self.attempt,
+            organisation_id=self.options.organisation_id,
+        )
         return self.statements
 
 

@@ -27,12 +27,13 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import ColumnElement, func, select, true, update
 from sqlalchemy.orm import Session, load_only
 
 from plugin.core import queue
 from plugin.core.db import utcnow
 from plugin.core.queue import UnitOfWork, backoff_delay, lease_due_ids, lease_seconds
+from plugin.organisations.audience import Audience
 from plugin.xapi.lrs_client import MAX_REASON, LrsAnswer, LrsClient
 from plugin.xapi.models import DELIVERED, PENDING, QUARANTINED, OutboxStatement
 
@@ -359,23 +360,34 @@ class TargetCounts:
         return now - self.oldest_pending_at if self.oldest_pending_at else None
 
 
-def queue_counts(session: Session, targets: Sequence[str] = ()) -> list[TargetCounts]:
-    """Counts per target and status, the oldest pending row and the newest error.
+def _rows_of(audience: Audience) -> ColumnElement[bool]:
+    """The outbox rows ``audience`` sees: its organisation's (the operator: every row)."""
+    if audience.is_operator:
+        return true()
+    return OutboxStatement.organisation_id == audience.organisation_id
+
+
+def queue_counts(
+    session: Session, targets: Sequence[str] = (), *, audience: Audience
+) -> list[TargetCounts]:
+    """Counts per target and status, the oldest pending row and the newest error, of the
+    rows ``audience`` sees.
 
     Every name in ``targets`` (the configured ones) is listed, even with an empty queue,
     and so is every other target rows still name (an LRS removed from the config).
     """
+    mine = _rows_of(audience)
     by_target: dict[str, dict[str, int]] = {name: {} for name in targets}
     for target, status, count in session.execute(
-        select(OutboxStatement.target, OutboxStatement.status, func.count()).group_by(
-            OutboxStatement.target, OutboxStatement.status
-        )
+        select(OutboxStatement.target, OutboxStatement.status, func.count())
+        .where(mine)
+        .group_by(OutboxStatement.target, OutboxStatement.status)
     ):
         by_target.setdefault(target, {})[status] = int(count)
     oldest = dict(
         session.execute(
             select(OutboxStatement.target, func.min(OutboxStatement.created_at))
-            .where(OutboxStatement.status == PENDING)
+            .where(OutboxStatement.status == PENDING, mine)
             .group_by(OutboxStatement.target)
         ).all()
     )
@@ -387,6 +399,7 @@ def queue_counts(session: Session, targets: Sequence[str] = ()) -> list[TargetCo
                 OutboxStatement.target == target,
                 OutboxStatement.status.in_((PENDING, QUARANTINED)),
                 OutboxStatement.last_error != "",
+                mine,
             )
             .order_by(OutboxStatement.id.desc())
             .limit(1)
@@ -422,11 +435,13 @@ class QuarantinedStatement:
     reason: str
 
 
-def list_quarantined(session: Session, limit: int = 50) -> list[QuarantinedStatement]:
-    """The newest quarantined statements, newest first."""
+def list_quarantined(
+    session: Session, limit: int = 50, *, audience: Audience
+) -> list[QuarantinedStatement]:
+    """The newest quarantined statements ``audience`` sees, newest first."""
     rows = session.scalars(
         select(OutboxStatement)
-        .where(OutboxStatement.status == QUARANTINED)
+        .where(OutboxStatement.status == QUARANTINED, _rows_of(audience))
         .order_by(OutboxStatement.id.desc())
         .limit(limit)
     ).all()

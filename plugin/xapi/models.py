@@ -62,6 +62,11 @@ class OutboxStatement(Base):
     attempt_id: Mapped[int | None] = mapped_column(
         ForeignKey("xapi_attempts.id", ondelete="SET NULL"), index=True
     )
+    # The organisation whose learner event wrote the row (its administrators see its
+    # delivery); None for imported or pulled evidence and CLI recomputes: the operator's.
+    organisation_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organisations.id", ondelete="SET NULL"), index=True
+    )
     verb: Mapped[str] = mapped_column(String(200))
     statement: Mapped[dict] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20), default=PENDING)

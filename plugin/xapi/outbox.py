@@ -20,8 +20,11 @@ def enqueue_statements(
     statements: Sequence[dict[str, Any]],
     targets: Sequence[str],
     attempt: Attempt | None = None,
+    *,
+    organisation_id: int | None = None,
 ) -> list[OutboxStatement]:
-    """Validate every statement first, then add one pending row per statement and target.
+    """Validate every statement first, then add one pending row per statement and target,
+    attributed to ``organisation_id`` (the learner's launch's; None: the operator's).
 
     Validating all before adding any keeps a learner event all-or-nothing: an invalid
     statement raises before anything is written, and the caller's transaction rolls back.
@@ -34,6 +37,7 @@ def enqueue_statements(
             statement_id=statement["id"],
             target=target,
             attempt_id=attempt.id if attempt is not None else None,
+            organisation_id=organisation_id,
             verb=statement["verb"]["id"],
             statement=statement,
             status=PENDING,

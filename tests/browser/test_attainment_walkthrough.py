@@ -1,5 +1,6 @@
-"""From deep link to attainment: a designer places a module, a learner passes it, and the map,
-the heat map, the organisation view and every export show the new level.
+"""From deep link to attainment: a designer copies a national module into the organisation's
+catalog and places the copy, a learner passes it, and the map, the heat map, the organisation
+view and every export show the new level.
 
 Runs in Debian's Chromium with third-party cookies blocked, from the sandbox LMS on
 http://localhost:P into the tool on http://127.0.0.1:P (a third-party iframe). Screenshots go
@@ -22,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from plugin.competencies.models import Module
 from tests.browser.conftest import LiveTool
+from tests.browser.test_designer_walkthrough import copy_from_the_picker
 from tests.browser.test_sandbox_launch import (
     LEARNER_NAME,
     STEP_MS,
@@ -39,12 +41,12 @@ CASE_ITEMS = 41
 COMPETENCY = "DC2"  # the module's competency, tagged directly by the designer
 
 
-def check_of(live: LiveTool) -> tuple[list[tuple[int, list[str]]], set[str]]:
+def check_of(live: LiveTool, key: str) -> tuple[list[tuple[int, list[str]]], set[str]]:
     """The module's check items with their correct choices, and its tagged item codes."""
     engine = create_engine(f"sqlite:///{live.instance_dir / 'plugin.sqlite3'}")
     try:
         with Session(engine) as session:
-            module = session.scalars(select(Module).where(Module.key == MODULE_KEY)).one()
+            module = session.scalars(select(Module).where(Module.key == key)).one()
             correct = [
                 (item.id, [c["key"] for c in item.choices if c["correct"]])
                 for item in module.check_items
@@ -78,15 +80,18 @@ def download(page: Page, url: str, **params: str) -> bytes:
 def test_designer_links_learner_passes_and_every_view_and_export_shows_the_level(
     page: Page, live_tool: LiveTool, artifacts_dir: Path
 ) -> None:
-    correct, tagged = check_of(live_tool)
-    assert correct and tagged
+    national, national_tags = check_of(live_tool, MODULE_KEY)
     tool = page.frame_locator("#tool-frame")
 
-    # The designer deep-links the module into the course.
+    # The designer copies the national module into the organisation's catalog (the national
+    # catalog is read-only from a launch) and deep-links the copy into the course.
     page.goto(live_tool.sandbox("designer"))
     before = link_ids(page)
     page.locator("#add-activity").click()
-    box = tool.locator(f'input[name=module][value="{MODULE_KEY}"]')
+    copied = copy_from_the_picker(page, tool, MODULE_KEY)
+    correct, tagged = check_of(live_tool, copied)
+    assert correct and tagged == national_tags and len(correct) == len(national)
+    box = tool.locator(f'input[name=module][value="{copied}"]')
     expect(box).to_be_visible(timeout=STEP_MS)
     box.check()
     screenshot(page, artifacts_dir, "40-designer-picks-C6-T2")

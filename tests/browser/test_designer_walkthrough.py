@@ -1,4 +1,5 @@
-"""A designer places two modules with deep linking, edits their tags; learners open each.
+"""A designer copies two national modules into the organisation's catalog, places the copies
+with deep linking, edits their tags; learners open each.
 
 Runs in Debian's Chromium with third-party cookies blocked, from the sandbox LMS on
 http://localhost:P into the tool on http://127.0.0.1:P (a third-party iframe).
@@ -7,9 +8,10 @@ http://localhost:P into the tool on http://127.0.0.1:P (a third-party iframe).
 from __future__ import annotations
 
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Page, expect
+from playwright.sync_api import FrameLocator, Page, expect
 
 from tests.browser.conftest import LiveTool
 from tests.browser.test_sandbox_launch import (
@@ -28,6 +30,26 @@ CHOSEN = {
 }
 
 
+def copy_from_the_picker(page: Page, tool: FrameLocator, key: str) -> str:
+    """From the deep-linking picker, copy the national module ``key`` into the designer's
+    organisation's catalog and go back to the picker; the copy's key."""
+    tool.locator("p.actions a", has_text="單元目錄").click()  # the module catalog
+    search = tool.locator("input#q")
+    expect(search).to_be_visible(timeout=STEP_MS)
+    search.fill(key)
+    search.press("Enter")
+    copy = tool.locator(f'form[action="/designer/modules/{key}/copy"] button[type=submit]')
+    expect(copy).to_be_visible(timeout=STEP_MS)
+    copy.click()
+    expect(tool.locator("p.notice")).to_contain_text("已複製到貴機關的單元目錄", timeout=STEP_MS)
+    path = urlsplit(tool_frame_url(page)).path  # /designer/modules/<copy>/edit
+    copied = path.split("/")[3]
+    assert copied != key and path.endswith("/edit"), path
+    tool.locator("nav.subnav a", has_text="回到選擇頁").click()  # back to the picker
+    expect(tool.locator("#picker-form")).to_be_visible(timeout=STEP_MS)
+    return copied
+
+
 def test_designer_deep_links_two_modules_edits_their_tags_and_learners_open_each(
     page: Page, live_tool: LiveTool, artifacts_dir: Path
 ) -> None:
@@ -35,12 +57,22 @@ def test_designer_deep_links_two_modules_edits_their_tags_and_learners_open_each
     before = link_ids(page)
     page.locator("#add-activity").click()
     tool = page.frame_locator("#tool-frame")
-    for key in CHOSEN:
+    # The national catalog is read-only from a launch: the designer changes copies of it.
+    copies = [copy_from_the_picker(page, tool, key) for key in CHOSEN]
+    for key in copies:
         box = tool.locator(f'input[name=module][value="{key}"]')
         expect(box).to_be_visible(timeout=STEP_MS)
         box.check()
     screenshot(page, artifacts_dir, "20-designer-picks-two-modules")
-    tool.locator("form:has(input[name=module]) button[type=submit]").last.click()
+    submit = tool.locator("form:has(input[name=module]) button[type=submit]").last
+    # A plain click at the foot of the long, scrolled frame proved flaky (see the check's
+    # submit in test_attainment_walkthrough): focus it and press Enter, and wait for the POST.
+    with page.expect_response(
+        lambda r: r.url.endswith("/lti/deep-link") and r.request.method == "POST"
+    ) as answer:
+        submit.focus()
+        submit.press("Enter")
+    assert answer.value.status == 200, answer.value.status
     links = page.locator("a.launch-link")
     expect(links).to_have_count(len(before) + 2, timeout=STEP_MS)
     new_ids = [link_id for link_id in link_ids(page) if link_id not in before]

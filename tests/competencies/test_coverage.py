@@ -23,7 +23,10 @@ from plugin.competencies.models import Framework
 from plugin.competencies.modules import create_module, set_module_tags
 from plugin.competencies.outside_courses import import_outside_courses
 from plugin.competencies.services import get_framework, load_framework
+from plugin.organisations.audience import Audience
 from tests.conftest import IRI_BASE
+
+OPERATOR = Audience.operator()
 
 
 @pytest.fixture
@@ -83,7 +86,7 @@ def test_demo_catalog_leaves_exactly_the_untagged_indicators_uncovered(
     tagged = topic_tags(framework_data)
     indicators = {entry["id"] for entry in framework_data["indicators"]}
     attitudes = {entry["id"] for entry in framework_data["attitudes"]}
-    report = compute_coverage(session, framework)
+    report = compute_coverage(session, framework, OPERATOR)
     assert {r.code for r in report.uncovered_indicators} == indicators - tagged
     assert {r.code for r in report.uncovered_attitudes} == attitudes - tagged
     assert "DC2-K3" in indicators - tagged  # the seed's known gap (AI and communication quality)
@@ -100,16 +103,16 @@ def test_rows_follow_the_framework_competency_then_indicators_then_attitudes(
             e["id"] for e in framework_data["indicators"] if e["competency"] == competency["id"]
         )
     expected.extend(e["id"] for e in framework_data["attitudes"])
-    report = compute_coverage(session, framework)
+    report = compute_coverage(session, framework, OPERATOR)
     assert [r.code for r in report.rows] == expected
-    assert compute_coverage(session, framework).rows == report.rows  # deterministic
+    assert compute_coverage(session, framework, OPERATOR).rows == report.rows  # deterministic
 
 
 def test_hours_by_grade_follow_each_topics_class_audience(
     session: Session, framework: Framework, framework_data: dict[str, Any]
 ) -> None:
     expected = expected_hours(framework_data)
-    report = compute_coverage(session, framework)
+    report = compute_coverage(session, framework, OPERATOR)
     assert [g.key for g in report.grades] == [g["id"] for g in framework_data["grades"]]
     for r in report.rows:
         for grade in report.grades:
@@ -125,7 +128,7 @@ def test_hours_by_grade_follow_each_topics_class_audience(
 def test_competency_row_counts_modules_via_its_indicators_once_each(
     session: Session, framework: Framework, framework_data: dict[str, Any]
 ) -> None:
-    report = compute_coverage(session, framework)
+    report = compute_coverage(session, framework, OPERATOR)
     dc1 = row(report, "DC1")
     expected = {
         f"{framework.key}.{topic['id']}"
@@ -144,7 +147,7 @@ def test_competency_row_counts_modules_via_its_indicators_once_each(
 def test_summary_gives_each_competencys_share_of_covered_indicators(
     session: Session, framework: Framework
 ) -> None:
-    summaries = {s.code: s for s in compute_coverage(session, framework).competencies}
+    summaries = {s.code: s for s in compute_coverage(session, framework, OPERATOR).competencies}
     assert (summaries["DC2"].covered, summaries["DC2"].indicators) == (6, 7)
     assert summaries["DC2"].uncovered == ["DC2-K3"]
     assert summaries["DC2"].share == pytest.approx(6 / 7)
@@ -155,7 +158,7 @@ def test_designer_module_on_an_uncovered_indicator_covers_it_for_every_grade(
     session: Session, framework: Framework
 ) -> None:
     add_designer_module(session, framework, ["DC2-K3"], hours=1.5)
-    report = compute_coverage(session, framework)
+    report = compute_coverage(session, framework, OPERATOR)
     dc2_k3 = row(report, "DC2-K3")
     assert dc2_k3.covered
     assert [use.title_zh for use in dc2_k3.modules] == ["AI 與溝通品質"]
@@ -172,7 +175,7 @@ def test_designer_module_on_an_uncovered_indicator_covers_it_for_every_grade(
 def test_retired_tags_no_longer_count(session: Session, framework: Framework) -> None:
     module = add_designer_module(session, framework, ["DC2-K3"])
     set_module_tags(session, module, framework, [{"item": "DC2-K1", "level": 1}])
-    report = compute_coverage(session, framework)
+    report = compute_coverage(session, framework, OPERATOR)
     assert not row(report, "DC2-K3").covered
     assert module.key in {use.key for use in row(report, "DC2-K1").modules}
 
@@ -181,7 +184,7 @@ def test_module_tagged_with_a_competency_and_its_indicator_is_direct_and_counted
     session: Session, framework: Framework
 ) -> None:
     module = add_designer_module(session, framework, ["DC2", "DC2-K3"], hours=2)
-    dc2 = row(compute_coverage(session, framework), "DC2")
+    dc2 = row(compute_coverage(session, framework, OPERATOR), "DC2")
     uses = [use for use in dc2.modules if use.key == module.key]
     assert len(uses) == 1
     assert uses[0].direct and uses[0].via == ("DC2-K3",)
@@ -190,10 +193,10 @@ def test_module_tagged_with_a_competency_and_its_indicator_is_direct_and_counted
 def test_outside_courses_count_separately_and_in_the_totals(
     session: Session, framework: Framework
 ) -> None:
-    before = row(compute_coverage(session, framework), "DC4-K3")
+    before = row(compute_coverage(session, framework, OPERATOR), "DC4-K3")
     data = "code,title,hours,audience,tags\nEL-1,數位倫理,3,委任;senior,DC4-K3;DC2-K3\n"
     import_outside_courses(session, framework, data.encode())
-    report = compute_coverage(session, framework)
+    report = compute_coverage(session, framework, OPERATOR)
     dc4_k3 = row(report, "DC4-K3")
     assert [(c.code, c.hours, c.grades) for c in dc4_k3.courses] == [
         ("EL-1", 3.0, ("junior", "senior"))
@@ -211,7 +214,7 @@ def test_outside_courses_count_separately_and_in_the_totals(
 def test_csv_has_one_row_per_item_equal_to_the_service_rows(
     session: Session, framework: Framework
 ) -> None:
-    report = compute_coverage(session, framework)
+    report = compute_coverage(session, framework, OPERATOR)
     text = coverage_csv(report)
     reader = csv.DictReader(io.StringIO(text, newline=""))
     assert reader.fieldnames == csv_columns(report)
@@ -233,7 +236,7 @@ def test_csv_neutralises_cells_a_spreadsheet_would_run(
     data = "code,title,hours,audience,tags\nX1,=HYPERLINK(1),1,,DC2-K3\n"
     import_outside_courses(session, framework, data.encode())
     dc2_k3 = next(
-        r for r in csv_rows(compute_coverage(session, framework)) if r["code"] == "DC2-K3"
+        r for r in csv_rows(compute_coverage(session, framework, OPERATOR)) if r["code"] == "DC2-K3"
     )
     assert dc2_k3["outside_course_titles"] == "'=HYPERLINK(1)"
 
@@ -253,4 +256,6 @@ def test_cli_prints_the_gaps_and_writes_the_csv_with_a_bom(app: Flask, tmp_path:
     with app.extensions["plugin.db"].session_scope() as session:
         framework = get_framework(session)
         assert framework is not None
-        assert data.decode("utf-8-sig") == coverage_csv(compute_coverage(session, framework))
+        assert data.decode("utf-8-sig") == coverage_csv(
+            compute_coverage(session, framework, OPERATOR)
+        )

@@ -24,6 +24,7 @@ from plugin.competencies.modules import (
 )
 from plugin.competencies.services import get_framework, load_framework
 from plugin.core.errors import InvalidInput
+from plugin.organisations.audience import Audience
 from tests.conftest import IRI_BASE
 
 
@@ -207,7 +208,7 @@ def test_item_search_finds_chinese_and_english_names(session: Session, framework
 
 def test_similar_modules_suggest_tags_this_module_lacks(session: Session, framework: Any) -> None:
     module = get_module(session, "tw-civil-service-dc.C4-T1")
-    suggestions = similar_module_tags(session, module)
+    suggestions = similar_module_tags(session, module, Audience.operator())
     own = {tag.item.code for tag in module.active_tags}
     assert suggestions
     assert all(item.code not in own for item, _count in suggestions)
@@ -236,9 +237,9 @@ def test_update_replaces_the_knowledge_check(session: Session, framework: Any) -
 
 
 def test_search_treats_wildcards_literally(session: Session, framework: Any) -> None:
-    assert search_modules(session, "C4-T1") != []
-    assert search_modules(session, "C4_T1") == []
-    assert search_modules(session, "%") == []
+    assert search_modules(session, "C4-T1", audience=Audience.operator()) != []
+    assert search_modules(session, "C4_T1", audience=Audience.operator()) == []
+    assert search_modules(session, "%", audience=Audience.operator()) == []
 
 
 def test_designer_edit_of_a_demo_module_survives_a_framework_reload(

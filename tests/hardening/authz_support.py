@@ -8,6 +8,11 @@ administrator. A passed the placed demo module's check; B failed it (two answers
 so B has an attempt, evidence, attainment, statements in the outbox and a queued grade.
 B's person and learner rows get ids no other number on a page is likely to match, so that a
 leaked id is found by its digits.
+
+Both platforms belong to the default organisation. A second organisation, "east"
+(tests/hardening/tenant_support.py), has a registration of the first platform's issuer under
+another client_id (the Canvas cloud case: one issuer, many institutions), with its own
+designer, administrator and learner E.
 """
 
 from __future__ import annotations
@@ -87,9 +92,11 @@ OTHER_ADMIN = Persona(
 )  # fmt: skip
 
 
-def launch_claims(persona: Persona, *, link: str = LINK, ags: bool = True) -> dict[str, Any]:
-    """id_token claim overrides for ``persona`` launching ``link`` (placed on :data:`MODULE`)."""
-    custom = {"module_key": MODULE}
+def launch_claims(
+    persona: Persona, *, link: str = LINK, ags: bool = True, module: str = MODULE
+) -> dict[str, Any]:
+    """id_token claim overrides for ``persona`` launching ``link`` (placed on ``module``)."""
+    custom = {"module_key": module}
     if persona.grade:
         custom["grade"] = persona.grade
     claims: dict[str, Any] = {
@@ -120,15 +127,26 @@ def token_of(response: TestResponse) -> str:
     return parse_qs(urlsplit(response.headers["Location"]).query)["lt"][0]
 
 
-def launch(flow: Flow, persona: Persona, *, ags: bool = True, **extra: Any) -> str:
+def launch(
+    flow: Flow,
+    persona: Persona,
+    *,
+    ags: bool = True,
+    link: str = LINK,
+    module: str = MODULE,
+    **extra: Any,
+) -> str:
     """Log in and launch as ``persona``; the launch token."""
-    return token_of(flow.complete(**{**launch_claims(persona, ags=ags), **extra}))
+    claims = launch_claims(persona, ags=ags, link=link, module=module)
+    return token_of(flow.complete(**{**claims, **extra}))
 
 
-def check_answers(app: Flask, token: str, correct_items: int) -> dict[str, Any]:
-    """A check form for :data:`MODULE` with the first ``correct_items`` items right."""
+def check_answers(
+    app: Flask, token: str, correct_items: int, module_key: str = MODULE
+) -> dict[str, Any]:
+    """A check form for ``module_key`` with the first ``correct_items`` items right."""
     with app.extensions["plugin.db"].session_scope() as session:
-        module = get_module(session, MODULE)
+        module = get_module(session, module_key)
         data: dict[str, Any] = {"lt": token}
         for index, item in enumerate(module.check_items):
             right = [c["key"] for c in item.choices if c["correct"]]
@@ -142,7 +160,7 @@ def browser_headers() -> dict[str, str]:
     return {"Origin": TOOL, "Sec-Fetch-Site": "same-origin"}
 
 
-def take_a_check(flow: Flow, token: str, correct_items: int) -> None:
+def take_a_check(flow: Flow, token: str, correct_items: int, module: str = MODULE) -> None:
     """Open the placed module, read it, and submit its check."""
     client, app = flow.client, flow.client.application
     assert client.get("/lti/module", query_string={"lt": token}, base_url=TOOL).status_code == 200
@@ -152,19 +170,26 @@ def take_a_check(flow: Flow, token: str, correct_items: int) -> None:
     )  # fmt: skip
     assert moved.status_code == 204, moved.get_data(as_text=True)
     result = client.post(
-        "/lti/module/check", data=check_answers(app, token, correct_items), base_url=TOOL,
-        headers=browser_headers(),
+        "/lti/module/check", data=check_answers(app, token, correct_items, module),
+        base_url=TOOL, headers=browser_headers(),
     )  # fmt: skip
     assert result.status_code == 200, result.get_data(as_text=True)
 
 
-def reserve_b(app: Flask, issuer: str) -> None:
-    """B's person and learner rows, made before B's first launch, with the walk's ids."""
+def reserve_b(
+    app: Flask,
+    issuer: str,
+    persona: Persona = LEARNER_B,
+    person_id: int = B_PERSON_ID,
+    learner_id: int = B_LEARNER_ID,
+) -> None:
+    """B's (or another persona's) person and learner rows, made before the first launch,
+    with the walk's ids."""
     with app.extensions["plugin.db"].session_scope() as session:
-        session.add(Person(id=B_PERSON_ID, issuer=issuer, sub=LEARNER_B.sub))
-        session.add(Learner(id=B_LEARNER_ID, grade="", grade_source="", link_key=""))
+        session.add(Person(id=person_id, issuer=issuer, sub=persona.sub))
+        session.add(Learner(id=learner_id, grade="", grade_source="", link_key=""))
         session.flush()
-        session.add(Identity(learner_id=B_LEARNER_ID, issuer=issuer, sub=LEARNER_B.sub))
+        session.add(Identity(learner_id=learner_id, issuer=issuer, sub=persona.sub))
 
 
 @dataclass
@@ -242,7 +267,7 @@ OTHER_ISSUER = "https://other-lms.example.org"
 
 @dataclass
 class World:
-    """The walk's people, their launch tokens, and what is stored about A and B."""
+    """The walk's people, their launch tokens, and what is stored about A, B and E."""
 
     app: Flask
     issuer: str
@@ -250,6 +275,10 @@ class World:
     a: Footprint
     b: Footprint
     other_learner_id: int
+    e: Footprint | None = None  # the east organisation's learner
+    east_module: str = ""  # the key of the east organisation's own module
+    home_module: str = ""  # the default organisation's copy of the demo module
+    east_flow: Flow | None = None  # logins and launches on the east registration
 
     def token(self, persona: Persona) -> str:
         """``persona``'s launch token."""
@@ -263,9 +292,18 @@ class World:
             self.b.hidden(),
         )
 
+    def home_values(self) -> dict[str, str]:
+        """Everything of the default organisation another organisation must not see: B's
+        all, A's but the small row ids (digits any page may show), its own module's key."""
+        a = {f"A's {label}": value for label, value in identity_values(LEARNER_A, 0, 0).items()}
+        a = {label: value for label, value in a.items() if value != "0"}
+        a.update({f"A's {label}": value for label, value in self.a.hidden().items()})
+        return all_values(self.b_values(), a, {"home module key": self.home_module})
+
 
 def build_world(flow: Flow, other_flow: Flow) -> World:
-    """Launch everyone; A passes the module's check, B fails it with two answers of three."""
+    """Launch everyone; A passes the module's check, B fails it with two answers of three
+    (the east organisation comes with tests.hardening.tenant_support.build_east)."""
     app = flow.client.application
     issuer = flow.platform.issuer
     reserve_b(app, issuer)

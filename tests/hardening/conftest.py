@@ -1,4 +1,4 @@
-"""Fixtures shared by the hardening tests."""
+"""Fixtures shared by the hardening tests: the fuzzers' app, the authorization walk's world."""
 
 from __future__ import annotations
 
@@ -9,7 +9,11 @@ from typing import Any
 import pytest
 from flask import Flask
 
+from tests.hardening.authz_support import OTHER_ISSUER, World, build_world
 from tests.hardening.fuzz_support import strictest_app
+from tests.hardening.tenant_support import EAST, EAST_CLIENT, build_east, register_in
+from tests.lti.conftest import Flow, flow, platform, register, tool  # noqa: F401 (fixtures)
+from tests.lti.platform import running_platform
 
 
 @pytest.fixture
@@ -19,3 +23,23 @@ def fuzz_app(
     """A seeded app on PostgreSQL (SQLite where none answers outside CI)."""
     with strictest_app(request, tmp_path, framework_data) as application:
         yield application
+
+
+@pytest.fixture
+def world(flow: Flow, app: Flask) -> Iterator[World]:  # noqa: F811 (flow: a fixture)
+    """Everyone launched on the test platform, a learner, a designer and an administrator
+    on a second registered platform (another issuer), and the east organisation on a third
+    registration of the first platform's issuer."""
+    with (
+        running_platform(
+            key_slot=1, issuer=OTHER_ISSUER, client_id="other-client", deployment_id="other-dep"
+        ) as other,
+        running_platform(
+            key_slot=3, issuer=flow.platform.issuer, client_id=EAST_CLIENT, deployment_id="e-dep"
+        ) as east,
+    ):
+        register(app, other)
+        register_in(app, east, EAST)
+        world = build_world(flow, Flow(app.test_client(), other))
+        build_east(world, Flow(app.test_client(), east))
+        yield world

@@ -10,16 +10,19 @@ rosters", "JSON API"; plugin/web/competency_map.py, views_heatmap.py, course.py,
 - LTI protocol: login, launch and dynamic registration read only what a platform sends;
 - learner-own: a launch sees its own person's records only (``?person=`` of anyone else 403);
 - designer: course designers and administrators (learners 403); a designer reads the
-  learners of their own platform (issuer) — maps, attainment exports, the course heat map;
-- administrator: the organisation view and statement delivery, organisation-wide;
+  learners of their own platform registration — maps, attainment exports, the course heat map;
+- administrator: the organisation view and statement delivery, of their own organisation;
 - API scope: a bearer token with the scope; a launch token only on ``/api/v1/me/attainment``.
+
+Designers and administrators of one organisation read and change nothing of another's: that
+walk, over the same table, is tests/hardening/test_organisation_walk.py.
 """
 
 from __future__ import annotations
 
 import re
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 from unittest import mock
 
@@ -44,12 +47,10 @@ from tests.hardening.authz_support import (
     MODULE,
     OTHER_ADMIN,
     OTHER_DESIGNER,
-    OTHER_ISSUER,
     Persona,
     World,
     answer_text,
     browser_headers,
-    build_world,
     check_answers,
     found_in,
     launch,
@@ -115,6 +116,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("/designer/modules/<key>/edit", "POST"): DESIGNERS,
     ("/designer/modules/<key>/tags", "GET"): DESIGNERS,
     ("/designer/modules/<key>/tags", "POST"): DESIGNERS,
+    ("/designer/modules/<key>/copy", "POST"): DESIGNERS,
     ("/designer/tags/bulk", "GET"): DESIGNERS,
     ("/designer/tags/bulk", "POST"): DESIGNERS,
     ("/lti/deep-link", "GET"): DESIGNERS,
@@ -251,17 +253,6 @@ def expired_token(launch_id: str) -> str:
 def tampered(token: str) -> str:
     """``token`` with its signature changed."""
     return token[:-3] + ("AAA" if not token.endswith("AAA") else "BBB")
-
-
-@pytest.fixture
-def world(flow: Flow, app: Flask) -> Iterator[World]:  # noqa: F811
-    """Everyone launched on the test platform, and a learner, a designer and an
-    administrator on a second registered platform (another issuer)."""
-    with running_platform(
-        key_slot=1, issuer=OTHER_ISSUER, client_id="other-client", deployment_id="other-dep"
-    ) as other:
-        register(app, other)
-        yield build_world(flow, Flow(app.test_client(), other))
 
 
 def test_every_route_is_classified(app: Flask) -> None:
@@ -535,8 +526,8 @@ def test_a_designer_of_another_registration_of_the_same_issuer_cannot_read_its_l
 
 
 def test_administrators_of_any_platform_see_the_organisation_by_design(world: World) -> None:
-    # The organisation view is the whole tool's (DESIGN.md §1: organisation-wide views for
-    # training managers), whichever registered platform the administrator came from.
+    # The organisation view is the organisation's: an administrator who launched from any of
+    # its registrations (here the other issuer's, in the same organisation) sees its people.
     response = get_as(world, OTHER_ADMIN, "/exports/organisation-below_target.csv")
     assert response.status_code == 200
     assert shows_b(response, world)

@@ -95,3 +95,18 @@ def test_a_token_created_for_an_organisation_belongs_to_it_and_one_without_to_th
             )
         }
     assert owners == {"hr": "moda", "ops": None}
+
+
+def test_token_list_says_whose_data_each_token_reads(app: Flask) -> None:
+    runner = app.test_cli_runner()
+    runner.invoke(args=["organisation", "add", "moda", "--name", "數位發展部"])
+    scope = ["--scope", "read:persons"]
+    runner.invoke(args=["token", "create", "--name", "hr", *scope, "--organisation", "moda"])
+    runner.invoke(args=["token", "create", "--name", "ops", *scope])
+
+    listing = runner.invoke(args=["token", "list"])
+
+    assert listing.exit_code == 0, listing.output
+    lines = {line.split("\t")[2]: line.split("\t") for line in listing.output.splitlines()}
+    assert lines["hr"][4] == "organisation=moda"
+    assert lines["ops"][4] == "operator (every organisation)"

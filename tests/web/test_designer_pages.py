@@ -24,6 +24,7 @@ from werkzeug.test import TestResponse
 from plugin.competencies.content import MAX_MARKDOWN_CHARS
 from plugin.competencies.models import Module, ModuleTag
 from plugin.competencies.modules import similar_module_tags
+from plugin.organisations.audience import Audience
 from plugin.web.designer import error_anchor, group_items
 from tests.lti.conftest import TOOL, Flow, register
 from tests.lti.platform import LTI, ROLE, TestPlatform, running_platform
@@ -177,6 +178,24 @@ def tag_rows(app: Flask, key: str) -> list[tuple[str, int, float, bool]]:
 def active(rows: list[tuple[str, int, float, bool]]) -> dict[str, tuple[int, float]]:
     """The active tags among ``rows``."""
     return {code: (level, weight) for code, level, weight, retired in rows if not retired}
+
+
+def copy_of(designer: Tool, key: str) -> str:
+    """Copy the module ``key`` into the designer's organisation; the copy's key.
+
+    The national catalog is read-only from a launch: designers change their own copies.
+    """
+    response = designer.post(f"/designer/modules/{key}/copy", {})
+    assert response.status_code == 303, response.get_data(as_text=True)
+    match = re.match(r"/designer/modules/([^/]+)/edit\?", response.headers["Location"])
+    assert match, response.headers["Location"]
+    return match.group(1)
+
+
+@pytest.fixture
+def own(designer: Tool) -> str:
+    """The designer's organisation's copy of :data:`SEED_MODULE` (same tags, a new key)."""
+    return copy_of(designer, SEED_MODULE)
 
 
 def created_key(response: TestResponse) -> str:
@@ -450,10 +469,10 @@ def test_error_anchor_maps_submitted_items_back_to_their_slots() -> None:
 
 
 def test_unknown_id_and_level_out_of_scale_are_refused_naming_them(
-    designer: Tool, app: Flask
+    designer: Tool, app: Flask, own: str
 ) -> None:
-    before = tag_rows(app, SEED_MODULE)
-    path = f"/designer/modules/{SEED_MODULE}/tags"
+    before = tag_rows(app, own)
+    path = f"/designer/modules/{own}/tags"
     unknown = designer.post(path, {"add_item": "DC9-K9", "add_level": "1", "add_weight": "1"})
     assert unknown.status_code == 400
     alert = text(unknown).split('role="alert"')[1].split("</div>")[0]
@@ -476,14 +495,14 @@ def test_unknown_id_and_level_out_of_scale_are_refused_naming_them(
     in_table = designer.post(path, rows)
     assert in_table.status_code == 400
     assert re.search(r'<tr id="tag-DC3-K2" class="field--error">', text(in_table))
-    assert tag_rows(app, SEED_MODULE) == before
+    assert tag_rows(app, own) == before
 
 
 def test_changing_a_level_retires_the_old_tag_and_adds_a_new_version(
-    designer: Tool, app: Flask
+    designer: Tool, app: Flask, own: str
 ) -> None:
-    before = active(tag_rows(app, SEED_MODULE))
-    page = text(designer.get(f"/designer/modules/{SEED_MODULE}/tags"))
+    before = active(tag_rows(app, own))
+    page = text(designer.get(f"/designer/modules/{own}/tags"))
     codes = re.findall(r'name="tag-(\d+)-item" value="([^"]+)"', page)
     assert {code for _, code in codes} == set(before)
     form: dict[str, Any] = {"tag_count": str(len(codes))}
@@ -500,10 +519,10 @@ def test_changing_a_level_retires_the_old_tag_and_adds_a_new_version(
     new_level = 3 if before[changed_code][0] != 3 else 2
     form[f"tag-{codes[0][0]}-level"] = str(new_level)
 
-    response = designer.post(f"/designer/modules/{SEED_MODULE}/tags", form)
+    response = designer.post(f"/designer/modules/{own}/tags", form)
     assert response.status_code == 303
     assert "added=1" in response.headers["Location"] and "retired=1" in response.headers["Location"]
-    rows = tag_rows(app, SEED_MODULE)
+    rows = tag_rows(app, own)
     assert [r for r in rows if r[0] == changed_code] == [
         (changed_code, before[changed_code][0], before[changed_code][1], True),
         (changed_code, new_level, before[changed_code][1], False),
@@ -512,29 +531,27 @@ def test_changing_a_level_retires_the_old_tag_and_adds_a_new_version(
     history = text(designer.follow(response))
     assert "<summary>" in history and changed_code in history
 
-    removed = designer.post(
-        f"/designer/modules/{SEED_MODULE}/tags", {**form, "remove": changed_code}
-    )
+    removed = designer.post(f"/designer/modules/{own}/tags", {**form, "remove": changed_code})
     assert removed.status_code == 303
-    assert changed_code not in active(tag_rows(app, SEED_MODULE))
+    assert changed_code not in active(tag_rows(app, own))
 
 
 def test_adding_a_tag_keeps_the_others_and_versions_a_changed_one(
-    designer: Tool, app: Flask
+    designer: Tool, app: Flask, own: str
 ) -> None:
-    before = active(tag_rows(app, SEED_MODULE))
-    path = f"/designer/modules/{SEED_MODULE}/tags"
+    before = active(tag_rows(app, own))
+    path = f"/designer/modules/{own}/tags"
     added = designer.post(path, {"add_item": "DC1-K2", "add_level": "2", "add_weight": "1.5"})
     assert added.status_code == 303
-    assert active(tag_rows(app, SEED_MODULE)) == {**before, "DC1-K2": (2, 1.5)}
+    assert active(tag_rows(app, own)) == {**before, "DC1-K2": (2, 1.5)}
     again = designer.post(path, {"add_item": "DC1-K2", "add_level": "2", "add_weight": "1.5"})
     assert again.status_code == 303 and "added=0" in again.headers["Location"]
 
 
 def test_framework_search_finds_items_in_chinese_and_english_with_definitions(
-    designer: Tool,
+    designer: Tool, own: str
 ) -> None:
-    path = f"/designer/modules/{SEED_MODULE}/tags"
+    path = f"/designer/modules/{own}/tags"
     chinese = text(designer.get(path, q="虛假"))
     assert 'id="item-DC1-K2"' in chinese
     assert "網路上存在虛假資訊" in chinese  # its definition
@@ -569,13 +586,14 @@ def test_search_results_are_grouped_under_their_competency(app: Flask) -> None:
 
 
 def test_similar_modules_suggestions_appear_and_add_in_one_click(
-    designer: Tool, app: Flask
+    designer: Tool, app: Flask, own: str
 ) -> None:
     with app.extensions["plugin.db"].session_scope() as session:
-        module = session.scalars(select(Module).where(Module.key == SEED_MODULE)).one()
-        suggested = [item.code for item, _count in similar_module_tags(session, module)]
+        module = session.scalars(select(Module).where(Module.key == own)).one()
+        audience = Audience.organisation(module.organisation_id)
+        suggested = [item.code for item, _count in similar_module_tags(session, module, audience)]
     assert suggested, "the seed catalog has neighbours for C4-T1"
-    page = text(designer.get(f"/designer/modules/{SEED_MODULE}/tags"))
+    page = text(designer.get(f"/designer/modules/{own}/tags"))
     section = page.split('id="similar-title"')[1].split("</section>")[0]
     for code in suggested:
         assert f'name="add_item" value="{code}"' in section
@@ -586,21 +604,23 @@ def test_similar_modules_suggestions_appear_and_add_in_one_click(
     )
     assert level, section
     response = designer.post(
-        f"/designer/modules/{SEED_MODULE}/tags",
+        f"/designer/modules/{own}/tags",
         {"add_item": suggested[0], "add_level": level.group(1)},
     )
     assert response.status_code == 303
-    assert active(tag_rows(app, SEED_MODULE))[suggested[0]] == (int(level.group(1)), 1.0)
+    assert active(tag_rows(app, own))[suggested[0]] == (int(level.group(1)), 1.0)
 
 
 def test_bulk_tag_changes_the_chosen_modules_and_reports_how_many(
-    designer: Tool, app: Flask
+    designer: Tool, app: Flask, own: str
 ) -> None:
-    page = text(designer.get("/designer/tags/bulk", q="C4-T"))
-    assert f'name="module" value="{SEED_MODULE}"' in page
-    assert "tw-civil-service-dc.C1-T1" not in page  # the search narrows the list
+    others = [copy_of(designer, key) for key in OTHER_SEED_MODULES]
+    page = text(designer.get("/designer/tags/bulk", q="生成式AI概論"))
+    assert f'name="module" value="{own}"' in page
+    assert others[1] not in page  # the search narrows the list
+    assert SEED_MODULE not in page  # the national catalog takes no tags from a launch
     assert '<option value="DC1-K1"' in page
-    keys = [SEED_MODULE, *OTHER_SEED_MODULES]
+    keys = [own, *others]
     first = designer.post(
         "/designer/tags/bulk", {"module": keys, "item": "DC1-K4", "level": "2", "weight": "1"}
     )
@@ -615,21 +635,23 @@ def test_bulk_tag_changes_the_chosen_modules_and_reports_how_many(
     # One module already has it at that level: only the other two change.
     again = designer.post(
         "/designer/tags/bulk",
-        {"module": [SEED_MODULE, OTHER_SEED_MODULES[0]], "item": "DC1-K4", "level": "2"},
+        {"module": [own, others[0]], "item": "DC1-K4", "level": "2"},
     )
     assert parse_qs(urlsplit(again.headers["Location"]).query)["changed"] == ["0"]
     relevel = designer.post(
-        "/designer/tags/bulk", {"module": [SEED_MODULE], "item": "DC1-K4", "level": "3"}
+        "/designer/tags/bulk", {"module": [own], "item": "DC1-K4", "level": "3"}
     )
     assert parse_qs(urlsplit(relevel.headers["Location"]).query)["changed"] == ["1"]
-    assert [r for r in tag_rows(app, SEED_MODULE) if r[0] == "DC1-K4"] == [
+    assert [r for r in tag_rows(app, own) if r[0] == "DC1-K4"] == [
         ("DC1-K4", 2, 1.0, True),
         ("DC1-K4", 3, 1.0, False),
     ]
 
 
-def test_bulk_tag_with_bad_input_changes_nothing_and_names_it(designer: Tool, app: Flask) -> None:
-    keys = [SEED_MODULE, *OTHER_SEED_MODULES]
+def test_bulk_tag_with_bad_input_changes_nothing_and_names_it(
+    designer: Tool, app: Flask, own: str
+) -> None:
+    keys = [own, *(copy_of(designer, key) for key in OTHER_SEED_MODULES)]
     before = {key: tag_rows(app, key) for key in keys}
     cases = [
         ({"module": keys, "item": "XX1", "level": "1"}, "XX1"),
@@ -702,8 +724,10 @@ def test_post_without_or_with_a_bad_launch_token_is_401(
     assert (count_modules(app), tag_rows(app, SEED_MODULE), module_row(app, SEED_MODULE)) == before
 
 
-def test_links_and_forms_of_the_designer_pages_carry_the_launch_token(designer: Tool) -> None:
-    for path in GET_PAGES:
+def test_links_and_forms_of_the_designer_pages_carry_the_launch_token(
+    designer: Tool, own: str
+) -> None:
+    for path in (page.replace(SEED_MODULE, own) for page in GET_PAGES):
         page = text(designer.get(path))
         for href in re.findall(r'href="(/(?:designer|lti)[^"#]*)"', page):
             assert f"lt={designer.token}" in href, (path, href)

@@ -35,6 +35,7 @@ from plugin.core.config import (
 from plugin.core.db import create_db_engine, utcnow
 from plugin.core.errors import ConfigError
 from plugin.core.migrate import upgrade_database
+from plugin.organisations.services import default_organisation
 from plugin.xapi.delivery import (
     BatchReport,
     DeliveryPolicy,
@@ -477,6 +478,9 @@ def test_the_admin_page_shows_counts_per_lrs_and_the_quarantined_reasons(
     outbox = Outbox(app)
     ids = outbox.enqueue([make_statement() for _ in range(4)], target=DEV_LRS_NAME)
     with app.extensions["plugin.db"].session_scope() as session:
+        # Learner events of the platform's organisation (its administrator sees them).
+        for row_id in ids:
+            session.get(OutboxStatement, row_id).organisation_id = default_organisation(session).id
         delivered, refused = (
             session.get(OutboxStatement, ids[0]),
             session.get(OutboxStatement, ids[1]),

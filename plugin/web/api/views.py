@@ -19,13 +19,16 @@ from plugin.competencies.models import (
     Scale,
     TrainingClass,
 )
-from plugin.competencies.modules import contains_pattern, get_module
+from plugin.competencies.modules import contains_pattern, find_module, readable_by
 from plugin.competencies.services import count_items, get_framework, item_iri
 from plugin.core.errors import Forbidden, InvalidInput, NotFound
+from plugin.organisations.audience import Audience
 from plugin.rollup.models import Identity, Learner
+from plugin.rollup.scope import find_learner_in_reach, identities_in_reach, learner_in_reach
 from plugin.rollup.service import attainment_report, evidence_for, find_learner, rollup_config
 from plugin.web.api import schemas
 from plugin.web.api.declare import Call, api_endpoint, page_body, page_of, slice_page
+from plugin.web.audience import token_audience
 from plugin.web.launch_context import settings
 from plugin.web.request_db import get_session
 
@@ -43,6 +46,15 @@ def _iri_base() -> str:
 def _plain(text: str) -> bool:
     """True when ``text`` has no control characters (PostgreSQL refuses NUL in strings)."""
     return not any(ord(char) < 32 or ord(char) == 127 for char in text)
+
+
+def audience_of(call: Call) -> Audience:
+    """The reach of the calling API token: its organisation's people and modules (and the
+    national catalog), or everything for the operator's token."""
+    token = call.principal.token if call.principal is not None else None
+    if token is None:
+        raise Forbidden("this endpoint needs an API token", field="scope")
+    return token_audience(token.organisation_id)
 
 
 def framework_or_404(session: Session, key: str | None) -> Framework:
@@ -191,9 +203,17 @@ def _module_options() -> tuple[Any, ...]:
     response=schemas.ModulePage,
 )
 def list_modules(call: Call) -> dict[str, Any]:
-    """List catalog modules, by text (``q``) and/or an item they are tagged with (``item``)."""
+    """List catalog modules, by text (``q``) and/or an item they are tagged with (``item``).
+
+    An organisation's token lists its modules and the national catalog.
+    """
     session = get_session()
-    statement = select(Module).order_by(Module.key).options(*_module_options())
+    statement = (
+        select(Module)
+        .where(readable_by(audience_of(call)))
+        .order_by(Module.key)
+        .options(*_module_options())
+    )
     query = (call.args.get("q") or "").strip()
     if query:
         pattern = contains_pattern(query)
@@ -218,7 +238,7 @@ def get_module_detail(call: Call, key: str) -> dict[str, Any]:
     session = get_session()
     if not _plain(key):
         raise NotFound(f"no module {key!r}", field="module")
-    module = get_module(session, key)
+    module = find_module(session, key, audience_of(call))
     all_grades = tuple(
         session.scalars(
             select(Grade.key)
@@ -247,9 +267,13 @@ def get_module_detail(call: Call, key: str) -> dict[str, Any]:
     response=schemas.CoverageOut,
 )
 def get_coverage(call: Call) -> dict[str, Any]:
-    """The catalog's coverage of a framework: modules, outside courses and hours per item."""
+    """The catalog's coverage of a framework: modules, outside courses and hours per item.
+
+    An organisation's token counts its modules and the national catalog.
+    """
     session = get_session()
-    report = compute_coverage(session, framework_or_404(session, call.args.get("framework")))
+    framework = framework_or_404(session, call.args.get("framework"))
+    report = compute_coverage(session, framework, audience_of(call))
     return {
         "framework": report.framework_key,
         "grades": [{"key": g.key, "name": _text(g.name_zh, g.name_en)} for g in report.grades],
@@ -307,9 +331,9 @@ def get_coverage(call: Call) -> dict[str, Any]:
 # --- persons ----------------------------------------------------------------------------------
 
 
-def person_body(learner: Learner) -> dict[str, Any]:
-    """A learner as the API shows them: id, identities, grade and link."""
-    identities = sorted(learner.identities, key=lambda i: (i.issuer, i.sub))
+def person_body(learner: Learner, identities: list[Identity]) -> dict[str, Any]:
+    """A learner as the API shows them: id, the identities in reach, grade and link."""
+    identities = sorted(identities, key=lambda i: (i.issuer, i.sub))
     return {
         "id": learner.id,
         "identities": [{"issuer": i.issuer, "sub": i.sub} for i in identities],
@@ -318,10 +342,11 @@ def person_body(learner: Learner) -> dict[str, Any]:
     }
 
 
-def learner_or_404(session: Session, person_id: int) -> Learner:
-    """The learner with ``person_id`` or :class:`NotFound`."""
+def learner_or_404(session: Session, person_id: int, audience: Audience) -> Learner:
+    """The learner with ``person_id`` if ``audience`` reaches them, or :class:`NotFound` (an
+    unknown id and another organisation's person look the same)."""
     # Beyond a 32-bit id no row can exist, and the database would refuse the number.
-    learner = session.get(Learner, person_id) if person_id <= MAX_ID else None
+    learner = find_learner_in_reach(session, audience, person_id) if person_id <= MAX_ID else None
     if learner is None:
         raise NotFound(f"no person {person_id}", field="id")
     return learner
@@ -335,9 +360,13 @@ def learner_or_404(session: Session, person_id: int) -> Learner:
     response=schemas.PersonPage,
 )
 def list_persons(call: Call) -> dict[str, Any]:
-    """List learners with their platform identities and grade (``issuer`` + ``sub`` finds one)."""
+    """List learners with their platform identities and grade (``issuer`` + ``sub`` finds one).
+
+    An organisation's token lists the people who launched through its registrations.
+    """
     session = get_session()
-    statement = select(Learner).order_by(Learner.id).options(selectinload(Learner.identities))
+    audience = audience_of(call)
+    statement = select(Learner).where(learner_in_reach(audience)).order_by(Learner.id)
     issuer, sub = call.args.get("issuer"), call.args.get("sub")
     if issuer or sub:
         match = select(Identity.learner_id)
@@ -347,7 +376,9 @@ def list_persons(call: Call) -> dict[str, Any]:
             match = match.where(Identity.sub == sub)
         statement = statement.where(Learner.id.in_(match))
     rows, total = page_of(session, statement, call.args)
-    return page_body([person_body(learner) for learner in rows], total, call.args)
+    identities = identities_in_reach(session, audience, [learner.id for learner in rows])
+    body = [person_body(learner, identities[learner.id]) for learner in rows]
+    return page_body(body, total, call.args)
 
 
 @api_endpoint(
@@ -355,13 +386,27 @@ def list_persons(call: Call) -> dict[str, Any]:
 )
 def get_person(call: Call, person_id: int) -> dict[str, Any]:
     """One learner with their platform identities and grade."""
-    return person_body(learner_or_404(get_session(), person_id))
+    session = get_session()
+    audience = audience_of(call)
+    learner = learner_or_404(session, person_id, audience)
+    return person_body(learner, identities_in_reach(session, audience, [learner.id])[learner.id])
 
 
-def _attainment(session: Session, learner: Learner, framework_key: str | None) -> dict[str, Any]:
+def _attainment(
+    session: Session, learner: Learner, framework_key: str | None, audience: Audience | None
+) -> dict[str, Any]:
+    """The attainment report; its identities those ``audience`` reaches (None: the learner's
+    own report, every identity)."""
     framework = framework_or_404(session, framework_key)
     report = attainment_report(session, learner, framework, rollup_config(settings().rollup))
     report["person"]["href"] = url_for("api.get_person", person_id=learner.id)
+    if audience is None:
+        return report
+    reached = identities_in_reach(session, audience, [learner.id])[learner.id]
+    report["person"]["identities"] = [
+        {"issuer": identity.issuer, "sub": identity.sub}
+        for identity in sorted(reached, key=lambda i: (i.issuer, i.sub))
+    ]
     return report
 
 
@@ -378,7 +423,9 @@ def get_person_attainment(call: Call, person_id: int) -> dict[str, Any]:
     Each item lists the evidence (source ids) its value and level came from.
     """
     session = get_session()
-    return _attainment(session, learner_or_404(session, person_id), call.args.get("framework"))
+    audience = audience_of(call)
+    learner = learner_or_404(session, person_id, audience)
+    return _attainment(session, learner, call.args.get("framework"), audience)
 
 
 @api_endpoint(
@@ -391,7 +438,7 @@ def get_person_attainment(call: Call, person_id: int) -> dict[str, Any]:
 def list_person_evidence(call: Call, person_id: int) -> dict[str, Any]:
     """A person's evidence in observation order, optionally of one item (``item``)."""
     session = get_session()
-    learner = learner_or_404(session, person_id)
+    learner = learner_or_404(session, person_id, audience_of(call))
     rows, total = slice_page(evidence_for(session, learner, call.args.get("item")), call.args)
     return page_body(rows, total, call.args)
 
@@ -421,4 +468,4 @@ def get_my_attainment(call: Call) -> dict[str, Any]:
     learner = find_learner(session, person.issuer, person.sub)
     if learner is None:
         raise NotFound("no attainment has been recorded for you yet", field="person")
-    return _attainment(session, learner, call.args.get("framework"))
+    return _attainment(session, learner, call.args.get("framework"), None)
