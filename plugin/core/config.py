@@ -111,13 +111,13 @@ class XapiSettings:
     retry_base_seconds: float = 5.0
     retry_max_seconds: float = 900.0
     worker_interval_seconds: float = 2.0
-    # Names and email stay in the tool unless an operator turns this on (DESIGN.md §5).
+    # Names and email stay in the tool unless an operator turns this on (docs/ARCHITECTURE.md §5).
     send_names: bool = False
 
 
 @dataclass(frozen=True)
 class RollupSettings:
-    """How evidence rolls up into attainment (DESIGN.md §6; plugin/rollup/engine.py)."""
+    """How evidence rolls up into attainment (docs/ARCHITECTURE.md §6; plugin/rollup/engine.py)."""
 
     method: Literal[
         "highest", "latest", "average", "n_mastery", "weighted_average", "decaying_average"

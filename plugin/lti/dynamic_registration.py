@@ -21,7 +21,7 @@ SCOPES = (
     "https://purl.imsglobal.org/spec/lti-ags/scope/score",
     "https://purl.imsglobal.org/spec/lti-nrps/scope/contextmembership.readonly",
 )
-# Identity claims the tool asks for: no email (privacy; DESIGN.md §5).
+# Identity claims the tool asks for: no email (privacy; docs/ARCHITECTURE.md §5).
 CLAIMS = ("iss", "sub", "name", "given_name", "family_name", "locale")
 REQUIRED_PLATFORM_FIELDS = (
     "issuer",

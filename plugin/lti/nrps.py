@@ -1,8 +1,8 @@
 """Course rosters from the platform's Names and Role Provisioning Service (NRPS 2.0).
 
 The membership container is read page by page (``Link: <…>; rel="next"``, NRPS 2.0 §2.4.2)
-and returned as plain values for a page to show. Privacy (DESIGN.md §5): nothing read here is
-stored or sent anywhere; names live only as long as the page that shows them.
+and returned as plain values for a page to show. Privacy (docs/ARCHITECTURE.md §5):
+nothing read here is stored or sent anywhere; names live only as long as the page that shows them.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
-"""Persisted roll-up: learners and identities, evidence, attainment (DESIGN.md §6).
+"""Persisted roll-up: learners and identities, evidence, attainment (docs/ARCHITECTURE.md §6).
 
-Services take the session, flush but never commit (DESIGN.md §8.5). ``record_evidence``
+Services take the session, flush but never commit (docs/ARCHITECTURE.md §8.5). ``record_evidence``
 recomputes only the learner's affected items and their competencies, in the caller's
 transaction; ``recompute_all`` recomputes everything, a chunk of learners at a time with
 bulk reads and writes (memory holds one chunk, whatever the evidence count). Both return
@@ -629,7 +629,8 @@ def _evidence_points(
     ).all():
         if item_id in known:
             # The source id is unique per item (the table's constraint), so it identifies the
-            # point however and whenever the evidence arrived (DESIGN.md §6: deterministic).
+            # point however and whenever the evidence arrived (deterministic:
+            # docs/ARCHITECTURE.md §6).
             points[learner_id][item_id].append(
                 Point(source_id, level, score, observed_at, source_id)
             )

@@ -2,7 +2,7 @@
 
 The roll-up service returns what changed; this module (and cli.py) turns changes into TLA
 ``assessed`` statements through the same outbox, in the caller's transaction — the roll-up
-and xAPI packages never import each other (DESIGN.md §4).
+and xAPI packages never import each other (docs/ARCHITECTURE.md §4).
 """
 
 from __future__ import annotations
@@ -66,8 +66,8 @@ def emit_assessed(
     session: Session, changes: Sequence[AttainmentChange], framework: Framework,
     settings: Settings, *, organisation_id: int | None = None,
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """Queue one ``assessed`` statement per level change (DESIGN.md §5), in this transaction,
-    attributed to ``organisation_id`` (a learner's launch's; None from the CLI)."""
+    """Queue one ``assessed`` statement per level change (docs/ARCHITECTURE.md §5), in this
+    transaction, attributed to ``organisation_id`` (a learner's launch's; None from the CLI)."""
     if not changes:
         return []
     iri_base = settings.framework.iri_base

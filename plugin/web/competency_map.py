@@ -1,5 +1,5 @@
 """The learner's competency map: a radar of DC1–DC5, the items with their evidence, and
-catalog modules suggested for the largest gaps (DESIGN.md §1, §6)."""
+catalog modules suggested for the largest gaps (docs/ARCHITECTURE.md §1, §6)."""
 
 from __future__ import annotations
 

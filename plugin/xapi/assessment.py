@@ -1,5 +1,5 @@
-"""Statements of the roll-up (DESIGN.md §5): attainment as TLA ``assessed``, and evidence that
-came from elsewhere (an import, another provider's statement) restated in our LRS.
+"""Statements of the roll-up (docs/ARCHITECTURE.md §5): attainment as TLA ``assessed``, and
+evidence that came from elsewhere (an import, another provider's statement) restated in our LRS.
 
 Plain values in, statement dicts out, validated by the caller through the outbox. The roll-up
 package is not imported here (layering: rollup and xapi do not import each other).

@@ -1,4 +1,4 @@
-"""Statement builders (DESIGN.md §5), made with tincan's model classes.
+"""Statement builders (docs/ARCHITECTURE.md §5), made with tincan's model classes.
 
 Every statement names the learner by an opaque account, the module as its object, the
 attempt's registration, and every competency, indicator and attitude IRI the module is tagged
