@@ -211,8 +211,10 @@ def activate_deployment(
     return candidates[0]
 
 
-def disable_platform(session: Session, issuer: str, client_id: str | None = None) -> int:
-    """Disable the issuer's registrations (or one client_id); returns how many."""
+def chosen_registrations(
+    session: Session, issuer: str, client_id: str | None = None
+) -> list[Registration]:
+    """The issuer's registrations (or its one with ``client_id``); NotFound when none."""
     registrations = [
         registration
         for registration in registrations_for_issuer(session, issuer)
@@ -220,6 +222,12 @@ def disable_platform(session: Session, issuer: str, client_id: str | None = None
     ]
     if not registrations:
         raise NotFound(f"no registration of issuer {issuer!r}", field="issuer")
+    return registrations
+
+
+def disable_platform(session: Session, issuer: str, client_id: str | None = None) -> int:
+    """Disable the issuer's registrations (or one client_id); returns how many."""
+    registrations = chosen_registrations(session, issuer, client_id)
     for registration in registrations:
         registration.enabled = False
     return len(registrations)
@@ -255,13 +263,7 @@ def assign_registrations(
     session: Session, organisation: Organisation, issuer: str, client_id: str | None = None
 ) -> list[Registration]:
     """Move the issuer's registrations (or one client_id) into ``organisation``."""
-    registrations = [
-        registration
-        for registration in registrations_for_issuer(session, issuer)
-        if client_id is None or registration.client_id == client_id
-    ]
-    if not registrations:
-        raise NotFound(f"no registration of issuer {issuer!r}", field="issuer")
+    registrations = chosen_registrations(session, issuer, client_id)
     for registration in registrations:
         registration.organisation_id = organisation.id
     session.flush()
