@@ -139,6 +139,14 @@ def iframe_verdict(page: Page) -> str:
     return result.get_attribute("data-came-back") or ""
 
 
+def wait_for_blocked_reason(page: Page, blocked: dict[str, set[str]], name: str) -> None:
+    """Let Playwright dispatch DevTools events until one reports ``name`` refused, or time out."""
+    for _ in range(TIMEOUT_MS // 100):
+        if blocked.get(name):
+            return
+        page.wait_for_timeout(100)
+
+
 def test_third_party_cookie_does_not_come_back_in_a_cross_site_iframe_but_first_party_does(
     page: Page, browser_context: BrowserContext, probe_sites: ProbeSites
 ) -> None:
@@ -162,6 +170,8 @@ def test_third_party_cookie_does_not_come_back_in_a_cross_site_iframe_but_first_
         assert stored_cookies(browser_context, name) == [], "the third-party cookie was stored"
         # "UserPreferences": refused because of the profile's cookie setting — not for lack of
         # Secure or SameSite=None, which would read SecureOnly / SameSiteNoneInsecure.
+        # The DevTools event comes on its own schedule, possibly after the iframe's verdict.
+        wait_for_blocked_reason(page, blocked, name)
         assert "UserPreferences" in blocked.get(name, set()), blocked
 
         # Control: the same cookie from the same server, opened top-level, is first-party.
