@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from plugin.core.errors import ConfigError
+from plugin.core.urls import ANYTHING, UrlRefused, parse_allow_entry
 
 DEFAULT_CONFIG_PATH = Path("instance") / "config.toml"
 SECRET_KEY_FILE = "secret_key"
@@ -250,6 +251,7 @@ def _complete(settings: Settings, base_dir: Path) -> Settings:
         if url and not url.startswith(("https://", "http://")):
             raise ConfigError(f"{settings.source}: key '{key}' must be an http(s) URL, got {url!r}")
     _check_lrs_targets(settings)
+    _check_dynamic_registration_urls(settings)
     _check_rollup(settings)
     secret = changes.get("secret_key", settings.secret_key)
     if len(secret) < MIN_SECRET_LENGTH:
@@ -283,6 +285,25 @@ def _check_lrs_targets(settings: Settings) -> None:
                 f"{settings.source}: key '{key}.endpoint' must be an http(s) URL, "
                 f"got {target.endpoint!r}"
             )
+
+
+def _check_dynamic_registration_urls(settings: Settings) -> None:
+    """Each entry is "*" (development only) or an http(s) URL prefix (plugin/core/urls.py)."""
+    for index, entry in enumerate(settings.lti.dynamic_registration_urls):
+        key = f"lti.dynamic_registration_urls[{index}]"
+        if entry == ANYTHING and not settings.is_development:
+            # "*" would let anyone register a platform and make the tool fetch their URLs.
+            raise ConfigError(
+                f'{settings.source}: key \'{key}\' is "*", which only env = "development" '
+                'accepts; list the platforms\' URLs, e.g. "https://moodle.agency.gov.tw/"'
+            )
+        try:
+            parse_allow_entry(entry)
+        except UrlRefused as exc:
+            raise ConfigError(
+                f"{settings.source}: key '{key}' must be \"*\" or an http(s) URL prefix such as "
+                f'"https://moodle.agency.gov.tw/", got {entry!r}: {exc}'
+            ) from None
 
 
 def _carries_credentials(url: str) -> bool:

@@ -2,16 +2,22 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-import requests
 from sqlalchemy.orm import Session
 
+from plugin.core.guarded_http import GuardedHttp, GuardedRequestFailed
+from plugin.core.urls import HttpUrl, UrlRefused, admitting_entry, parse_allow_entry, parse_http_url
 from plugin.lti.errors import RegistrationError
 from plugin.lti.models import Registration
-from plugin.lti.registrations import PlatformDetails, register_platform
+from plugin.lti.registrations import PlatformDetails, create_registration, find_registration
+from plugin.organisations.services import create_organisation, unused_key
+
+log = logging.getLogger("plugin.lti")
 
 PLATFORM_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-platform-configuration"
 TOOL_CONFIGURATION = "https://purl.imsglobal.org/spec/lti-tool-configuration"
@@ -30,6 +36,7 @@ REQUIRED_PLATFORM_FIELDS = (
     "jwks_uri",
     "token_endpoint",
 )
+ENDPOINT_FIELDS = ("authorization_endpoint", "registration_endpoint", "jwks_uri", "token_endpoint")
 
 
 @dataclass(frozen=True)
@@ -108,24 +115,35 @@ class ToolDescription:
         }
 
 
-def register_dynamically(
-    session: Session,
-    openid_configuration_url: str,
-    registration_token: str,
-    tool: ToolDescription,
-    *,
-    allowed_urls: tuple[str, ...] = ("*",),
-    timeout: float = 10.0,
-    http: requests.Session | None = None,
-) -> Registration:
-    """Carry out Dynamic Registration §3.3–3.6 and store the platform and its deployment."""
+@dataclass(frozen=True)
+class AdmittedUrl:
+    """An ``openid_configuration`` URL the allow-list admits, and the origins it names."""
+
+    url: HttpUrl
+    named_origins: frozenset[str]
+
+
+def admit_configuration_url(
+    openid_configuration_url: str, allowed_urls: tuple[str, ...]
+) -> AdmittedUrl:
+    """The parsed ``openid_configuration`` URL, if ``lti.dynamic_registration_urls`` admits it.
+
+    Checked before any request is made and before the page may be framed by the URL's origin.
+    """
     if not openid_configuration_url:
         raise RegistrationError(
             "openid_configuration is missing: open this URL from the platform's registration",
             field="openid_configuration",
         )
-    _check_url(openid_configuration_url, "openid_configuration")
-    if not url_allowed(openid_configuration_url, allowed_urls):
+    url = _parse(openid_configuration_url, "openid_configuration")
+    entries = []
+    for text in allowed_urls:
+        try:
+            entries.append(parse_allow_entry(text))
+        except UrlRefused:
+            continue  # config loading refuses such entries; never let one admit anything
+    entry = admitting_entry(url, entries)
+    if entry is None:
         raise RegistrationError(
             "this tool does not accept dynamic registration from "
             f"{openid_configuration_url}; its administrator must add the platform's URL to "
@@ -133,97 +151,112 @@ def register_dynamically(
             field="openid_configuration",
             code="registration_not_allowed",
         )
-    client = http or requests.Session()
+    named = frozenset(e.prefix.origin for e in entries if e.prefix is not None)
+    return AdmittedUrl(url, named)
+
+
+def register_dynamically(
+    session: Session,
+    admitted: AdmittedUrl,
+    registration_token: str,
+    tool: ToolDescription,
+    *,
+    timeout: float = 10.0,
+    http: GuardedHttp | None = None,
+) -> Registration:
+    """Carry out Dynamic Registration §3.3–3.6 and store a NEW platform and its deployment.
+
+    Only origins the allow-list names may be internal addresses; every other request goes to a
+    public address (:mod:`plugin.core.guarded_http`). Any failure to fetch or post shows one
+    generic error (details in the log only), so the page cannot be used to scan ports or read
+    internal answers. An existing registration is never changed (``registration_exists``), and
+    the platform gets an organisation of its own (docs/ARCHITECTURE.md §9).
+    """
+    client = http or GuardedHttp(timeout=timeout, internal_origins=admitted.named_origins)
+    configuration_url = admitted.url
     headers = {"Accept": "application/json"}
     if registration_token:
         # Canvas requires the registration token on this request too.
         headers["Authorization"] = f"Bearer {registration_token}"
-    config = _get_json(client, openid_configuration_url, headers, timeout, "openid_configuration")
+    config = _exchange(lambda: client.get_json(configuration_url.text, headers), "fetch")
+    if not isinstance(config, dict):
+        log.warning("dynamic registration: the configuration is not a JSON object")
+        raise RegistrationError.coded("platform_unreachable")
     for field in REQUIRED_PLATFORM_FIELDS:
         if not isinstance(config.get(field), str) or not config[field]:
             raise RegistrationError(
                 f"the platform configuration lacks {field}", field=f"openid_configuration.{field}"
             )
     issuer = config["issuer"]
-    # Dynamic Registration §3.5.1: the configuration URL must begin with the issuer.
-    if not openid_configuration_url.startswith(issuer.rstrip("/")):
+    issuer_url = _parse(issuer, "issuer")
+    # Dynamic Registration §3.5.1: the issuer's domain must be the one the configuration was
+    # fetched from, or any site could claim to be another platform.
+    if issuer_url.host != configuration_url.host:
         raise RegistrationError(
-            f"issuer {issuer} does not match the configuration URL", field="issuer"
+            f"issuer {issuer} does not match the configuration URL's host {configuration_url.host}",
+            field="issuer",
         )
+    for field in ENDPOINT_FIELDS:
+        _parse(config[field], f"openid_configuration.{field}")
     algorithms = config.get("id_token_signing_alg_values_supported") or ["RS256"]
     if "RS256" not in algorithms:
         raise RegistrationError(
             "the platform does not sign id_tokens with RS256",
             field="id_token_signing_alg_values_supported",
         )
+    platform = config.get(PLATFORM_CONFIGURATION) or {}
+    name = (
+        str(platform.get("product_family_code") or issuer) if isinstance(platform, dict) else issuer
+    )
     body = tool.client_registration(config)
-    post_headers = {"Content-Type": "application/json", "Accept": "application/json"}
+    post_headers = {"Accept": "application/json"}
     if registration_token:
         post_headers["Authorization"] = f"Bearer {registration_token}"
-    try:
-        response = client.post(
-            config["registration_endpoint"], json=body, headers=post_headers, timeout=timeout
-        )
-    except requests.RequestException as exc:
-        raise RegistrationError(
-            f"the registration endpoint did not answer ({type(exc).__name__})",
-            field="registration_endpoint",
-        ) from None
-    if response.status_code not in (200, 201):
-        raise RegistrationError(
-            f"the platform refused the registration (HTTP {response.status_code}): "
-            f"{response.text[:300]}",
-            field="registration_endpoint",
-        )
-    try:
-        answer = response.json()
-    except ValueError:
-        raise RegistrationError(
-            "the registration answer is not JSON", field="registration_endpoint"
-        ) from None
+    answer = _exchange(
+        lambda: client.post_json(config["registration_endpoint"], body, post_headers), "post"
+    )
     client_id = answer.get("client_id") if isinstance(answer, dict) else None
-    if not isinstance(client_id, str) or not client_id:
+    if not isinstance(client_id, str) or not client_id.strip():
         raise RegistrationError("the registration answer has no client_id", field="client_id")
     tool_config = answer.get(TOOL_CONFIGURATION) or {}
     deployment_id = tool_config.get("deployment_id") if isinstance(tool_config, dict) else None
-    platform = config.get(PLATFORM_CONFIGURATION) or {}
     details = PlatformDetails(
         issuer=issuer,
         client_id=client_id,
         auth_login_url=config["authorization_endpoint"],
         auth_token_url=config["token_endpoint"],
         key_set_url=config["jwks_uri"],
-        name=str(platform.get("product_family_code") or issuer),
+        name=name,
         auth_audience=str(config.get("authorization_server") or ""),
     )
+    if find_registration(session, issuer, client_id) is not None:
+        # Refused before an organisation is made for it; create_registration checks again.
+        raise RegistrationError.coded(
+            "registration_exists", field="client_id", issuer=issuer, client_id=client_id
+        )
+    organisation = create_organisation(
+        session, unused_key(session, issuer_url.host), f"{name} ({issuer_url.host})"[:255]
+    )
     deployments = [str(deployment_id)] if deployment_id else []
-    return register_platform(session, details, deployments, origin="dynamic")
+    return create_registration(
+        session, details, deployments, origin="dynamic", organisation=organisation
+    )
 
 
-def url_allowed(url: str, allowed_urls: tuple[str, ...]) -> bool:
-    """True when ``url`` starts with one of the allowed prefixes ("*" allows all)."""
-    return any(prefix == "*" or url.startswith(prefix) for prefix in allowed_urls)
-
-
-def _check_url(url: str, field: str) -> None:
-    parts = urlsplit(url)
-    if parts.scheme not in ("https", "http") or not parts.netloc:
-        raise RegistrationError(f"{field} must be an http(s) URL", field=field)
-
-
-def _get_json(
-    client: requests.Session, url: str, headers: dict[str, str], timeout: float, field: str
-) -> dict[str, Any]:
+def _parse(text: Any, field: str) -> HttpUrl:
+    """``text`` as an http(s) URL without user info or fragment, else a RegistrationError."""
     try:
-        response = client.get(url, headers=headers, timeout=timeout)
-        response.raise_for_status()
-        data = response.json()
-    except requests.RequestException as exc:
+        return parse_http_url(text if isinstance(text, str) else "")
+    except UrlRefused as exc:
         raise RegistrationError(
-            f"{field} could not be fetched ({type(exc).__name__})", field=field
+            f"{field} must be an http(s) URL without user info or fragment: {exc}", field=field
         ) from None
-    except ValueError:
-        raise RegistrationError(f"{field} is not JSON", field=field) from None
-    if not isinstance(data, dict):
-        raise RegistrationError(f"{field} is not a JSON object", field=field)
-    return data
+
+
+def _exchange(call: Callable[[], Any], what: str) -> Any:
+    """Run a guarded request; any failure becomes the one generic error, its cause logged."""
+    try:
+        return call()
+    except GuardedRequestFailed as exc:
+        log.warning("dynamic registration: %s failed: %s", what, exc)
+        raise RegistrationError.coded("platform_unreachable") from None

@@ -174,8 +174,42 @@ class _Default(dict):
         return "{" + key + "}"
 
 
+# Dynamic registration refusals an LMS administrator sees in the platform's frame:
+# code: (HTTP status, zh-TW text, English text).
+REGISTRATION_REASONS: dict[str, tuple[int, str, str]] = {
+    "registration_exists": (
+        409,
+        "本工具已有這個平臺的註冊（issuer {issuer}，client_id {client_id}）。動態註冊只能新增註冊，"
+        "不會變更既有的註冊或部署；要變更請由管理員使用命令列 flask --app plugin platform ...。",
+        "This tool already has a registration for the platform (issuer {issuer}, client_id "
+        "{client_id}). Dynamic registration only adds new registrations and never changes an "
+        "existing registration or deployment; an administrator changes registrations with the "
+        "CLI: flask --app plugin platform ...",
+    ),
+    "platform_unreachable": (
+        400,
+        "無法向平臺完成註冊：平臺沒有回應，或回應不符合 LTI 動態註冊的規定。詳細原因記錄在本工具的"
+        "日誌中。",
+        "The registration with the platform could not be completed: the platform did not answer "
+        "or its answer is not what LTI Dynamic Registration expects. The tool's log has the "
+        "details.",
+    ),
+}
+
+
 class RegistrationError(PluginError):
     """A registration request (manual or dynamic) cannot be carried out."""
 
     code = "registration_failed"
     status = 400
+    message_zh = ""
+
+    @classmethod
+    def coded(cls, code: str, *, field: str | None = None, **params: Any) -> RegistrationError:
+        """The refusal ``code`` of :data:`REGISTRATION_REASONS`, in both languages."""
+        status, chinese, english = REGISTRATION_REASONS[code]
+        values = _Default({key: str(value) for key, value in params.items()})
+        error = cls(english.format_map(values), field=field, code=code)
+        error.status = status
+        error.message_zh = chinese.format_map(values)
+        return error

@@ -7,10 +7,13 @@ from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 from sqlalchemy import Select, select, tuple_
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from plugin.core.db import utcnow
 from plugin.core.errors import InvalidInput, NotFound
+from plugin.core.urls import UrlRefused, parse_http_url
+from plugin.lti.errors import RegistrationError
 from plugin.lti.models import Deployment, Launch, Person, Registration
 from plugin.organisations.models import Organisation
 from plugin.organisations.services import default_organisation
@@ -30,16 +33,24 @@ class PlatformDetails:
     frame_origins: tuple[str, ...] = ()
 
 
+URL_FIELDS = ("issuer", "auth_login_url", "auth_token_url", "key_set_url")
+
+
 def check_details(details: PlatformDetails) -> None:
     """Refuse empty IDs and URLs that are not http(s), naming the field."""
     for field in ("issuer", "client_id"):
         if not getattr(details, field).strip():
             raise InvalidInput(f"{field} must not be empty", field=field)
-    for field in ("issuer", "auth_login_url", "auth_token_url", "key_set_url"):
+    for field in URL_FIELDS:
         value = getattr(details, field)
-        parts = urlsplit(value)
-        if parts.scheme not in ("https", "http") or not parts.netloc:
-            raise InvalidInput(f"{field} must be an http(s) URL, got {value!r}", field=field)
+        try:
+            parse_http_url(value)
+        except UrlRefused as exc:
+            raise InvalidInput(
+                f"{field} must be an http(s) URL without user info or fragment, got {value!r}: "
+                f"{exc}",
+                field=field,
+            ) from None
     for value in details.frame_origins:
         check_origin(value, "frame_origins")
 
@@ -87,6 +98,39 @@ def _origin(url: str) -> str:
     return f"{parts.scheme}://{parts.netloc.lower()}"
 
 
+def create_registration(
+    session: Session,
+    details: PlatformDetails,
+    deployment_ids: Iterable[str] = (),
+    *,
+    origin: str = "manual",
+    organisation: Organisation | None = None,
+) -> Registration:
+    """A new registration of (issuer, client_id), its listed deployments active.
+
+    Never changes an existing registration or deployment: a registration of the same
+    (issuer, client_id) is refused with ``registration_exists`` (dynamic registration must not
+    take over a platform an administrator registered; docs/ARCHITECTURE.md §9). A new one joins
+    ``organisation`` (default: the default organisation).
+    """
+    check_details(details)
+    if find_registration(session, details.issuer, details.client_id) is not None:
+        raise _exists(details)
+    owner = organisation or default_organisation(session)
+    registration = Registration(
+        issuer=details.issuer, client_id=details.client_id, organisation_id=owner.id
+    )
+    _describe(registration, details, origin)
+    session.add(registration)
+    try:
+        session.flush()
+    except IntegrityError:
+        # A concurrent registration of the same pair won; the caller rolls back.
+        raise _exists(details) from None
+    _activate_all(session, registration, deployment_ids)
+    return registration
+
+
 def register_platform(
     session: Session,
     details: PlatformDetails,
@@ -95,21 +139,28 @@ def register_platform(
     origin: str = "manual",
     organisation: Organisation | None = None,
 ) -> Registration:
-    """Create or update the registration of (issuer, client_id); listed deployments are active.
+    """The operator's create-or-update (CLI ``platform add``, sandbox): listed deployments active.
 
-    A new registration joins ``organisation`` (default: the default organisation); an existing
-    one moves only when ``organisation`` is given.
+    Unlike :func:`create_registration`, an existing registration of (issuer, client_id) takes
+    the new URLs and name and is enabled again; it moves only when ``organisation`` is given.
+    Only an operator's command may do this, never a request from the web.
     """
     check_details(details)
     registration = find_registration(session, details.issuer, details.client_id)
     if registration is None:
-        owner = organisation or default_organisation(session)
-        registration = Registration(
-            issuer=details.issuer, client_id=details.client_id, organisation_id=owner.id
+        return create_registration(
+            session, details, deployment_ids, origin=origin, organisation=organisation
         )
-        session.add(registration)
-    elif organisation is not None:
+    if organisation is not None:
         registration.organisation_id = organisation.id
+    _describe(registration, details, origin)
+    session.flush()
+    _activate_all(session, registration, deployment_ids)
+    return registration
+
+
+def _describe(registration: Registration, details: PlatformDetails, origin: str) -> None:
+    """Copy the platform's name, URLs and framing origins onto the registration; enable it."""
     registration.name = details.name or registration.name or details.issuer
     registration.auth_login_url = details.auth_login_url
     registration.auth_token_url = details.auth_token_url
@@ -121,12 +172,24 @@ def register_platform(
         )
     registration.origin = origin
     registration.enabled = True
-    session.flush()
+
+
+def _activate_all(
+    session: Session, registration: Registration, deployment_ids: Iterable[str]
+) -> None:
     for deployment_id in deployment_ids:
         deployment = record_deployment(session, registration, deployment_id)
         activate(deployment)
     session.flush()
-    return registration
+
+
+def _exists(details: PlatformDetails) -> RegistrationError:
+    return RegistrationError.coded(
+        "registration_exists",
+        field="client_id",
+        issuer=details.issuer,
+        client_id=details.client_id,
+    )
 
 
 def find_registration(session: Session, issuer: str, client_id: str) -> Registration | None:

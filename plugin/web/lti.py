@@ -20,7 +20,11 @@ from flask import (
 )
 
 from plugin.lti.adapters import ToolRequest
-from plugin.lti.dynamic_registration import ToolDescription, register_dynamically
+from plugin.lti.dynamic_registration import (
+    ToolDescription,
+    admit_configuration_url,
+    register_dynamically,
+)
 from plugin.lti.errors import LaunchRejected, RegistrationError
 from plugin.lti.keys import ensure_active_key, public_jwks
 from plugin.lti.keysets import KeySetCache
@@ -252,22 +256,24 @@ def register() -> Any:
     """LTI Dynamic Registration 1.0 §3: register with the platform that opened this page."""
     openid_configuration = request.args.get("openid_configuration", "")
     registration_token = request.args.get("registration_token", "")
-    if openid_configuration.startswith(("https://", "http://")):
-        # The platform shows this page in its own frame before it is registered.
-        allow_framing_by(openid_configuration)
     session = get_session()
     try:
+        admitted = admit_configuration_url(
+            openid_configuration, settings().lti.dynamic_registration_urls
+        )
+        # The platform shows this page in its own frame before it is registered; only a
+        # platform the allow-list admits may frame it (docs/ARCHITECTURE.md §9).
+        allow_framing_by(admitted.url.origin)
         registration = register_dynamically(
             session,
-            openid_configuration,
+            admitted,
             registration_token,
             tool_description(),
-            allowed_urls=settings().lti.dynamic_registration_urls,
             timeout=settings().lti.http_timeout_seconds,
         )
     except RegistrationError as exc:
         session.rollback()
-        log.warning("dynamic registration refused: %s", exc.message)
+        log.warning("dynamic registration refused: %s (%s)", exc.message, exc.code)
         response = Response(render_template("lti/registered.html", error=exc))
         response.status_code = exc.status
         return response

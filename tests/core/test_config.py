@@ -257,3 +257,34 @@ def test_production_without_an_lrs_refuses_to_start(tmp_path: Path) -> None:
     )
     with pytest.raises(ConfigError, match=r"'xapi\.lrs' is required"):
         load_settings(write_config(tmp_path, text))
+
+
+def _production(lti: dict[str, object], tmp_path: Path) -> Settings:
+    return settings_from_mapping(
+        {
+            "env": "production",
+            "secret_key": SECRET,
+            "database": {"url": "sqlite://"},
+            "lti": {"base_url": "https://tool.example", **lti},
+            "xapi": {"lrs": [{"name": "lrs", "endpoint": "https://lrs.example.gov.tw/xAPI/"}]},
+        },
+        base_dir=tmp_path,
+    )
+
+
+def test_production_refuses_dynamic_registration_from_anywhere(tmp_path: Path) -> None:
+    # "*" would let anyone register a platform and make the tool request their URLs.
+    with pytest.raises(ConfigError, match=r"dynamic_registration_urls\[1\]' is \"\*\", which only"):
+        _production({"dynamic_registration_urls": ["https://lms.gov.tw/", "*"]}, tmp_path)
+    listed = _production({"dynamic_registration_urls": ["https://lms.gov.tw/moodle"]}, tmp_path)
+    assert listed.lti.dynamic_registration_urls == ("https://lms.gov.tw/moodle",)
+
+
+@pytest.mark.parametrize(
+    "entry", ["lms.gov.tw", "https://user@lms.gov.tw/", "https://lms.gov.tw/?x=1", "ftp://lms/"]
+)
+def test_a_dynamic_registration_entry_that_is_not_a_url_prefix_stops_start_up(
+    entry: str, tmp_path: Path
+) -> None:
+    with pytest.raises(ConfigError, match=r"dynamic_registration_urls\[0\]' must be \"\*\" or"):
+        _production({"dynamic_registration_urls": [entry]}, tmp_path)
