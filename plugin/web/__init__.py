@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Flask
 
 from plugin.web import (
+    audit_admin,
     api,
     catalog,
     competency_map,
@@ -47,6 +48,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(health.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(xapi_admin.blueprint)
+    app.register_blueprint(audit_admin.blueprint)
     app.register_blueprint(views_heatmap.blueprint)
     if app.extensions["plugin.settings"].sandbox.enabled:
         from plugin.web import sandbox  # development only: config refuses it in production
