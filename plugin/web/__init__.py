@@ -5,8 +5,8 @@ from __future__ import annotations
 from flask import Flask
 
 from plugin.web import (
-    audit_admin,
     api,
+    audit_admin,
     catalog,
     competency_map,
     course,

@@ -160,3 +160,47 @@ def test_erase_is_all_or_nothing(people: People, monkeypatch) -> None:
     assert [o for o in people.rows(OutboxStatement) if o.person_key]
     assert people.rows(ErasedCount) == []
     assert not [e for e in people.rows(AuditEntry) if e.action == "person.erase"]
+
+
+def test_after_erasure_no_page_export_or_api_answer_names_the_person(people: People) -> None:
+    from plugin.web.api.auth import create_token
+    from tests.hardening.authz_support import ADMIN, DESIGNER
+    from tests.lti.conftest import TOOL
+
+    b = people.learner_id(LEARNER_B)
+    client = people.flow.client
+    with people.app.extensions["plugin.db"].session_scope() as session:
+        api = create_token(session, "erase-test", ["read:persons", "read:attainment"])[1]
+    headers = {"Authorization": f"Bearer {api}"}
+    admin, designer = people.token(ADMIN), people.token(DESIGNER)
+    heat = client.get("/exports/heatmap.csv", query_string={"lt": designer}, base_url=TOOL)
+    assert LEARNER_B.sub in heat.get_data(as_text=True)  # shown before, so the check can fail
+    assert client.get(f"/api/v1/persons/{b}", headers=headers).status_code == 200
+    seen = client.get("/lti/map", query_string={"lt": admin, "person": b}, base_url=TOOL)
+    assert seen.status_code == 200  # an audit entry about learner b, rewritten by the erasure
+
+    people.erase(LEARNER_B)
+
+    answers = {
+        "map": client.get("/lti/map", query_string={"lt": admin, "person": b}, base_url=TOOL),
+        "heat map CSV": client.get(
+            "/exports/heatmap.csv", query_string={"lt": designer}, base_url=TOOL
+        ),
+        "API person": client.get(f"/api/v1/persons/{b}", headers=headers),
+        "API attainment": client.get(f"/api/v1/persons/{b}/attainment", headers=headers),
+        "API search": client.get(
+            "/api/v1/persons", query_string={"sub": LEARNER_B.sub}, headers=headers
+        ),
+        "audit": client.get("/lti/audit.csv", query_string={"lt": admin}, base_url=TOOL),
+    }
+    assert answers["map"].status_code == 404
+    assert answers["API person"].status_code == 404
+    assert answers["API attainment"].status_code == 404
+    found = answers.pop("API search").get_json()  # its links echo the query's own sub
+    assert (found["items"], found["total"]) == ([], 0)
+    assert answers["heat map CSV"].status_code == 200
+    assert "erased" in answers["audit"].get_data(as_text=True)
+    for label, answer in answers.items():
+        text = answer.get_data(as_text=True)
+        for value in (LEARNER_B.sub, LEARNER_B.name, LEARNER_B.email, f"learner {b}"):
+            assert value not in text, (label, value)
