@@ -68,7 +68,8 @@ def erase_person(
         return ErasureReport(len(records.accounts), 0, 0, 0, 0, 0, 0, 0, 0, 0)
     _fold_attempts(session, records.attempts)
     voided, voiding_rows = _void_sent(session, records, base_url)
-    dropped = sum(1 for row in records.outbox if row.status != "delivered")
+    sent = {(row.statement_id, row.target) for row in records.sent}
+    dropped = sum(1 for row in records.outbox if (row.statement_id, row.target) not in sent)
     for key in records.keys:
         forget_person(session, key)
     _forget_in_audit(session, records)
@@ -111,7 +112,7 @@ def _fold_attempts(session: Session, attempts: list[Attempt]) -> None:
 def _void_sent(session: Session, records: PersonRecords, base_url: str) -> tuple[int, int]:
     """Queue one voiding statement per statement an LRS received, to each LRS that got it.
 
-    A statement still pending (or quarantined) never reached an LRS: dropping its row is
+    A statement never sent (pending with no attempt yet) reached no LRS: dropping its row is
     enough, and voiding it would void nothing.
     """
     targets: dict[str, list[str]] = defaultdict(list)

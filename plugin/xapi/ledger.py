@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
 from plugin.xapi.models import DELIVERED, OutboxStatement, StatementLedger
@@ -48,14 +48,18 @@ class SentStatement:
 
 
 def sent_statements(session: Session, key: str) -> list[SentStatement]:
-    """Every statement about ``key`` that reached an LRS: delivered outbox rows and ledger."""
+    """Every statement about ``key`` an LRS may hold: outbox rows delivered or sent at least
+    once, and the ledger of purged delivered rows."""
     found = {
         (row.statement_id, row.target): SentStatement(
             row.statement_id, row.target, row.verb, row.delivered_at
         )
         for row in session.scalars(
             select(OutboxStatement).where(
-                OutboxStatement.person_key == key, OutboxStatement.status == DELIVERED
+                OutboxStatement.person_key == key,
+                # A row sent at least once may be stored even if the answer never came back
+                # (a timeout after the LRS wrote it): voiding it too is the safe side.
+                or_(OutboxStatement.status == DELIVERED, OutboxStatement.attempts > 0),
             )
         )
     }

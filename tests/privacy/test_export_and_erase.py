@@ -98,9 +98,21 @@ def test_erase_removes_every_row_about_the_person_and_keeps_the_others(people: P
     assert (counted.module_key, counted.attempts, counted.passed) == (MODULE, 1, 0)
 
 
-def test_erase_drops_undelivered_statements_without_voiding_them(people: People) -> None:
+def test_erase_drops_never_sent_statements_without_voiding_them(people: People) -> None:
     people.erase(LEARNER_B)
     assert not [o for o in people.rows(OutboxStatement) if o.verb == VOIDED]
+
+
+def test_erase_voids_a_pending_statement_whose_send_timed_out(people: People) -> None:
+    key = person_key(people.issuer, LEARNER_B.sub)
+    (tried, *_rest) = [r for r in people.rows(OutboxStatement) if r.person_key == key]
+    with people.app.extensions["plugin.db"].session_scope() as session:
+        session.execute(
+            update(OutboxStatement).where(OutboxStatement.id == tried.id).values(attempts=1)
+        )
+    people.erase(LEARNER_B)
+    voiding = [o for o in people.rows(OutboxStatement) if o.verb == VOIDED]
+    assert [o.statement["object"]["id"] for o in voiding] == [tried.statement_id]
 
 
 def test_erase_voids_each_delivered_statement_once_per_lrs_that_received_it(
