@@ -14,7 +14,9 @@ from flask import current_app
 from flask.cli import AppGroup, with_appcontext
 
 from plugin.core.db import Database, utcnow
+from plugin.core.errors import PluginError
 from plugin.organisations.audience import Audience
+from plugin.organisations.services import get_organisation
 from plugin.privacy.audit import Accessor, list_entries, record_access
 from plugin.privacy.erase import erase_person
 from plugin.privacy.export import export_person
@@ -115,10 +117,18 @@ def audit_group() -> None:
 
 @audit_group.command("list")
 @click.option("--limit", type=click.IntRange(1, 100000), default=1000, show_default=True)
-def audit_list(limit: int) -> None:
-    """Print the newest audit entries of every organisation as CSV."""
+@click.option("--organisation", "organisation_key", default=None, help="Only this one's.")
+def audit_list(limit: int, organisation_key: str | None) -> None:
+    """Print the newest audit entries (of every organisation, or of one) as CSV."""
     with _db().session_scope() as session:
-        entries = list_entries(session, Audience.operator(), limit=limit)
+        audience = Audience.operator()
+        if organisation_key is not None:
+            try:
+                organisation = get_organisation(session, organisation_key)
+            except PluginError as exc:
+                raise click.ClickException(exc.message) from None
+            audience = Audience.organisation(organisation.id)
+        entries = list_entries(session, audience, limit=limit)
         writer = csv.writer(sys.stdout)
         writer.writerow(AUDIT_COLUMNS)
         for entry in entries:

@@ -142,3 +142,16 @@ def test_the_operator_lists_every_organisations_entries(
     assert (
         len({row["organisation_id"] for row in rows if row["action"] == "organisation.view"}) == 2
     )
+
+
+def test_the_operator_lists_one_organisations_entries_or_is_told_the_key_is_unknown(
+    people: People, east_admin: tuple[Flow, str]
+) -> None:
+    east_flow, east_token = east_admin
+    east_flow.client.get("/lti/organisation", query_string={"lt": east_token}, base_url=TOOL)
+    _get(people, "/lti/organisation", people.token(ADMIN))
+    result = people.cli("audit", "list", "--organisation", EAST)
+    rows = list(csv.DictReader(io.StringIO(result.output)))
+    assert len(rows) == 1 and rows[0]["action"] == "organisation.view"
+    unknown = people.app.test_cli_runner().invoke(args=["audit", "list", "--organisation", "zz"])
+    assert unknown.exit_code == 1 and "no organisation 'zz'" in unknown.output
