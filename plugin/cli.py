@@ -18,6 +18,7 @@ from flask import Flask, current_app
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
+from plugin.cli_privacy import audit_group, person_erase, person_export, purge_command
 from plugin.competencies.case import case_json, export_case, import_case, read_case
 from plugin.competencies.coverage import compute_coverage, coverage_csv, format_hours
 from plugin.competencies.models import Framework
@@ -965,5 +966,9 @@ def init_app(app: Flask) -> None:
         rollup_group,
         evidence_group,
         person_group,
+        audit_group,
+        purge_command,
     ):
         app.cli.add_command(group)
+    person_group.add_command(person_export)
+    person_group.add_command(person_erase)

@@ -6,6 +6,7 @@ from plugin.competencies import models as competencies_models
 from plugin.core.db import Base
 from plugin.lti import models as lti_models
 from plugin.organisations import models as organisations_models
+from plugin.privacy import models as privacy_models
 from plugin.rollup import models as rollup_models
 from plugin.web.api import models as api_models
 from plugin.web.sandbox import models as sandbox_models
@@ -16,6 +17,7 @@ MODEL_MODULES = (
     competencies_models,
     lti_models,
     organisations_models,
+    privacy_models,
     rollup_models,
     sandbox_models,
     xapi_models,

@@ -141,6 +141,16 @@ class SandboxSettings:
 
 
 @dataclass(frozen=True)
+class RetentionSettings:
+    """How long `flask --app plugin purge` keeps records (docs/ARCHITECTURE.md §10), in days."""
+
+    login_state_days: int = 1
+    launch_days: int = 180
+    delivered_statement_days: int = 30
+    audit_days: int = 1825
+
+
+@dataclass(frozen=True)
 class LogSettings:
     """Logging."""
 
@@ -161,6 +171,7 @@ class Settings:
     xapi: XapiSettings = field(default_factory=XapiSettings)
     rollup: RollupSettings = field(default_factory=RollupSettings)
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
+    retention: RetentionSettings = field(default_factory=RetentionSettings)
     log: LogSettings = field(default_factory=LogSettings)
     source: str = field(default="<defaults>", metadata={"internal": True})
 
@@ -253,6 +264,7 @@ def _complete(settings: Settings, base_dir: Path) -> Settings:
     _check_lrs_targets(settings)
     _check_dynamic_registration_urls(settings)
     _check_rollup(settings)
+    _check_retention(settings)
     secret = changes.get("secret_key", settings.secret_key)
     if len(secret) < MIN_SECRET_LENGTH:
         raise ConfigError(
@@ -325,6 +337,21 @@ def _check_rollup(settings: Settings) -> None:
     for key, bad, rule in problems:
         if bad:
             raise ConfigError(f"{settings.source}: key 'rollup.{key}' {rule}")
+
+
+# Over a century is surely a typo; a day is the least that leaves an OIDC login time to finish.
+MAX_RETENTION_DAYS = 36500
+
+
+def _check_retention(settings: Settings) -> None:
+    """Every [retention] age is a whole number of days from 1 to MAX_RETENTION_DAYS."""
+    for item in dataclasses.fields(RetentionSettings):
+        days = getattr(settings.retention, item.name)
+        if not 1 <= days <= MAX_RETENTION_DAYS:
+            raise ConfigError(
+                f"{settings.source}: key 'retention.{item.name}' must be a number of days "
+                f"from 1 to {MAX_RETENTION_DAYS}, got {days}"
+            )
 
 
 def development_lrs_target(instance_dir: Path) -> LrsTarget:

@@ -6,6 +6,7 @@ from flask import Flask
 
 from plugin.web import (
     api,
+    audit_admin,
     catalog,
     competency_map,
     course,
@@ -47,6 +48,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(health.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(xapi_admin.blueprint)
+    app.register_blueprint(audit_admin.blueprint)
     app.register_blueprint(views_heatmap.blueprint)
     if app.extensions["plugin.settings"].sandbox.enabled:
         from plugin.web import sandbox  # development only: config refuses it in production

@@ -24,6 +24,7 @@ from plugin.organisations.audience import Audience
 from plugin.rollup.models import Evidence, Learner
 from plugin.rollup.scope import find_learner_in_reach
 from plugin.rollup.service import attainment_report, evidence_for, find_learner, rollup_config
+from plugin.web.access_audit import audit_learner
 from plugin.web.audience import launch_audience
 from plugin.web.i18n import localized
 from plugin.web.launch_context import current_launch
@@ -336,6 +337,8 @@ def competency_map() -> str:
         raise NotFound(_("No competency framework is loaded."), field="framework")
     own = find_learner(session, launch.person.issuer, launch.person.sub)
     learner = _person(session, launch, own)
+    if learner is not None and learner is not own:
+        audit_learner(launch, "map.person", learner.id)
     return render_template(
         "map/map.html",
         launch=launch,

@@ -35,6 +35,7 @@ from plugin.lti.models import Launch
 from plugin.rollup.badges import learner_credentials
 from plugin.rollup.models import Learner
 from plugin.rollup.service import attainment_report, find_learner, rollup_config
+from plugin.web.access_audit import audit_launch, audit_learner, course_subject
 from plugin.web.audience import launch_audience
 from plugin.web.competency_map import named_learner
 from plugin.web.launch_context import current_launch, settings
@@ -201,6 +202,7 @@ def attainment_csv() -> Response:
     launch = _launch()
     session = get_session()
     learner = _learner(session, launch)
+    audit_learner(launch, "export.attainment_csv", learner.id)
     key, rows = _attainment_rows(session, learner)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
@@ -220,6 +222,7 @@ def attainment_xlsx() -> Response:
     launch = _launch()
     session = get_session()
     learner = _learner(session, launch)
+    audit_learner(launch, "export.attainment_xlsx", learner.id)
     key, rows = _attainment_rows(session, learner)
     body = _workbook("attainment", ATTAINMENT_COLUMNS, rows)
     return _download(body, XLSX_TYPE, f"attainment-{key}-{learner.id}.xlsx")
@@ -231,6 +234,7 @@ def badges_json() -> Response:
     launch = _launch()
     session = get_session()
     learner = _learner(session, launch)
+    audit_learner(launch, "export.badges", learner.id)
     framework = _framework(session)
     config = settings()
     own = launch.role == LEARNER
@@ -249,7 +253,7 @@ def badges_json() -> Response:
     return _download(body, "application/json; charset=utf-8", f"badges-{learner.id}.json")
 
 
-def _heatmap_table() -> tuple[str, list[str], list[list[Any]]]:
+def _heatmap_table(action: str) -> tuple[str, list[str], list[list[Any]]]:
     """The course heat map as (framework key, columns, rows): one row per learner."""
     launch = current_launch()
     if launch is None or launch.role not in (DESIGNER, ADMINISTRATOR):
@@ -263,13 +267,14 @@ def _heatmap_table() -> tuple[str, list[str], list[list[Any]]]:
         + [row.levels.get(code, 0) for code in codes]
         for row in _heat_rows(session, launch, roster)
     ]
+    audit_launch(launch, action, course_subject(launch, len(rows)))
     return framework.key, ["person", "name", "sub", *codes], rows
 
 
 @blueprint.get("/heatmap.csv")
 def heatmap_csv() -> Response:
     """The course heat map (learners × indicators and attitudes, levels) as CSV."""
-    key, columns, rows = _heatmap_table()
+    key, columns, rows = _heatmap_table("export.heatmap_csv")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
     writer.writerow(columns)
@@ -280,16 +285,17 @@ def heatmap_csv() -> Response:
 @blueprint.get("/heatmap.xlsx")
 def heatmap_xlsx() -> Response:
     """The course heat map as an Excel workbook (the CSV's columns)."""
-    key, columns, rows = _heatmap_table()
+    key, columns, rows = _heatmap_table("export.heatmap_xlsx")
     return _download(_workbook("heatmap", columns, rows), XLSX_TYPE, f"heatmap-{key}.xlsx")
 
 
-def _organisation_tables() -> tuple[str, list[tuple[str, list[str], list[list[Any]]]]]:
+def _organisation_tables(action: str) -> tuple[str, list[tuple[str, list[str], list[list[Any]]]]]:
     """The organisation view's two tables: distribution by grade, and people below target."""
     launch = current_launch()
     if launch is None or launch.role != ADMINISTRATOR:
         raise Forbidden(_("Only administrators can see the organisation view."))
     data = organisation_data(get_session(), launch_audience(launch))
+    audit_launch(launch, action, f"organisation {data.people} people")
     levels = list(range(data.top + 1))
     distribution = [
         [item.code, grade or "unknown", data.targets.get((grade, item.code), "")]
@@ -326,7 +332,7 @@ def _organisation_tables() -> tuple[str, list[tuple[str, list[str], list[list[An
 @blueprint.get("/organisation-<table>.csv")
 def organisation_csv(table: str) -> Response:
     """One of the organisation view's tables (distribution, below_target) as CSV."""
-    key, tables = _organisation_tables()
+    key, tables = _organisation_tables("export.organisation_csv")
     chosen = {name: (columns, rows) for name, columns, rows in tables}
     if table not in chosen:
         raise NotFound(_("No such table: %(table)s", table=table), field="table")
@@ -342,7 +348,7 @@ def organisation_csv(table: str) -> Response:
 @blueprint.get("/organisation.xlsx")
 def organisation_xlsx() -> Response:
     """The organisation view's tables as one Excel workbook, a sheet each."""
-    key, tables = _organisation_tables()
+    key, tables = _organisation_tables("export.organisation_xlsx")
     book = Workbook()
     book.remove(book.active)
     for name, columns, rows in tables:

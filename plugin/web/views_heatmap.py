@@ -28,6 +28,7 @@ from plugin.organisations.audience import Audience
 from plugin.rollup.engine import gap
 from plugin.rollup.models import Attainment, Identity, Learner
 from plugin.rollup.scope import identities_in_reach, identity_in_reach, learner_in_reach
+from plugin.web.access_audit import audit_launch, course_subject
 from plugin.web.audience import launch_audience
 from plugin.web.course import (
     NRPS_PAGE_LIMIT,
@@ -169,6 +170,7 @@ def course_heatmap() -> str:
     columns = [item for item in framework_order(framework) if item.kind in HEAT_KINDS]
     offered, roster, problem = _read_roster(launch)
     rows = _heat_rows(session, launch, roster)
+    audit_launch(launch, "heatmap.view", course_subject(launch, len(rows)))
     levels = _level_names(framework)
     top = max(levels) if len(levels) > 1 else DEFAULT_TOP_LEVEL
     counts = {
@@ -300,6 +302,7 @@ def organisation() -> str:
     session = get_session()
     audience = launch_audience(launch)
     data = organisation_data(session, audience)
+    audit_launch(launch, "organisation.view", f"organisation {data.people} people")
     return render_template(
         "heatmap/organisation.html",
         launch=launch,

@@ -68,6 +68,10 @@ class OutboxStatement(Base):
         ForeignKey("organisations.id", ondelete="SET NULL"), index=True
     )
     verb: Mapped[str] = mapped_column(String(200))
+    # Whose statement this is (plugin.xapi.ledger.person_key of the actor's account), so that
+    # an erasure finds every statement about a person (docs/ARCHITECTURE.md §10); None for
+    # the tool's own voiding statements.
+    person_key: Mapped[str | None] = mapped_column(String(64), index=True)
     statement: Mapped[dict] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20), default=PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
@@ -77,3 +81,15 @@ class OutboxStatement(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
 
     attempt: Mapped[Attempt | None] = relationship()
+
+
+class StatementLedger(Base):
+    """A delivered statement whose outbox row retention purged: which LRS holds it and
+    whose it is, so that an erasure can still void it (docs/ARCHITECTURE.md §10)."""
+
+    __tablename__ = "xapi_statement_ledger"
+
+    statement_id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    target: Mapped[str] = mapped_column(String(100), primary_key=True)
+    person_key: Mapped[str] = mapped_column(String(64), index=True)
+    delivered_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from plugin.core.db import utcnow
+from plugin.xapi.ledger import statement_person_key
 from plugin.xapi.models import PENDING, Attempt, OutboxStatement
 from plugin.xapi.validation import validate_statement
 
@@ -39,6 +40,7 @@ def enqueue_statements(
             attempt_id=attempt.id if attempt is not None else None,
             organisation_id=organisation_id,
             verb=statement["verb"]["id"],
+            person_key=statement_person_key(statement),
             statement=statement,
             status=PENDING,
             created_at=now,

@@ -12,6 +12,7 @@ import uuid
 from typing import Any
 
 from plugin.core.errors import PluginError
+from plugin.xapi.vocabulary import VOIDED
 
 UUID_PATTERN = re.compile(
     r"^[0-9a-f]{8}-[0-9a-f]{4}-[1-5][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$"
@@ -105,7 +106,10 @@ class _Checker:
             self.fail("statement.timestamp", f"not RFC 3339 UTC with milliseconds: {timestamp!r}")
         self.agent(statement["actor"], "statement.actor")
         self.verb(statement["verb"])
-        self.activity(statement["object"], "statement.object")
+        if statement["verb"].get("id") == VOIDED:
+            self.statement_ref(statement["object"])
+        else:
+            self.activity(statement["object"], "statement.object")
         if "result" in statement:
             self.result(statement["result"])
         if "context" in statement:
@@ -114,6 +118,14 @@ class _Checker:
             # xAPI 1.0.3 §2.4.9: an Agent (or an OAuth Group, which the tool never sends);
             # the tool names itself when it restates imported or pulled evidence.
             self.agent(statement["authority"], "statement.authority")
+
+    def statement_ref(self, target: Any) -> None:
+        # xAPI 1.0.3 §2.4.8: a voiding statement's object is a StatementRef to the voided id.
+        if not isinstance(target, dict) or target.get("objectType") != "StatementRef":
+            self.fail("statement.object.objectType", "a voiding statement needs a StatementRef")
+        if set(target) != {"objectType", "id"}:
+            self.fail("statement.object", "a StatementRef holds exactly objectType and id")
+        self.uuid(target["id"], "statement.object.id")
 
     def agent(self, actor: Any, path: str) -> None:
         if not isinstance(actor, dict):

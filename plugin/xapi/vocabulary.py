@@ -16,6 +16,9 @@ VERBS: dict[str, tuple[str, str, str]] = {
     "terminated": (ADL_VERBS + "terminated", "terminated", "結束"),
 }
 
+# xAPI 1.0.3 §2.4.8: the one verb an LRS treats specially, voiding an earlier statement.
+VOIDED = ADL_VERBS + "voided"
+
 MODULE_TYPE = "http://adlnet.gov/expapi/activities/module"
 COURSE_TYPE = "http://adlnet.gov/expapi/activities/course"
 LINK_TYPE = "http://adlnet.gov/expapi/activities/link"

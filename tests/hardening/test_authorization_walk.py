@@ -131,6 +131,8 @@ ROUTES: dict[tuple[str, str], str] = {
     ("/exports/organisation-<table>.csv", "GET"): ADMINS,
     ("/exports/organisation.xlsx", "GET"): ADMINS,
     ("/xapi/status", "GET"): ADMINS,
+    ("/lti/audit", "GET"): ADMINS,
+    ("/lti/audit.csv", "GET"): ADMINS,
     ("/api/v1/frameworks", "GET"): api("read:frameworks"),
     ("/api/v1/frameworks/<key>", "GET"): api("read:frameworks"),
     ("/api/v1/modules", "GET"): api("read:modules"),

@@ -23,9 +23,11 @@ from plugin.competencies.modules import contains_pattern, find_module, readable_
 from plugin.competencies.services import count_items, get_framework, item_iri
 from plugin.core.errors import Forbidden, InvalidInput, NotFound
 from plugin.organisations.audience import Audience
+from plugin.privacy.records import learner_subject
 from plugin.rollup.models import Identity, Learner
 from plugin.rollup.scope import find_learner_in_reach, identities_in_reach, learner_in_reach
 from plugin.rollup.service import attainment_report, evidence_for, find_learner, rollup_config
+from plugin.web.access_audit import audit_token
 from plugin.web.api import schemas
 from plugin.web.api.declare import Call, api_endpoint, page_body, page_of, slice_page
 from plugin.web.audience import token_audience
@@ -342,6 +344,12 @@ def person_body(learner: Learner, identities: list[Identity]) -> dict[str, Any]:
     }
 
 
+def _audit(call: Call, action: str, subject: str) -> None:
+    """Record an API token's read of person data (a learner's own launch is not recorded)."""
+    if call.principal is not None and call.principal.token is not None:
+        audit_token(call.principal.token, action, subject)
+
+
 def learner_or_404(session: Session, person_id: int, audience: Audience) -> Learner:
     """The learner with ``person_id`` if ``audience`` reaches them, or :class:`NotFound` (an
     unknown id and another organisation's person look the same)."""
@@ -378,6 +386,7 @@ def list_persons(call: Call) -> dict[str, Any]:
     rows, total = page_of(session, statement, call.args)
     identities = identities_in_reach(session, audience, [learner.id for learner in rows])
     body = [person_body(learner, identities[learner.id]) for learner in rows]
+    _audit(call, "api.persons", f"{len(body)} people")
     return page_body(body, total, call.args)
 
 
@@ -389,6 +398,7 @@ def get_person(call: Call, person_id: int) -> dict[str, Any]:
     session = get_session()
     audience = audience_of(call)
     learner = learner_or_404(session, person_id, audience)
+    _audit(call, "api.person", learner_subject(learner.id))
     return person_body(learner, identities_in_reach(session, audience, [learner.id])[learner.id])
 
 
@@ -425,6 +435,7 @@ def get_person_attainment(call: Call, person_id: int) -> dict[str, Any]:
     session = get_session()
     audience = audience_of(call)
     learner = learner_or_404(session, person_id, audience)
+    _audit(call, "api.attainment", learner_subject(learner.id))
     return _attainment(session, learner, call.args.get("framework"), audience)
 
 
@@ -439,6 +450,7 @@ def list_person_evidence(call: Call, person_id: int) -> dict[str, Any]:
     """A person's evidence in observation order, optionally of one item (``item``)."""
     session = get_session()
     learner = learner_or_404(session, person_id, audience_of(call))
+    _audit(call, "api.evidence", learner_subject(learner.id))
     rows, total = slice_page(evidence_for(session, learner, call.args.get("item")), call.args)
     return page_body(rows, total, call.args)
 

@@ -1,0 +1,61 @@
+"""The administrators' page of the access audit (docs/ARCHITECTURE.md §10): who of their
+organisation opened or exported whose records, and a CSV of it. Other organisations' entries,
+and the operator's, are not theirs to see."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from flask import Blueprint, Response, render_template
+from flask_babel import gettext as _
+
+from plugin.core.errors import Forbidden
+from plugin.lti.claims import ADMINISTRATOR
+from plugin.lti.models import Launch
+from plugin.privacy.audit import list_entries
+from plugin.privacy.models import AuditEntry
+from plugin.web.audience import launch_audience
+from plugin.web.launch_context import current_launch
+from plugin.web.request_db import get_session
+
+blueprint = Blueprint("audit_admin", __name__)
+# Entries on the page, newest first; the CSV carries up to plugin.privacy.audit.MAX_LISTED.
+PAGE_LIMIT = 200
+CSV_COLUMNS = ("at", "actor_role", "actor_id", "action", "subject")
+UTF8_BOM = "\ufeff"
+
+
+def _administrator() -> Launch:
+    launch = current_launch()
+    if launch is None or launch.role != ADMINISTRATOR:
+        raise Forbidden(_("Only administrators can see the access audit."))
+    return launch
+
+
+@blueprint.get("/lti/audit")
+def audit_page() -> str:
+    """The newest audit entries of the administrator's organisation."""
+    launch = _administrator()
+    entries = list_entries(get_session(), launch_audience(launch), limit=PAGE_LIMIT)
+    return render_template("lti/audit.html", entries=entries, limit=PAGE_LIMIT)
+
+
+@blueprint.get("/lti/audit.csv")
+def audit_csv() -> Response:
+    """The administrator's organisation's audit entries as CSV (UTF-8 with BOM for Excel)."""
+    launch = _administrator()
+    entries = list_entries(get_session(), launch_audience(launch))
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    writer.writerows(_row(entry) for entry in entries)
+    response = Response(UTF8_BOM + buffer.getvalue(), content_type="text/csv; charset=utf-8")
+    response.headers["Content-Disposition"] = 'attachment; filename="access-audit.csv"'
+    return response
+
+
+def _row(entry: AuditEntry) -> list[str]:
+    # Every value is the tool's own (ids, role and action names), never typed by a person,
+    # so none can start a spreadsheet formula.
+    return [entry.at.isoformat(), entry.actor_role, entry.actor_id, entry.action, entry.subject]
