@@ -40,6 +40,7 @@ from plugin.web.learning import (
     xapi_options,
 )
 from plugin.web.request_db import get_session
+from plugin.web.security import allow_frame_source
 from plugin.xapi.attempts import (
     AttemptClosed,
     initialize,
@@ -106,6 +107,11 @@ def _return_url(launch: Launch) -> str:
 
 def _module_page(launch: Launch, module: Module, **extra: object) -> str:
     attempt = current_attempt(get_session(), launch, module)
+    embed = (
+        module.external_display == "embed"
+        and bool(module.external_url)
+        and allow_frame_source(module.external_url)
+    )
     return render_template(
         "modules/module.html",
         launch=launch,
@@ -115,6 +121,7 @@ def _module_page(launch: Launch, module: Module, **extra: object) -> str:
         return_url=_return_url(launch),
         grades=grades_offered(launch),
         attempt=attempt,
+        embed=embed,
         finished=records_statements(launch) and attempt is None,
         **extra,
     )
