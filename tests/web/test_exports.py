@@ -211,4 +211,4 @@ def test_the_refusal_of_a_non_ascii_person_id_is_in_the_launch_language(
 ) -> None:
     response = get(flow, "/exports/attainment.csv", designer, person="²")
     assert response.status_code == 400
-    assert "person 必須是以數字 0-9 書寫的整數" in response.get_data(as_text=True)
+    assert "person 必須是以數字 0-9 書寫" in response.get_data(as_text=True)
