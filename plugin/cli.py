@@ -75,8 +75,26 @@ from plugin.rollup.service import (
 )
 from plugin.web.api.auth import SCOPES, create_token, list_tokens, revoke_token
 from plugin.web.attainment import emit_assessed, emit_imported, emit_pulled
+from plugin.web.inputs import is_ascii_int
 from plugin.xapi import delivery as xapi_delivery
 from plugin.xapi.lrs_client import LrsClient
+
+
+class WholeNumber(click.ParamType):
+    """An integer option in ASCII digits (click's own INT reads full-width "１" as 1)."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        """``value`` as an int, or a usage error naming the option."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if not isinstance(value, str) or not is_ascii_int(value, signed=True):
+            self.fail(f"{value!r} is not a whole number written with the digits 0-9", param, ctx)
+        return int(value)
+
+
+WHOLE_NUMBER = WholeNumber()
 
 
 def _db() -> Database:
@@ -421,7 +439,9 @@ def keys_group() -> None:
 
 
 @keys_group.command("rotate")
-@click.option("--grace-days", type=int, default=None, help="Keep the old key published this long.")
+@click.option(
+    "--grace-days", type=WHOLE_NUMBER, default=None, help="Keep the old key published this long."
+)
 def keys_rotate(grace_days: int | None) -> None:
     """Add a new signing key; the old one stays in the JWKS for the grace period."""
     settings = current_app.extensions["plugin.settings"]
@@ -534,7 +554,7 @@ def _duration(seconds: float) -> str:
 
 
 @grades_group.command("retry")
-@click.option("--id", "ids", type=int, multiple=True, help="Only this row (repeatable).")
+@click.option("--id", "ids", type=WHOLE_NUMBER, multiple=True, help="Only this row (repeatable).")
 def grades_retry(ids: tuple[int, ...]) -> None:
     """Queue failed scores again (after the cause, e.g. a registration, is fixed)."""
     with _db().session_scope() as session:
@@ -628,7 +648,7 @@ def xapi_status() -> None:
 
 
 @xapi_group.command("retry")
-@click.option("--id", "ids", type=int, multiple=True, help="Only this row (repeatable).")
+@click.option("--id", "ids", type=WHOLE_NUMBER, multiple=True, help="Only this row (repeatable).")
 @click.option("--target", default=None, help="Only the rows of this LRS.")
 def xapi_retry(ids: tuple[int, ...], target: str | None) -> None:
     """Queue quarantined statements again (after the cause, e.g. the LRS, is fixed)."""
@@ -715,7 +735,7 @@ def token_list() -> None:
 
 
 @token_group.command("revoke")
-@click.argument("token_id", type=int)
+@click.argument("token_id", type=WHOLE_NUMBER)
 def token_revoke(token_id: int) -> None:
     """Revoke the token with id TOKEN_ID (it stops working at once)."""
     try:

@@ -20,8 +20,6 @@ Rules, in one place so the page, the CSV and the CLI agree:
 
 from __future__ import annotations
 
-import csv
-import io
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -38,12 +36,12 @@ from plugin.competencies.models import (
     TrainingClass,
 )
 from plugin.competencies.modules import readable_by
+from plugin.core.spreadsheet import csv_text, neutralise
 from plugin.organisations.audience import Audience
 
 INDICATOR_KINDS = ("knowledge", "skill")
 # Text cells that a spreadsheet would run as a formula get a leading apostrophe (OWASP
 # "CSV injection"): titles come from designers and imported files.
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 @dataclass(frozen=True)
@@ -344,10 +342,6 @@ def format_hours(value: float) -> str:
     return text or "0"
 
 
-def _safe_text(value: str) -> str:
-    return "'" + value if value.startswith(FORMULA_PREFIXES) else value
-
-
 def csv_columns(report: CoverageReport) -> list[str]:
     """The coverage CSV's column names: fixed ones, then ``hours_<grade key>`` per grade."""
     return [
@@ -381,32 +375,29 @@ def csv_rows(report: CoverageReport) -> list[dict[str, str]]:
             "code": row.code,
             "kind": row.kind,
             "competency": row.parent or (row.code if row.kind == "competency" else ""),
-            "name_zh": _safe_text(row.name_zh),
-            "name_en": _safe_text(row.name_en),
+            "name_zh": row.name_zh,
+            "name_en": row.name_en,
             "covered": "yes" if row.covered else "no",
             "module_count": str(len(row.modules)),
             "modules_direct": str(len(row.direct_modules)),
             "modules_via_indicators": str(len(row.via_modules)),
             "module_keys": ";".join(use.key for use in row.modules),
-            "module_titles_zh": _safe_text("; ".join(use.title_zh for use in row.modules)),
-            "module_titles_en": _safe_text("; ".join(use.title_en for use in row.modules)),
+            "module_titles_zh": "; ".join(use.title_zh for use in row.modules),
+            "module_titles_en": "; ".join(use.title_en for use in row.modules),
             "module_hours": format_hours(row.module_hours),
             "outside_course_count": str(len(row.courses)),
-            "outside_course_codes": _safe_text(";".join(use.code for use in row.courses)),
-            "outside_course_titles": _safe_text("; ".join(use.title for use in row.courses)),
+            "outside_course_codes": ";".join(use.code for use in row.courses),
+            "outside_course_titles": "; ".join(use.title for use in row.courses),
             "outside_course_hours": format_hours(row.course_hours),
             "total_hours": format_hours(row.total_hours),
         }
         for grade in report.grades:
             values[f"hours_{grade.key}"] = format_hours(row.hours_by_grade[grade.key])
-        rows.append(values)
+        rows.append({name: neutralise(value) for name, value in values.items()})
     return rows
 
 
 def coverage_csv(report: CoverageReport) -> str:
     """The coverage as CSV text (RFC 4180 line ends; the caller adds a BOM for Excel)."""
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=csv_columns(report), lineterminator="\r\n")
-    writer.writeheader()
-    writer.writerows(csv_rows(report))
-    return buffer.getvalue()
+    columns = csv_columns(report)
+    return csv_text(columns, ([row[name] for name in columns] for row in csv_rows(report)))

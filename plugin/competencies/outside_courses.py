@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, selectinload
 from plugin.competencies.models import Framework, Grade, Item, OutsideCourse
 from plugin.core.db import utcnow
 from plugin.core.errors import InvalidInput
+from plugin.core.spreadsheet import starts_formula
 
 HEADER = ("code", "title", "hours", "audience", "tags")
 MAX_BYTES = 5 * 1024 * 1024
@@ -195,6 +196,9 @@ class _RowChecker:
             fail("code", f"at most {MAX_CODE_LENGTH} characters")
         elif any(not ch.isprintable() for ch in code):
             fail("code", "must not contain control characters")
+        elif starts_formula(code):
+            # The code is an identifier that coverage exports write into spreadsheet cells.
+            fail("code", "must not start with =, +, -, @ (a spreadsheet would run it as a formula)")
         title = raw["title"]
         if not title:
             fail("title", "required")

@@ -25,6 +25,15 @@ REASONS: dict[str, tuple[int, str, str]] = {
         "This tool has no registration for the platform (issuer {issuer}, client_id "
         "{client_id}). An administrator must register it first.",
     ),
+    "platform_origin_unknown": (
+        400,
+        "無法從此平臺的註冊（issuer {issuer}）得知其網址來源（OIDC 授權端點），"
+        "因此無法安全使用平臺儲存。"
+        "請管理員確認平臺的登入授權網址 (auth_login_url) 為完整的 https 網址。",
+        "The origin of this platform (issuer {issuer}) is not known from its registration's "
+        "OIDC authorization endpoint, so platform storage cannot be used safely. An "
+        "administrator must set the platform's auth_login_url to a full https URL.",
+    ),
     "platform_disabled": (
         403,
         "此平臺的註冊已停用（issuer {issuer}）。",

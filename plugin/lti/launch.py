@@ -53,6 +53,7 @@ from plugin.lti.registrations import (
     activate,
     record_deployment,
     registrations_for_issuer,
+    web_origin,
 )
 
 # sub and deployment_id are at most 255 characters (LTI 1.3 core §5.3.3, OIDC Core §2).
@@ -442,11 +443,15 @@ def _check_state(
             raise LaunchRejected("state_mismatch")
         return row
     if row.storage_target and not request.get_param("lti_storage_checked"):
+        platform_origin = web_origin(registration.auth_login_url)
+        if not platform_origin:
+            # Client Side OIDC Launch §3: never ask "any window" for the state.
+            raise LaunchRejected("platform_origin_unknown", issuer=registration.issuer)
         return StorageCheckNeeded(
             state=state,
             nonce=row.nonce,
             storage_target=row.storage_target,
-            platform_origin=origin_of(registration.auth_login_url),
+            platform_origin=platform_origin,
         )
     raise LaunchRejected("state_unverified")
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from pylti1p3.exception import OIDCException
 from pylti1p3.oidc_login import OIDCLogin
@@ -24,7 +23,7 @@ from plugin.lti.adapters import (
 from plugin.lti.claims import storable
 from plugin.lti.errors import LaunchRejected
 from plugin.lti.models import LoginState, Registration
-from plugin.lti.registrations import registrations_for_issuer
+from plugin.lti.registrations import registrations_for_issuer, web_origin
 
 MAX_STORAGE_TARGET_LENGTH = 255  # lti_login_states.storage_target
 # What a third-party initiated login may carry (LTI 1.3 core §5.1.1.1, Client Side OIDC §3).
@@ -54,9 +53,9 @@ class LoginRedirect:
 
     @property
     def platform_origin(self) -> str:
-        """Origin of the platform's authorization endpoint (postMessage target origin)."""
-        parts = urlsplit(self.auth_url)
-        return f"{parts.scheme}://{parts.netloc}"
+        """Origin of the platform's authorization endpoint (postMessage target origin); ""
+        when the URL has none."""
+        return web_origin(self.auth_url)
 
 
 def begin_login(
@@ -103,6 +102,11 @@ def begin_login(
         # A frame name or "_parent" (LTI Client Side OIDC Launch); a value longer than the
         # column names no frame: rely on the state cookie alone rather than fail the login.
         storage_target = ""
+    if storage_target and not web_origin(row.auth_login_url):
+        # LTI Client Side OIDC Launch §3: messages go to, and answers come only from, the
+        # platform's origin (that of its OIDC authorization endpoint). Without one, platform
+        # storage cannot be used safely, and "*" would hand state and nonce to any window.
+        raise LaunchRejected("platform_origin_unknown", issuer=issuer)
     now = utcnow()
     session.execute(delete(LoginState).where(LoginState.expires_at < now))
     session.add(

@@ -71,7 +71,7 @@ def check_origin(value: str, field: str) -> str:
 
 def framing_origins(registration: Registration) -> set[str]:
     """Origins allowed to frame the tool for this platform: its issuer's, login URL's, extras."""
-    origins = {_origin(registration.issuer), _origin(registration.auth_login_url)}
+    origins = {web_origin(registration.issuer), web_origin(registration.auth_login_url)}
     origins.update(registration.frame_origins.split())
     origins.discard("")
     return origins
@@ -86,12 +86,13 @@ def all_framing_origins(session: Session) -> list[str]:
     )
     origins: set[str] = set()
     for issuer, login_url, extra in rows:
-        origins.update({_origin(issuer), _origin(login_url), *extra.split()})
+        origins.update({web_origin(issuer), web_origin(login_url), *extra.split()})
     origins.discard("")
     return sorted(origins)
 
 
-def _origin(url: str) -> str:
+def web_origin(url: str) -> str:
+    """``scheme://host[:port]`` of an http(s) URL, lower-cased; "" when it has none."""
     parts = urlsplit(url)
     if parts.scheme not in ("https", "http") or not parts.netloc:
         return ""

@@ -16,6 +16,7 @@ from plugin.web import (
     exports,
     health,
     i18n,
+    inputs,
     launch_context,
     lti,
     lti_pages,
@@ -30,6 +31,7 @@ from plugin.web import (
 
 def init_app(app: Flask) -> None:
     """Attach every blueprint and request hook to ``app``."""
+    inputs.init_app(app)  # before any rule is added: ``<int:...>`` is the strict converter
     request_db.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)

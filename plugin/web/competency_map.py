@@ -17,7 +17,7 @@ from plugin.competencies.coverage import framework_order, module_grades
 from plugin.competencies.models import Framework, Grade, Item, Module
 from plugin.competencies.modules import readable_by
 from plugin.competencies.services import get_framework
-from plugin.core.errors import Forbidden, InvalidInput, NotFound
+from plugin.core.errors import Forbidden, NotFound
 from plugin.lti.claims import ADMINISTRATOR, CLAIM_LAUNCH_PRESENTATION, DESIGNER
 from plugin.lti.models import Launch
 from plugin.organisations.audience import Audience
@@ -27,6 +27,7 @@ from plugin.rollup.service import attainment_report, evidence_for, find_learner,
 from plugin.web.access_audit import audit_learner
 from plugin.web.audience import launch_audience
 from plugin.web.i18n import localized
+from plugin.web.inputs import parse_int
 from plugin.web.launch_context import current_launch
 from plugin.web.request_db import get_session
 
@@ -307,9 +308,8 @@ def named_learner(session: Session, launch: Launch, person: str) -> Learner:
     learner out of reach is "no such learner" (404, like an unknown id), so another
     platform's ids cannot be probed.
     """
-    if not person.isdigit() or int(person) > 2**31 - 1:
-        raise InvalidInput(_("Name a learner with ?person=<learner id>."), field="person")
-    learner = find_learner_in_reach(session, launch_audience(launch), int(person))
+    number = parse_int(person, "person", minimum=1, maximum=2**31 - 1)
+    learner = find_learner_in_reach(session, launch_audience(launch), number)
     if learner is None:
         raise NotFound(_("No such learner."), field="person")
     return learner
@@ -321,7 +321,7 @@ def _person(session: Session, launch: Launch, own: Learner | None) -> Learner | 
     if not person:
         return own
     if launch.role not in (DESIGNER, ADMINISTRATOR):
-        if own is not None and person == str(own.id):
+        if own is not None and parse_int(person, "person", minimum=1) == own.id:
             return own
         raise Forbidden(_("Learners can see only their own competency map."))
     return named_learner(session, launch, person)

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from flask import Blueprint, Flask, current_app, render_template, request
 from flask_babel import gettext as _
 
-from plugin.core.errors import Forbidden, InvalidInput, NotFound
+from plugin.core.errors import Forbidden, NotFound
 from plugin.lti.claims import ADMINISTRATOR, DESIGNER, classify_roles
 from plugin.lti.grade_delivery import queue_counts
 from plugin.lti.keys import SigningKey, signing_key
@@ -21,6 +21,7 @@ from plugin.lti.service_tokens import (
     ServiceTokens,
     ensure_service_tokens,
 )
+from plugin.web.inputs import MAX_PAGE, parse_int
 from plugin.web.launch_context import current_launch, settings
 from plugin.web.request_db import get_db, get_session
 
@@ -63,10 +64,7 @@ def key_loader() -> KeyLoader:
 
 
 def _page_number() -> int:
-    raw = request.args.get("page", "1")
-    if not raw.isdigit() or int(raw) < 1:
-        raise InvalidInput(_("The page number must be a whole number from 1."), field="page")
-    return int(raw)
+    return parse_int(request.args.get("page", "1"), "page", minimum=1, maximum=MAX_PAGE)
 
 
 def _member_row(member: Member, you: str) -> MemberRow:

@@ -40,6 +40,7 @@ from plugin.lti.claims import ADMINISTRATOR, DEEP_LINKING_REQUEST, DESIGNER
 from plugin.lti.models import Launch
 from plugin.organisations.audience import Audience
 from plugin.web.audience import editable_module, launch_audience, refuse_read_only
+from plugin.web.inputs import is_ascii_int
 from plugin.web.launch_context import current_launch, launch_url_for, settings
 from plugin.web.request_db import get_session
 
@@ -189,10 +190,8 @@ class ModuleForm:
 
 
 def _bounded(value: str | None, low: int, high: int) -> int:
-    try:
-        number = int(value or 0)
-    except ValueError:
-        number = low
+    # A count of editor slots the page itself sends back; anything else means "as few as can be".
+    number = int(value) if value and is_ascii_int(value) else low
     return max(low, min(high, number))
 
 
@@ -332,14 +331,14 @@ def error_anchor(field_path: str | None, slots: list[tuple[int, list[int]]]) -> 
     parts = field_path.split(".")
     if parts[0] != "check_items":
         return parts[0]
-    if len(parts) < 2 or not parts[1].isdigit() or int(parts[1]) >= len(slots):
+    if len(parts) < 2 or not is_ascii_int(parts[1]) or int(parts[1]) >= len(slots):
         return "check_items"
     slot, choice_slots = slots[int(parts[1])]
     if len(parts) == 2:
         return f"item-{slot}"
     if parts[2] != "choices":
         return f"item-{slot}-{parts[2]}"
-    if len(parts) < 4 or not parts[3].isdigit() or int(parts[3]) >= len(choice_slots):
+    if len(parts) < 4 or not is_ascii_int(parts[3]) or int(parts[3]) >= len(choice_slots):
         return f"item-{slot}-choices"
     choice = f"item-{slot}-choice-{choice_slots[int(parts[3])]}"
     if len(parts) < 5 or parts[4] == "key":
@@ -470,12 +469,11 @@ def _rows_of(module: Module) -> list[TagRow]:
 def tag_input(code: str, level: str, weight: str = "") -> dict[str, Any]:
     """A TagInput mapping from form strings; errors name the item ID and its field."""
     code = code.strip()
-    try:
-        number = int(level.strip())
-    except ValueError:
+    if not is_ascii_int(level.strip(), signed=True):
         raise InvalidInput(
             f"{code}: level {level.strip()!r} is not a level number", field=f"{code}.level"
-        ) from None
+        )
+    number = int(level.strip())
     raw: dict[str, Any] = {"item": code, "level": number}
     if weight.strip():
         raw["weight"] = weight.strip()
@@ -490,7 +488,7 @@ def _name_tag_error(exc: InvalidInput, raw_tags: list[dict[str, Any]]) -> Invali
     """``tags[2].level: …`` from the service, told with the item ID the designer sees."""
     where = (exc.field or "").removeprefix("tags[")
     index = where.split("]")[0]
-    if not index.isdigit() or int(index) >= len(raw_tags):
+    if not is_ascii_int(index) or int(index) >= len(raw_tags):
         return exc
     code = raw_tags[int(index)]["item"]
     rest = where.split("]", 1)[1].lstrip(".") or "item"

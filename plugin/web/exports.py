@@ -15,14 +15,11 @@ Whose people a launch reaches is one rule (plugin.rollup.scope), the pages' own.
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from typing import Any
 
 from flask import Blueprint, Response, request
 from flask_babel import gettext as _
-from openpyxl import Workbook
 from sqlalchemy.orm import Session
 
 from plugin.competencies.case import case_json, export_case
@@ -30,6 +27,7 @@ from plugin.competencies.coverage import compute_coverage, csv_columns, csv_rows
 from plugin.competencies.models import Framework
 from plugin.competencies.services import get_framework
 from plugin.core.errors import Forbidden, NotFound
+from plugin.core.spreadsheet import csv_text, xlsx_bytes
 from plugin.lti.claims import ADMINISTRATOR, DESIGNER, LEARNER
 from plugin.lti.models import Launch
 from plugin.rollup.badges import learner_credentials
@@ -45,7 +43,6 @@ from plugin.web.views_heatmap import HEAT_KINDS, _heat_rows, _read_roster, organ
 blueprint = Blueprint("exports", __name__, url_prefix="/exports")
 UTF8_BOM = "\ufeff"
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 COVERAGE_NUMBERS = {
     "module_count",
     "modules_direct",
@@ -87,23 +84,7 @@ def _download(body: str | bytes, content_type: str, filename: str) -> Response:
 
 
 def _workbook(title: str, columns: list[str], rows: list[list[Any]]) -> bytes:
-    book = Workbook()
-    sheet = book.active
-    sheet.title = title
-    sheet.append(columns)
-    for row in rows:
-        sheet.append(row)
-    sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return buffer.getvalue()
-
-
-def _safe(value: Any) -> Any:
-    """Text a spreadsheet would run as a formula gets a leading apostrophe (CSV injection)."""
-    if isinstance(value, str) and value.startswith(FORMULA_PREFIXES):
-        return "'" + value
-    return value
+    return xlsx_bytes([(title, columns, rows)])
 
 
 def _number(text: str) -> float | int:
@@ -184,8 +165,8 @@ def _attainment_rows(session: Session, learner: Learner) -> tuple[str, list[list
                 item.code,
                 item.kind,
                 item.parent.code if item.parent is not None else "",
-                _safe(item.name_zh),
-                _safe(item.name_en),
+                item.name_zh,
+                item.name_en,
                 entry["value"],
                 entry["level"],
                 summary.get("target"),
@@ -204,13 +185,8 @@ def attainment_csv() -> Response:
     learner = _learner(session, launch)
     audit_learner(launch, "export.attainment_csv", learner.id)
     key, rows = _attainment_rows(session, learner)
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(ATTAINMENT_COLUMNS)
-    for row in rows:
-        writer.writerow(["" if value is None else value for value in row])
     return _download(
-        UTF8_BOM + buffer.getvalue(),
+        UTF8_BOM + csv_text(ATTAINMENT_COLUMNS, rows),
         "text/csv; charset=utf-8",
         f"attainment-{key}-{learner.id}.csv",
     )
@@ -263,8 +239,7 @@ def _heatmap_table(action: str) -> tuple[str, list[str], list[list[Any]]]:
     codes = [item.code for item in framework_order(framework) if item.kind in HEAT_KINDS]
     _offered, roster, _problem = _read_roster(launch)
     rows = [
-        [row.learner_id or "", _safe(row.name), _safe(row.sub)]
-        + [row.levels.get(code, 0) for code in codes]
+        [row.learner_id or "", row.name, row.sub] + [row.levels.get(code, 0) for code in codes]
         for row in _heat_rows(session, launch, roster)
     ]
     audit_launch(launch, action, course_subject(launch, len(rows)))
@@ -275,11 +250,8 @@ def _heatmap_table(action: str) -> tuple[str, list[str], list[list[Any]]]:
 def heatmap_csv() -> Response:
     """The course heat map (learners × indicators and attitudes, levels) as CSV."""
     key, columns, rows = _heatmap_table("export.heatmap_csv")
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(columns)
-    writer.writerows(rows)
-    return _download(UTF8_BOM + buffer.getvalue(), "text/csv; charset=utf-8", f"heatmap-{key}.csv")
+    body = UTF8_BOM + csv_text(columns, rows)
+    return _download(body, "text/csv; charset=utf-8", f"heatmap-{key}.csv")
 
 
 @blueprint.get("/heatmap.xlsx")
@@ -306,7 +278,7 @@ def _organisation_tables(action: str) -> tuple[str, list[tuple[str, list[str], l
     below = [
         [
             row.learner_id,
-            _safe("; ".join(full for _issuer, _sub, full in row.identities)),
+            "; ".join(full for _issuer, _sub, full in row.identities),
             row.grade,
             row.competency,
             row.level,
@@ -337,26 +309,12 @@ def organisation_csv(table: str) -> Response:
     if table not in chosen:
         raise NotFound(_("No such table: %(table)s", table=table), field="table")
     columns, rows = chosen[table]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\r\n")
-    writer.writerow(columns)
-    writer.writerows(rows)
     name = f"organisation-{table}-{key}.csv"
-    return _download(UTF8_BOM + buffer.getvalue(), "text/csv; charset=utf-8", name)
+    return _download(UTF8_BOM + csv_text(columns, rows), "text/csv; charset=utf-8", name)
 
 
 @blueprint.get("/organisation.xlsx")
 def organisation_xlsx() -> Response:
     """The organisation view's tables as one Excel workbook, a sheet each."""
     key, tables = _organisation_tables("export.organisation_xlsx")
-    book = Workbook()
-    book.remove(book.active)
-    for name, columns, rows in tables:
-        sheet = book.create_sheet(name)
-        sheet.append(columns)
-        for row in rows:
-            sheet.append(row)
-        sheet.freeze_panes = "A2"
-    buffer = io.BytesIO()
-    book.save(buffer)
-    return _download(buffer.getvalue(), XLSX_TYPE, f"organisation-{key}.xlsx")
+    return _download(xlsx_bytes(tables), XLSX_TYPE, f"organisation-{key}.xlsx")

@@ -8,10 +8,9 @@ from urllib.parse import urlencode
 from flask import Flask, current_app, g, request, url_for
 from flask_babel import gettext as _
 
-from plugin.core.db import utcnow
 from plugin.core.errors import PluginError
 from plugin.lti.models import Launch
-from plugin.lti.tokens import issue_launch_token, read_launch_token
+from plugin.lti.tokens import LaunchWithdrawn, issue_launch_token, launch_for_token
 from plugin.web.request_db import get_session
 
 TOKEN_PARAM = "lt"
@@ -22,6 +21,30 @@ class LaunchExpired(PluginError):
 
     code = "launch_expired"
     status = 401
+
+
+class LaunchRefused(PluginError):
+    """A launch token whose platform or deployment the operator has switched off."""
+
+    status = 403
+
+
+def withdrawn_message(code: str) -> str:
+    """What a person reads when their launch was withdrawn (``LaunchWithdrawn.code``)."""
+    messages = {
+        "platform_disabled": _(
+            "Your LMS's registration with this tool has been disabled: this page can no longer "
+            "be used. Ask your LMS administrator."
+        ),
+        "deployment_inactive": _(
+            "This tool's deployment in your LMS has been deactivated: this page can no longer "
+            "be used. Ask your LMS administrator."
+        ),
+    }
+    return messages.get(
+        code,
+        _("Your LMS's organisation is no longer served by this tool. Ask your LMS administrator."),
+    )
 
 
 def settings() -> Any:
@@ -40,10 +63,12 @@ def current_launch(required: bool = True) -> Launch | None:
         return g.launch
     token = request.values.get(TOKEN_PARAM, "")
     max_age = settings().lti.launch_token_minutes * 60
-    launch_id = read_launch_token(settings().secret_key, token, max_age) if token else None
-    launch = get_session().get(Launch, launch_id) if launch_id else None
-    if launch is not None and launch.expires_at <= utcnow():
-        launch = None
+    try:
+        launch = launch_for_token(get_session(), settings().secret_key, token, max_age)
+    except LaunchWithdrawn as exc:
+        if not required:
+            return None
+        raise LaunchRefused(withdrawn_message(exc.code), code=exc.code) from None
     if launch is None:
         if required:
             raise LaunchExpired(

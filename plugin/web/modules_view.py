@@ -29,6 +29,7 @@ from plugin.lti.models import Launch
 from plugin.web.attainment import record_module_evidence
 from plugin.web.audience import launch_audience, readable_module
 from plugin.web.i18n import localized
+from plugin.web.inputs import parse_int
 from plugin.web.launch_context import current_launch, launch_url_for
 from plugin.web.learning import (
     begin_attempt,
@@ -39,6 +40,7 @@ from plugin.web.learning import (
     xapi_options,
 )
 from plugin.web.request_db import get_session
+from plugin.web.security import allow_frame_source
 from plugin.xapi.attempts import (
     AttemptClosed,
     initialize,
@@ -105,6 +107,11 @@ def _return_url(launch: Launch) -> str:
 
 def _module_page(launch: Launch, module: Module, **extra: object) -> str:
     attempt = current_attempt(get_session(), launch, module)
+    embed = (
+        module.external_display == "embed"
+        and bool(module.external_url)
+        and allow_frame_source(module.external_url)
+    )
     return render_template(
         "modules/module.html",
         launch=launch,
@@ -114,6 +121,7 @@ def _module_page(launch: Launch, module: Module, **extra: object) -> str:
         return_url=_return_url(launch),
         grades=grades_offered(launch),
         attempt=attempt,
+        embed=embed,
         finished=records_statements(launch) and attempt is None,
         **extra,
     )
@@ -140,14 +148,12 @@ def progress() -> Response:
     """How far the learner has read (0–100), reported by the page as they scroll."""
     launch = current_launch()
     module = _placed_module(launch)
-    raw = request.form.get("percent", "")
-    if not raw.isdigit() or not 0 <= int(raw) <= 100:
-        raise InvalidInput("percent must be a whole number from 0 to 100", field="percent")
+    percent = parse_int(request.form.get("percent", ""), "percent", minimum=0, maximum=100)
     session = get_session()
     attempt = current_attempt(session, launch, module) if module is not None else None
     if attempt is not None and module is not None:
         record_progress(
-            session, attempt, learner_context(launch, module), int(raw), xapi_options(launch)
+            session, attempt, learner_context(launch, module), percent, xapi_options(launch)
         )
         session.commit()
     return Response(status=204)

@@ -14,6 +14,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from urllib.parse import urlsplit
 
 from flask import Flask, Response, current_app, g, request
 from flask_babel import gettext as _
@@ -79,6 +80,27 @@ def allow_framing_by(url: str) -> None:
 def allow_form_target(url: str) -> None:
     """Let this response's page post a form to ``url``'s origin (the deep-linking return)."""
     g.setdefault("extra_form_actions", set()).add(origin_of(url))
+
+
+def frame_source_origin(url: str) -> str:
+    """The origin of ``url`` if the tool can frame it (https, a plain ASCII host), else ""."""
+    parts = urlsplit(url)
+    host = parts.netloc
+    plain = bool(host) and all(c.isascii() and (c.isalnum() or c in ".-:[]") for c in host)
+    # http inside the tool's https page is mixed content the browser blocks without a word, and
+    # anything but a plain host could smuggle a directive into the header.
+    if parts.scheme.lower() != "https" or not plain:
+        return ""
+    return f"https://{host.lower()}"
+
+
+def allow_frame_source(url: str) -> bool:
+    """Let this one response's page frame ``url`` (a module's embedded resource); False when
+    it cannot be framed, so the page offers a link instead of a frame the CSP would block."""
+    origin = frame_source_origin(url)
+    if origin:
+        g.setdefault("extra_frame_sources", set()).add(origin)
+    return bool(origin)
 
 
 def tool_origins() -> set[str]:
@@ -148,6 +170,11 @@ def content_security_policy() -> str:
         "form-action " + " ".join(["'self'", *sorted(form_targets)]),
         "frame-ancestors " + " ".join(["'self'", *sorted(framers)]),
     ]
+    frame_sources = g.get("extra_frame_sources", set())
+    if frame_sources:
+        # Only the page that embeds a module's resource may frame its origin (CSP3 frame-src);
+        # every other page keeps default-src 'self'.
+        directives.append("frame-src " + " ".join(["'self'", *sorted(frame_sources)]))
     return "; ".join(directives)
 
 

@@ -288,3 +288,18 @@ def test_a_duplicate_is_named_even_when_its_first_copy_is_also_bad(
     error = refusal(session, framework, f"{HEADER}\nA,t,x,,DC1-K1\nA,t,1,,DC1-K1\n")
     assert [(p.line, p.field) for p in error.problems] == [(2, "hours"), (3, "code")]
     assert "duplicate code 'A' (first on line 2)" in error.problems[1].message
+
+
+@pytest.mark.parametrize(
+    "code", ["=cmd|calc!A0", "+1+1", "-2+3", "@SUM(A1)", '"=HYPERLINK(""x"")"']
+)
+def test_a_code_a_spreadsheet_would_run_as_a_formula_is_refused_naming_the_field(
+    session: Session, framework: Framework, code: str
+) -> None:
+    error = refusal(
+        session, framework, f"{HEADER}\nEL-101,好的課程,2,,DC4-K3\n{code},惡意,1,,AT1\n"
+    )
+    assert (error.problems[0].line, error.problems[0].field) == (3, "code")
+    assert "formula" in error.problems[0].message
+    assert error.message.startswith("line 3, field code: ")
+    assert_nothing_written(session)

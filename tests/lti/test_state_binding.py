@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
+from plugin.lti.models import Registration
 from tests.lti.conftest import TOOL, Flow, assert_refused, counts, storage_config
 from tests.lti.platform import login_params
 
@@ -67,6 +69,9 @@ def test_cookieless_launch_of_a_storage_login_gets_the_storage_check_page(
     assert check.status_code == 200
     check_config = storage_config(check)
     assert check_config["mode"] == "get"
+    # Client Side postMessages: ask the platform's frame, with the platform's origin only.
+    assert check_config["target"] == "_parent"
+    assert check_config["origin"] == "https://lms.example.edu"
     assert (check_config["state"], check_config["nonce"]) == (config["state"], config["nonce"])
     text = check.get_data(as_text=True)
     assert 'name="lti_storage_checked" value="1"' in text
@@ -178,3 +183,38 @@ def test_storage_answer_from_a_cross_site_form_is_ignored(flow: Flow, app: Flask
     assert response.status_code == 200
     assert storage_config(response)["mode"] == "get"
     assert counts(app)["launches"] == 0 and counts(app)["used_states"] == 0
+
+
+def _lose_platform_origin(app: Flask) -> None:
+    """A registration whose OIDC authorization endpoint names no origin (a relative URL)."""
+    with app.extensions["plugin.db"].session_scope() as session:
+        for registration in session.scalars(select(Registration)):
+            registration.auth_login_url = "/oidc/authorize"
+
+
+def test_a_storage_login_without_a_known_platform_origin_is_refused(flow: Flow, app: Flask) -> None:
+    _lose_platform_origin(app)
+    response = flow.login_response(lti_storage_target="_parent")
+    # No storage page that would post state and nonce to "*" (any window).
+    assert_refused(response, 400, "platform_origin_unknown")
+    assert "lti-storage-config" not in response.get_data(as_text=True)
+    assert counts(app)["launches"] == 0
+
+
+def test_a_storage_check_without_a_known_platform_origin_is_refused(flow: Flow, app: Flask) -> None:
+    browser = _cookieless(app)
+    login = browser.get(
+        "/lti/login",
+        query_string=login_params(flow.platform, lti_storage_target="_parent"),
+        base_url=TOOL,
+    )
+    config = storage_config(login)
+    token = flow.platform.sign(flow.platform.claims(config["nonce"]))
+    _lose_platform_origin(app)
+    check = browser.post(
+        "/lti/launch",
+        data={"id_token": token, "state": config["state"], "lti_storage_target": "_parent"},
+        base_url=TOOL,
+    )
+    assert_refused(check, 400, "platform_origin_unknown")
+    assert "lti-storage-config" not in check.get_data(as_text=True)

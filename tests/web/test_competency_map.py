@@ -165,3 +165,19 @@ def test_a_designer_sees_a_learners_map_and_a_learner_never_sees_anothers(
     refused = open_map(flow, other, person=str(person))
     assert refused.status_code == 403
     assert "evidence__id" not in refused.get_data(as_text=True)
+
+
+@pytest.mark.parametrize("digits", ["²", "１", "٣"])
+def test_a_person_id_not_in_ascii_digits_is_a_400_naming_the_field(
+    flow: Flow, app: Flask, digits: str
+) -> None:
+    token = token_of(launch(flow, link="rl-1", module_key=C4_T5))
+    flow.client.post("/lti/module/check", data=correct_answers(app, token), base_url=TOOL)
+    person = learner_id(app, "learner-001")
+    designer = token_of(launch(flow, link="rl-1", module_key=C4_T5, role="Instructor", sub="d-1"))
+    for caller in (designer, token):
+        # Full-width "１" used to be read as learner 1; "²" was a 500.
+        refused = open_map(flow, caller, person=digits.replace("1", str(person)), lang="en")
+        assert refused.status_code == 400, refused.get_data(as_text=True)
+        assert "person" in refused.get_data(as_text=True)
+        assert open_map(flow, caller, person=str(person)).status_code == 200

@@ -114,7 +114,10 @@ def test_members_are_paged_and_every_link_carries_the_launch_token(
     assert "Members 3–3 of 3" in html and 'aria-current="page"' in html
 
 
-@pytest.mark.parametrize(("page", "status"), [("0", 400), ("abc", 400), ("9", 404)])
+@pytest.mark.parametrize(
+    ("page", "status"),
+    [("0", 400), ("abc", 400), ("9", 404), ("²", 400), ("１", 400), ("٢", 400), ("9" * 40, 400)],
+)
 def test_a_bad_page_number_is_refused_naming_the_field(
     world: GradesWorld, page: str, status: int
 ) -> None:

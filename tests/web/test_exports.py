@@ -188,3 +188,27 @@ def test_badges_json_lists_the_learners_credentials_without_personal_data(
     assert credential["credentialSubject"]["achievement"]["alignment"][0]["targetCode"] == "DC1"
     for private in ("learner-001", "王小明", "ming@example.gov.tw", flow.platform.issuer):
         assert private not in text
+
+
+@pytest.mark.parametrize("digits", ["²", "１", "٣", " 1", "1_0", "+1"])
+@pytest.mark.parametrize(
+    "path", ["/exports/attainment.csv", "/exports/attainment.xlsx", "/exports/badges.json"]
+)
+def test_a_person_id_not_in_ascii_digits_is_a_400_naming_the_field(
+    flow: Flow, designer: str, learner: tuple[str, int], path: str, digits: str
+) -> None:
+    _token, learner_id = learner
+    # "１" was read as learner 1 and "²" was a 500 (int() refuses what isdigit() accepts).
+    response = get(flow, path, designer, person=digits.replace("1", str(learner_id)), lang="en")
+    assert response.status_code == 400, response.get_data(as_text=True)
+    assert "person" in response.get_data(as_text=True)
+    assert "digits 0-9" in response.get_data(as_text=True)
+    assert get(flow, path, designer, person=str(learner_id)).status_code == 200
+
+
+def test_the_refusal_of_a_non_ascii_person_id_is_in_the_launch_language(
+    flow: Flow, designer: str
+) -> None:
+    response = get(flow, "/exports/attainment.csv", designer, person="²")
+    assert response.status_code == 400
+    assert "person 必須是以數字 0-9 書寫" in response.get_data(as_text=True)

@@ -6,7 +6,9 @@ import csv
 import io
 
 from openpyxl import load_workbook
+from sqlalchemy import select
 
+from plugin.web.sandbox.models import SandboxPerson
 from tests.lti.test_grade_delivery import GradesWorld
 from tests.web.test_heatmap_pages import page, pass_c4_t5, tagged_codes, world  # noqa: F401
 
@@ -34,3 +36,22 @@ def test_learners_may_not_download_the_heat_map(world: GradesWorld) -> None:  # 
     learner = world.launch("learner")
     for name in ("heatmap.csv", "heatmap.xlsx"):
         assert page(world, f"/exports/{name}", learner).status_code == 403
+
+
+def test_a_name_that_starts_a_formula_is_written_as_text_in_both_files(
+    world: GradesWorld,  # noqa: F811
+) -> None:
+    pass_c4_t5(world)
+    attack = "=cmd|' /C calc'!A0"
+    with world.app.extensions["plugin.db"].session_scope() as session:
+        person = session.scalars(select(SandboxPerson).where(SandboxPerson.persona == "learner"))
+        person.one().name = attack
+    designer = world.launch("designer")
+    answer = page(world, "/exports/heatmap.csv", designer)
+    rows = list(csv.DictReader(io.StringIO(answer.get_data().decode("utf-8-sig"))))
+    (learner,) = [row for row in rows if row["sub"] == "sandbox-learner"]
+    assert learner["name"] == "'" + attack
+    book = load_workbook(io.BytesIO(page(world, "/exports/heatmap.xlsx", designer).get_data()))
+    cells = [cell for row in book.active.iter_rows() for cell in row]
+    assert "'" + attack in [cell.value for cell in cells]
+    assert not any(cell.data_type == "f" for cell in cells)  # no formula cell at all

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from plugin.core.db import utcnow
 from plugin.core.errors import Forbidden, InvalidInput, NotFound, PluginError
 from plugin.lti.models import Launch
-from plugin.lti.tokens import read_launch_token
+from plugin.lti.tokens import LaunchWithdrawn, launch_for_token
 from plugin.organisations.models import Organisation
 from plugin.web.api.models import ApiToken
 from plugin.web.errors import error_response
@@ -150,11 +150,14 @@ def find_token(session: Session, token: str) -> ApiToken | None:
 def _launch_from_token(session: Session, token: str) -> Launch | None:
     settings = current_app.extensions["plugin.settings"]
     max_age = settings.lti.launch_token_minutes * 60
-    launch_id = read_launch_token(settings.secret_key, token, max_age)
-    launch = session.get(Launch, launch_id) if launch_id else None
-    if launch is None or launch.expires_at <= utcnow():
-        return None
-    return launch
+    try:
+        return launch_for_token(session, settings.secret_key, token, max_age)
+    except LaunchWithdrawn as exc:
+        # RFC 6750 §3.1: the token itself is no longer good, so invalid_token (401).
+        raise Unauthenticated(
+            f"the launch token's platform registration or deployment is switched off ({exc.code})",
+            code=exc.code,
+        ) from None
 
 
 def _credentials() -> tuple[str, str] | None:

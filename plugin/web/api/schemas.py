@@ -6,12 +6,12 @@ import re
 
 from marshmallow import RAISE, Schema, fields, validate
 
+from plugin.web.inputs import MAX_PAGE, StrictInteger
+
 ITEM_CODE = re.compile(r"^(DC[1-9][0-9]*(-[KS][1-9][0-9]*)?|AT[1-9][0-9]*)$")
 # No control characters in text parameters (PostgreSQL refuses NUL in a string literal).
 PLAIN_TEXT = validate.Regexp(r"^[^\x00-\x1f\x7f]*$", error="contains control characters")
 MAX_PER_PAGE = 100
-# Offsets beyond this overflow SQLite's 64-bit integers long before any real collection ends.
-MAX_PAGE = 1_000_000
 DEFAULT_PER_PAGE = 20
 
 
@@ -24,12 +24,12 @@ class PageQuery(Schema):
     class Meta:
         unknown = RAISE
 
-    page = fields.Integer(
+    page = StrictInteger(
         load_default=1,
         validate=validate.Range(min=1, max=MAX_PAGE),
         metadata={"description": "Page, from 1."},
     )
-    per_page = fields.Integer(
+    per_page = StrictInteger(
         load_default=DEFAULT_PER_PAGE,
         validate=validate.Range(min=1, max=MAX_PER_PAGE),
         metadata={"description": f"Entries per page, 1 to {MAX_PER_PAGE}."},

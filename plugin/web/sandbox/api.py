@@ -22,6 +22,7 @@ from lti1p3platform.score import UPDATE_SCORE_STATUSCODE, UpdateScoreStatus
 from lti1p3platform.utils import dataclass_to_dict
 
 from plugin.core.errors import InvalidInput
+from plugin.web.inputs import MAX_PAGE, parse_int
 from plugin.web.request_db import get_session
 from plugin.web.sandbox import blueprint, platform_conf, sandbox_platform, tool_key_set
 from plugin.web.sandbox.errors import BearerError, TokenError
@@ -149,9 +150,7 @@ def _positive_int(name: str, default: int | None) -> int | None:
     raw = request.args.get(name)
     if raw is None:
         return default
-    if not raw.isdigit() or int(raw) < 1:
-        raise InvalidInput(f"{name} must be a positive integer", field=name)
-    return int(raw)
+    return parse_int(raw, name, minimum=1, maximum=MAX_PAGE)
 
 
 def paged_response(
@@ -162,7 +161,7 @@ def paged_response(
     response.headers["Content-Type"] = media_type
     if page.has_next:
         next_query = {k: v for k, v in query.items() if v not in (None, "")}
-        next_query["page"] = int(query.get("page") or 1) + 1
+        next_query["page"] = parse_int(str(query.get("page") or 1), "page", minimum=1) + 1
         response.headers["Link"] = f'<{url}?{urlencode(next_query)}>; rel="next"'
     return response
 
@@ -318,9 +317,7 @@ def list_memberships(context_id: str) -> Response:
     rlid = request.args.get("rlid", "")
     if rlid:
         # NRPS 2.0 §3: a resource link's members; in the sandbox everyone sees every link.
-        if not rlid.isdigit():
-            raise InvalidInput("rlid names no resource link of this course", field="rlid")
-        get_link(session, course, int(rlid))
+        get_link(session, course, parse_int(rlid, "rlid", minimum=1))
     limit, page_number = paging()
     role = request.args.get("role", "")
     page = find_memberships(session, course, role=role, limit=limit, page=page_number)

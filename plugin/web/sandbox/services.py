@@ -17,6 +17,7 @@ from plugin.core.db import utcnow
 from plugin.core.errors import InvalidInput, NotFound
 from plugin.lti.claims import role_name
 from plugin.lti.registrations import PlatformDetails, register_platform
+from plugin.web.inputs import is_ascii_int
 from plugin.web.sandbox.models import (
     SandboxCourse,
     SandboxLineItem,
@@ -296,12 +297,10 @@ def create_line_item(
 
 def _link_id(session: Session, course: SandboxCourse, value: Any, field_name: str) -> int:
     """A resource link id of this course, given as an integer or its string form."""
-    try:
-        link_id = int(str(value))
-    except ValueError:
-        raise InvalidInput(
-            "resourceLinkId names no link of this course", field=field_name
-        ) from None
+    text = str(value) if isinstance(value, int | str) and not isinstance(value, bool) else ""
+    if not is_ascii_int(text):
+        raise InvalidInput("resourceLinkId names no link of this course", field=field_name)
+    link_id = int(text)
     link = session.get(SandboxResourceLink, link_id)
     if link is None or link.course_id != course.id:
         raise InvalidInput("resourceLinkId names no link of this course", field=field_name)
@@ -329,10 +328,9 @@ def find_line_items(
     """The course's line items, filtered as AGS 2.0 §3.2.4 allows, one page at a time."""
     statement = select(SandboxLineItem).where(SandboxLineItem.course_id == course.id)
     if resource_link_id:
-        try:
-            statement = statement.where(SandboxLineItem.resource_link_id == int(resource_link_id))
-        except ValueError:
-            return Page()
+        if not is_ascii_int(resource_link_id):
+            return Page()  # names no link: an empty listing, as for an unknown id
+        statement = statement.where(SandboxLineItem.resource_link_id == int(resource_link_id))
     if resource_id:
         statement = statement.where(SandboxLineItem.resource_id == resource_id)
     if tag:

@@ -57,3 +57,11 @@ def test_token_create_refuses_unknown_scopes_and_missing_names(app: Flask) -> No
 def test_token_revoke_of_an_unknown_id_fails_naming_it(app: Flask) -> None:
     result = app.test_cli_runner().invoke(args=["token", "revoke", "4242"])
     assert result.exit_code != 0 and "4242" in result.output
+
+
+def test_token_revoke_refuses_an_id_not_in_ascii_digits(app: Flask) -> None:
+    # click's own int type read full-width "１" as token 1.
+    for raw in ("１", "²", "1_0"):
+        result = app.test_cli_runner().invoke(args=["token", "revoke", raw])
+        assert result.exit_code == 2, result.output
+        assert "digits 0-9" in result.output and "TOKEN_ID" in result.output

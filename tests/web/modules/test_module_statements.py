@@ -110,9 +110,15 @@ def test_designer_preview_records_no_statements(flow: Flow, app: Flask) -> None:
 
 def test_progress_must_be_a_percentage(flow: Flow, app: Flask) -> None:
     token = token_of(launch(flow, link="rl-1", module_key=C4_T5))
-    for bad in ("-5", "101", "half", ""):
+    # "²" passed isdigit() and then failed int() (a 500); full-width "５０" was read as 50.
+    for bad in ("-5", "101", "half", "", "²", "５０", "٥٠", " 50", "5_0"):
         response = flow.client.post(
             "/lti/module/progress", data={"lt": token, "percent": bad}, base_url=TOOL
         )
-        assert response.status_code == 400
+        assert response.status_code == 400, bad
+        assert "percent" in response.get_data(as_text=True), bad
     assert verbs(app) == ["launched"]
+    accepted = flow.client.post(
+        "/lti/module/progress", data={"lt": token, "percent": "50"}, base_url=TOOL
+    )
+    assert accepted.status_code == 204
