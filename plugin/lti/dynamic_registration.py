@@ -131,10 +131,7 @@ def admit_configuration_url(
     Checked before any request is made and before the page may be framed by the URL's origin.
     """
     if not openid_configuration_url:
-        raise RegistrationError(
-            "openid_configuration is missing: open this URL from the platform's registration",
-            field="openid_configuration",
-        )
+        raise RegistrationError.coded("openid_configuration_missing", field="openid_configuration")
     url = _parse(openid_configuration_url, "openid_configuration")
     entries = []
     for text in allowed_urls:
@@ -144,12 +141,10 @@ def admit_configuration_url(
             continue  # config loading refuses such entries; never let one admit anything
     entry = admitting_entry(url, entries)
     if entry is None:
-        raise RegistrationError(
-            "this tool does not accept dynamic registration from "
-            f"{openid_configuration_url}; its administrator must add the platform's URL to "
-            "lti.dynamic_registration_urls",
+        raise RegistrationError.coded(
+            "registration_not_allowed",
             field="openid_configuration",
-            code="registration_not_allowed",
+            url=openid_configuration_url,
         )
     named = frozenset(e.prefix.origin for e in entries if e.prefix is not None)
     return AdmittedUrl(url, named)
@@ -184,25 +179,23 @@ def register_dynamically(
         raise RegistrationError.coded("platform_unreachable")
     for field in REQUIRED_PLATFORM_FIELDS:
         if not isinstance(config.get(field), str) or not config[field]:
-            raise RegistrationError(
-                f"the platform configuration lacks {field}", field=f"openid_configuration.{field}"
+            raise RegistrationError.coded(
+                "configuration_incomplete", field=f"openid_configuration.{field}"
             )
     issuer = config["issuer"]
     issuer_url = _parse(issuer, "issuer")
     # Dynamic Registration §3.5.1: the issuer's domain must be the one the configuration was
     # fetched from, or any site could claim to be another platform.
     if issuer_url.host != configuration_url.host:
-        raise RegistrationError(
-            f"issuer {issuer} does not match the configuration URL's host {configuration_url.host}",
-            field="issuer",
+        raise RegistrationError.coded(
+            "issuer_host_mismatch", field="issuer", issuer=issuer, host=configuration_url.host
         )
     for field in ENDPOINT_FIELDS:
         _parse(config[field], f"openid_configuration.{field}")
     algorithms = config.get("id_token_signing_alg_values_supported") or ["RS256"]
     if "RS256" not in algorithms:
-        raise RegistrationError(
-            "the platform does not sign id_tokens with RS256",
-            field="id_token_signing_alg_values_supported",
+        raise RegistrationError.coded(
+            "rs256_unsupported", field="id_token_signing_alg_values_supported"
         )
     platform = config.get(PLATFORM_CONFIGURATION) or {}
     name = (
@@ -217,7 +210,7 @@ def register_dynamically(
     )
     client_id = answer.get("client_id") if isinstance(answer, dict) else None
     if not isinstance(client_id, str) or not client_id.strip():
-        raise RegistrationError("the registration answer has no client_id", field="client_id")
+        raise RegistrationError.coded("client_id_missing", field="client_id")
     tool_config = answer.get(TOOL_CONFIGURATION) or {}
     deployment_id = tool_config.get("deployment_id") if isinstance(tool_config, dict) else None
     details = PlatformDetails(
@@ -248,9 +241,7 @@ def _parse(text: Any, field: str) -> HttpUrl:
     try:
         return parse_http_url(text if isinstance(text, str) else "")
     except UrlRefused as exc:
-        raise RegistrationError(
-            f"{field} must be an http(s) URL without user info or fragment: {exc}", field=field
-        ) from None
+        raise RegistrationError.coded("url_refused", field=field, reason=exc) from None
 
 
 def _exchange(call: Callable[[], Any], what: str) -> Any:

@@ -195,6 +195,45 @@ REGISTRATION_REASONS: dict[str, tuple[int, str, str]] = {
         "existing registration or deployment; an administrator changes registrations with the "
         "CLI: flask --app plugin platform ...",
     ),
+    "openid_configuration_missing": (
+        400,
+        "缺少 openid_configuration：請從平臺的工具註冊畫面開啟此網址。",
+        "openid_configuration is missing: open this URL from the platform's registration.",
+    ),
+    "registration_not_allowed": (
+        400,
+        "本工具不接受來自 {url} 的動態註冊；請管理員將平臺網址加入設定 "
+        "lti.dynamic_registration_urls。",
+        "This tool does not accept dynamic registration from {url}; its administrator must add "
+        "the platform's URL to lti.dynamic_registration_urls.",
+    ),
+    "url_refused": (
+        400,
+        "{field} 必須是 http(s) 網址，且不得含使用者資訊或片段（#）：{reason}",
+        "{field} must be an http(s) URL without user info or fragment: {reason}",
+    ),
+    "configuration_incomplete": (
+        400,
+        "平臺的設定缺少 {field}。",
+        "The platform configuration lacks {field}.",
+    ),
+    "issuer_host_mismatch": (
+        400,
+        "平臺設定的 issuer {issuer} 與設定網址的主機 {host} 不同，"
+        "不予註冊（LTI 動態註冊 §3.5.1）。",
+        "The issuer {issuer} is not on the configuration URL's host {host} (LTI Dynamic "
+        "Registration §3.5.1).",
+    ),
+    "rs256_unsupported": (
+        400,
+        "平臺不以 RS256 簽署 id_token，本工具無法驗證其啟動訊息。",
+        "The platform does not sign id_tokens with RS256, so the tool cannot verify its launches.",
+    ),
+    "client_id_missing": (
+        400,
+        "平臺的註冊回應沒有 client_id。",
+        "The platform's registration answer has no client_id.",
+    ),
     "platform_unreachable": (
         400,
         "無法向平臺完成註冊：平臺沒有回應，或回應不符合 LTI 動態註冊的規定。詳細原因記錄在本工具的"
@@ -218,6 +257,7 @@ class RegistrationError(PluginError):
         """The refusal ``code`` of :data:`REGISTRATION_REASONS`, in both languages."""
         status, chinese, english = REGISTRATION_REASONS[code]
         values = _Default({key: str(value) for key, value in params.items()})
+        values.setdefault("field", field or "")
         error = cls(english.format_map(values), field=field, code=code)
         error.status = status
         error.message_zh = chinese.format_map(values)

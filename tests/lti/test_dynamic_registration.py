@@ -105,7 +105,9 @@ def test_issuer_on_another_host_than_the_configuration_url_is_refused(
 ) -> None:
     fake_platform.state.issuer_override = "https://elsewhere.example"
     response = _register(app, fake_platform.configuration_url)
-    _assert_failed(response, "issuer https://elsewhere.example does not match")
+    _assert_failed(
+        response, "issuer_host_mismatch", "The issuer https://elsewhere.example is not on", "§3.5.1"
+    )
     assert fake_platform.state.posted == []  # nothing was sent to the impostor's endpoint
     assert counts(app)["registrations"] == 0
 
@@ -122,7 +124,12 @@ def test_platform_refusing_the_registration_is_reported_without_its_answer(
 
 
 def test_missing_openid_configuration_is_refused(app: Flask) -> None:
-    _assert_failed(_register(app, None), "openid_configuration is missing", "registration_failed")
+    _assert_failed(
+        _register(app, None),
+        "openid_configuration_missing",
+        "openid_configuration is missing",
+        "缺少 openid_configuration",
+    )
     assert counts(app)["registrations"] == 0
 
 
