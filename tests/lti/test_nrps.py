@@ -124,6 +124,8 @@ class Pages(requests.adapters.BaseAdapter):
         """Answer a token request or a page."""
         self.requests.append(request)
         response = requests.Response()
+        # A body already read, as the tool's streamed reads expect (iter_content serves it).
+        response._content, response._content_consumed = b"", True
         response.request = request
         response.url = request.url or ""
         response.status_code = 200
