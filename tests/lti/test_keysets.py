@@ -147,15 +147,73 @@ def test_cache_uses_the_default_ttl_without_cache_control(jwks_server: TestPlatf
 
 
 @pytest.mark.parametrize("cache_control", ["no-store", "no-cache", "private, no-store, max-age=0"])
-def test_cache_refetches_every_time_when_told_not_to_store(
+def test_a_key_set_not_to_be_stored_is_refetched_at_most_once_per_interval(
     cache_control: str, jwks_server: TestPlatform
 ) -> None:
     assert jwks_server.server is not None
     jwks_server.server.cache_control = cache_control
-    cache = _cache(FakeClock())
+    clock = FakeClock()
+    cache = _cache(clock)
     for _ in range(3):
         cache.find_key(jwks_server.jwks_url, jwks_server.kid)
-    assert jwks_server.server.requests == 3
+    assert jwks_server.server.requests == 1
+    # Once the interval has passed, the platform's wish is honoured: fetched again.
+    clock.advance(MIN_REFETCH_INTERVAL)
+    cache.find_key(jwks_server.jwks_url, jwks_server.kid)
+    assert jwks_server.server.requests == 2
+
+
+@pytest.mark.parametrize("cache_control", ["no-store", "max-age=0"])
+def test_forged_kids_against_a_no_store_key_set_cause_one_fetch_per_interval(
+    cache_control: str, flow: Flow, app: Flask, clock: FakeClock
+) -> None:
+    assert flow.platform.server is not None
+    flow.platform.server.cache_control = cache_control
+    assert flow.complete().status_code == 303
+    # 40 launches with forged kids over 20 seconds: four intervals of 5 s.
+    for index in range(40):
+        response = flow.complete_with(
+            lambda nonce, i=index: flow.platform.sign(
+                flow.platform.claims(nonce), headers={"kid": f"forged-kid-{i}"}
+            )
+        )
+        assert_refused(response, 401, "unknown_kid")
+        clock.advance(0.5)
+    assert _fetches(flow.platform) <= 1 + 20 / MIN_REFETCH_INTERVAL
+    assert counts(app)["launches"] == 1
+
+
+def test_a_failing_key_set_is_tried_at_most_once_per_interval(
+    jwks_server: TestPlatform,
+) -> None:
+    assert jwks_server.server is not None
+    jwks_server.server.status, jwks_server.server.raw_body = 503, b"{}"
+    clock = FakeClock()
+    cache = _cache(clock)
+    for _ in range(10):
+        with pytest.raises(LaunchRejected) as refused:
+            cache.find_key(jwks_server.jwks_url, "forged")
+        assert refused.value.code == "key_set_unavailable"
+    assert jwks_server.server.requests == 1
+    jwks_server.server.status, jwks_server.server.raw_body = 200, None
+    clock.advance(MIN_REFETCH_INTERVAL)
+    assert cache.find_key(jwks_server.jwks_url, jwks_server.kid)["kid"] == jwks_server.kid
+    assert jwks_server.server.requests == 2
+
+
+def test_an_expired_key_set_whose_refetch_fails_is_not_used(jwks_server: TestPlatform) -> None:
+    assert jwks_server.server is not None
+    jwks_server.server.cache_control = "max-age=60"
+    clock = FakeClock()
+    cache = _cache(clock)
+    cache.find_key(jwks_server.jwks_url, jwks_server.kid)
+    clock.advance(61)
+    jwks_server.server.status, jwks_server.server.raw_body = 503, b"{}"
+    for _ in range(2):
+        with pytest.raises(LaunchRejected) as refused:
+            cache.find_key(jwks_server.jwks_url, jwks_server.kid)
+        assert refused.value.code == "key_set_unavailable"
+    assert jwks_server.server.requests == 2
 
 
 def test_cache_refetches_an_unknown_kid_once_per_interval(jwks_server: TestPlatform) -> None:
