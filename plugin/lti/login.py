@@ -32,6 +32,8 @@ MAX_STORAGE_TARGET_LENGTH = 255  # lti_login_states.storage_target
 STATE_COOKIE_NAME_PREFIX = "lti1p3-state-"
 # Refusals that leave the purge of expired states done: the caller commits it.
 CAPACITY_CODES = frozenset({"too_many_logins", "login_capacity_reached"})
+# What a refusal for capacity asks the browser to wait: a minute lets some states expire.
+LOGIN_RETRY_AFTER_SECONDS = 60
 # What a third-party initiated login may carry (LTI 1.3 core §5.1.1.1, Client Side OIDC §3).
 LOGIN_PARAMETERS = (
     "iss", "login_hint", "target_link_uri", "lti_message_hint", "client_id",
@@ -124,7 +126,7 @@ def begin_login(
         # column names no frame: rely on the state cookie alone rather than fail the login.
         storage_target = ""
     now = utcnow()
-    _check_room(session, issuer, registrations, now, limits)
+    _check_room(session, issuer, now, limits)
     session.add(
         LoginState(
             state=state,
@@ -165,30 +167,25 @@ def purge_expired_login_states(session: Session, now: datetime) -> int:
     return int(result.rowcount or 0)
 
 
-def _count_states(session: Session, registration_ids: list[int] | None = None) -> int:
+def _count_states(session: Session, issuer: str | None = None) -> int:
+    """Login states in all, or of every registration of ``issuer`` (all its client_ids)."""
     query = select(func.count()).select_from(LoginState)
-    if registration_ids is not None:
-        query = query.where(LoginState.registration_id.in_(registration_ids))
+    if issuer is not None:
+        of_issuer = select(Registration.id).where(Registration.issuer == issuer)
+        query = query.where(LoginState.registration_id.in_(of_issuer))
     return int(session.scalar(query) or 0)
 
 
-def _check_room(
-    session: Session,
-    issuer: str,
-    registrations: list[Registration],
-    now: datetime,
-    limits: LoginLimits,
-) -> None:
+def _check_room(session: Session, issuer: str, now: datetime, limits: LoginLimits) -> None:
     """Refuse a login when the issuer's states (429) or all states (503) are at their
     bound; expired states are purged first, only when a bound is reached, so that a
     normal login costs two counts and no delete."""
-    mine = [row.id for row in registrations]
-    full_issuer = _count_states(session, mine) >= limits.per_issuer
+    full_issuer = _count_states(session, issuer) >= limits.per_issuer
     full_overall = _count_states(session) >= limits.overall
     if not (full_issuer or full_overall):
         return
     purge_expired_login_states(session, now)
-    if _count_states(session, mine) >= limits.per_issuer:
+    if _count_states(session, issuer) >= limits.per_issuer:
         raise LaunchRejected("too_many_logins", issuer=issuer)
     if _count_states(session) >= limits.overall:
         raise LaunchRejected("login_capacity_reached")

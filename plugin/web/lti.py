@@ -32,7 +32,12 @@ from plugin.lti.launch import (
     accept_launch,
     origin_of,
 )
-from plugin.lti.login import CAPACITY_CODES, LoginLimits, begin_login
+from plugin.lti.login import (
+    CAPACITY_CODES,
+    LOGIN_RETRY_AFTER_SECONDS,
+    LoginLimits,
+    begin_login,
+)
 from plugin.web.attainment import learner_at_launch
 from plugin.web.launch_context import settings, token_for
 from plugin.web.learning import begin_attempt
@@ -104,6 +109,9 @@ def rejected(exc: LaunchRejected) -> Response:
     else:
         response = Response(render_template("lti/rejected.html", error=exc))
     response.status_code = exc.status
+    if exc.code in CAPACITY_CODES:
+        # RFC 9110 §10.2.3: a platform or browser retrying may wait this long.
+        response.headers["Retry-After"] = str(LOGIN_RETRY_AFTER_SECONDS)
     return response
 
 

@@ -46,9 +46,23 @@ def test_a_flood_of_logins_from_one_issuer_is_refused_with_429_once_at_its_bound
     answers = [flow.login_response().status_code for _ in range(100)]
     assert answers[:10] == [302] * 10
     assert set(answers[10:]) == {429}
-    text = assert_refused(flow.login_response(), 429, "too_many_logins")
+    refused = flow.login_response()
+    assert refused.headers["Retry-After"] == "60"
+    text = assert_refused(refused, 429, "too_many_logins")
     assert "請稍候幾分鐘" in text and "Wait a few minutes" in text
     assert flow.platform.issuer in text
+    assert _states(app) == 10
+
+
+def test_the_issuer_bound_covers_all_its_client_ids(bounded: tuple[Flask, Flow]) -> None:
+    # One issuer may have several registrations (Canvas: one per developer key); choosing
+    # another client_id does not open a fresh allowance.
+    app, flow = bounded
+    register(app, flow.platform, client_id="tool-client-2")
+    for index in range(10):
+        client_id = ("tool-client-1", "tool-client-2")[index % 2]
+        assert flow.login_response(client_id=client_id).status_code == 302
+    assert_refused(flow.login_response(client_id="tool-client-2"), 429, "too_many_logins")
     assert _states(app) == 10
 
 
