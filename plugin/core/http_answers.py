@@ -17,8 +17,8 @@ from typing import Any
 
 import requests
 
-# An answer is read up to this size: enough for a token, a page of line items, a batch's
-# statement ids or an error message.
+# An LRS's answer is read up to this size: enough for a batch's statement ids or an error
+# message (platform services have their own, larger cap for roster pages).
 MAX_ANSWER_BYTES = 256 * 1024
 # An HTTP-date (RFC 9110 §5.6.7) is 29 characters; the obsolete forms are no longer.
 MAX_HTTP_DATE_LENGTH = 64

@@ -26,7 +26,6 @@ import requests
 from plugin.core.db import utcnow
 from plugin.core.errors import PluginError
 from plugin.core.http_answers import (
-    MAX_ANSWER_BYTES,
     finite_number,
     parse_json,
     parse_retry_after,
@@ -48,6 +47,9 @@ DEFAULT_TOKEN_SECONDS = 3600
 MAX_REFRESH_MARGIN = 60.0
 # A token is kept at most a day, whatever expires_in a platform claims.
 MAX_TOKEN_SECONDS = 24 * 3600.0
+# A service answer is read up to this size: a roster page of some 20 000 members (NRPS pages
+# may hold a whole course), far more than a token, a score answer or a line item list need.
+MAX_SERVICE_ANSWER_BYTES = 8 * 1024 * 1024
 MAX_ERROR_BODY = 1000
 USER_AGENT = "dc-competency-tool (LTI 1.3)"
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
@@ -123,7 +125,9 @@ def retry_after_seconds(response: requests.Response) -> float | None:
 
 def describe_answer(response: requests.Response) -> str:
     """``HTTP 400 from <url>: <body>`` with the body shortened, for logs and last_error."""
-    body = " ".join(response.text.split())[:MAX_ERROR_BODY] if response.content else ""
+    # Only the start of the body is decoded: an error page may be megabytes long.
+    start = response.content[: 4 * MAX_ERROR_BODY].decode("utf-8", errors="replace")
+    body = " ".join(start.split())[:MAX_ERROR_BODY]
     where = _without_query(response.url or "")
     return f"HTTP {response.status_code} from {where}" + (f": {body}" if body else "")
 
@@ -260,13 +264,13 @@ class ServiceTokens:
 
     def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
         """One exchange with timeouts, no redirects (the token must not travel elsewhere),
-        and a body read only up to ``MAX_ANSWER_BYTES`` within twice the timeout: a platform
-        cannot make a worker hold a huge or endless answer in memory."""
+        and a body read only up to ``MAX_SERVICE_ANSWER_BYTES`` within twice the timeout: a
+        platform cannot make a worker hold a huge or endless answer in memory."""
         started = time.monotonic()
         with self.http.request(
             method, url, timeout=self.timeout, allow_redirects=False, stream=True, **kwargs
         ) as response:
-            content = read_capped(response, MAX_ANSWER_BYTES, started, 2 * self.timeout)
+            content = read_capped(response, MAX_SERVICE_ANSWER_BYTES, started, 2 * self.timeout)
         # The capped bytes become the body that .json(), .text and describe_answer read.
         response._content = content
         return response

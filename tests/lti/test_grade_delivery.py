@@ -29,7 +29,6 @@ from sqlalchemy.orm import Session
 
 from plugin import create_app
 from plugin.core.db import create_db_engine, utcnow
-from plugin.core.http_answers import MAX_ANSWER_BYTES
 from plugin.core.migrate import upgrade_database
 from plugin.core.queue import MAX_RETRY_AFTER_SECONDS
 from plugin.lti.claims import CLAIM_AGS_ENDPOINT
@@ -48,7 +47,7 @@ from plugin.lti.grade_delivery import (
 )
 from plugin.lti.grades import Score, enqueue_score
 from plugin.lti.models import GradeOutbox, Launch, Registration
-from plugin.lti.service_tokens import EXTENSION, ServiceTokens
+from plugin.lti.service_tokens import EXTENSION, MAX_SERVICE_ANSWER_BYTES, ServiceTokens
 from plugin.lti.tokens import read_launch_token
 from plugin.organisations.services import default_organisation
 from plugin.web.sandbox.models import SandboxLineItem, SandboxScore
@@ -730,7 +729,7 @@ def test_enqueue_without_a_grade_service_queues_nothing(world: GradesWorld) -> N
 # Hostile answers: whatever a platform sends, the worker goes on and the row is rescheduled
 # or failed cleanly.
 
-HUGE = b"x" * (8 * MAX_ANSWER_BYTES)
+HUGE = b"x" * (MAX_SERVICE_ANSWER_BYTES + 1024 * 1024)
 HOSTILE_RETRY_AFTER = [
     "²",  # str.isdigit() accepts U+00B2; float() refuses it
     "١٢٠",
@@ -807,7 +806,7 @@ def test_a_hostile_token_or_score_answer_defers_the_row_and_the_worker_goes_on(
     row = world.row(row_id)
     assert (row.status, row.attempts) == (DELIVERED, 2)
     # A huge answer is not read whole: the worker stops at the limit.
-    assert all(b.bytes_read <= MAX_ANSWER_BYTES + 8192 for b in world.transport.bodies)
+    assert all(b.bytes_read <= MAX_SERVICE_ANSWER_BYTES + 8192 for b in world.transport.bodies)
 
 
 @pytest.mark.parametrize(

@@ -189,6 +189,16 @@ def test_a_next_link_back_to_a_page_already_read_ends_the_roster(key: SigningKey
     assert len(adapter.requests) == 2  # the token and one page
 
 
+def test_a_next_link_that_is_not_a_url_ends_the_roster(key: SigningKey) -> None:
+    # urljoin raises ValueError for "http://[": it must end the roster, not the request.
+    roster, adapter = fake_roster(
+        {"/CourseA/members": ({"members": [{"user_id": "u1"}]}, '<http://[/x>; rel="next"')},
+        key,
+    )
+    assert [m.user_id for m in roster.members] == ["u1"] and roster.complete
+    assert len(adapter.requests) == 2  # the token and one page
+
+
 def test_members_without_user_id_are_skipped_and_status_defaults_to_active(
     key: SigningKey,
 ) -> None:
