@@ -6,7 +6,10 @@ tests of :class:`plugin.lti.keysets.KeySetCache` with an injected clock.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -199,6 +202,32 @@ def test_a_failing_key_set_is_tried_at_most_once_per_interval(
     clock.advance(MIN_REFETCH_INTERVAL)
     assert cache.find_key(jwks_server.jwks_url, jwks_server.kid)["kid"] == jwks_server.kid
     assert jwks_server.server.requests == 2
+
+
+def test_launches_arriving_during_the_first_fetch_wait_for_it_and_share_it(
+    jwks_server: TestPlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert jwks_server.server is not None
+    cache = _cache(FakeClock())
+    slow_fetch = cache._fetch_and_store
+
+    def fetch_slowly(url: str) -> Any:
+        time.sleep(0.3)
+        return slow_fetch(url)
+
+    monkeypatch.setattr(cache, "_fetch_and_store", fetch_slowly)
+    found: list[str] = []
+
+    def launch() -> None:
+        found.append(cache.find_key(jwks_server.jwks_url, jwks_server.kid)["kid"])
+
+    threads = [threading.Thread(target=launch) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert found == [jwks_server.kid] * 5
+    assert jwks_server.server.requests == 1
 
 
 def test_an_expired_key_set_whose_refetch_fails_is_not_used(jwks_server: TestPlatform) -> None:
