@@ -46,8 +46,9 @@ class KeySetCache:
         """The JWK with ``kid``; refetches once when the cached set lacks it (rotation) or
         has expired, at most once per :data:`MIN_REFETCH_INTERVAL`."""
         entry = self._entries.get(key_set_url)
-        # Without a set, wait for a fetch another thread may have under way.
-        if entry is None or self._wants_fetch(key_set_url, entry, kid):
+        # Without the set or the kid, wait for a fetch another thread may have under way
+        # (the first one, or a refetch after a rotation) and look again.
+        if entry is None or kid not in entry.keys or self._wants_fetch(key_set_url, entry, kid):
             with self._lock:
                 fetch_lock = self._fetch_locks.setdefault(key_set_url, threading.Lock())
             with fetch_lock:
