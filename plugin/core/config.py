@@ -72,7 +72,12 @@ class LtiSettings:
     clock_leeway_seconds: int = 60
     platform_jwks_cache_seconds: int = 3600
     http_timeout_seconds: float = 10.0
+    # How long a login may take: the login state row and its cookie both live this long.
     login_state_minutes: int = 10
+    # Login states that may exist at once for one issuer / in all; past either, logins are
+    # refused (429 / 503) until expired states are purged.
+    max_login_states_per_issuer: int = 1000
+    max_login_states: int = 10000
     launch_token_minutes: int = 120
     auto_activate_deployments: bool = False
     key_grace_days: int = 7
@@ -265,6 +270,7 @@ def _complete(settings: Settings, base_dir: Path) -> Settings:
     _check_dynamic_registration_urls(settings)
     _check_rollup(settings)
     _check_retention(settings)
+    _check_lti(settings)
     secret = changes.get("secret_key", settings.secret_key)
     if len(secret) < MIN_SECRET_LENGTH:
         raise ConfigError(
@@ -323,6 +329,14 @@ def _carries_credentials(url: str) -> bool:
     rest = url.split("://", 1)[1] if "://" in url else url
     authority = re.split(r"[/?#]", rest, maxsplit=1)[0]
     return "@" in authority
+
+
+def _check_lti(settings: Settings) -> None:
+    """The [lti] login numbers must be positive."""
+    lti = settings.lti
+    for key in ("login_state_minutes", "max_login_states_per_issuer", "max_login_states"):
+        if getattr(lti, key) < 1:
+            raise ConfigError(f"{settings.source}: key 'lti.{key}' must be at least 1")
 
 
 def _check_rollup(settings: Settings) -> None:

@@ -7,8 +7,13 @@ import re
 
 LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 # Query parameters that carry credentials: the launch token (the tool's session on every
-# link), dynamic registration's registration_token, and the tokens of OAuth-style callers.
-SECRET_PARAMETERS = ("lt", "registration_token", "id_token", "access_token", "token")
+# link), dynamic registration's registration_token, and the tokens of OAuth-style callers;
+# and the OIDC login's hints (LTI 1.3 core §5.1.1.1), which platforms fill with user ids,
+# emails or session data: opaque to the tool and nothing a request log should keep.
+SECRET_PARAMETERS = (
+    "lt", "registration_token", "id_token", "access_token", "token",
+    "login_hint", "lti_message_hint",
+)  # fmt: skip
 SECRET_QUERY_VALUE = re.compile(
     r"(?P<name>[?&;](?:" + "|".join(SECRET_PARAMETERS) + r")=)[^&;#\s\"']+"
 )

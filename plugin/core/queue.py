@@ -120,7 +120,7 @@ def run_worker(
 
     When ``more_due(batch)`` says another batch is ready, it follows at once; otherwise the
     worker sleeps ``interval`` seconds, waking early when stopped — so a failing peer or an
-    empty queue never makes it spin. A database error is logged and waited out.
+    empty queue never makes it spin. A database or any other error is logged and waited out.
     """
     claimed = 0
     while not stop.is_set():
@@ -128,6 +128,14 @@ def run_worker(
             batch = deliver_batch()
         except SQLAlchemyError as exc:
             log.error("%s: database error, retrying in %.0f s: %s", name, interval, exc)
+            if once:
+                raise
+            stop.wait(interval)
+            continue
+        except Exception:
+            # Whatever a peer answered or a bug raised, the worker goes on after a pause:
+            # its leased rows come back when the lease ends (docs/ARCHITECTURE.md §3).
+            log.exception("%s: unexpected error, retrying in %.0f s", name, interval)
             if once:
                 raise
             stop.wait(interval)

@@ -19,6 +19,18 @@ REASONS: dict[str, tuple[int, str, str]] = {
         "登入請求的參數 {param} 含有不允許的字元（NUL）。",
         "The login request's parameter {param} contains a character that is not allowed (NUL).",
     ),
+    "too_many_logins": (
+        429,
+        "此平臺（issuer {issuer}）同時進行中的登入太多，請稍候幾分鐘再開啟活動。",
+        "Too many logins from this platform (issuer {issuer}) are in progress. Wait a few "
+        "minutes and launch the activity again.",
+    ),
+    "login_capacity_reached": (
+        503,
+        "本工具目前同時進行中的登入太多，請稍候幾分鐘再開啟活動。",
+        "The tool has too many logins in progress. Wait a few minutes and launch the activity "
+        "again.",
+    ),
     "unknown_platform": (
         400,
         "本工具沒有這個平臺的註冊（issuer {issuer}，client_id {client_id}）。請管理員先註冊平臺。",
@@ -130,6 +142,12 @@ REASONS: dict[str, tuple[int, str, str]] = {
         400,
         "找不到這次登入的 state，可能已過期或已使用。請重新開啟活動。",
         "The login state is unknown, expired or already used. Launch the activity again.",
+    ),
+    "state_expired": (
+        400,
+        "這次登入已逾時（超過登入有效時間），請重新開啟活動。",
+        "This login has expired (it took longer than the login may take). Launch the activity "
+        "again.",
     ),
     "state_mismatch": (
         400,

@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session, joinedload
 
 from plugin.core import queue
 from plugin.core.db import utcnow
+from plugin.core.http_answers import parse_json
 from plugin.core.queue import UnitOfWork, backoff_delay, lease_due_ids, lease_seconds
 from plugin.lti.grades import LINE_ITEM_SCOPE, SCORE_SCOPE
 from plugin.lti.keys import SigningKey, signing_key
@@ -194,7 +195,11 @@ def _with_query(url: str, **params: str) -> str:
 
 
 def _same_origin(url: str, reference: str) -> bool:
-    a, b = urlsplit(url), urlsplit(reference)
+    try:
+        a, b = urlsplit(url), urlsplit(reference)
+    except ValueError:
+        # A URL a platform sent that cannot be parsed (e.g. "http://[") is no one's origin.
+        return False
     return (a.scheme.lower(), a.netloc.lower()) == (b.scheme.lower(), b.netloc.lower())
 
 
@@ -243,6 +248,12 @@ class GradeDeliverer:
                     "retry", exc.message, line_item_url=line_item_url, retry_after=exc.retry_after
                 )
             return Outcome("failed", exc.message, line_item_url=line_item_url)
+        except Exception as exc:
+            # An answer this code did not foresee must not stop the worker: the row waits
+            # and tries again with backoff, and the log keeps the trace for a fix.
+            log.exception("grade %s: unexpected error delivering it", row.id)
+            message = f"unexpected {type(exc).__name__} handling the platform's answer"
+            return Outcome("retry", message, line_item_url=line_item_url)
 
     def post_score(self, row: ClaimedRow, line_item_url: str) -> Outcome:
         """POST the score to the line item (AGS 2.0 §3.4) and judge the answer."""
@@ -333,10 +344,7 @@ class GradeDeliverer:
         )
         if response.status_code not in (200, 201):
             raise _Answer(_judge(response, "line item creation refused"))
-        try:
-            created = response.json()
-        except requests.JSONDecodeError:
-            created = None
+        created = parse_json(response.content)
         item_id = created.get("id") if isinstance(created, dict) else None
         if not isinstance(item_id, str) or not _same_origin(item_id, row.line_items_url):
             message = "the created line item has no id on the platform's host: "
@@ -345,10 +353,7 @@ class GradeDeliverer:
 
 
 def _items(response: requests.Response) -> list[dict[str, Any]]:
-    try:
-        body = response.json()
-    except requests.JSONDecodeError:
-        return []
+    body = parse_json(response.content)
     if not isinstance(body, list):
         return []
     return [item for item in body if isinstance(item, dict) and isinstance(item.get("id"), str)]
@@ -370,7 +375,10 @@ def _next_page(response: requests.Response, reference: str) -> str | None:
     target = response.links.get("next", {}).get("url")
     if not target:
         return None
-    url = urljoin(response.url or reference, target)
+    try:
+        url = urljoin(response.url or reference, target)
+    except ValueError:
+        return None
     return url if _same_origin(url, reference) else None
 
 

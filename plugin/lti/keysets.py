@@ -14,8 +14,10 @@ import requests
 from plugin.lti.errors import LaunchRejected
 
 MAX_AGE = re.compile(r"(?:^|,)\s*max-age\s*=\s*(\d+)", re.IGNORECASE)
-# A kid the cache does not know causes at most one refetch per URL in this interval, so a
-# stream of forged kids cannot turn the tool into a load generator against the platform.
+# A key set URL is fetched at most once in this interval, whatever the kid asked for and
+# whatever the platform's Cache-Control says (no-store, max-age=0) and even when the last
+# fetch failed: a stream of launches with forged kids cannot turn the tool into a load
+# generator against the platform.
 MIN_REFETCH_INTERVAL = 5.0
 
 
@@ -36,18 +38,28 @@ class KeySetCache:
     http: requests.Session = field(default_factory=requests.Session)
     fetches: int = 0
     _entries: dict[str, _Entry] = field(default_factory=dict)
+    _attempted_at: dict[str, float] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    _fetch_locks: dict[str, threading.Lock] = field(default_factory=dict)
 
     def find_key(self, key_set_url: str, kid: str) -> dict[str, Any]:
-        """The JWK with ``kid``; refetches once when the cached set lacks it (rotation)."""
+        """The JWK with ``kid``; refetches once when the cached set lacks it (rotation) or
+        has expired, at most once per :data:`MIN_REFETCH_INTERVAL`."""
         entry = self._entries.get(key_set_url)
-        now = self.clock()
-        if (
-            entry is None
-            or entry.expires_at <= now
-            or (kid not in entry.keys and now - entry.fetched_at >= MIN_REFETCH_INTERVAL)
-        ):
-            entry = self._fetch(key_set_url)
+        # Without the set or the kid, wait for a fetch another thread may have under way
+        # (the first one, or a refetch after a rotation) and look again.
+        if entry is None or kid not in entry.keys or self._wants_fetch(key_set_url, entry, kid):
+            with self._lock:
+                fetch_lock = self._fetch_locks.setdefault(key_set_url, threading.Lock())
+            with fetch_lock:
+                # Another thread may have fetched while this one waited.
+                entry = self._entries.get(key_set_url)
+                if self._wants_fetch(key_set_url, entry, kid):
+                    entry = self._fetch(key_set_url)
+        if entry is None:
+            # The last attempt failed moments ago: not again before the interval ends.
+            reason = f"the last fetch failed less than {MIN_REFETCH_INTERVAL:.0f} s ago"
+            raise LaunchRejected("key_set_unavailable", key_set_url=key_set_url, reason=reason)
         key = entry.keys.get(kid)
         if key is None:
             raise LaunchRejected("unknown_kid", kid=kid, key_set_url=key_set_url)
@@ -58,10 +70,38 @@ class KeySetCache:
         with self._lock:
             if key_set_url is None:
                 self._entries.clear()
+                self._attempted_at.clear()
             else:
                 self._entries.pop(key_set_url, None)
+                self._attempted_at.pop(key_set_url, None)
+
+    def _wants_fetch(self, key_set_url: str, entry: _Entry | None, kid: str) -> bool:
+        """Whether to fetch now: the set is missing, expired or lacks ``kid``, and the
+        last attempt for this URL is older than the refetch interval."""
+        now = self.clock()
+        last = self._attempted_at.get(key_set_url)
+        if last is not None and now - last < MIN_REFETCH_INTERVAL:
+            # A key set at most a few seconds old serves, even one the platform asked not
+            # to store (RFC 9111 §5.2.2.5 no-store concerns caches; a launch in the same
+            # seconds may use what was just fetched).
+            return False
+        return entry is None or entry.expires_at <= now or kid not in entry.keys
 
     def _fetch(self, key_set_url: str) -> _Entry:
+        with self._lock:
+            self._attempted_at[key_set_url] = self.clock()
+            self.fetches += 1
+        try:
+            return self._fetch_and_store(key_set_url)
+        except LaunchRejected:
+            # An expired set must not serve the launches of the next few seconds either.
+            with self._lock:
+                stale = self._entries.get(key_set_url)
+                if stale is not None and stale.expires_at <= self.clock():
+                    del self._entries[key_set_url]
+            raise
+
+    def _fetch_and_store(self, key_set_url: str) -> _Entry:
         try:
             response = self.http.get(
                 key_set_url, timeout=self.timeout, headers={"Accept": "application/json"}
@@ -88,7 +128,6 @@ class KeySetCache:
         entry = _Entry(keys=keys, expires_at=now + self._ttl(response), fetched_at=now)
         with self._lock:
             self._entries[key_set_url] = entry
-            self.fetches += 1
         return entry
 
     def _ttl(self, response: requests.Response) -> float:

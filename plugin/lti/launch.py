@@ -427,7 +427,9 @@ def _check_state(
     if row.used_at is not None:
         raise LaunchRejected("replayed_launch")
     if row.expires_at <= utcnow():
-        raise LaunchRejected("state_unknown")
+        # Only the browser that holds this state (and its platform) can name it, so saying
+        # it expired tells nothing to anyone else (LTI 1.3 core §5.1.1.5).
+        raise LaunchRejected("state_expired")
     if row.nonce != claims.get("nonce"):
         raise LaunchRejected("nonce_mismatch")
     cookie = request.cookies.get(f"lti1p3-{state}")

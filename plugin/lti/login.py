@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from pylti1p3.exception import OIDCException
 from pylti1p3.oidc_login import OIDCLogin
-from sqlalchemy import delete
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from plugin.core.db import utcnow
@@ -26,11 +27,29 @@ from plugin.lti.models import LoginState, Registration
 from plugin.lti.registrations import registrations_for_issuer, web_origin
 
 MAX_STORAGE_TARGET_LENGTH = 255  # lti_login_states.storage_target
+# pylti1p3 names its state cookie "lti1p3-state-<uuid>" (CollectingCookieService's names).
+STATE_COOKIE_NAME_PREFIX = "lti1p3-state-"
+# Refusals that leave the purge of expired states done: the caller commits it.
+CAPACITY_CODES = frozenset({"too_many_logins", "login_capacity_reached"})
+# What a refusal for capacity asks the browser to wait: a minute lets some states expire.
+LOGIN_RETRY_AFTER_SECONDS = 60
 # What a third-party initiated login may carry (LTI 1.3 core §5.1.1.1, Client Side OIDC §3).
 LOGIN_PARAMETERS = (
     "iss", "login_hint", "target_link_uri", "lti_message_hint", "client_id",
     "lti_deployment_id", "lti_storage_target",
 )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class LoginLimits:
+    """How many login states may exist at once: per issuer and in all.
+
+    A login is unauthenticated (anyone can start one for a registered issuer), so without
+    bounds a stream of them would grow ``lti_login_states`` without end.
+    """
+
+    per_issuer: int = 1000
+    overall: int = 10000
 
 
 class ToolOidcLogin(OIDCLogin[ToolRequest, DatabaseToolConf, Any, Any, str]):
@@ -63,11 +82,14 @@ def begin_login(
     request: ToolRequest,
     launch_url: str,
     state_lifetime: timedelta,
+    limits: LoginLimits = LoginLimits(),
 ) -> LoginRedirect:
     """Check a third-party initiated login and build the authentication request.
 
     The state and nonce are stored together, so a launch must bring back the pair issued
-    here; the nonce can be used once (see :mod:`plugin.lti.launch`).
+    here; the nonce can be used once (see :mod:`plugin.lti.launch`). The state cookie lives
+    as long as the stored state (``state_lifetime``). Refused when the issuer's or all
+    login states reach ``limits`` even after the expired ones are purged.
     """
     for param in ("iss", "login_hint"):
         if not request.get_param(param):
@@ -91,7 +113,7 @@ def begin_login(
         raise LaunchRejected(
             "unknown_platform", issuer=issuer, client_id=client_id or "-"
         ) from None
-    state = next(c.value for c in cookies.to_set if c.name.startswith("lti1p3-state-"))
+    state = next(c.value for c in cookies.to_set if c.name.startswith(STATE_COOKIE_NAME_PREFIX))
     nonce = sessions.nonce
     assert nonce is not None, "pylti1p3 made no nonce"
     chosen = login.get_client_id()
@@ -108,7 +130,7 @@ def begin_login(
         # storage cannot be used safely, and "*" would hand state and nonce to any window.
         raise LaunchRejected("platform_origin_unknown", issuer=issuer)
     now = utcnow()
-    session.execute(delete(LoginState).where(LoginState.expires_at < now))
+    _check_room(session, issuer, now, limits)
     session.add(
         LoginState(
             state=state,
@@ -120,13 +142,61 @@ def begin_login(
         )
     )
     session.flush()
+    # pylti1p3 gives the state cookie five minutes; it must live as long as the state row,
+    # or a login the row still allows fails for a missing cookie (and the other way round).
+    lifetime_seconds = int(state_lifetime.total_seconds())
+    cookies_to_set = [
+        dataclasses.replace(cookie, max_age=lifetime_seconds)
+        if cookie.name.startswith(STATE_COOKIE_NAME_PREFIX)
+        else cookie
+        for cookie in cookies.to_set
+    ]
     return LoginRedirect(
         auth_url=auth_url,
         state=state,
         nonce=nonce,
-        cookies=cookies.to_set,
+        cookies=cookies_to_set,
         storage_target=storage_target,
     )
+
+
+def purge_expired_login_states(session: Session, before: datetime) -> int:
+    """Delete the login states that expired before ``before`` (flushes); how many.
+
+    The login path passes the current time when a bound is reached; ``flask purge`` passes
+    the retention cutoff (docs/ARCHITECTURE.md §10).
+    """
+    result = session.execute(
+        delete(LoginState)
+        .where(LoginState.expires_at < before)
+        .execution_options(synchronize_session=False)
+    )
+    session.flush()
+    return int(result.rowcount or 0)
+
+
+def _count_states(session: Session, issuer: str | None = None) -> int:
+    """Login states in all, or of every registration of ``issuer`` (all its client_ids)."""
+    query = select(func.count()).select_from(LoginState)
+    if issuer is not None:
+        of_issuer = select(Registration.id).where(Registration.issuer == issuer)
+        query = query.where(LoginState.registration_id.in_(of_issuer))
+    return int(session.scalar(query) or 0)
+
+
+def _check_room(session: Session, issuer: str, now: datetime, limits: LoginLimits) -> None:
+    """Refuse a login when the issuer's states (429) or all states (503) are at their
+    bound; expired states are purged first, only when a bound is reached, so that a
+    normal login costs two counts and no delete."""
+    full_issuer = _count_states(session, issuer) >= limits.per_issuer
+    full_overall = _count_states(session) >= limits.overall
+    if not (full_issuer or full_overall):
+        return
+    purge_expired_login_states(session, now)
+    if _count_states(session, issuer) >= limits.per_issuer:
+        raise LaunchRejected("too_many_logins", issuer=issuer)
+    if _count_states(session) >= limits.overall:
+        raise LaunchRejected("login_capacity_reached")
 
 
 def _check_platform_known(session: Session, issuer: str, client_id: str) -> list[Registration]:

@@ -176,8 +176,11 @@ def _next_page(response: requests.Response, reference: str) -> str | None:
     target = response.links.get("next", {}).get("url")
     if not target:
         return None
-    url = urljoin(response.url or reference, target)
-    a, b = urlsplit(url), urlsplit(reference)
+    try:
+        url = urljoin(response.url or reference, target)
+        a, b = urlsplit(url), urlsplit(reference)
+    except ValueError:
+        return None  # not a URL (e.g. "http://["): no next page
     if (a.scheme.lower(), a.netloc.lower()) != (b.scheme.lower(), b.netloc.lower()):
         return None
     return url

@@ -1,5 +1,5 @@
-"""Retention of the LTI layer's records: login states and launches past their age
-(docs/ARCHITECTURE.md §10)."""
+"""Retention of the LTI layer's launches past their age (docs/ARCHITECTURE.md §10); expired
+login states go with :func:`plugin.lti.login.purge_expired_login_states`."""
 
 from __future__ import annotations
 
@@ -8,14 +8,7 @@ from datetime import datetime
 from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session
 
-from plugin.lti.models import Launch, LoginState
-
-
-def purge_login_states_older_than(session: Session, cutoff: datetime) -> int:
-    """Delete OIDC login states created before ``cutoff``, used or not; how many went."""
-    result = session.execute(delete(LoginState).where(LoginState.created_at < cutoff))
-    session.flush()
-    return result.rowcount
+from plugin.lti.models import Launch
 
 
 def purge_launches_older_than(session: Session, cutoff: datetime) -> int:

@@ -17,7 +17,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterable, Mapping, MutableMapping
 from dataclasses import dataclass
-from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -26,6 +25,13 @@ import requests
 
 from plugin.core.db import utcnow
 from plugin.core.errors import PluginError
+from plugin.core.http_answers import (
+    finite_number,
+    parse_json,
+    parse_retry_after,
+    read_capped,
+)
+from plugin.core.queue import MAX_RETRY_AFTER_SECONDS
 from plugin.lti.keys import SigningKey
 from plugin.lti.models import Registration
 
@@ -39,6 +45,11 @@ DEFAULT_TOKEN_SECONDS = 3600
 # A token is not used in its last minute (or last tenth of a short life): a request made
 # with it could otherwise arrive after it expired.
 MAX_REFRESH_MARGIN = 60.0
+# A token is kept at most a day, whatever expires_in a platform claims.
+MAX_TOKEN_SECONDS = 24 * 3600.0
+# A service answer is read up to this size: a roster page of some 20 000 members (NRPS pages
+# may hold a whole course), far more than a token, a score answer or a line item list need.
+MAX_SERVICE_ANSWER_BYTES = 8 * 1024 * 1024
 MAX_ERROR_BODY = 1000
 USER_AGENT = "dc-competency-tool (LTI 1.3)"
 TRANSIENT_STATUSES = frozenset({408, 425, 429})
@@ -107,24 +118,16 @@ def is_transient_status(status: int) -> bool:
 
 
 def retry_after_seconds(response: requests.Response) -> float | None:
-    """The ``Retry-After`` of an answer in seconds (RFC 9110 §10.2.3), if it gives one."""
-    value = response.headers.get("Retry-After", "").strip()
-    if not value:
-        return None
-    if value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        return None
-    return max(0.0, (when - utcnow()).total_seconds())
+    """The ``Retry-After`` of an answer in seconds (RFC 9110 §10.2.3), capped; None when
+    the answer gives none the tool understands."""
+    return parse_retry_after(response.headers.get("Retry-After"), utcnow(), MAX_RETRY_AFTER_SECONDS)
 
 
 def describe_answer(response: requests.Response) -> str:
     """``HTTP 400 from <url>: <body>`` with the body shortened, for logs and last_error."""
-    body = " ".join(response.text.split())[:MAX_ERROR_BODY] if response.content else ""
+    # Only the start of the body is decoded: an error page may be megabytes long.
+    start = response.content[: 4 * MAX_ERROR_BODY].decode("utf-8", errors="replace")
+    body = " ".join(start.split())[:MAX_ERROR_BODY]
     where = _without_query(response.url or "")
     return f"HTTP {response.status_code} from {where}" + (f": {body}" if body else "")
 
@@ -237,12 +240,11 @@ class ServiceTokens:
         }
         started = self.clock()
         try:
-            response = self.http.post(
+            response = self._send(
+                "POST",
                 credentials.token_url,
                 data=form,
                 headers={"Accept": "application/json"},
-                timeout=self.timeout,
-                allow_redirects=False,
             )
         except requests.RequestException as exc:
             error = _network_error(credentials.token_url, exc)
@@ -259,6 +261,19 @@ class ServiceTokens:
                 at_token_endpoint=True,
             )
         return _token_from(response, started)
+
+    def _send(self, method: str, url: str, **kwargs: Any) -> requests.Response:
+        """One exchange with timeouts, no redirects (the token must not travel elsewhere),
+        and a body read only up to ``MAX_SERVICE_ANSWER_BYTES`` within twice the timeout: a
+        platform cannot make a worker hold a huge or endless answer in memory."""
+        started = time.monotonic()
+        with self.http.request(
+            method, url, timeout=self.timeout, allow_redirects=False, stream=True, **kwargs
+        ) as response:
+            content = read_capped(response, MAX_SERVICE_ANSWER_BYTES, started, 2 * self.timeout)
+        # The capped bytes become the body that .json(), .text and describe_answer read.
+        response._content = content
+        return response
 
     def request(
         self,
@@ -298,14 +313,7 @@ class ServiceTokens:
         token = self.access_token(credentials, scopes, key)
         sent = {"Authorization": f"Bearer {token}", **(headers or {})}
         try:
-            response = self.http.request(
-                method,
-                url,
-                headers=sent,
-                json=json_body,
-                timeout=self.timeout,
-                allow_redirects=False,
-            )
+            response = self._send(method, url, headers=sent, json=json_body)
         except requests.RequestException as exc:
             raise _network_error(url, exc) from None
         return response, token
@@ -313,10 +321,7 @@ class ServiceTokens:
 
 def _token_from(response: requests.Response, started: float) -> _Token:
     """The token of a successful answer (RFC 6749 §5.1), usable until shortly before expiry."""
-    try:
-        body = response.json()
-    except requests.JSONDecodeError:
-        body = None
+    body = parse_json(response.content)
     value = body.get("access_token") if isinstance(body, dict) else None
     if not isinstance(value, str) or not value:
         raise ServiceError(
@@ -333,11 +338,12 @@ def _token_from(response: requests.Response, started: float) -> _Token:
             http_status=response.status_code,
             at_token_endpoint=True,
         )
-    expires_in = body.get("expires_in", DEFAULT_TOKEN_SECONDS)  # type: ignore[union-attr]
-    try:
-        lifetime = float(expires_in)
-    except (TypeError, ValueError):
+    lifetime = finite_number(body.get("expires_in", DEFAULT_TOKEN_SECONDS))  # type: ignore[union-attr]
+    if lifetime is None or lifetime <= 0:
+        # Not a number, NaN, infinite or spent: the recommended hour, not a token kept
+        # forever or refetched on every call.
         lifetime = float(DEFAULT_TOKEN_SECONDS)
+    lifetime = min(lifetime, MAX_TOKEN_SECONDS)
     margin = min(MAX_REFRESH_MARGIN, lifetime / 10)
     # Counted from when the request was sent: the platform's clock started no earlier.
     return _Token(value=value, usable_until=started + max(0.0, lifetime - margin))

@@ -9,7 +9,8 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from plugin.core.config import RetentionSettings
-from plugin.lti.retention import purge_launches_older_than, purge_login_states_older_than
+from plugin.lti.login import purge_expired_login_states
+from plugin.lti.retention import purge_launches_older_than
 from plugin.privacy.audit import purge_audit_older_than
 from plugin.xapi.ledger import purge_delivered
 
@@ -27,7 +28,7 @@ class PurgeReport:
 def purge_expired(session: Session, retention: RetentionSettings, now: datetime) -> PurgeReport:
     """Delete login states, launches, delivered outbox rows and audit entries past their age."""
     return PurgeReport(
-        login_states=purge_login_states_older_than(
+        login_states=purge_expired_login_states(
             session, now - timedelta(days=retention.login_state_days)
         ),
         launches=purge_launches_older_than(session, now - timedelta(days=retention.launch_days)),

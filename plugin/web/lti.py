@@ -36,7 +36,12 @@ from plugin.lti.launch import (
     accept_launch,
     origin_of,
 )
-from plugin.lti.login import begin_login
+from plugin.lti.login import (
+    CAPACITY_CODES,
+    LOGIN_RETRY_AFTER_SECONDS,
+    LoginLimits,
+    begin_login,
+)
 from plugin.web.attainment import learner_at_launch
 from plugin.web.launch_context import settings, token_for
 from plugin.web.learning import begin_attempt
@@ -108,6 +113,9 @@ def rejected(exc: LaunchRejected) -> Response:
     else:
         response = Response(render_template("lti/rejected.html", error=exc))
     response.status_code = exc.status
+    if exc.code in CAPACITY_CODES:
+        # RFC 9110 §10.2.3: a platform or browser retrying may wait this long.
+        response.headers["Retry-After"] = str(LOGIN_RETRY_AFTER_SECONDS)
     return response
 
 
@@ -115,11 +123,16 @@ def rejected(exc: LaunchRejected) -> Response:
 def login() -> Response:
     """OIDC login initiation (LTI 1.3 core §5.1.1): answer with the authentication request."""
     session = get_session()
-    lifetime = timedelta(minutes=settings().lti.login_state_minutes)
+    lti = settings().lti
+    lifetime = timedelta(minutes=lti.login_state_minutes)
+    limits = LoginLimits(per_issuer=lti.max_login_states_per_issuer, overall=lti.max_login_states)
     try:
-        result = begin_login(session, tool_request(), tool_url("/lti/launch"), lifetime)
+        result = begin_login(session, tool_request(), tool_url("/lti/launch"), lifetime, limits)
     except LaunchRejected as exc:
-        session.rollback()
+        if exc.code in CAPACITY_CODES:
+            session.commit()  # nothing but the purge of expired states was written
+        else:
+            session.rollback()
         return rejected(exc)
     session.commit()
     if result.storage_target:

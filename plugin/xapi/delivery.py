@@ -245,7 +245,7 @@ class _TargetBatch:
             if self.now() + timedelta(seconds=self.policy.request_budget_seconds) > self.deadline:
                 self.finish(group, Outcome("released"))
                 continue
-            answer = self.client.post_statements([row.statement for row in group])
+            answer = self._post(group)
             self.report.requests += 1
             if answer.verdict == "stored":
                 self.finish(group, Outcome("delivered"))
@@ -265,6 +265,15 @@ class _TargetBatch:
             and self.report.deferred + self.report.released < self.report.claimed
         )
         return self.report
+
+    def _post(self, group: Sequence[ClaimedStatement]) -> LrsAnswer:
+        """The LRS's answer to the group; an error no answer should cause waits and retries
+        (logged with its trace) rather than stopping the worker."""
+        try:
+            return self.client.post_statements([row.statement for row in group])
+        except Exception as exc:
+            log.exception("xapi %s: unexpected error sending statements", self.client.target.name)
+            return LrsAnswer("retry", None, f"unexpected {type(exc).__name__} sending statements")
 
     def finish(self, group: Sequence[ClaimedStatement], outcome: Outcome) -> None:
         """Record one group's outcome in its own transaction, count and log it."""

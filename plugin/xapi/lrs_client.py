@@ -17,14 +17,14 @@ from typing import Any, Literal
 import requests
 
 from plugin.core.config import LrsTarget
-from plugin.lti.service_tokens import retry_after_seconds
+from plugin.core.db import utcnow
+from plugin.core.http_answers import MAX_ANSWER_BYTES, parse_retry_after, read_capped
+from plugin.core.queue import MAX_RETRY_AFTER_SECONDS
 
 # xAPI 1.0.3 Communication §3.3: every request names the version it speaks.
 XAPI_VERSION = "1.0.3"
 # The LRS's reason for a refusal is kept this long (quarantined rows, status, logs).
 MAX_REASON = 1000
-# An answer is read up to this size: enough for the ids of a batch or an error message.
-MAX_ANSWER_BYTES = 256 * 1024
 # Refusals of the statements themselves: bad statements (400, and 422 as Ralph answers
 # validation errors), a batch too large (413), an id already used for another statement
 # (409, xAPI 1.0.3 Communication §2.1.2). Sending them again unchanged cannot succeed.
@@ -82,7 +82,9 @@ class LrsClient:
                 allow_redirects=False,  # credentials are not sent where a redirect points
                 stream=True,
             ) as response:
-                content = _read_answer(response, started, self.request_budget_seconds)
+                content = read_capped(
+                    response, MAX_ANSWER_BYTES, started, self.request_budget_seconds
+                )
                 return judge(response, content)
         except requests.RequestException as exc:
             # Refused connections, resets, timeouts: the LRS may be back later. A malformed
@@ -96,25 +98,6 @@ class LrsClient:
     @property
     def _where(self) -> str:
         return f"{self.target.name} ({self.statements_url})"
-
-
-class AnswerTooSlow(requests.Timeout):
-    """The LRS kept sending its answer past the request budget."""
-
-
-def _read_answer(response: requests.Response, started: float, budget: float) -> bytes:
-    """The answer's body, at most ``MAX_ANSWER_BYTES``, read within ``budget`` seconds of
-    ``started``: the read timeout bounds each wait, this bounds an answer that trickles."""
-    chunks: list[bytes] = []
-    size = 0
-    for chunk in response.iter_content(chunk_size=8192):
-        chunks.append(chunk)
-        size += len(chunk)
-        if size >= MAX_ANSWER_BYTES:
-            break
-        if time.monotonic() - started > budget:
-            raise AnswerTooSlow(f"the answer took longer than {budget:.0f} s")
-    return b"".join(chunks)[:MAX_ANSWER_BYTES]
 
 
 def judge(response: requests.Response, content: bytes) -> LrsAnswer:
@@ -134,7 +117,10 @@ def judge(response: requests.Response, content: bytes) -> LrsAnswer:
     elif 300 <= status < 400:
         location = response.headers.get("Location", "")
         message = f"{message}; the LRS redirects to {location!r}: correct the endpoint"
-    return LrsAnswer("retry", status, message[:MAX_REASON], retry_after_seconds(response))
+    retry_after = parse_retry_after(
+        response.headers.get("Retry-After"), utcnow(), MAX_RETRY_AFTER_SECONDS
+    )
+    return LrsAnswer("retry", status, message[:MAX_REASON], retry_after)
 
 
 def _reason(content: bytes) -> str:

@@ -165,6 +165,15 @@ def test_list_setting_checks_each_item(tmp_path: Path) -> None:
         load_settings(write_config(tmp_path, text))
 
 
+@pytest.mark.parametrize(
+    "key", ["login_state_minutes", "max_login_states_per_issuer", "max_login_states"]
+)
+def test_login_bounds_below_one_are_refused_naming_the_key(tmp_path: Path, key: str) -> None:
+    text = f'env = "development"\n[lti]\n{key} = 0\n'
+    with pytest.raises(ConfigError, match=rf"'lti\.{key}' must be at least 1"):
+        load_settings(write_config(tmp_path, text))
+
+
 def _example_keys(text: str) -> set[str]:
     """Keys of config.example.toml, the commented-out ones included."""
     uncommented = re.sub(r"(?m)^# ?([a-z_]+ = |\[\[[a-z_.]+\]\])", r"\1", text)

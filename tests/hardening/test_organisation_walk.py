@@ -311,6 +311,8 @@ class PlatformServices(BaseAdapter):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         """Answer the token request or the membership list."""
         response = requests.Response()
+        # A body already read, as the tool's streamed reads expect (iter_content serves it).
+        response._content, response._content_consumed = b"", True
         response.status_code = 200
         response.url = request.url or ""
         response.request = request

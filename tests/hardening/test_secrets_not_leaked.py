@@ -658,6 +658,38 @@ def test_the_servers_request_log_keeps_no_launch_or_registration_token(
     assert not [line for line in lines if launch_token in line or registration in line]
 
 
+def test_the_servers_request_log_masks_the_login_hints(
+    secret_app: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    # login_hint (and lti_message_hint) carry a platform's user id or email: a login by GET
+    # printed them in every request line, as the launch token used to be.
+    caplog.set_level(logging.INFO)
+    hint = "ming@example.gov.tw-" + secrets.token_hex(6)
+    message_hint = "msg-" + secrets.token_hex(6)
+    server = make_server("127.0.0.1", 0, secret_app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    try:
+        base = f"http://127.0.0.1:{server.port}"
+        query = {"iss": "https://lms.example", "login_hint": hint,
+                 "lti_message_hint": message_hint, "client_id": "c"}  # fmt: skip
+        with requests.Session() as http:
+            http.get(f"{base}/lti/login", params=query, timeout=30)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)
+    request_line = f"GET /lti/login?iss=x&login_hint={hint}&lti_message_hint={message_hint}"
+    logging.getLogger("gunicorn.access").info("%(r)s %(s)s", {"r": request_line, "s": "302"})
+    servers = ("werkzeug", "gunicorn.access")
+    lines = [r.getMessage() for r in caplog.records if r.name in servers]
+    logged = [line for line in lines if "/lti/login?" in line]
+    assert len(logged) == 2, lines
+    assert all("login_hint=[redacted]" in line for line in logged), logged
+    assert all("lti_message_hint=[redacted]" in line for line in logged), logged
+    assert not [line for line in caplog.text.splitlines() if hint in line or message_hint in line]
+
+
 # --- configuration -------------------------------------------------------------------------------
 
 SECRET_VALUE = "cfg-secret-" + secrets.token_hex(8)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import json
 import os
 import random
@@ -29,6 +30,7 @@ from sqlalchemy.orm import Session
 from plugin import create_app
 from plugin.core.db import create_db_engine, utcnow
 from plugin.core.migrate import upgrade_database
+from plugin.core.queue import MAX_RETRY_AFTER_SECONDS
 from plugin.lti.claims import CLAIM_AGS_ENDPOINT
 from plugin.lti.grade_delivery import (
     DELIVERED,
@@ -36,6 +38,7 @@ from plugin.lti.grade_delivery import (
     PENDING,
     BatchReport,
     DeliveryPolicy,
+    GradeDeliverer,
     claim_due,
     deliver_due_scores,
     retry_delay,
@@ -44,7 +47,7 @@ from plugin.lti.grade_delivery import (
 )
 from plugin.lti.grades import Score, enqueue_score
 from plugin.lti.models import GradeOutbox, Launch, Registration
-from plugin.lti.service_tokens import EXTENSION, ServiceTokens
+from plugin.lti.service_tokens import EXTENSION, MAX_SERVICE_ANSWER_BYTES, ServiceTokens
 from plugin.lti.tokens import read_launch_token
 from plugin.organisations.services import default_organisation
 from plugin.web.sandbox.models import SandboxLineItem, SandboxScore
@@ -65,6 +68,21 @@ class Rule:
     answer: int | Exception
     times: int
     headers: dict[str, str]
+    body: bytes = b'{"error": "scripted"}'
+
+
+class CountingBody(io.BytesIO):
+    """A scripted answer's body that counts the bytes the tool read from it."""
+
+    def __init__(self, body: bytes):
+        super().__init__(body)
+        self.bytes_read = 0
+
+    def read(self, size: int | None = -1) -> bytes:
+        """Read and count."""
+        data = super().read(size)
+        self.bytes_read += len(data)
+        return data
 
 
 class ScriptedTransport(AppTransport):
@@ -74,6 +92,7 @@ class ScriptedTransport(AppTransport):
         super().__init__(app)
         self.calls: list[tuple[str, str]] = []
         self.rules: list[Rule] = []
+        self.bodies: list[CountingBody] = []
 
     def answer(
         self,
@@ -82,9 +101,12 @@ class ScriptedTransport(AppTransport):
         answer: int | Exception,
         times: int = 10**6,
         headers: dict[str, str] | None = None,
+        body: bytes | None = None,
     ) -> Rule:
         """Answer ``method`` on paths ending in ``path_suffix`` with a status or an error."""
         rule = Rule(method, path_suffix, answer, times, headers or {})
+        if body is not None:
+            rule.body = body
         self.rules.append(rule)
         return rule
 
@@ -99,7 +121,10 @@ class ScriptedTransport(AppTransport):
                     raise rule.answer
                 response = requests.Response()
                 response.status_code = rule.answer
-                response._content = b'{"error": "scripted"}'
+                # Streamed as from the network, so that tests see how much the tool reads.
+                body = CountingBody(rule.body)
+                self.bodies.append(body)
+                response.raw = body
                 response.headers = CaseInsensitiveDict(rule.headers)
                 response.url = request.url or ""
                 response.request = request
@@ -632,6 +657,8 @@ class _CountingPlatform(requests.adapters.BaseAdapter):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         """Answer a token request or a score post."""
         response = requests.Response()
+        # A body already read, as the tool's streamed reads expect (iter_content serves it).
+        response._content, response._content_consumed = b"", True
         response.request = request
         response.url = request.url or ""
         path = urlsplit(request.url or "").path
@@ -697,3 +724,164 @@ def test_enqueue_without_a_grade_service_queues_nothing(world: GradesWorld) -> N
         launch.claims = {k: v for k, v in launch.claims.items() if k != CLAIM_AGS_ENDPOINT}
         score = Score(1.0, 1.0, "Completed", "FullyGraded", datetime.now(UTC))
         assert enqueue_score(session, launch, score) is None
+
+
+# Hostile answers: whatever a platform sends, the worker goes on and the row is rescheduled
+# or failed cleanly.
+
+HUGE = b"x" * (MAX_SERVICE_ANSWER_BYTES + 1024 * 1024)
+HOSTILE_RETRY_AFTER = [
+    "²",  # str.isdigit() accepts U+00B2; float() refuses it
+    "١٢٠",
+    "9" * 5000,
+    "-30",
+    "NaN",
+    "inf",
+    "Wed, 32 Oct 2015 07:28:00 GMT",
+    "Wed, 21 Oct 99999 07:28:00 GMT",
+    "x" * 10_000,
+]
+
+
+def _run_loop(world: GradesWorld, batches: int) -> list[BatchReport]:
+    """The real worker loop for ``batches`` batches (due rows each time); its reports."""
+    stop = threading.Event()
+    reports: list[BatchReport] = []
+
+    def batch() -> BatchReport:
+        report = world.deliver_at(utcnow() + timedelta(days=2) * len(reports))
+        reports.append(report)
+        if len(reports) == batches:
+            stop.set()
+        return report
+
+    run_worker(batch, batch_size=50, interval=0.0, once=False, stop=stop)
+    return reports
+
+
+@pytest.mark.parametrize("retry_after", HOSTILE_RETRY_AFTER)
+def test_a_garbled_retry_after_defers_the_score_and_the_worker_keeps_running(
+    world: GradesWorld, retry_after: str
+) -> None:
+    row_id = world.enqueue(world.launch())
+    world.transport.answer("POST", SCORES, 503, times=1, headers={"Retry-After": retry_after})
+    first, second = _run_loop(world, 2)
+    assert (first.claimed, first.deferred) == (1, 1)
+    # The second batch, when the row is due again, delivers it: the worker never stopped.
+    assert second.delivered == 1
+    row = world.row(row_id)
+    assert (row.status, row.attempts) == (DELIVERED, 2)
+    assert len(world.scores()) == 1
+
+
+def test_a_retry_after_far_in_the_future_waits_one_day_at_most(world: GradesWorld) -> None:
+    row_id = world.enqueue(world.launch())
+    far = "Fri, 31 Dec 9999 23:59:59 GMT"
+    world.transport.answer("POST", SCORES, 429, times=1, headers={"Retry-After": far})
+    before = utcnow()
+    world.deliver_at(before)
+    row = world.row(row_id)
+    assert row.status == PENDING and "HTTP 429" in row.last_error
+    assert row.next_attempt_at - before == timedelta(seconds=MAX_RETRY_AFTER_SECONDS)
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "status", "body", "headers"),
+    [
+        ("POST", TOKEN_PATH, 200, b"<html>not json</html>", {}),
+        ("POST", TOKEN_PATH, 200, b'{"access_token": ["x"], "token_type": 5}', {}),
+        ("POST", TOKEN_PATH, 200, b"[" * 100_000, {}),
+        ("POST", TOKEN_PATH, 503, HUGE, {"Retry-After": "²"}),
+        ("POST", SCORES, 500, HUGE, {}),
+        ("POST", SCORES, 502, b"\xff\xfe\x00\x00 binary", {"Retry-After": "1e400"}),
+    ],
+)
+def test_a_hostile_token_or_score_answer_defers_the_row_and_the_worker_goes_on(
+    world: GradesWorld, method: str, path: str, status: int, body: bytes, headers: dict[str, str]
+) -> None:
+    row_id = world.enqueue(world.launch())
+    world.transport.answer(method, path, status, times=1, headers=headers, body=body)
+    first, second = _run_loop(world, 2)
+    assert (first.deferred, second.delivered) == (1, 1)
+    row = world.row(row_id)
+    assert (row.status, row.attempts) == (DELIVERED, 2)
+    # A huge answer is not read whole: the worker stops at the limit.
+    assert all(b.bytes_read <= MAX_SERVICE_ANSWER_BYTES + 8192 for b in world.transport.bodies)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json at all",
+        b'{"lineitems": "a dict, not a list"}',
+        b'[5, null, {"id": 7}, {"id": "http://["}, {"id": ["x"]}]',
+        b"[" * 100_000,
+        HUGE,
+    ],
+)
+def test_a_hostile_line_item_list_is_ignored_and_a_line_item_created(
+    world: GradesWorld, body: bytes
+) -> None:
+    row_id = world.enqueue(world.launch(), without_lineitem=True, resource_id="hostile-list")
+    world.transport.answer(
+        "GET",
+        LINEITEMS_PATH,
+        200,
+        times=1,
+        headers={"Link": '<http://[/lineitems?page=2>; rel="next"'},
+        body=body,
+    )
+    (report,) = _run_loop(world, 1)
+    assert report.delivered == 1
+    assert world.row(row_id).status == DELIVERED
+    assert world.transport.count("POST", LINEITEMS_PATH) == 1
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"id": "http://[::1"}',
+        b'{"id": 12345}',
+        b"[" * 100_000,
+        b"\x00\x01",
+        HUGE,
+    ],
+)
+def test_a_hostile_created_line_item_fails_the_row_cleanly(world: GradesWorld, body: bytes) -> None:
+    row_id = world.enqueue(world.launch(), without_lineitem=True, resource_id="hostile-create")
+    world.transport.answer("POST", LINEITEMS_PATH, 201, times=1, body=body)
+    (report,) = _run_loop(world, 1)
+    assert report.failed == 1
+    row = world.row(row_id)
+    assert row.status == FAILED and "no id on the platform's host" in row.last_error
+    assert len(row.last_error) < 2000
+
+
+def test_an_unforeseen_error_defers_the_row_and_the_worker_loop_survives(
+    world: GradesWorld, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    row_id = world.enqueue(world.launch())
+
+    def broken(*_args: Any, **_kwargs: Any) -> Any:
+        raise KeyError("a bug no answer should reach")
+
+    monkeypatch.setattr(GradeDeliverer, "post_score", broken)
+    (report,) = _run_loop(world, 1)
+    assert report.deferred == 1
+    row = world.row(row_id)
+    assert row.status == PENDING and "unexpected KeyError" in row.last_error
+
+
+def test_the_worker_loop_survives_an_error_outside_any_row() -> None:
+    stop = threading.Event()
+    calls: list[int] = []
+
+    def batch() -> BatchReport:
+        calls.append(1)
+        if len(calls) == 1:
+            raise ValueError("a batch that breaks")
+        stop.set()
+        return BatchReport(claimed=1, delivered=1)
+
+    assert run_worker(batch, batch_size=50, interval=0.0, once=False, stop=stop) == 1
+    assert len(calls) == 2

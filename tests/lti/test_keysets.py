@@ -6,7 +6,10 @@ tests of :class:`plugin.lti.keysets.KeySetCache` with an injected clock.
 
 from __future__ import annotations
 
+import threading
+import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from flask import Flask
@@ -147,15 +150,99 @@ def test_cache_uses_the_default_ttl_without_cache_control(jwks_server: TestPlatf
 
 
 @pytest.mark.parametrize("cache_control", ["no-store", "no-cache", "private, no-store, max-age=0"])
-def test_cache_refetches_every_time_when_told_not_to_store(
+def test_a_key_set_not_to_be_stored_is_refetched_at_most_once_per_interval(
     cache_control: str, jwks_server: TestPlatform
 ) -> None:
     assert jwks_server.server is not None
     jwks_server.server.cache_control = cache_control
-    cache = _cache(FakeClock())
+    clock = FakeClock()
+    cache = _cache(clock)
     for _ in range(3):
         cache.find_key(jwks_server.jwks_url, jwks_server.kid)
-    assert jwks_server.server.requests == 3
+    assert jwks_server.server.requests == 1
+    # Once the interval has passed, the platform's wish is honoured: fetched again.
+    clock.advance(MIN_REFETCH_INTERVAL)
+    cache.find_key(jwks_server.jwks_url, jwks_server.kid)
+    assert jwks_server.server.requests == 2
+
+
+@pytest.mark.parametrize("cache_control", ["no-store", "max-age=0"])
+def test_forged_kids_against_a_no_store_key_set_cause_one_fetch_per_interval(
+    cache_control: str, flow: Flow, app: Flask, clock: FakeClock
+) -> None:
+    assert flow.platform.server is not None
+    flow.platform.server.cache_control = cache_control
+    assert flow.complete().status_code == 303
+    # 40 launches with forged kids over 20 seconds: four intervals of 5 s.
+    for index in range(40):
+        response = flow.complete_with(
+            lambda nonce, i=index: flow.platform.sign(
+                flow.platform.claims(nonce), headers={"kid": f"forged-kid-{i}"}
+            )
+        )
+        assert_refused(response, 401, "unknown_kid")
+        clock.advance(0.5)
+    assert _fetches(flow.platform) <= 1 + 20 / MIN_REFETCH_INTERVAL
+    assert counts(app)["launches"] == 1
+
+
+def test_a_failing_key_set_is_tried_at_most_once_per_interval(
+    jwks_server: TestPlatform,
+) -> None:
+    assert jwks_server.server is not None
+    jwks_server.server.status, jwks_server.server.raw_body = 503, b"{}"
+    clock = FakeClock()
+    cache = _cache(clock)
+    for _ in range(10):
+        with pytest.raises(LaunchRejected) as refused:
+            cache.find_key(jwks_server.jwks_url, "forged")
+        assert refused.value.code == "key_set_unavailable"
+    assert jwks_server.server.requests == 1
+    jwks_server.server.status, jwks_server.server.raw_body = 200, None
+    clock.advance(MIN_REFETCH_INTERVAL)
+    assert cache.find_key(jwks_server.jwks_url, jwks_server.kid)["kid"] == jwks_server.kid
+    assert jwks_server.server.requests == 2
+
+
+def test_launches_arriving_during_the_first_fetch_wait_for_it_and_share_it(
+    jwks_server: TestPlatform, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    assert jwks_server.server is not None
+    cache = _cache(FakeClock())
+    slow_fetch = cache._fetch_and_store
+
+    def fetch_slowly(url: str) -> Any:
+        time.sleep(0.3)
+        return slow_fetch(url)
+
+    monkeypatch.setattr(cache, "_fetch_and_store", fetch_slowly)
+    found: list[str] = []
+
+    def launch() -> None:
+        found.append(cache.find_key(jwks_server.jwks_url, jwks_server.kid)["kid"])
+
+    threads = [threading.Thread(target=launch) for _ in range(5)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=10)
+    assert found == [jwks_server.kid] * 5
+    assert jwks_server.server.requests == 1
+
+
+def test_an_expired_key_set_whose_refetch_fails_is_not_used(jwks_server: TestPlatform) -> None:
+    assert jwks_server.server is not None
+    jwks_server.server.cache_control = "max-age=60"
+    clock = FakeClock()
+    cache = _cache(clock)
+    cache.find_key(jwks_server.jwks_url, jwks_server.kid)
+    clock.advance(61)
+    jwks_server.server.status, jwks_server.server.raw_body = 503, b"{}"
+    for _ in range(2):
+        with pytest.raises(LaunchRejected) as refused:
+            cache.find_key(jwks_server.jwks_url, jwks_server.kid)
+        assert refused.value.code == "key_set_unavailable"
+    assert jwks_server.server.requests == 2
 
 
 def test_cache_refetches_an_unknown_kid_once_per_interval(jwks_server: TestPlatform) -> None:

@@ -124,6 +124,8 @@ class Pages(requests.adapters.BaseAdapter):
         """Answer a token request or a page."""
         self.requests.append(request)
         response = requests.Response()
+        # A body already read, as the tool's streamed reads expect (iter_content serves it).
+        response._content, response._content_consumed = b"", True
         response.request = request
         response.url = request.url or ""
         response.status_code = 200
@@ -181,6 +183,16 @@ def test_next_links_keep_their_case_and_never_leave_the_platforms_host(key: Sign
 def test_a_next_link_back_to_a_page_already_read_ends_the_roster(key: SigningKey) -> None:
     roster, adapter = fake_roster(
         {"/CourseA/members": ({"members": [{"user_id": "u1"}]}, '</CourseA/members>; rel="next"')},
+        key,
+    )
+    assert [m.user_id for m in roster.members] == ["u1"] and roster.complete
+    assert len(adapter.requests) == 2  # the token and one page
+
+
+def test_a_next_link_that_is_not_a_url_ends_the_roster(key: SigningKey) -> None:
+    # urljoin raises ValueError for "http://[": it must end the roster, not the request.
+    roster, adapter = fake_roster(
+        {"/CourseA/members": ({"members": [{"user_id": "u1"}]}, '<http://[/x>; rel="next"')},
         key,
     )
     assert [m.user_id for m in roster.members] == ["u1"] and roster.complete

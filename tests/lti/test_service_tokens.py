@@ -60,6 +60,8 @@ class FakePlatform(requests.adapters.BaseAdapter):
         """Answer by path."""
         self.timeouts.append(kwargs.get("timeout"))
         response = requests.Response()
+        # A body already read, as the tool's streamed reads expect (iter_content serves it).
+        response._content, response._content_consumed = b"", True
         response.request = request
         response.url = request.url or ""
         if request.url == CREDENTIALS.token_url:

@@ -41,7 +41,7 @@ def test_purge_removes_only_rows_older_than_their_age(people: People) -> None:
     _age(people, Launch, "created_at", b_launches[:1], 401)
     _age(people, Launch, "created_at", b_launches[1:] + a_launches, 400)
     states = [row.state for row in people.rows(LoginState)]
-    _age(people, LoginState, "created_at", states[:1], 2)
+    _age(people, LoginState, "expires_at", states[:1], 2)
     rows = people.rows(OutboxStatement)
     old, new, stuck = rows[0].id, rows[1].id, rows[2].id
     with people.app.extensions["plugin.db"].session_scope() as session:

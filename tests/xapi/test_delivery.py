@@ -6,6 +6,7 @@ Fault tolerance under a stopped LRS, killed workers, random 500s and hangs is in
 
 from __future__ import annotations
 
+import io
 import json
 import random
 import stat
@@ -617,3 +618,113 @@ def test_workers_racing_on_postgres_send_every_statement_to_ralph_exactly_once(
     assert running_ralph.id_counts(ids) == {i: 1 for i in ids}
     with pg_sessions() as session:
         assert set(session.scalars(select(OutboxStatement.status))) == {DELIVERED}
+
+
+# Hostile LRS answers: the statement worker goes on and the rows wait for a retry.
+
+
+class HostileLrs(requests.adapters.BaseAdapter):
+    """An LRS answering every POST with ``status``, ``headers`` and ``body``, streamed."""
+
+    def __init__(self, status: int, headers: dict[str, str], body: bytes):
+        super().__init__()
+        self.status, self.headers, self.body = status, headers, body
+        self.read = 0
+
+    def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
+        """The scripted answer; counts what the tool reads of it."""
+        adapter = self
+
+        class Body(io.BytesIO):
+            def read(self, size: int | None = -1) -> bytes:
+                data = super().read(size)
+                adapter.read += len(data)
+                return data
+
+        response = requests.Response()
+        response.status_code = self.status
+        response.headers = CaseInsensitiveDict(self.headers)
+        response.raw = Body(self.body)
+        response.url = request.url or ""
+        response.request = request
+        return response
+
+    def close(self) -> None:
+        """Nothing to release."""
+
+
+@pytest.mark.parametrize(
+    ("status", "headers", "body"),
+    [
+        (503, {"Retry-After": "²"}, b""),
+        (429, {"Retry-After": "٣٠"}, b""),
+        (503, {"Retry-After": "9" * 5000}, b""),
+        (503, {"Retry-After": "-1"}, b""),
+        (503, {"Retry-After": "NaN"}, b""),
+        (503, {"Retry-After": "Wed, 32 Oct 2015 07:28:00 GMT"}, b""),
+        (503, {"Retry-After": "Fri, 31 Dec 9999 23:59:59 GMT"}, b""),
+        (500, {}, b"x" * (8 * 1024 * 1024)),
+        (502, {"Location": "\x00"}, b"\xff\xfe not text"),
+    ],
+)
+def test_a_hostile_lrs_answer_defers_the_rows_and_the_worker_keeps_running(
+    make_outbox: Callable[..., Outbox],
+    status: int,
+    headers: dict[str, str],
+    body: bytes,
+) -> None:
+    endpoint = "https://lrs.invalid/xAPI/"
+    outbox = make_outbox(lrs=[{"name": TARGET, "endpoint": endpoint}])
+    outbox.enqueue([make_statement() for _ in range(3)])
+    hostile = HostileLrs(status, headers, body)
+    http = requests.Session()
+    http.mount(endpoint, hostile)
+    client = LrsClient(LrsTarget(TARGET, endpoint), 5.0, http=http)
+    before = utcnow()
+    stop = threading.Event()
+    reports: list[BatchReport] = []
+
+    def batch() -> BatchReport:
+        report = deliver_due_statements(
+            outbox.app.extensions["plugin.db"].session_scope,
+            {TARGET: client},
+            DeliveryPolicy(timeout=5.0),
+            now=lambda: before + timedelta(days=2) * len(reports),
+        )
+        reports.append(report)
+        if len(reports) == 2:
+            stop.set()
+        return report
+
+    # The real loop: it runs both batches, the rows due again in the second.
+    run_worker(batch, interval=0.0, once=False, stop=stop)
+    client.close()
+    assert [(r.claimed, r.deferred) for r in reports] == [(3, 3), (3, 3)]
+    rows = outbox.rows()
+    assert {(row.status, row.attempts) for row in rows} == {(PENDING, 2)}
+    # A far-off Retry-After waits a day at most; the huge body was not read whole.
+    latest = before + timedelta(days=2)
+    assert all(row.next_attempt_at <= latest + timedelta(days=1) for row in rows)
+    assert hostile.read <= 2 * 256 * 1024
+    assert all(len(row.last_error) <= MAX_REASON for row in rows)
+
+
+def test_an_unforeseen_error_sending_statements_defers_them(
+    make_outbox: Callable[..., Outbox], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    endpoint = "https://lrs.invalid/xAPI/"
+    outbox = make_outbox(lrs=[{"name": TARGET, "endpoint": endpoint}])
+    outbox.enqueue([make_statement()])
+    client = LrsClient(LrsTarget(TARGET, endpoint), 5.0)
+
+    def broken(_statements: Any) -> Any:
+        raise KeyError("a bug no answer should reach")
+
+    monkeypatch.setattr(client, "post_statements", broken)
+    report = deliver_due_statements(
+        outbox.app.extensions["plugin.db"].session_scope, {TARGET: client}, DeliveryPolicy()
+    )
+    client.close()
+    assert report.deferred == 1
+    (row,) = outbox.rows()
+    assert row.status == PENDING and "unexpected KeyError" in row.last_error

@@ -64,6 +64,8 @@ class AppTransport(BaseAdapter):
             data=request.body,
         )
         response = requests.Response()
+        # A body already read, as the tool's streamed reads expect (iter_content serves it).
+        response._content, response._content_consumed = b"", True
         response.status_code = answer.status_code
         response._content = answer.get_data()
         response.headers = CaseInsensitiveDict(dict(answer.headers))
