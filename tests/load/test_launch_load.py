@@ -52,6 +52,7 @@ PROBE_WARMUP_SECONDS = 1.0
 PROBE_USERS = 4
 DRAIN_SECONDS = 30.0
 WORKER_INTERVAL_SECONDS = 0.5
+WORKER_START_SECONDS = 30.0
 VERB = "http://adlnet.gov/expapi/verbs/"
 # One of each per iteration, whatever the answers: the cmi5 frame of an attempt.
 ONCE_PER_ITERATION = ("launched", "initialized", "progressed", "completed", "terminated")
@@ -88,12 +89,16 @@ def start_statement_worker(app: ServedApp, log_path: Path) -> subprocess.Popen[b
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-    time.sleep(1.0)
-    if worker.poll() is not None:
-        pytest.fail(
-            f"the statement worker exited with {worker.returncode}:\n{tail(log_path)}",
-            pytrace=False,
-        )
+    # Ready once it announces itself: it does so after its signal handlers are in place.
+    deadline = time.monotonic() + WORKER_START_SECONDS
+    while "xapi worker: batches of" not in log_path.read_text(errors="replace"):
+        if worker.poll() is not None or time.monotonic() > deadline:
+            worker.kill()
+            pytest.fail(
+                f"the statement worker did not start (exit {worker.poll()}):\n{tail(log_path)}",
+                pytrace=False,
+            )
+        time.sleep(0.05)
     return worker
 
 

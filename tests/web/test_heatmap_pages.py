@@ -110,7 +110,9 @@ def test_designer_heat_map_shows_the_learners_levels_and_counts(world: GradesWor
     assert all(levels[code] >= 1 for code in tagged), levels
     assert all(level == 0 for code, level in levels.items() if code not in tagged)
     code = sorted(tagged)[0]
-    assert f'aria-label="{code} Basic' in learner or f'aria-label="{code} ' in learner
+    # The cell names its level in words, from the report's scale (framework.toml).
+    level_name = {1: "Foundation", 2: "Intermediate", 3: "Advanced"}[levels[code]]
+    assert f'aria-label="{code} {level_name}"' in learner, learner
     # Only the learner is a row: the designer and the administrator are not learners.
     assert "林雅婷" not in html.split('id="heatmap"', 1)[1] and "陳志豪" not in html
     # The count row: one learner reached the first level of each tagged column.

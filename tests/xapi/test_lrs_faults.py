@@ -110,16 +110,21 @@ def test_lrs_stopped_during_learner_activity_every_statement_arrives_once_after(
         running_ralph.stop()
         try:
             outage_started = time.monotonic()
-            # Learners go on: their events keep writing statements while the LRS is away.
+            # Learners go on: their events keep writing statements while the LRS is away, each
+            # round queued once the worker has failed on the one before.
             for round_start in range(0, 30, 5):
                 outbox.enqueue(during_outage[round_start : round_start + 5])
-                time.sleep(0.15)
+                wait_until(
+                    lambda: all(r.attempts >= 1 for r in outbox.rows() if r.status == PENDING),
+                    20,
+                    "the worker to try the round's statements",
+                )
+            # It keeps trying (three times at least), with growing pauses in between.
             wait_until(
-                lambda: all(r.attempts >= 2 for r in outbox.rows() if r.status == PENDING),
+                lambda: all(r.attempts >= 3 for r in outbox.rows() if r.status == PENDING),
                 20,
-                "the worker to try the LRS twice",
+                "the worker to try the LRS three times",
             )
-            time.sleep(1.0)
             waiting = [row for row in outbox.rows() if row.status == PENDING]
             elapsed = time.monotonic() - outage_started
             assert len(waiting) == 30
