@@ -24,21 +24,13 @@ from plugin.core.config import Settings
 from plugin.core.errors import InvalidInput
 from plugin.lti.claims import CLAIM_CUSTOM, LEARNER
 from plugin.lti.models import Launch
+from plugin.rollup.changes import ID_NAMESPACE, AttainmentChange, statement_id_for
+from plugin.rollup.config import rollup_config
+from plugin.rollup.evidence import EvidenceInput, record_evidence
 from plugin.rollup.imports import Observation
+from plugin.rollup.learners import identities_of, learner_for, link_learner, set_grade
 from plugin.rollup.models import Learner
 from plugin.rollup.pull import Pulled
-from plugin.rollup.service import (
-    ID_NAMESPACE,
-    AttainmentChange,
-    EvidenceInput,
-    identities_of,
-    learner_for,
-    link_learner,
-    record_evidence,
-    rollup_config,
-    set_grade,
-    statement_id_for,
-)
 from plugin.xapi.assessment import (
     COURSE_TYPE,
     IMPORT_AUTHORITY,

@@ -31,8 +31,10 @@ from plugin.core.spreadsheet import csv_text, xlsx_bytes
 from plugin.lti.claims import ADMINISTRATOR, DESIGNER, LEARNER
 from plugin.lti.models import Launch
 from plugin.rollup.badges import learner_credentials
+from plugin.rollup.config import rollup_config
+from plugin.rollup.learners import find_learner
 from plugin.rollup.models import Learner
-from plugin.rollup.service import attainment_report, find_learner, rollup_config
+from plugin.rollup.reports import attainment_report
 from plugin.web.access_audit import audit_launch, audit_learner, course_subject
 from plugin.web.audience import launch_audience
 from plugin.web.competency_map import named_learner
