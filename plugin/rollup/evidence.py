@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plugin.competencies.models import Framework
+from plugin.competencies.models import Framework, Module
 from plugin.core.db import utcnow
 from plugin.core.errors import InvalidInput
 from plugin.rollup.changes import AttainmentChange
@@ -113,3 +113,23 @@ def record_evidence(
         return []
     session.flush()
     return recompute_items(session, learner, catalog, config, affected)
+
+
+def module_evidence(
+    module: Module, framework: Framework, source_id: str, observed_at: datetime, score: float
+) -> list[EvidenceInput]:
+    """The evidence of one finished attempt at ``module``: one row per active tag of the
+    framework, at the tag's level, the score clamped to [0, 1]."""
+    return [
+        EvidenceInput(
+            item_id=tag.item.code,
+            level=tag.level,
+            score=min(max(score, 0.0), 1.0),
+            observed_at=observed_at,
+            source_kind="statement",
+            source_id=source_id,
+            module_key=module.key,
+        )
+        for tag in module.active_tags
+        if tag.item.framework_id == framework.id
+    ]

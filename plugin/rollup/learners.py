@@ -5,12 +5,17 @@ Services take the session, flush but never commit (docs/ARCHITECTURE.md §8.5).
 
 from __future__ import annotations
 
+import contextlib
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin.competencies.models import Framework, Grade
 from plugin.core.db import utcnow
 from plugin.core.errors import InvalidInput, NotFound
+from plugin.lti.claims import CLAIM_CUSTOM, LEARNER
+from plugin.lti.models import Launch
 from plugin.rollup.changes import AttainmentChange
 from plugin.rollup.engine import RollupConfig
 from plugin.rollup.models import Attainment, Evidence, Identity, Learner
@@ -128,3 +133,39 @@ def get_learner(session: Session, issuer: str, sub: str) -> Learner:
     if learner is None:
         raise NotFound(f"no learner with issuer {issuer!r} and sub {sub!r}", field="sub")
     return learner
+
+
+def _custom(launch: Launch) -> dict[str, Any]:
+    custom = launch.claims.get(CLAIM_CUSTOM) or {}
+    return custom if isinstance(custom, dict) else {}
+
+
+def launch_learner(
+    session: Session,
+    launch: Launch,
+    framework: Framework | None,
+    config: RollupConfig,
+    *,
+    link_claim: str,
+    grade_claim: str,
+) -> tuple[Learner | None, list[AttainmentChange]]:
+    """The launch's learner (created on first sight), linked by the ``link_claim`` custom
+    parameter and graded by ``grade_claim`` when the platform sends them, with the level
+    changes a link caused; (None, []) for designers' and administrators' previews."""
+    if launch.role != LEARNER:
+        return None, []
+    learner = learner_for(session, launch.person.issuer, launch.person.sub)
+    if framework is None:
+        return learner, []
+    custom = _custom(launch)
+    changes: list[AttainmentChange] = []
+    link_value = custom.get(link_claim) if link_claim else None
+    if isinstance(link_value, str) and link_value.strip() and not link_value.startswith("$"):
+        # An unsubstituted "$User.x" variable means the platform does not know it.
+        learner, changes = link_learner(session, learner, link_value, framework, config)
+    grade = custom.get(grade_claim) if grade_claim else None
+    if isinstance(grade, str) and grade.strip() and not grade.startswith("$"):
+        # An unknown grade from a platform must not block the launch.
+        with contextlib.suppress(InvalidInput):
+            set_grade(session, learner, framework, grade, "lti")
+    return learner, changes
