@@ -65,17 +65,12 @@ from plugin.competencies.models import Framework, Item, Module
 from plugin.competencies.services import get_framework, load_framework, read_framework_file
 from plugin.core.db import create_db_engine, normalise_url
 from plugin.core.migrate import upgrade_database
+from plugin.rollup.changes import AttainmentChange
 from plugin.rollup.engine import RollupConfig
+from plugin.rollup.evidence import EvidenceInput, record_evidence
+from plugin.rollup.learners import learner_for
 from plugin.rollup.models import Attainment, Evidence
-from plugin.rollup.service import (
-    RECOMPUTE_CHUNK_SIZE,
-    AttainmentChange,
-    EvidenceInput,
-    learner_for,
-    recompute_all,
-    recompute_learner,
-    record_evidence,
-)
+from plugin.rollup.recompute import RECOMPUTE_CHUNK_SIZE, recompute_all, recompute_learner
 
 IRI_BASE = "https://w3id.org/tw-civil-service-dc/"
 ISSUERS = (

@@ -24,7 +24,9 @@ from plugin.competencies.services import get_framework, load_framework, read_fra
 from plugin.core.db import create_db_engine
 from plugin.core.migrate import upgrade_database
 from plugin.rollup.engine import RollupConfig
-from plugin.rollup.service import EvidenceInput, learner_for, recompute_all, record_evidence
+from plugin.rollup.evidence import EvidenceInput, record_evidence
+from plugin.rollup.learners import learner_for
+from plugin.rollup.recompute import recompute_all
 
 IRI_BASE = "https://w3id.org/tw-civil-service-dc/"
 

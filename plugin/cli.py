@@ -61,18 +61,13 @@ from plugin.organisations.services import (
     get_organisation,
     list_organisations,
 )
+from plugin.rollup.changes import merge_changes
+from plugin.rollup.config import rollup_config
 from plugin.rollup.imports import EvidenceFileInvalid, cell_problem, import_evidence
+from plugin.rollup.learners import get_learner, learner_for, link_learner, set_grade
 from plugin.rollup.pull import pull_evidence
-from plugin.rollup.service import (
-    attainment_report,
-    get_learner,
-    learner_for,
-    link_learner,
-    merge_changes,
-    recompute_all,
-    rollup_config,
-    set_grade,
-)
+from plugin.rollup.recompute import recompute_all
+from plugin.rollup.reports import attainment_report
 from plugin.web.api.auth import SCOPES, create_token, list_tokens, revoke_token
 from plugin.web.attainment import emit_assessed, emit_imported, emit_pulled
 from plugin.web.inputs import is_ascii_int

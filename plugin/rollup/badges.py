@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 
 from plugin.competencies.models import Framework, Item, Level, Scale
 from plugin.competencies.services import item_iri
+from plugin.rollup.learners import identities_of
 from plugin.rollup.models import Attainment, Learner
-from plugin.rollup.service import identities_of
 
 CONTEXT = [
     "https://www.w3.org/ns/credentials/v2",

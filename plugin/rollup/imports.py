@@ -34,15 +34,11 @@ from sqlalchemy.orm import Session
 from plugin.competencies.models import Framework, Module, OutsideCourse
 from plugin.competencies.modules import report_scale_levels
 from plugin.core.errors import InvalidInput
+from plugin.rollup.changes import ID_NAMESPACE, AttainmentChange
 from plugin.rollup.engine import RollupConfig
+from plugin.rollup.evidence import EvidenceInput, record_evidence
+from plugin.rollup.learners import learner_for
 from plugin.rollup.models import Evidence
-from plugin.rollup.service import (
-    ID_NAMESPACE,
-    AttainmentChange,
-    EvidenceInput,
-    learner_for,
-    record_evidence,
-)
 
 RAW_HEADER = (
     "person_issuer", "person_sub", "item_id", "level", "score", "success", "observed_at",

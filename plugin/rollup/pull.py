@@ -24,9 +24,11 @@ from plugin.competencies.models import Framework, Module
 from plugin.core.config import LrsTarget
 from plugin.core.db import utcnow
 from plugin.core.errors import PluginError
+from plugin.rollup.changes import AttainmentChange
 from plugin.rollup.engine import RollupConfig
+from plugin.rollup.evidence import EvidenceInput, record_evidence
+from plugin.rollup.learners import learner_for
 from plugin.rollup.models import Evidence, PullCursor
-from plugin.rollup.service import AttainmentChange, EvidenceInput, learner_for, record_evidence
 
 XAPI_VERSION = "1.0.3"
 PAGE_LIMIT = 200

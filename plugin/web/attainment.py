@@ -1,16 +1,17 @@
 """Roll-up orchestration: learner events become evidence, level changes become statements.
 
-The roll-up service returns what changed; this module (and cli.py) turns changes into TLA
-``assessed`` statements through the same outbox, in the caller's transaction — the roll-up
-and xAPI packages never import each other (docs/ARCHITECTURE.md §4).
+The roll-up returns what changed; this module (and cli.py) turns changes into TLA ``assessed``
+statements through the same outbox, in the caller's transaction. It stays above both packages
+because it joins them: the roll-up and xAPI packages never import each other
+(docs/ARCHITECTURE.md §4). What needs only one of them lives there: the launch's learner
+(plugin.rollup.learners), an attempt's evidence (plugin.xapi.learning,
+plugin.rollup.evidence).
 """
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Any
 from urllib.parse import quote
 
@@ -21,24 +22,15 @@ from sqlalchemy.orm import Session
 from plugin.competencies.models import Framework, Module
 from plugin.competencies.services import get_framework, item_iri
 from plugin.core.config import Settings
-from plugin.core.errors import InvalidInput
-from plugin.lti.claims import CLAIM_CUSTOM, LEARNER
+from plugin.lti.claims import LEARNER
 from plugin.lti.models import Launch
+from plugin.rollup.changes import ID_NAMESPACE, AttainmentChange, statement_id_for
+from plugin.rollup.config import rollup_config
+from plugin.rollup.evidence import module_evidence, record_evidence
 from plugin.rollup.imports import Observation
+from plugin.rollup.learners import identities_of, launch_learner, learner_for
 from plugin.rollup.models import Learner
 from plugin.rollup.pull import Pulled
-from plugin.rollup.service import (
-    ID_NAMESPACE,
-    AttainmentChange,
-    EvidenceInput,
-    identities_of,
-    learner_for,
-    link_learner,
-    record_evidence,
-    rollup_config,
-    set_grade,
-    statement_id_for,
-)
 from plugin.xapi.assessment import (
     COURSE_TYPE,
     IMPORT_AUTHORITY,
@@ -49,9 +41,10 @@ from plugin.xapi.assessment import (
     evidence_statement,
     level_iri,
 )
+from plugin.xapi.learning import attempt_evidence
 from plugin.xapi.outbox import enqueue_statements
 from plugin.xapi.statements import timestamp_now
-from plugin.xapi.vocabulary import COMPETENCY_TYPE, VERBS
+from plugin.xapi.vocabulary import COMPETENCY_TYPE
 
 
 def _settings() -> Settings:
@@ -101,39 +94,22 @@ def _organisation(launch: Launch) -> int:
     return launch.deployment.registration.organisation_id
 
 
-def _custom(launch: Launch) -> dict[str, Any]:
-    custom = launch.claims.get(CLAIM_CUSTOM) or {}
-    return custom if isinstance(custom, dict) else {}
-
-
 def learner_at_launch(session: Session, launch: Launch) -> Learner | None:
     """The launch's learner (created on first sight), linked by ``lti.link_claim`` and graded
     by ``lti.grade_claim`` when the platform sends them; None for designers' previews."""
-    if launch.role != LEARNER:
-        return None
     settings = _settings()
-    learner = learner_for(session, launch.person.issuer, launch.person.sub)
-    framework = get_framework(session)
-    if framework is None:
-        return learner
-    custom = _custom(launch)
-    link_value = custom.get(settings.lti.link_claim) if settings.lti.link_claim else None
-    if isinstance(link_value, str) and link_value.strip() and not link_value.startswith("$"):
-        # An unsubstituted "$User.x" variable means the platform does not know it.
-        learner, changes = link_learner(
-            session, learner, link_value, framework, rollup_config(settings.rollup)
-        )
+    framework = get_framework(session) if launch.role == LEARNER else None
+    learner, changes = launch_learner(
+        session,
+        launch,
+        framework,
+        rollup_config(settings.rollup),
+        link_claim=settings.lti.link_claim,
+        grade_claim=settings.lti.grade_claim,
+    )
+    if framework is not None:
         emit_assessed(session, changes, framework, settings, organisation_id=_organisation(launch))
-    grade = custom.get(settings.lti.grade_claim) if settings.lti.grade_claim else None
-    if isinstance(grade, str) and grade.strip() and not grade.startswith("$"):
-        # An unknown grade from a platform must not block the launch.
-        with contextlib.suppress(InvalidInput):
-            set_grade(session, learner, framework, grade, "lti")
     return learner
-
-
-def _moment(statement: dict[str, Any]) -> datetime:
-    return datetime.fromisoformat(statement["timestamp"].replace("Z", "+00:00"))
 
 
 def record_module_evidence(
@@ -142,33 +118,15 @@ def record_module_evidence(
 ) -> list[AttainmentChange]:  # fmt: skip
     """Evidence from one finished attempt — one row per active tag of the module — recorded
     with its roll-up and ``assessed`` statements in the caller's transaction."""
-    by_verb = {statement["verb"]["id"]: statement for statement in statements}
-    judged = by_verb.get(VERBS["passed"][0]) or by_verb.get(VERBS["failed"][0])
-    source = judged or by_verb.get(VERBS["completed"][0])
-    if source is None or not module.active_tags:
+    if not module.active_tags:
+        return []
+    found = attempt_evidence(statements, scaled)
+    if found is None:
         return []  # nothing newly observed (e.g. the attempt had been judged already)
     framework = get_framework(session)
     if framework is None:
         return []
-    if judged is not None:
-        score = float(judged["result"]["score"]["scaled"])
-    else:
-        # Completion without a check counts as 1.0; a check without mastery keeps its score.
-        score = 1.0 if scaled is None else float(scaled)
-    observed_at = _moment(source)
-    rows = [
-        EvidenceInput(
-            item_id=tag.item.code,
-            level=tag.level,
-            score=min(max(score, 0.0), 1.0),
-            observed_at=observed_at,
-            source_kind="statement",
-            source_id=source["id"],
-            module_key=module.key,
-        )
-        for tag in module.active_tags
-        if tag.item.framework_id == framework.id
-    ]
+    rows = module_evidence(module, framework, found.statement_id, found.observed_at, found.score)
     settings = _settings()
     learner = learner_for(session, launch.person.issuer, launch.person.sub)
     changes = record_evidence(session, learner, rows, framework, rollup_config(settings.rollup))

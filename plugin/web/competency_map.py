@@ -21,9 +21,12 @@ from plugin.core.errors import Forbidden, NotFound
 from plugin.lti.claims import ADMINISTRATOR, CLAIM_LAUNCH_PRESENTATION, DESIGNER
 from plugin.lti.models import Launch
 from plugin.organisations.audience import Audience
+from plugin.rollup.config import rollup_config
+from plugin.rollup.evidence import evidence_for
+from plugin.rollup.learners import find_learner
 from plugin.rollup.models import Evidence, Learner
+from plugin.rollup.reports import attainment_report
 from plugin.rollup.scope import find_learner_in_reach
-from plugin.rollup.service import attainment_report, evidence_for, find_learner, rollup_config
 from plugin.web.access_audit import audit_learner
 from plugin.web.audience import launch_audience
 from plugin.web.i18n import localized

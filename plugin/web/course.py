@@ -13,6 +13,7 @@ from plugin.core.errors import Forbidden, NotFound
 from plugin.lti.claims import ADMINISTRATOR, DESIGNER, classify_roles
 from plugin.lti.grade_delivery import queue_counts
 from plugin.lti.keys import SigningKey, signing_key
+from plugin.lti.models import Launch
 from plugin.lti.nrps import Member, Roster, fetch_roster, memberships_url
 from plugin.lti.service_tokens import (
     KeyLoader,
@@ -61,6 +62,29 @@ def key_loader() -> KeyLoader:
             return signing_key(session, secret)
 
     return load
+
+
+def read_roster(launch: Launch) -> tuple[bool, Roster | None, str]:
+    """The course's roster from the platform (NRPS 2.0): (offered, the roster or None, the
+    problem when it could not be read)."""
+    url = memberships_url(launch.claims)
+    if url is None:
+        return False, None, ""
+    registration = launch.deployment.registration
+    try:
+        roster = fetch_roster(
+            service_tokens(),
+            ServiceCredentials.of(registration),
+            key_loader(),
+            url,
+            limit=NRPS_PAGE_LIMIT,
+            max_pages=settings().lti.nrps_max_pages,
+            max_seconds=ROSTER_SECONDS_PER_TIMEOUT * settings().lti.http_timeout_seconds,
+        )
+    except ServiceError as exc:
+        log.warning("heat map roster of %s not read: %s", registration.issuer, exc.message)
+        return True, None, exc.message
+    return True, roster, ""
 
 
 def _page_number() -> int:

@@ -31,14 +31,17 @@ from plugin.core.spreadsheet import csv_text, xlsx_bytes
 from plugin.lti.claims import ADMINISTRATOR, DESIGNER, LEARNER
 from plugin.lti.models import Launch
 from plugin.rollup.badges import learner_credentials
+from plugin.rollup.config import rollup_config
+from plugin.rollup.learners import find_learner
 from plugin.rollup.models import Learner
-from plugin.rollup.service import attainment_report, find_learner, rollup_config
+from plugin.rollup.reports import HEAT_KINDS, attainment_report, organisation_data
 from plugin.web.access_audit import audit_launch, audit_learner, course_subject
 from plugin.web.audience import launch_audience
 from plugin.web.competency_map import named_learner
+from plugin.web.course import read_roster
 from plugin.web.launch_context import current_launch, settings
 from plugin.web.request_db import get_session
-from plugin.web.views_heatmap import HEAT_KINDS, _heat_rows, _read_roster, organisation_data
+from plugin.web.views_heatmap import launch_heat_rows
 
 blueprint = Blueprint("exports", __name__, url_prefix="/exports")
 UTF8_BOM = "\ufeff"
@@ -237,10 +240,10 @@ def _heatmap_table(action: str) -> tuple[str, list[str], list[list[Any]]]:
     session = get_session()
     framework = _framework(session)
     codes = [item.code for item in framework_order(framework) if item.kind in HEAT_KINDS]
-    _offered, roster, _problem = _read_roster(launch)
+    _offered, roster, _problem = read_roster(launch)
     rows = [
         [row.learner_id or "", row.name, row.sub] + [row.levels.get(code, 0) for code in codes]
-        for row in _heat_rows(session, launch, roster)
+        for row in launch_heat_rows(session, launch, roster)
     ]
     audit_launch(launch, action, course_subject(launch, len(rows)))
     return framework.key, ["person", "name", "sub", *codes], rows
@@ -266,7 +269,8 @@ def _organisation_tables(action: str) -> tuple[str, list[tuple[str, list[str], l
     launch = current_launch()
     if launch is None or launch.role != ADMINISTRATOR:
         raise Forbidden(_("Only administrators can see the organisation view."))
-    data = organisation_data(get_session(), launch_audience(launch))
+    session = get_session()
+    data = organisation_data(session, _framework(session), launch_audience(launch))
     audit_launch(launch, action, f"organisation {data.people} people")
     levels = list(range(data.top + 1))
     distribution = [

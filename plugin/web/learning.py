@@ -1,113 +1,33 @@
-"""Learner events as xAPI: the learner context of a launch and module, and the options."""
+"""Learner events as xAPI, with the app's settings: thin adapters over plugin.xapi.learning."""
 
 from __future__ import annotations
 
 from flask import current_app
 from sqlalchemy.orm import Session
 
-from plugin.competencies.grading import CheckResult
 from plugin.competencies.models import Module
-from plugin.competencies.services import item_iri
-from plugin.lti.claims import CLAIM_TOOL_PLATFORM, LEARNER
+from plugin.core.config import Settings
 from plugin.lti.models import Launch
-from plugin.xapi.attempts import (
-    CheckOutcome,
-    XapiOptions,
-    open_attempt,
-    start_attempt,
-)
+from plugin.xapi import learning
+from plugin.xapi.attempts import XapiOptions
 from plugin.xapi.models import Attempt
-from plugin.xapi.statements import Answer, LearnerContext, TaggedItem
+from plugin.xapi.statements import LearnerContext
+
+
+def _settings() -> Settings:
+    return current_app.extensions["plugin.settings"]
 
 
 def xapi_options(launch: Launch) -> XapiOptions:
     """Targets and privacy switches from the app's settings; the launch's organisation."""
-    settings = current_app.extensions["plugin.settings"]
-    return XapiOptions(
-        targets=tuple(target.name for target in settings.xapi.lrs),
-        send_names=settings.xapi.send_names,
-        organisation_id=launch.deployment.registration.organisation_id,
-    )
-
-
-def records_statements(launch: Launch) -> bool:
-    """Only learners' launches are evidence; designers and administrators preview."""
-    return launch.role == LEARNER
+    return learning.xapi_options(launch, _settings())
 
 
 def learner_context(launch: Launch, module: Module) -> LearnerContext:
     """The plain values a statement about this launch's person in ``module`` needs."""
-    settings = current_app.extensions["plugin.settings"]
-    iri_base = settings.framework.iri_base
-    platform_claim = launch.claims.get(CLAIM_TOOL_PLATFORM) or {}
-    platform = platform_claim.get("name", "") if isinstance(platform_claim, dict) else ""
-    locale = (launch.locale or "zh-TW").replace("_", "-")
-    return LearnerContext(
-        issuer=launch.person.issuer,
-        sub=launch.person.sub,
-        module_iri=module.activity_iri,
-        module_name_zh=module.title_zh,
-        module_name_en=module.title_en,
-        iri_base=iri_base,
-        tags=tuple(
-            TaggedItem(
-                iri=item_iri(iri_base, tag.item.framework.key, tag.item.code),
-                code=tag.item.code,
-                name_zh=tag.item.name_zh,
-                name_en=tag.item.name_en,
-            )
-            for tag in module.active_tags
-        ),
-        context_id=launch.context_id,
-        context_title=launch.context_title,
-        resource_link_id=launch.resource_link_id,
-        resource_link_title=launch.resource_link_title,
-        platform=str(platform or launch.deployment.registration.name),
-        language="en" if locale.lower().startswith("en") else "zh-TW",
-        person_name=launch.person.name,
-        mastery_score=module.mastery_score,
-    )
-
-
-def current_attempt(session: Session, launch: Launch, module: Module) -> Attempt | None:
-    """The person's open attempt at ``module``."""
-    return open_attempt(session, launch.person.issuer, launch.person.sub, module.key)
+    return learning.learner_context(launch, module, _settings().framework.iri_base)
 
 
 def begin_attempt(session: Session, launch: Launch, module: Module) -> Attempt | None:
     """Start an attempt (``launched``) for a learner's launch; None for previews."""
-    if not records_statements(launch):
-        return None
-    return start_attempt(
-        session,
-        learner_context(launch, module),
-        module.key,
-        xapi_options(launch),
-        launch_id=launch.id,
-    )
-
-
-def check_outcome(result: CheckResult) -> CheckOutcome:
-    """A graded knowledge check in the terms the attempt records."""
-    answers = [
-        Answer(
-            item_id=item_result.item.id,
-            prompt_zh=item_result.item.prompt_zh,
-            prompt_en=item_result.item.prompt_en,
-            response=sorted(item_result.chosen),
-            correct=item_result.correct,
-            correct_responses=sorted(item_result.correct_keys),
-            choices=tuple(
-                (choice["key"], choice["text_zh"], choice["text_en"])
-                for choice in item_result.item.choices
-            ),
-        )
-        for item_result in result.items
-    ]
-    return CheckOutcome(
-        answers=answers,
-        scaled=result.scaled,
-        raw=result.raw,
-        maximum=result.maximum,
-        passed=result.passed,
-    )
+    return learning.begin_attempt(session, launch, module, _settings())

@@ -31,14 +31,7 @@ from plugin.web.audience import launch_audience, readable_module
 from plugin.web.i18n import localized
 from plugin.web.inputs import parse_int
 from plugin.web.launch_context import current_launch, launch_url_for
-from plugin.web.learning import (
-    begin_attempt,
-    check_outcome,
-    current_attempt,
-    learner_context,
-    records_statements,
-    xapi_options,
-)
+from plugin.web.learning import begin_attempt, learner_context, xapi_options
 from plugin.web.request_db import get_session
 from plugin.web.security import allow_frame_source
 from plugin.xapi.attempts import (
@@ -48,6 +41,7 @@ from plugin.xapi.attempts import (
     record_completion,
     record_progress,
 )
+from plugin.xapi.learning import check_outcome, current_attempt, records_statements
 from plugin.xapi.models import Attempt
 
 blueprint = Blueprint("modules_view", __name__)

@@ -24,7 +24,9 @@ from hypothesis import event, given
 from hypothesis import strategies as st
 
 from plugin.competencies.services import get_framework
-from plugin.rollup.service import EvidenceInput, learner_for, record_evidence, rollup_config
+from plugin.rollup.config import rollup_config
+from plugin.rollup.evidence import EvidenceInput, record_evidence
+from plugin.rollup.learners import learner_for
 from plugin.web.api.auth import SCOPES, create_token
 from plugin.web.api.declare import PREFIX
 from plugin.web.api.openapi import build_spec

@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 from plugin.competencies.case import export_case
 from plugin.competencies.services import get_framework, item_iri
 from plugin.rollup.badges import CONTEXT, identity_hash, learner_credentials, recipient_salt
+from plugin.rollup.config import rollup_config
+from plugin.rollup.evidence import EvidenceInput, record_evidence
+from plugin.rollup.learners import learner_for
 from plugin.rollup.models import Learner
-from plugin.rollup.service import EvidenceInput, learner_for, record_evidence, rollup_config
 from plugin.xapi.assessment import level_iri
 from tests.conftest import IRI_BASE
 

@@ -27,14 +27,11 @@ from plugin.competencies.models import Framework
 from plugin.competencies.services import get_framework, load_framework
 from plugin.core.db import create_db_engine
 from plugin.core.migrate import upgrade_database
+from plugin.rollup.changes import AttainmentChange
 from plugin.rollup.engine import RollupConfig
+from plugin.rollup.learners import learner_for
 from plugin.rollup.models import Attainment, Evidence, Learner
-from plugin.rollup.service import (
-    AttainmentChange,
-    learner_for,
-    recompute_all,
-    recompute_learner,
-)
+from plugin.rollup.recompute import recompute_all, recompute_learner
 from plugin.xapi.assessment import ASSESSED_VERB
 from plugin.xapi.models import OutboxStatement
 from tests.conftest import IRI_BASE

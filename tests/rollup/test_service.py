@@ -12,16 +12,11 @@ from sqlalchemy import select
 
 from plugin.competencies.services import get_framework
 from plugin.rollup.engine import RollupConfig
+from plugin.rollup.evidence import EvidenceInput, evidence_for, record_evidence
+from plugin.rollup.learners import find_learner, learner_for
 from plugin.rollup.models import Attainment, Evidence
-from plugin.rollup.service import (
-    EvidenceInput,
-    attainment_report,
-    evidence_for,
-    find_learner,
-    learner_for,
-    recompute_all,
-    record_evidence,
-)
+from plugin.rollup.recompute import recompute_all
+from plugin.rollup.reports import attainment_report
 from plugin.xapi.models import OutboxStatement
 
 ISS = "https://lms.example"

@@ -16,7 +16,9 @@ from openpyxl import load_workbook
 from werkzeug.test import TestResponse
 
 from plugin.competencies.services import get_framework
-from plugin.rollup.service import EvidenceInput, learner_for, record_evidence, rollup_config
+from plugin.rollup.config import rollup_config
+from plugin.rollup.evidence import EvidenceInput, record_evidence
+from plugin.rollup.learners import learner_for
 from tests.lti.conftest import TOOL, Flow, register
 from tests.lti.platform import TestPlatform, running_platform
 

@@ -24,9 +24,12 @@ from plugin.competencies.services import count_items, get_framework, item_iri
 from plugin.core.errors import Forbidden, InvalidInput, NotFound
 from plugin.organisations.audience import Audience
 from plugin.privacy.records import learner_subject
+from plugin.rollup.config import rollup_config
+from plugin.rollup.evidence import evidence_for
+from plugin.rollup.learners import find_learner
 from plugin.rollup.models import Identity, Learner
+from plugin.rollup.reports import attainment_report
 from plugin.rollup.scope import find_learner_in_reach, identities_in_reach, learner_in_reach
-from plugin.rollup.service import attainment_report, evidence_for, find_learner, rollup_config
 from plugin.web.access_audit import audit_token
 from plugin.web.api import schemas
 from plugin.web.api.declare import Call, api_endpoint, page_body, page_of, slice_page
