@@ -73,6 +73,7 @@ from plugin.rollup.service import (
     rollup_config,
     set_grade,
 )
+from plugin.web import SCHEMA_UPGRADES
 from plugin.web.api.auth import SCOPES, create_token, list_tokens, revoke_token
 from plugin.web.attainment import emit_assessed, emit_imported, emit_pulled
 from plugin.web.inputs import is_ascii_int
@@ -111,6 +112,8 @@ def db_group() -> None:
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION."""
     upgrade_database(_db().engine, revision)
+    for upgrade in current_app.extensions.get(SCHEMA_UPGRADES, ()):
+        upgrade(_db().engine)  # an enabled extension's own tables (the sandbox's)
     click.echo(f"database at revision {current_revision(_db().engine)}")
 
 
