@@ -3,6 +3,9 @@
 It plays an LMS on ``sandbox.platform_url`` (another host than the tool's ``lti.base_url``) so
 that the tool runs as a third-party iframe, and answers OIDC logins, launches, deep linking,
 the token endpoint, AGS and NRPS with ``lti1p3platform`` doing the protocol work.
+
+It is not the product: a package beside ``plugin/`` that the tool imports by name, through
+``init_app`` below, only when ``[sandbox] enabled = true`` (docs/ARCHITECTURE.md §4).
 """
 
 from __future__ import annotations

@@ -17,6 +17,13 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 VERSION_TABLE = "sandbox_alembic_version"
 
 
+def is_sandbox_table(name: str | None, kind: str, _parents: object = None) -> bool:
+    """False for the tool's tables (Alembic's ``include_name`` hook for autogenerate)."""
+    from sandbox.models import SandboxBase  # the models import plugin's, which need no Alembic
+
+    return kind != "table" or name in SandboxBase.metadata.tables
+
+
 def alembic_config(engine: Engine) -> Config:
     """An Alembic config that runs the sandbox's migrations on ``engine``."""
     config = Config()

@@ -11,8 +11,9 @@ from sqlalchemy.orm import Session
 
 from plugin import create_app
 from plugin.core.db import create_db_engine
-from plugin.core.migrate import current_revision, upgrade_database
-from sandbox.migrate import VERSION_TABLE, downgrade_sandbox, upgrade_sandbox
+from plugin.core.migrate import current_revision, is_tool_table, upgrade_database
+from plugin.models import import_all_models
+from sandbox.migrate import VERSION_TABLE, downgrade_sandbox, is_sandbox_table, upgrade_sandbox
 from sandbox.models import SandboxBase, SandboxCourse
 from tests.conftest import app_config
 
@@ -54,14 +55,32 @@ def test_sandbox_migrations_leave_no_difference_to_its_models(tmp_path: Path) ->
             connection,
             opts={
                 "compare_type": True,
-                # The tool's tables and both version tables are not the sandbox's models.
-                "include_name": lambda name, kind, _parent: (
-                    kind != "table" or name in SANDBOX_TABLES
-                ),
+                "include_name": is_sandbox_table,  # the tool's tables are not its models
             },
         )
         differences = compare_metadata(context, SandboxBase.metadata)
     engine.dispose()
+    assert differences == []
+
+
+def test_the_tools_autogenerate_leaves_the_sandbox_tables_alone(tmp_path: Path) -> None:
+    # `flask --app plugin db revision` on a development database must not drop them.
+    engine = create_db_engine(f"sqlite:///{tmp_path / 'dev.sqlite3'}")
+    upgrade_database(engine)
+    upgrade_sandbox(engine)
+    with engine.connect() as connection:
+        unfiltered = MigrationContext.configure(connection, opts={"compare_type": True})
+        removed = {
+            diff[1].name
+            for diff in compare_metadata(unfiltered, import_all_models().metadata)
+            if diff[0] == "remove_table"
+        }
+        filtered = MigrationContext.configure(
+            connection, opts={"compare_type": True, "include_name": is_tool_table}
+        )
+        differences = compare_metadata(filtered, import_all_models().metadata)
+    engine.dispose()
+    assert removed == SANDBOX_TABLES | {VERSION_TABLE}  # what the hook keeps out
     assert differences == []
 
 
