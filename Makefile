@@ -19,7 +19,7 @@ export PLUGIN_CONFIG ?= instance/config.toml
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,sandbox]'
 	touch $(STAMP)
 
 $(LRS_STAMP): constraints-lrs.txt
@@ -78,7 +78,7 @@ test: $(STAMP) $(LRS_STAMP) translations lint
 # Regenerate constraints.txt from a fresh resolve of pyproject.toml.
 lock:
 	rm -rf /tmp/dc-lock-venv && $(PYTHON) -m venv /tmp/dc-lock-venv
-	/tmp/dc-lock-venv/bin/python -m pip install --quiet -e '.[test]'
+	/tmp/dc-lock-venv/bin/python -m pip install --quiet -e '.[test,sandbox]'
 	(echo "# Exact versions a fresh machine installs (make lock regenerates this file)."; \
 	 /tmp/dc-lock-venv/bin/python -m pip freeze --exclude-editable) > constraints.txt
 

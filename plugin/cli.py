@@ -68,6 +68,7 @@ from plugin.rollup.learners import get_learner, learner_for, link_learner, set_g
 from plugin.rollup.pull import pull_evidence
 from plugin.rollup.recompute import recompute_all
 from plugin.rollup.reports import attainment_report
+from plugin.web import SCHEMA_UPGRADES
 from plugin.web.api.auth import SCOPES, create_token, list_tokens, revoke_token
 from plugin.web.attainment import emit_assessed, emit_imported, emit_pulled
 from plugin.web.inputs import is_ascii_int
@@ -106,6 +107,8 @@ def db_group() -> None:
 def db_upgrade(revision: str) -> None:
     """Apply migrations up to REVISION."""
     upgrade_database(_db().engine, revision)
+    for upgrade in current_app.extensions.get(SCHEMA_UPGRADES, ()):
+        upgrade(_db().engine)  # an enabled extension's own tables (the sandbox's)
     click.echo(f"database at revision {current_revision(_db().engine)}")
 
 

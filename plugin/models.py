@@ -9,7 +9,6 @@ from plugin.organisations import models as organisations_models
 from plugin.privacy import models as privacy_models
 from plugin.rollup import models as rollup_models
 from plugin.web.api import models as api_models
-from plugin.web.sandbox import models as sandbox_models
 from plugin.xapi import models as xapi_models
 
 MODEL_MODULES = (
@@ -19,7 +18,6 @@ MODEL_MODULES = (
     organisations_models,
     privacy_models,
     rollup_models,
-    sandbox_models,
     xapi_models,
 )
 

@@ -73,6 +73,19 @@ def seeded_sqlite(migrated_sqlite: Path, framework_data: dict[str, Any]) -> Path
     return path
 
 
+@pytest.fixture(scope="session")
+def sandbox_sqlite(seeded_sqlite: Path) -> Path:
+    """The seeded SQLite file with the sandbox LMS's own tables (its Alembic history) added."""
+    from sandbox.migrate import upgrade_sandbox  # a development package, not the product's
+
+    path = seeded_sqlite.with_name("sandbox.sqlite3")
+    shutil.copy(seeded_sqlite, path)
+    engine = create_db_engine(f"sqlite:///{path}")
+    upgrade_sandbox(engine)
+    engine.dispose()
+    return path
+
+
 def _copy_database(template: Path, tmp_path: Path) -> str:
     target = tmp_path / "plugin.sqlite3"
     shutil.copy(template, target)

@@ -143,6 +143,9 @@ class SandboxSettings:
 
     enabled: bool = False
     platform_url: str = ""
+    # The package beside plugin/ that serves it; the tool finds it by this name only, so a
+    # production install neither imports it nor needs its dependencies (docs/ARCHITECTURE.md).
+    module: str = "sandbox"
 
 
 @dataclass(frozen=True)
@@ -260,6 +263,11 @@ def _complete(settings: Settings, base_dir: Path) -> Settings:
             raise ConfigError(
                 f"{settings.source}: key 'sandbox.enabled' must be false when env = \"production\""
             )
+    if not all(part.isidentifier() for part in settings.sandbox.module.split(".")):
+        raise ConfigError(
+            f"{settings.source}: key 'sandbox.module' must be a Python module name, "
+            f"got {settings.sandbox.module!r}"
+        )
     for key, url in (
         ("lti.base_url", settings.lti.base_url),
         ("sandbox.platform_url", settings.sandbox.platform_url),

@@ -9,6 +9,14 @@ from alembic.config import Config
 from sqlalchemy.engine import Engine
 
 MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
+# Tables are prefixed by their package (docs/ARCHITECTURE.md §8); the development sandbox keeps
+# its tables in a history of its own, so the tool's autogenerate must neither drop nor add them.
+FOREIGN_TABLE_PREFIXES = ("sandbox_",)
+
+
+def is_tool_table(name: str | None, kind: str, _parents: object = None) -> bool:
+    """False for another history's table (Alembic's ``include_name`` hook for autogenerate)."""
+    return kind != "table" or not (name or "").startswith(FOREIGN_TABLE_PREFIXES)
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 from flask import Flask
 
 from plugin.web import (
@@ -52,7 +54,27 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(xapi_admin.blueprint)
     app.register_blueprint(audit_admin.blueprint)
     app.register_blueprint(views_heatmap.blueprint)
-    if app.extensions["plugin.settings"].sandbox.enabled:
-        from plugin.web import sandbox  # development only: config refuses it in production
+    sandbox = app.extensions["plugin.settings"].sandbox
+    if sandbox.enabled:  # development only: config refuses it in production
+        load_extension(app, sandbox.module)
 
-        sandbox.init_app(app)
+
+# Where an extension registers a callable(engine) that `flask --app plugin db upgrade` runs after
+# the tool's migrations: the sandbox keeps its tables in an Alembic history of its own.
+SCHEMA_UPGRADES = "plugin.schema_upgrades"
+
+
+def load_extension(app: Flask, module_name: str) -> None:
+    """Import the package ``module_name`` by name and let its ``init_app`` attach to ``app``.
+
+    The sandbox LMS lives beside plugin/ and the product never imports it (an import-linter
+    contract), so a production install needs neither it nor its dependencies.
+    """
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        raise RuntimeError(
+            f"sandbox.enabled needs the package {module_name!r} and its dependencies "
+            f"(pip install -e '.[sandbox]'): {exc}"
+        ) from exc
+    module.init_app(app)

@@ -149,6 +149,15 @@ def test_production_without_base_url_refuses_to_start(tmp_path: Path) -> None:
         load_settings(write_config(tmp_path, text))
 
 
+def test_a_sandbox_module_that_is_no_module_name_is_refused_by_key(tmp_path: Path) -> None:
+    text = (
+        f'env = "development"\nsecret_key = "{SECRET}"\n'
+        '[sandbox]\nenabled = true\nmodule = "../evil; rm"\n'
+    )
+    with pytest.raises(ConfigError, match=r"'sandbox\.module' must be a Python module name"):
+        load_settings(write_config(tmp_path, text))
+
+
 def test_sandbox_is_refused_in_production(tmp_path: Path) -> None:
     text = (
         f'env = "production"\nsecret_key = "{SECRET}"\n[database]\nurl = "sqlite://"\n'

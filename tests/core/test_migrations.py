@@ -9,9 +9,11 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect
 
+from plugin import create_app
 from plugin.core.db import create_db_engine
 from plugin.core.migrate import current_revision, downgrade_database, upgrade_database
 from plugin.models import import_all_models
+from tests.conftest import app_config
 
 
 def schema_differences(url: str) -> list[object]:
@@ -53,3 +55,28 @@ def test_downgrade_to_base_and_upgrade_again_round_trips(tmp_path: Path) -> None
     upgrade_database(engine)
     assert current_revision(engine) == head
     engine.dispose()
+
+
+def test_a_production_database_gets_no_sandbox_table(tmp_path: Path) -> None:
+    database = tmp_path / "production.sqlite3"
+    app = create_app(
+        app_config(
+            tmp_path,
+            f"sqlite:///{database}",
+            env="production",
+            lti={"base_url": "https://tool.example.gov.tw"},
+            xapi={"lrs": [{"name": "lrs", "endpoint": "https://lrs.example.gov.tw/xAPI/"}]},
+        )
+    )
+    result = app.test_cli_runner().invoke(args=["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    app.extensions["plugin.db"].dispose()
+    engine = create_db_engine(f"sqlite:///{database}")
+    tables = set(inspect(engine).get_table_names())
+    engine.dispose()
+    assert "lti_launches" in tables  # the tool's own chain ran
+    assert not [table for table in tables if table.startswith("sandbox")]
+
+
+def test_the_tool_models_hold_no_sandbox_table() -> None:
+    assert not [name for name in import_all_models().metadata.tables if "sandbox" in name]

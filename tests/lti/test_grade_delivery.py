@@ -50,9 +50,9 @@ from plugin.lti.models import GradeOutbox, Launch, Registration
 from plugin.lti.service_tokens import EXTENSION, MAX_SERVICE_ANSWER_BYTES, ServiceTokens
 from plugin.lti.tokens import read_launch_token
 from plugin.organisations.services import default_organisation
-from plugin.web.sandbox.models import SandboxLineItem, SandboxScore
+from sandbox.models import SandboxLineItem, SandboxScore
 from tests.conftest import TEST_SECRET, app_config
-from tests.web.sandbox.conftest import PLATFORM, TOOL, AppTransport, Browser, launch_links
+from tests.sandbox.conftest import PLATFORM, TOOL, AppTransport, Browser, launch_links
 
 SCORES = "/scores"
 TOKEN_PATH = "/sandbox/token"
@@ -223,10 +223,10 @@ class GradesWorld:
             )
 
 
-def build_world(tmp_path: Path, seeded_sqlite: Path) -> tuple[Flask, ScriptedTransport]:
+def build_world(tmp_path: Path, sandbox_sqlite: Path) -> tuple[Flask, ScriptedTransport]:
     """A sandbox app with platform and tool on two hosts, every outbound call scripted."""
     database = tmp_path / "plugin.sqlite3"
-    shutil.copy(seeded_sqlite, database)
+    shutil.copy(sandbox_sqlite, database)
     config = app_config(
         tmp_path,
         f"sqlite:///{database}",
@@ -241,9 +241,9 @@ def build_world(tmp_path: Path, seeded_sqlite: Path) -> tuple[Flask, ScriptedTra
 
 
 @pytest.fixture
-def world(tmp_path: Path, seeded_sqlite: Path) -> Iterator[GradesWorld]:
+def world(tmp_path: Path, sandbox_sqlite: Path) -> Iterator[GradesWorld]:
     """A sandbox world for grade tests."""
-    app, transport = build_world(tmp_path, seeded_sqlite)
+    app, transport = build_world(tmp_path, sandbox_sqlite)
     yield GradesWorld(app, transport, Browser(app.test_client()))
     app.extensions["plugin.db"].dispose()
 

@@ -19,7 +19,7 @@ from plugin.lti.registrations import find_registration
 from plugin.lti.service_tokens import EXTENSION, ServiceCredentials, ServiceError, ServiceTokens
 from tests.conftest import TEST_SECRET
 from tests.lti.test_grade_delivery import GradesWorld, build_world
-from tests.web.sandbox.conftest import CONTEXT_URL, PLATFORM, Browser
+from tests.sandbox.conftest import CONTEXT_URL, PLATFORM, Browser
 
 MEMBERSHIPS_URL = CONTEXT_URL + "/memberships"
 MEMBERSHIPS_PATH = "/sandbox/api/contexts/sandbox-course-1/memberships"
@@ -27,9 +27,9 @@ MEMBERSHIP = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
 
 
 @pytest.fixture
-def world(tmp_path: Path, seeded_sqlite: Path) -> Iterator[GradesWorld]:
+def world(tmp_path: Path, sandbox_sqlite: Path) -> Iterator[GradesWorld]:
     """The sandbox platform behind a recording transport, after one designer launch."""
-    app, transport = build_world(tmp_path, seeded_sqlite)
+    app, transport = build_world(tmp_path, sandbox_sqlite)
     world = GradesWorld(app, transport, Browser(app.test_client()))
     world.launch("designer")
     yield world

@@ -27,7 +27,7 @@ from plugin.lti.service_tokens import (
 )
 from tests.conftest import TEST_SECRET
 from tests.lti.test_grade_delivery import GradesWorld, build_world
-from tests.web.sandbox.conftest import PLATFORM, TOKEN_URL, Browser
+from tests.sandbox.conftest import PLATFORM, TOKEN_URL, Browser
 
 SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
@@ -275,9 +275,9 @@ def test_the_app_keeps_one_service_token_cache(app: Flask) -> None:
 
 
 @pytest.fixture
-def world(tmp_path: Path, seeded_sqlite: Path) -> Iterator[GradesWorld]:
+def world(tmp_path: Path, sandbox_sqlite: Path) -> Iterator[GradesWorld]:
     """The sandbox platform, reached through the scripted transport."""
-    app, transport = build_world(tmp_path, seeded_sqlite)
+    app, transport = build_world(tmp_path, sandbox_sqlite)
     yield GradesWorld(app, transport, Browser(app.test_client()))
     app.extensions["plugin.db"].dispose()
 

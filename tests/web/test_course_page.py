@@ -14,19 +14,19 @@ import plugin.web.course as course_module
 from plugin.lti.claims import CLAIM_NRPS
 from plugin.lti.models import Launch
 from plugin.lti.tokens import issue_launch_token
-from plugin.web.sandbox.services import DEMO_COURSE_TITLE
+from sandbox.services import DEMO_COURSE_TITLE
 from tests.conftest import TEST_SECRET
 from tests.lti.test_grade_delivery import GradesWorld, build_world
-from tests.web.sandbox.conftest import TOOL, Browser, parse_page
+from tests.sandbox.conftest import TOOL, Browser, parse_page
 
 MEMBERSHIPS_PATH = "/sandbox/api/contexts/sandbox-course-1/memberships"
 NAMES = ("王小明", "林雅婷", "陳志豪")
 
 
 @pytest.fixture
-def world(tmp_path: Path, seeded_sqlite: Path) -> Iterator[GradesWorld]:
+def world(tmp_path: Path, sandbox_sqlite: Path) -> Iterator[GradesWorld]:
     """The sandbox platform and the tool, outbound calls through a recording transport."""
-    app, transport = build_world(tmp_path, seeded_sqlite)
+    app, transport = build_world(tmp_path, sandbox_sqlite)
     yield GradesWorld(app, transport, Browser(app.test_client()))
     app.extensions["plugin.db"].dispose()
 

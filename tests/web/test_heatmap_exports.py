@@ -8,7 +8,7 @@ import io
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from plugin.web.sandbox.models import SandboxPerson
+from sandbox.models import SandboxPerson
 from tests.lti.test_grade_delivery import GradesWorld
 from tests.web.test_heatmap_pages import page, pass_c4_t5, tagged_codes, world  # noqa: F401
 

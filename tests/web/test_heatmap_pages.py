@@ -16,19 +16,19 @@ from plugin.lti.claims import CLAIM_NRPS
 from plugin.lti.models import Launch
 from plugin.lti.tokens import issue_launch_token
 from plugin.rollup.models import Identity
-from plugin.web.sandbox.models import SandboxResourceLink
+from sandbox.models import SandboxResourceLink
 from tests.conftest import TEST_SECRET
 from tests.lti.test_grade_delivery import GradesWorld, build_world
+from tests.sandbox.conftest import PLATFORM, TOOL, Browser
 from tests.web.modules.test_module_statements import C4_T5, correct_answers
-from tests.web.sandbox.conftest import PLATFORM, TOOL, Browser
 
 HEAT_KINDS = ("knowledge", "skill", "attitude")
 
 
 @pytest.fixture
-def world(tmp_path: Path, seeded_sqlite: Path) -> Iterator[GradesWorld]:
+def world(tmp_path: Path, sandbox_sqlite: Path) -> Iterator[GradesWorld]:
     """The sandbox platform and the tool, outbound calls through a recording transport."""
-    app, transport = build_world(tmp_path, seeded_sqlite)
+    app, transport = build_world(tmp_path, sandbox_sqlite)
     yield GradesWorld(app, transport, Browser(app.test_client()))
     app.extensions["plugin.db"].dispose()
 

@@ -3,6 +3,9 @@
 It plays an LMS on ``sandbox.platform_url`` (another host than the tool's ``lti.base_url``) so
 that the tool runs as a third-party iframe, and answers OIDC logins, launches, deep linking,
 the token endpoint, AGS and NRPS with ``lti1p3platform`` doing the protocol work.
+
+It is not the product: a package beside ``plugin/`` that the tool imports by name, through
+``init_app`` below, only when ``[sandbox] enabled = true`` (docs/ARCHITECTURE.md §4).
 """
 
 from __future__ import annotations
@@ -16,14 +19,23 @@ from sqlalchemy.orm import Session
 
 from plugin.core.errors import PluginError
 from plugin.lti.keys import ensure_active_key, public_jwks
+from plugin.web import SCHEMA_UPGRADES
 from plugin.web.request_db import get_session
-from plugin.web.sandbox.errors import service_error_response
-from plugin.web.sandbox.platform import PlatformUrls, SandboxPlatform, SandboxPlatformConf
-from plugin.web.sandbox.services import ensure_demo_data, register_with_tool
 from plugin.web.security import forget_frame_origins
+from sandbox.errors import service_error_response
+from sandbox.migrate import upgrade_sandbox
+from sandbox.platform import PlatformUrls, SandboxPlatform, SandboxPlatformConf
+from sandbox.services import ensure_demo_data, register_with_tool
 
-blueprint = Blueprint("sandbox", __name__)
-EXTENSION = "plugin.sandbox"
+# Its pages and scripts travel with the package; templates keep their "sandbox/" names.
+blueprint = Blueprint(
+    "sandbox",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/sandbox/static",
+)
+EXTENSION = "sandbox"
 
 
 def sandbox_platform() -> SandboxPlatform:
@@ -65,7 +77,7 @@ def _on_platform_host() -> Response | None:
 def _ensure_ready() -> None:
     """Seed the demo course and register the sandbox with the tool, once per process."""
     platform = sandbox_platform()
-    if platform.ready:
+    if platform.ready or request.endpoint == "sandbox.static":  # a script or style sheet
         return
     session = get_session()
     for attempt in (1, 2):
@@ -98,6 +110,8 @@ def init_app(app: Flask) -> None:
         ),
         instance_dir=settings.instance_dir,
     )
-    from plugin.web.sandbox import api, views  # noqa: F401  (their routes attach to blueprint)
+    # `flask --app plugin db upgrade` creates the sandbox's tables after the tool's.
+    app.extensions.setdefault(SCHEMA_UPGRADES, []).append(upgrade_sandbox)
+    from sandbox import api, views  # noqa: F401  (their routes attach to blueprint)
 
     app.register_blueprint(blueprint)

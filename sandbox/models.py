@@ -4,13 +4,23 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import JSON, Boolean, Float, ForeignKey, MetaData, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
-from plugin.core.db import Base, UTCDateTime, utcnow
+from plugin.core.db import NAMING_CONVENTION, UTCDateTime, utcnow
 
 
-class SandboxCourse(Base):
+class SandboxBase(DeclarativeBase):
+    """Declarative base of the sandbox's tables, apart from the tool's ``Base``.
+
+    Their own metadata keeps them out of the tool's migrations and schema checks: only the
+    sandbox's own Alembic history (sandbox/migrations) creates them (docs/ARCHITECTURE.md).
+    """
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class SandboxCourse(SandboxBase):
     """A course of the sandbox LMS (the LTI context)."""
 
     __tablename__ = "sandbox_courses"
@@ -22,7 +32,7 @@ class SandboxCourse(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class SandboxPerson(Base):
+class SandboxPerson(SandboxBase):
     """A person of the sandbox LMS, chosen on its pages with ``?as=<persona>``."""
 
     __tablename__ = "sandbox_people"
@@ -35,7 +45,7 @@ class SandboxPerson(Base):
     family_name: Mapped[str] = mapped_column(String(255), default="")
 
 
-class SandboxMembership(Base):
+class SandboxMembership(SandboxBase):
     """A person's place in a course, with the LIS roles the launch and NRPS carry."""
 
     __tablename__ = "sandbox_memberships"
@@ -51,7 +61,7 @@ class SandboxMembership(Base):
     person: Mapped[SandboxPerson] = relationship()
 
 
-class SandboxResourceLink(Base):
+class SandboxResourceLink(SandboxBase):
     """An LTI resource link placed in a course (seeded, or created by deep linking)."""
 
     __tablename__ = "sandbox_resource_links"
@@ -66,7 +76,7 @@ class SandboxResourceLink(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class SandboxLineItem(Base):
+class SandboxLineItem(SandboxBase):
     """An AGS line item (a gradebook column), optionally bound to a resource link."""
 
     __tablename__ = "sandbox_line_items"
@@ -85,7 +95,7 @@ class SandboxLineItem(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class SandboxScore(Base):
+class SandboxScore(SandboxBase):
     """Every score a tool posted (AGS 2.0 §3.4), kept as received."""
 
     __tablename__ = "sandbox_scores"
@@ -105,7 +115,7 @@ class SandboxScore(Base):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
-class SandboxResult(Base):
+class SandboxResult(SandboxBase):
     """The current result of one user on one line item (AGS 2.0 §3.3), from the latest score."""
 
     __tablename__ = "sandbox_results"

@@ -18,7 +18,7 @@ from plugin.core.errors import InvalidInput, NotFound
 from plugin.lti.claims import role_name
 from plugin.lti.registrations import PlatformDetails, register_platform
 from plugin.web.inputs import is_ascii_int
-from plugin.web.sandbox.models import (
+from sandbox.models import (
     SandboxCourse,
     SandboxLineItem,
     SandboxMembership,
@@ -27,7 +27,7 @@ from plugin.web.sandbox.models import (
     SandboxResult,
     SandboxScore,
 )
-from plugin.web.sandbox.platform import CLIENT_ID, DEPLOYMENT_ID, PlatformUrls
+from sandbox.platform import CLIENT_ID, DEPLOYMENT_ID, PlatformUrls
 
 MEMBERSHIP = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
 INSTITUTION = "http://purl.imsglobal.org/vocab/lis/v2/institution/person#"

@@ -17,14 +17,14 @@ from plugin.core.errors import Forbidden, InvalidInput
 from plugin.lti.claims import CLAIM_DEPLOYMENT_ID, CLAIM_TOOL_PLATFORM
 from plugin.lti.launch import origin_of
 from plugin.web.request_db import get_session
-from plugin.web.sandbox import (
+from sandbox import (
     blueprint,
     platform_conf,
     sandbox_platform,
     secret_key,
     tool_key_set,
 )
-from plugin.web.sandbox.hints import (
+from sandbox.hints import (
     DEEP_LINK,
     LINK,
     MessageHint,
@@ -33,8 +33,8 @@ from plugin.web.sandbox.hints import (
     read_deep_link_data,
     read_message_hint,
 )
-from plugin.web.sandbox.models import SandboxCourse, SandboxPerson
-from plugin.web.sandbox.platform import (
+from sandbox.models import SandboxCourse, SandboxPerson
+from sandbox.platform import (
     CLIENT_ID,
     DEPLOYMENT_ID,
     FlaskPlatformRequest,
@@ -42,7 +42,7 @@ from plugin.web.sandbox.platform import (
     SandboxOidcLogin,
     check_tool_jwt,
 )
-from plugin.web.sandbox.services import (
+from sandbox.services import (
     COURSE_OFFERING,
     DEFAULT_PERSONA,
     PERSONAS,

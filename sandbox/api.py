@@ -24,16 +24,16 @@ from lti1p3platform.utils import dataclass_to_dict
 from plugin.core.errors import InvalidInput
 from plugin.web.inputs import MAX_PAGE, parse_int
 from plugin.web.request_db import get_session
-from plugin.web.sandbox import blueprint, platform_conf, sandbox_platform, tool_key_set
-from plugin.web.sandbox.errors import BearerError, TokenError
-from plugin.web.sandbox.models import (
+from sandbox import blueprint, platform_conf, sandbox_platform, tool_key_set
+from sandbox.errors import BearerError, TokenError
+from sandbox.models import (
     SandboxCourse,
     SandboxLineItem,
     SandboxMembership,
     SandboxResult,
 )
-from plugin.web.sandbox.platform import CLIENT_ASSERTION_TYPE, CLIENT_ID, check_tool_jwt
-from plugin.web.sandbox.services import (
+from sandbox.platform import CLIENT_ASSERTION_TYPE, CLIENT_ID, check_tool_jwt
+from sandbox.services import (
     Page,
     create_line_item,
     find_line_items,

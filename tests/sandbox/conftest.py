@@ -78,10 +78,10 @@ class AppTransport(BaseAdapter):
 
 
 @pytest.fixture
-def sandbox_app(tmp_path: Path, seeded_sqlite: Path) -> Iterator[Flask]:
+def sandbox_app(tmp_path: Path, sandbox_sqlite: Path) -> Iterator[Flask]:
     """An app with the sandbox on, the framework loaded, platform and tool on two hosts."""
     database = tmp_path / "plugin.sqlite3"
-    shutil.copy(seeded_sqlite, database)
+    shutil.copy(sandbox_sqlite, database)
     config = app_config(
         tmp_path,
         f"sqlite:///{database}",

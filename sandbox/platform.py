@@ -137,7 +137,7 @@ def load_platform_key(instance_dir: str) -> PlatformKey:
 
 @dataclass
 class SandboxPlatform:
-    """Per-app state of the sandbox platform, kept in ``app.extensions["plugin.sandbox"]``."""
+    """Per-app state of the sandbox platform, kept in ``app.extensions["sandbox"]``."""
 
     urls: PlatformUrls
     instance_dir: str

@@ -10,8 +10,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import func, select
 
 from plugin.lti.models import Deployment, Registration
-from plugin.web.sandbox.models import SandboxCourse, SandboxPerson, SandboxResourceLink
-from tests.web.sandbox.conftest import PLATFORM, TOOL, Browser, launch_links, parse_page
+from sandbox.models import SandboxCourse, SandboxPerson, SandboxResourceLink
+from tests.sandbox.conftest import PLATFORM, TOOL, Browser, launch_links, parse_page
 
 
 def test_course_page_lists_the_seeded_link_the_people_and_the_tool_frame(browser: Browser) -> None:
@@ -25,7 +25,7 @@ def test_course_page_lists_the_seeded_link_the_people_and_the_tool_frame(browser
     assert link["href"] == f"/sandbox/launch/{link['data-link-id']}?as=learner"
     assert link["target"] == "tool-frame"
     assert '<iframe name="tool-frame" id="tool-frame"' in html
-    assert "/static/sandbox/platform-storage.js" in html
+    assert "/sandbox/static/platform-storage.js" in html
     assert f'data-tool-origin="{TOOL}"' in html
     assert "<script>" not in html  # no inline scripts: data travels in attributes
     assert 'id="add-activity"' not in html  # learners do not place activities
@@ -55,7 +55,7 @@ def test_first_use_registers_the_sandbox_with_the_tool_once(
     browser: Browser, sandbox_app: Flask
 ) -> None:
     browser.get(PLATFORM + "/sandbox")
-    sandbox_app.extensions["plugin.sandbox"].ready = False  # as after a restart
+    sandbox_app.extensions["sandbox"].ready = False  # as after a restart
     browser.get(PLATFORM + "/sandbox?as=designer")
     with sandbox_app.extensions["plugin.db"].session_scope() as session:
         registration = session.scalars(select(Registration)).one()
@@ -81,7 +81,7 @@ def test_platform_key_is_kept_private_and_published_with_its_kid(
     (jwk,) = first["keys"]
     assert jwk["kid"] and jwk["kty"] == "RSA" and jwk["alg"] == "RS256"
     assert "d" not in jwk  # public half only
-    sandbox_app.extensions["plugin.sandbox"]._key = None  # a new process reads the same file
+    sandbox_app.extensions["sandbox"]._key = None  # a new process reads the same file
     assert browser.get(PLATFORM + "/sandbox/jwks.json").json == first
 
 

@@ -13,10 +13,10 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from flask import Flask
 from sqlalchemy import func, select
 
-from plugin.web.sandbox.hints import issue_deep_link_data
-from plugin.web.sandbox.models import SandboxLineItem, SandboxResourceLink
+from sandbox.hints import issue_deep_link_data
+from sandbox.models import SandboxLineItem, SandboxResourceLink
 from tests.conftest import TEST_SECRET
-from tests.web.sandbox.conftest import (
+from tests.sandbox.conftest import (
     PLATFORM,
     TOOL,
     Browser,
@@ -138,7 +138,7 @@ def test_designer_deep_link_places_a_module_as_a_new_course_link(
     done = browser.post(returned.action, returned.fields)
     assert done.status_code == 200, done.get_data(as_text=True)
     done_html = done.get_data(as_text=True)
-    assert "/static/sandbox/reload-parent.js" in done_html
+    assert "/sandbox/static/reload-parent.js" in done_html
     assert 'href="/sandbox?as=designer" target="_top"' in done_html
 
     course = browser.get(PLATFORM + "/sandbox?as=learner").get_data(as_text=True)
