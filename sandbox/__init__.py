@@ -18,8 +18,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from plugin.core.errors import PluginError
+from plugin.core.migrate import SCHEMA_UPGRADES
 from plugin.lti.keys import ensure_active_key, public_jwks
-from plugin.web import SCHEMA_UPGRADES
 from plugin.web.request_db import get_session
 from plugin.web.security import forget_frame_origins
 from sandbox.errors import service_error_response

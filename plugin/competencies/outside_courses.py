@@ -10,8 +10,6 @@ course missing from a later file is kept.
 
 from __future__ import annotations
 
-import csv
-import io
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -20,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from plugin.competencies.models import Framework, Grade, Item, OutsideCourse
+from plugin.core.csv_reader import CsvFault, CsvFile
 from plugin.core.db import utcnow
 from plugin.core.errors import InvalidInput
 from plugin.core.spreadsheet import starts_formula
@@ -97,21 +96,6 @@ def _split(cell: str) -> list[str]:
     return [part.strip() for part in cell.split(SEPARATORS[0]) if part.strip()]
 
 
-def decode_file(data: bytes) -> str:
-    """The file's text (UTF-8, a leading BOM dropped); refuses oversized or non-UTF-8 files."""
-    if len(data) > MAX_BYTES:
-        raise CourseFileInvalid(
-            [Problem(0, "file", f"the file is larger than {MAX_BYTES // (1024 * 1024)} MB")]
-        )
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise CourseFileInvalid(
-            [Problem(line, "file", "the file is not UTF-8 text (save it as CSV UTF-8)")]
-        ) from None
-
-
 def _check_header(line: int, header: list[str]) -> None:
     found = [cell.strip() for cell in header]
     if tuple(found) == HEADER:
@@ -129,25 +113,6 @@ def _check_header(line: int, header: list[str]) -> None:
     raise CourseFileInvalid(
         [Problem(line, "header", f"must be exactly {expected} ({'; '.join(details)})")]
     )
-
-
-def _records(text: str) -> list[tuple[int, list[str]]]:
-    """(first line, cells) per CSV record; blank lines are skipped."""
-    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
-    records: list[tuple[int, list[str]]] = []
-    line = 1
-    try:
-        for cells in reader:
-            if any(cell.strip() for cell in cells):
-                records.append((line, cells))
-                if len(records) > MAX_ROWS + 1:  # + the header
-                    raise CourseFileInvalid(
-                        [Problem(line, "file", f"the file has more than {MAX_ROWS} rows")]
-                    )
-            line = reader.line_num + 1
-    except csv.Error as exc:
-        raise CourseFileInvalid([Problem(reader.line_num or line, "file", str(exc))]) from None
-    return records
 
 
 class _RowChecker:
@@ -173,16 +138,8 @@ class _RowChecker:
         }
 
     def check(self, line: int, cells: list[str], problems: list[Problem]) -> CourseRow | None:
-        """The checked row, or None after adding its problems to ``problems``."""
-        if len(cells) != len(HEADER):
-            problems.append(
-                Problem(
-                    line,
-                    "row",
-                    f"expected {len(HEADER)} fields ({','.join(HEADER)}), found {len(cells)}",
-                )
-            )
-            return None
+        """The checked row (as wide as HEADER: the reader sees to it), or None after adding
+        its problems to ``problems``."""
         raw = dict(zip(HEADER, (cell.strip() for cell in cells), strict=True))
         before = len(problems)
 
@@ -247,22 +204,33 @@ class _RowChecker:
 
 
 def read_outside_courses(session: Session, framework: Framework, data: bytes) -> list[CourseRow]:
-    """Every row of the file, checked; :class:`CourseFileInvalid` lists the faults found."""
-    records = _records(decode_file(data))
-    if not records:
-        raise CourseFileInvalid(
-            [Problem(1, "header", f"the file is empty: the first line must be {','.join(HEADER)}")]
-        )
-    header_line, header = records[0]
-    _check_header(header_line, header)
+    """Every row of the file, checked; :class:`CourseFileInvalid` lists the faults found.
+
+    A fault of the file's form (size, encoding, CSV, width, row count) stops the reading and
+    is the only one named; faults of the cells are all collected, up to MAX_PROBLEMS."""
+    try:
+        table = CsvFile(data, max_bytes=MAX_BYTES, strict=True)
+        if table.header is None:
+            raise CourseFileInvalid(
+                [
+                    Problem(
+                        1, "header", f"the file is empty: the first line must be {','.join(HEADER)}"
+                    )
+                ]
+            )
+        _check_header(table.header.line, table.header.cells)
+        records = list(table.rows(max_rows=MAX_ROWS))  # every fault of form first
+    except CsvFault as fault:
+        raise CourseFileInvalid([Problem(fault.line, fault.field, fault.message)]) from None
     checker = _RowChecker(session, framework)
     problems: list[Problem] = []
     rows: list[CourseRow] = []
     first_line: dict[str, int] = {}
-    for line, cells in records[1:]:
+    for record in records:
+        line, cells = record.line, record.cells
         row = checker.check(line, cells, problems)
         # Duplicates are found on the raw code, so a bad first copy still names its twin.
-        code = cells[0].strip() if len(cells) == len(HEADER) else ""
+        code = cells[0].strip()
         if code and code in first_line:
             problems.append(
                 Problem(line, "code", f"duplicate code {code!r} (first on line {first_line[code]})")

@@ -13,6 +13,11 @@ MIGRATIONS_DIR = Path(__file__).resolve().parents[2] / "migrations"
 # its tables in a history of its own, so the tool's autogenerate must neither drop nor add them.
 FOREIGN_TABLE_PREFIXES = ("sandbox_",)
 
+# Where an extension registers a callable(engine) that `flask --app plugin db upgrade` runs after
+# the tool's migrations (app.extensions key): the sandbox keeps its tables in an Alembic history
+# of its own.
+SCHEMA_UPGRADES = "plugin.schema_upgrades"
+
 
 def is_tool_table(name: str | None, kind: str, _parents: object = None) -> bool:
     """False for another history's table (Alembic's ``include_name`` hook for autogenerate)."""

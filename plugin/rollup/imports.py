@@ -19,9 +19,7 @@ when they say the same, and a later file may not give another person's source id
 
 from __future__ import annotations
 
-import csv
 import dataclasses
-import io
 import math
 import uuid
 from dataclasses import dataclass, field
@@ -33,6 +31,7 @@ from sqlalchemy.orm import Session
 
 from plugin.competencies.models import Framework, Module, OutsideCourse
 from plugin.competencies.modules import report_scale_levels
+from plugin.core.csv_reader import CsvFault, CsvFile
 from plugin.core.errors import InvalidInput
 from plugin.rollup.changes import ID_NAMESPACE, AttainmentChange
 from plugin.rollup.engine import RollupConfig
@@ -230,70 +229,64 @@ class _RowError(Exception):
 
 
 def read_evidence_file(session: Session, framework: Framework, data: bytes) -> list[Observation]:
-    """Check every row of a raw-evidence or completion-record file; all problems by line."""
-    if len(data) > MAX_BYTES:
-        raise EvidenceFileInvalid([f"file: larger than {MAX_BYTES // (1024 * 1024)} MB"])
+    """Check every row of a raw-evidence or completion-record file; all problems by line.
+
+    Faults of the cells are collected, up to MAX_PROBLEMS; the first fault of the file's form
+    (size, encoding, CSV, a row of another width) is named too and stops the reading."""
     try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data[: exc.start].count(b"\n") + 1
-        raise EvidenceFileInvalid([f"line {line}: not UTF-8 text (save it as CSV UTF-8)"]) from None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    try:
-        header = tuple(cell.strip() for cell in next(reader))
-    except StopIteration:
-        raise EvidenceFileInvalid(["line 1, header: the file is empty"]) from None
-    except csv.Error as exc:
-        raise EvidenceFileInvalid([f"line 1, header: {exc}"]) from None
-    if header not in (RAW_HEADER, COMPLETION_HEADER):
-        raise EvidenceFileInvalid(
-            [
-                f"line 1, header: must be {','.join(RAW_HEADER)} (raw evidence) or "
-                f"{','.join(COMPLETION_HEADER)} (completion records)"
-            ]
-        )
+        table = CsvFile(data, max_bytes=MAX_BYTES)
+        if table.header is None:
+            raise EvidenceFileInvalid(["line 1, header: the file is empty"])
+        header = table.columns
+        if header not in (RAW_HEADER, COMPLETION_HEADER):
+            raise EvidenceFileInvalid(
+                [
+                    f"line {table.header.line}, header: must be {','.join(RAW_HEADER)} (raw "
+                    f"evidence) or {','.join(COMPLETION_HEADER)} (completion records)"
+                ]
+            )
+    except CsvFault as fault:
+        raise EvidenceFileInvalid([str(fault)]) from None
     checker = _Reader(session, framework)
     parse = checker.raw if header == RAW_HEADER else checker.completion
     observations: list[Observation] = []
     first: dict[str, Observation] = {}  # the first row of each source id
     problems: list[str] = []
-    try:
-        for cells in reader:
-            line = reader.line_num
-            if not any(cell.strip() for cell in cells):
-                continue
-            if len(cells) != len(header):
-                problems.append(f"line {line}: {len(cells)} fields, the header has {len(header)}")
-                continue
-            row = dict(zip(header, cells, strict=True))
-            if not row["person_issuer"].strip() or not row["person_sub"].strip():
-                name = "person_issuer" if not row["person_issuer"].strip() else "person_sub"
-                problems.append(f"line {line}, field {name}: must not be empty")
-                continue
-            faults = [
-                (name, problem)
-                for name in ("person_issuer", "person_sub")
-                if (problem := cell_problem(name, row[name].strip()))
-            ]
-            if faults:
-                problems.append(f"line {line}, field {faults[0][0]}: {faults[0][1]}")
-                continue
-            try:
-                observation = parse(row, line)
-            except _RowError as exc:
-                problems.append(f"line {line}, field {exc.column}: {exc.message}")
-            else:
-                twin = first.setdefault(observation.source_id, observation)
-                if dataclasses.replace(twin, line=line) != observation:
-                    problems.append(
-                        f"line {line}, field source_id: {observation.source_id!r} is on line "
-                        f"{twin.line} too, for another observation"
-                    )
-                observations.append(observation)
-            if len(problems) >= MAX_PROBLEMS:
-                break
-    except csv.Error as exc:
-        problems.append(f"line {reader.line_num}: {exc}")
+    records = table.rows()
+    while len(problems) < MAX_PROBLEMS:
+        try:
+            record = next(records, None)
+        except CsvFault as fault:  # the file's form: the reading stops here
+            problems.append(str(fault))
+            break
+        if record is None:
+            break
+        line = record.line
+        row = dict(zip(header, record.cells, strict=True))
+        if not row["person_issuer"].strip() or not row["person_sub"].strip():
+            name = "person_issuer" if not row["person_issuer"].strip() else "person_sub"
+            problems.append(f"line {line}, field {name}: must not be empty")
+            continue
+        faults = [
+            (name, problem)
+            for name in ("person_issuer", "person_sub")
+            if (problem := cell_problem(name, row[name].strip()))
+        ]
+        if faults:
+            problems.append(f"line {line}, field {faults[0][0]}: {faults[0][1]}")
+            continue
+        try:
+            observation = parse(row, line)
+        except _RowError as exc:
+            problems.append(f"line {line}, field {exc.column}: {exc.message}")
+        else:
+            twin = first.setdefault(observation.source_id, observation)
+            if dataclasses.replace(twin, line=line) != observation:
+                problems.append(
+                    f"line {line}, field source_id: {observation.source_id!r} is on line "
+                    f"{twin.line} too, for another observation"
+                )
+            observations.append(observation)
     if problems:
         raise EvidenceFileInvalid(problems)
     return observations

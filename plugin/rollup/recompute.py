@@ -3,7 +3,7 @@
 ``recompute_items`` recomputes one learner's affected items and their competencies, in the
 caller's transaction; ``recompute_all`` recomputes everything, a chunk of learners at a time
 with bulk reads and writes (memory holds one chunk, whatever the evidence count). Both return
-what changed (plugin.rollup.changes), so the callers (web/, cli.py) can turn level changes into
+what changed (plugin.rollup.changes), so the callers (web/, cli/) can turn level changes into
 ``assessed`` statements — the roll-up itself does not import the xAPI layer.
 """
 

@@ -59,11 +59,6 @@ def init_app(app: Flask) -> None:
         load_extension(app, sandbox.module)
 
 
-# Where an extension registers a callable(engine) that `flask --app plugin db upgrade` runs after
-# the tool's migrations: the sandbox keeps its tables in an Alembic history of its own.
-SCHEMA_UPGRADES = "plugin.schema_upgrades"
-
-
 def load_extension(app: Flask, module_name: str) -> None:
     """Import the package ``module_name`` by name and let its ``init_app`` attach to ``app``.
 

@@ -1,6 +1,6 @@
 """Roll-up orchestration: learner events become evidence, level changes become statements.
 
-The roll-up returns what changed; this module (and cli.py) turns changes into TLA ``assessed``
+The roll-up returns what changed; this module (and cli/) turns changes into TLA ``assessed``
 statements through the same outbox, in the caller's transaction. It stays above both packages
 because it joins them: the roll-up and xAPI packages never import each other
 (docs/ARCHITECTURE.md §4). What needs only one of them lives there: the launch's learner

@@ -188,6 +188,24 @@ def test_bad_rows_are_named_by_line_and_nothing_is_imported(app: Flask, tmp_path
         assert session.query(OutboxStatement).count() == 0
 
 
+def test_a_row_of_another_width_is_named_and_stops_the_reading(app: Flask, tmp_path: Path) -> None:
+    path = tmp_path / "ragged.csv"
+    path.write_text(
+        RAW + f"{ISS},p3,DC9-K9,1,0.5,,2026-03-02T10:00:00Z,x\n"
+        f"{ISS},p3,DC1-K1,1\n"
+        f"{ISS},p3,DC1-K1,1,1.5,,2026-03-02T10:00:00Z,y\n",
+        encoding="utf-8",
+    )
+    result = app.test_cli_runner().invoke(args=["evidence", "import", str(path)])
+    assert result.exit_code == 1
+    assert "line 5, field item_id" in result.output
+    assert "line 6: expected 8 fields (person_issuer,person_sub," in result.output
+    assert "found 4" in result.output
+    assert "line 7" not in result.output
+    with db(app) as session:
+        assert session.query(Evidence).count() == 0
+
+
 def test_completion_records_map_through_the_course_tags(app: Flask, tmp_path: Path) -> None:
     module_key = "tw-civil-service-dc.C4-T5"
     path = tmp_path / "done.csv"

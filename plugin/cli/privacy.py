@@ -10,11 +10,10 @@ import sys
 from pathlib import Path
 
 import click
-from flask import current_app
-from flask.cli import AppGroup, with_appcontext
+from flask.cli import with_appcontext
 
-from plugin.core.db import Database, utcnow
-from plugin.core.errors import PluginError
+from plugin.cli.common import PluginGroup, db, settings
+from plugin.core.db import utcnow
 from plugin.organisations.audience import Audience
 from plugin.organisations.services import get_organisation
 from plugin.privacy.audit import Accessor, list_entries, record_access
@@ -25,10 +24,6 @@ from plugin.privacy.retention import purge_expired
 log = logging.getLogger("plugin.privacy")
 EXPORT_ACTION = "person.export"
 AUDIT_COLUMNS = ("at", "organisation_id", "actor_role", "actor_id", "action", "subject")
-
-
-def _db() -> Database:
-    return current_app.extensions["plugin.db"]
 
 
 @click.command("export")
@@ -43,7 +38,7 @@ def _db() -> Database:
 )
 def person_export(issuer: str, sub: str, output: Path | None) -> None:
     """Write everything the tool holds about one person as one JSON document."""
-    with _db().session_scope() as session:
+    with db().session_scope() as session:
         document = export_person(session, issuer, sub)
         record_access(session, Accessor.operator(), EXPORT_ACTION, _audit_subject(document))
     text = json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
@@ -72,10 +67,10 @@ def person_erase(issuer: str, sub: str, yes: bool) -> None:
     """Erase one person (and their linked accounts); void what the LRSs hold about them."""
     if not yes:
         click.confirm("Erase everything held about this person? This cannot be undone", abort=True)
-    settings = current_app.extensions["plugin.settings"]
-    with _db().session_scope() as session:
+    config = settings()
+    with db().session_scope() as session:
         report = erase_person(
-            session, issuer, sub, base_url=settings.lti.base_url, accessor=Accessor.operator()
+            session, issuer, sub, base_url=config.lti.base_url, accessor=Accessor.operator()
         )
     if report.nothing_held:
         click.echo("nothing held about this person: nothing erased")
@@ -98,9 +93,9 @@ def person_erase(issuer: str, sub: str, yes: bool) -> None:
 def purge_command() -> None:
     """Delete login states, launches, delivered statements and audit entries past their
     [retention] age (run it daily from cron)."""
-    settings = current_app.extensions["plugin.settings"]
-    with _db().session_scope() as session:
-        report = purge_expired(session, settings.retention, utcnow())
+    config = settings()
+    with db().session_scope() as session:
+        report = purge_expired(session, config.retention, utcnow())
     summary = (
         f"purged {report.login_states} login state(s), {report.launches} launch(es), "
         f"{report.delivered_statements} delivered statement row(s), "
@@ -110,7 +105,7 @@ def purge_command() -> None:
     click.echo(summary)
 
 
-@click.group("audit", cls=AppGroup)
+@click.group("audit", cls=PluginGroup)
 def audit_group() -> None:
     """The access audit: who opened or exported whose records."""
 
@@ -120,13 +115,10 @@ def audit_group() -> None:
 @click.option("--organisation", "organisation_key", default=None, help="Only this one's.")
 def audit_list(limit: int, organisation_key: str | None) -> None:
     """Print the newest audit entries (of every organisation, or of one) as CSV."""
-    with _db().session_scope() as session:
+    with db().session_scope() as session:
         audience = Audience.operator()
         if organisation_key is not None:
-            try:
-                organisation = get_organisation(session, organisation_key)
-            except PluginError as exc:
-                raise click.ClickException(exc.message) from None
+            organisation = get_organisation(session, organisation_key)
             audience = Audience.organisation(organisation.id)
         entries = list_entries(session, audience, limit=limit)
         writer = csv.writer(sys.stdout)

@@ -1,0 +1,66 @@
+"""What every command group shares: the group class, the database, settings, option types."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+from flask import current_app
+from flask.cli import AppGroup
+from sqlalchemy.orm import Session
+
+from plugin.competencies.models import Framework
+from plugin.competencies.services import get_framework
+from plugin.core.config import Settings
+from plugin.core.db import Database
+from plugin.core.errors import PluginError
+from plugin.web.inputs import is_ascii_int
+
+NO_FRAMEWORK = "no framework loaded (run: flask --app plugin framework load)"
+
+
+class PluginGroup(AppGroup):
+    """A command group whose commands end a refused operation with its message, not a
+    traceback: a :class:`PluginError` becomes a :class:`click.ClickException`."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        """Run the subcommand; a PluginError it raises is printed as ``Error: message``."""
+        try:
+            return super().invoke(ctx)
+        except PluginError as exc:
+            raise click.ClickException(exc.message) from None
+
+
+class WholeNumber(click.ParamType):
+    """An integer option in ASCII digits (click's own INT reads full-width "１" as 1)."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        """``value`` as an int, or a usage error naming the option."""
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if not isinstance(value, str) or not is_ascii_int(value, signed=True):
+            self.fail(f"{value!r} is not a whole number written with the digits 0-9", param, ctx)
+        return int(value)
+
+
+WHOLE_NUMBER = WholeNumber()
+
+
+def db() -> Database:
+    """The application's database."""
+    return current_app.extensions["plugin.db"]
+
+
+def settings() -> Settings:
+    """The application's settings."""
+    return current_app.extensions["plugin.settings"]
+
+
+def loaded_framework(session: Session) -> Framework:
+    """The loaded framework, or a refusal telling the operator to load one."""
+    framework = get_framework(session)
+    if framework is None:
+        raise click.ClickException(NO_FRAMEWORK)
+    return framework
