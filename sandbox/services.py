@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from plugin.core.db import utcnow
 from plugin.core.errors import InvalidInput, NotFound
+from plugin.core.numbers import is_ascii_int
 from plugin.lti.claims import role_name
 from plugin.lti.registrations import PlatformDetails, register_platform
-from plugin.web.inputs import is_ascii_int
 from sandbox.models import (
     SandboxCourse,
     SandboxLineItem,

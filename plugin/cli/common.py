@@ -14,7 +14,7 @@ from plugin.competencies.services import get_framework
 from plugin.core.config import Settings
 from plugin.core.db import Database
 from plugin.core.errors import PluginError
-from plugin.web.inputs import is_ascii_int
+from plugin.core.numbers import is_ascii_int
 
 NO_FRAMEWORK = "no framework loaded (run: flask --app plugin framework load)"
 

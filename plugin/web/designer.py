@@ -36,11 +36,11 @@ from plugin.competencies.modules import (
 from plugin.competencies.schemas import TagInput
 from plugin.competencies.services import get_framework
 from plugin.core.errors import Forbidden, InvalidInput, NotFound
+from plugin.core.numbers import is_ascii_int
 from plugin.lti.claims import ADMINISTRATOR, DEEP_LINKING_REQUEST, DESIGNER
 from plugin.lti.models import Launch
 from plugin.organisations.audience import Audience
 from plugin.web.audience import editable_module, launch_audience, refuse_read_only
-from plugin.web.inputs import is_ascii_int
 from plugin.web.launch_context import current_launch, launch_url_for, settings
 from plugin.web.request_db import get_session
 

@@ -9,7 +9,6 @@ number, bounded length, and a refusal (400) that names the field in the page's l
 
 from __future__ import annotations
 
-import re
 from typing import Any, ClassVar
 
 from flask import Flask
@@ -18,18 +17,10 @@ from marshmallow import fields
 from werkzeug.routing import BaseConverter
 
 from plugin.core.errors import InvalidInput
+from plugin.core.numbers import MAX_DIGITS, is_ascii_int
 
-# 18 digits keep every accepted value inside a signed 64-bit column (SQLite, PostgreSQL bigint).
-MAX_DIGITS = 18
 # Page numbers of listings: far past any real collection, far below an offset overflow.
 MAX_PAGE = 1_000_000
-_UNSIGNED = re.compile(rf"[0-9]{{1,{MAX_DIGITS}}}", re.ASCII)
-_SIGNED = re.compile(rf"-?[0-9]{{1,{MAX_DIGITS}}}", re.ASCII)
-
-
-def is_ascii_int(raw: str, *, signed: bool = False) -> bool:
-    """True when ``raw`` is ASCII digits only (with a leading ``-`` if ``signed``)."""
-    return (_SIGNED if signed else _UNSIGNED).fullmatch(raw) is not None
 
 
 def parse_int(
