@@ -21,6 +21,7 @@ from plugin.competencies.models import Framework, Grade, Item, OutsideCourse
 from plugin.core.csv_reader import CsvFault, CsvFile
 from plugin.core.db import utcnow
 from plugin.core.errors import InvalidInput
+from plugin.core.numbers import is_ascii_decimal
 from plugin.core.spreadsheet import starts_formula
 
 HEADER = ("code", "title", "hours", "audience", "tags")
@@ -194,7 +195,7 @@ class _RowChecker:
     @staticmethod
     def _hours(text: str, fail: Callable[[str, str], None]) -> float | None:
         try:
-            hours = float(text)
+            hours = float(text) if is_ascii_decimal(text.strip()) else math.nan
         except ValueError:
             hours = math.nan
         if not math.isfinite(hours) or hours <= 0 or hours > MAX_HOURS:

@@ -3,14 +3,27 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
+
+from plugin.core.numbers import is_ascii_decimal
 
 INDICATOR_CODE = re.compile(r"^DC[1-9][0-9]*-[KS][1-9][0-9]*$")
 COMPETENCY_CODE = re.compile(r"^DC[1-9][0-9]*$")
 ATTITUDE_CODE = re.compile(r"^AT[1-9][0-9]*$")
 KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
 BANDS = ("foundation", "intermediate", "advanced", "highly_specialised")
+
+
+class AsciiFloat(fields.Float):
+    """A number; typed as text it must be a plain decimal in ASCII digits (``1.5``, not ``１.5``,
+    ``1e3`` or ``nan``, which ``float()`` would read)."""
+
+    def _deserialize(self, value: Any, attr: str | None, data: Any, **kwargs: Any) -> Any:
+        if isinstance(value, str) and not is_ascii_decimal(value.strip()):
+            raise self.make_error("invalid")
+        return super()._deserialize(value, attr, data, **kwargs)
 
 
 class LocalizedText(Schema):
@@ -239,16 +252,14 @@ class ModuleInput(Schema):
     title_en = fields.String(required=True, validate=validate.Length(min=1, max=200))
     description_zh = fields.String(load_default="", validate=validate.Length(max=2000))
     description_en = fields.String(load_default="", validate=validate.Length(max=2000))
-    hours = fields.Float(
-        required=True, validate=validate.Range(min=0, max=100, min_inclusive=False)
-    )
+    hours = AsciiFloat(required=True, validate=validate.Range(min=0, max=100, min_inclusive=False))
     content_markdown_zh = fields.String(load_default="")
     content_markdown_en = fields.String(load_default="")
     external_url = fields.String(load_default="", validate=[validate.Length(max=1000), _http_url])
     external_display = fields.String(
         load_default="window", validate=validate.OneOf(("window", "embed"))
     )
-    mastery_score = fields.Float(
+    mastery_score = AsciiFloat(
         load_default=None, allow_none=True, validate=validate.Range(min=0, max=1)
     )
     check_items = fields.List(
@@ -267,6 +278,6 @@ class TagInput(Schema):
 
     item = fields.String(required=True, validate=validate.Length(min=1, max=40))
     level = fields.Integer(required=True, strict=True)
-    weight = fields.Float(
+    weight = AsciiFloat(
         load_default=1.0, validate=validate.Range(min=0, max=10, min_inclusive=False)
     )

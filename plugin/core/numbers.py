@@ -18,3 +18,16 @@ _SIGNED = re.compile(rf"-?[0-9]{{1,{MAX_DIGITS}}}", re.ASCII)
 def is_ascii_int(raw: str, *, signed: bool = False) -> bool:
     """True when ``raw`` is ASCII digits only (with a leading ``-`` if ``signed``)."""
     return (_SIGNED if signed else _UNSIGNED).fullmatch(raw) is not None
+
+
+# A decimal as people type it: digits, at most one point, an optional leading minus; no
+# exponent, no "nan" or "inf", no digits of other scripts (float() reads all of those).
+_DECIMAL = re.compile(
+    rf"-?(?:[0-9]{{1,{MAX_DIGITS}}}(?:\.[0-9]{{0,{MAX_DIGITS}}})?|\.[0-9]{{1,{MAX_DIGITS}}})",
+    re.ASCII,
+)
+
+
+def is_ascii_decimal(raw: str) -> bool:
+    """True when ``raw`` is a plain decimal in ASCII digits (``1``, ``1.5``, ``.5``, ``-2``)."""
+    return _DECIMAL.fullmatch(raw) is not None

@@ -33,6 +33,7 @@ from plugin.competencies.models import Framework, Module, OutsideCourse
 from plugin.competencies.modules import report_scale_levels
 from plugin.core.csv_reader import CsvFault, CsvFile
 from plugin.core.errors import InvalidInput
+from plugin.core.numbers import is_ascii_decimal
 from plugin.rollup.changes import ID_NAMESPACE, AttainmentChange
 from plugin.rollup.engine import RollupConfig
 from plugin.rollup.evidence import EvidenceInput, record_evidence
@@ -131,10 +132,9 @@ def _moment(value: str) -> datetime:
 
 
 def _number(value: str, low: float, high: float) -> float:
-    try:
-        number = float(value)
-    except ValueError:
-        raise ValueError(f"not a number: {value!r}") from None
+    if not is_ascii_decimal(value.strip()):
+        raise ValueError(f"not a number written with the digits 0-9: {value!r}")
+    number = float(value)
     if math.isnan(number) or not low <= number <= high:
         raise ValueError(f"must be from {low:g} to {high:g}, got {value!r}")
     return number

@@ -175,7 +175,8 @@ def test_bad_rows_are_named_by_line_and_nothing_is_imported(app: Flask, tmp_path
     path.write_text(
         RAW + f"{ISS},p3,DC9-K9,1,0.5,,2026-03-02T10:00:00Z,x\n"
         f"{ISS},p3,DC1-K1,1,1.5,,2026-03-02T10:00:00Z,y\n"
-        f"{ISS},p3,DC1-K1,1,0.5,,2026-03-02T10:00:00,z\n",
+        f"{ISS},p3,DC1-K1,1,0.5,,2026-03-02T10:00:00,z\n"
+        f"{ISS},p3,DC1-K1,1,０.5,,2026-03-02T10:00:00Z,w\n",  # float() reads full-width digits
         encoding="utf-8",
     )
     result = app.test_cli_runner().invoke(args=["evidence", "import", str(path)])
@@ -183,6 +184,7 @@ def test_bad_rows_are_named_by_line_and_nothing_is_imported(app: Flask, tmp_path
     assert "line 5, field item_id" in result.output
     assert "line 6, field score" in result.output
     assert "line 7, field observed_at" in result.output
+    assert "line 8, field score: not a number written with the digits 0-9" in result.output
     with db(app) as session:
         assert session.query(Evidence).count() == 0
         assert session.query(OutboxStatement).count() == 0

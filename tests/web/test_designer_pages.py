@@ -378,6 +378,8 @@ def test_preview_shows_each_language_under_its_label(designer: Tool) -> None:
     [
         ({"hours": ""}, "hours"),
         ({"hours": "0"}, "hours"),
+        ({"hours": "１.5"}, "hours"),  # full-width digit: float() would read it as 1.5
+        ({"hours": "1e1"}, "hours"),
         ({"title_en": ""}, "title_en"),
         ({"mastery_score": "1.5"}, "mastery_score"),
         ({"external_url": "ftp://example.org/x"}, "external_url"),
@@ -409,6 +411,8 @@ def test_preview_shows_each_language_under_its_label(designer: Tool) -> None:
     ids=[
         "hours_blank",
         "hours_zero",
+        "hours_full_width_digit",
+        "hours_exponent",
         "title_en_blank",
         "mastery_above_1",
         "ftp_url",
