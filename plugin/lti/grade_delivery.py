@@ -34,7 +34,7 @@ from plugin.core.http_answers import parse_json
 from plugin.core.queue import UnitOfWork, backoff_delay, lease_due_ids, lease_seconds
 from plugin.lti.grades import LINE_ITEM_SCOPE, SCORE_SCOPE
 from plugin.lti.keys import SigningKey, signing_key
-from plugin.lti.models import GradeOutbox
+from plugin.lti.models import GradeOutbox, Registration
 from plugin.lti.service_tokens import (
     KeyLoader,
     ServiceCredentials,
@@ -149,8 +149,13 @@ def claim_due(
     The lease (row locks on PostgreSQL, a re-checked update on SQLite) is
     :func:`plugin.core.queue.lease_due_ids`. Rows are delivered oldest first (by id), so
     that two scores of one learner reach the platform in the order they were earned.
+    Scores for a disabled registration are held, not sent and not dropped: an operator who
+    switches a platform off stops the tool talking to it, and re-enabling it sends them.
     """
-    ids = lease_due_ids(session, GradeOutbox, limit, now, lease_until)
+    enabled = select(Registration.id).where(Registration.enabled.is_(True))
+    ids = lease_due_ids(
+        session, GradeOutbox, limit, now, lease_until, GradeOutbox.registration_id.in_(enabled)
+    )
     if not ids:
         return []
     rows = session.scalars(

@@ -885,3 +885,23 @@ def test_the_worker_loop_survives_an_error_outside_any_row() -> None:
 
     assert run_worker(batch, batch_size=50, interval=0.0, once=False, stop=stop) == 1
     assert len(calls) == 2
+
+
+def test_scores_for_a_disabled_platform_are_held_then_sent_once_it_is_enabled(
+    world: GradesWorld,
+) -> None:
+    row_id = world.enqueue(world.launch(), given=70.0)
+    registration_id = world.row(row_id).registration_id
+    with world.session() as session:
+        session.get(Registration, registration_id).enabled = False
+        session.commit()
+    assert "nothing due" in world.worker_once()
+    row = world.row(row_id)
+    assert (row.status, row.attempts) == (PENDING, 0)  # held: not sent, not dropped
+    assert world.transport.count("POST", SCORES) == 0 and world.scores() == []
+    with world.session() as session:
+        session.get(Registration, registration_id).enabled = True
+        session.commit()
+    assert "delivered 1" in world.worker_once()
+    (score,) = world.scores()
+    assert score.score_given == 70.0
