@@ -14,7 +14,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export PLUGIN_CONFIG ?= instance/config.toml
 
-.PHONY: run test lint lock translations messages clean
+.PHONY: run test check lint lock translations messages clean
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -74,6 +74,10 @@ lint: $(STAMP)
 
 test: $(STAMP) $(LRS_STAMP) translations lint
 	$(BIN)/python -m pytest
+
+# The fast part while developing: everything but the browser tests and the load test.
+check: $(STAMP) $(LRS_STAMP) translations lint
+	$(BIN)/python -m pytest -m "not browser and not load"
 
 # Regenerate constraints.txt from a fresh resolve of pyproject.toml.
 lock:

@@ -63,13 +63,6 @@ APT_TIMEOUT_SECONDS = 900
 CJK_FONT_PACKAGE = "fonts-wqy-microhei"
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    """Register the ``browser`` marker (pyproject.toml is not ours to edit)."""
-    config.addinivalue_line(
-        "markers", "browser: real-browser tests in Debian's Chromium, driven by Playwright"
-    )
-
-
 def unavailable(reason: str) -> NoReturn:
     """Skip with ``reason``, or fail under ``CI=true`` where the browser must be there."""
     if os.environ.get("CI") == "true":

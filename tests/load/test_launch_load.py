@@ -46,6 +46,8 @@ from plugin import create_app
 from plugin.xapi.models import DELIVERED, PENDING, OutboxStatement
 from tests.xapi.conftest import LRS_PYTHON, RalphServer
 
+pytestmark = pytest.mark.load
+
 LOAD_SECONDS = 60.0
 PROBE_SECONDS = 5.0
 PROBE_WARMUP_SECONDS = 1.0
