@@ -34,6 +34,21 @@ DESIGNER = "designer"
 ADMINISTRATOR = "administrator"
 
 
+def launch_locale(claims: dict[str, Any]) -> str:
+    """The user's language as the platform sends it: the top-level ``locale`` (OpenID Connect
+    standard claim, LTI 1.3 core §5.3.6), else ``launch_presentation.locale`` (§5.4.3), which
+    is where Moodle puts it; "" when neither is a string."""
+    locale = claims.get("locale")
+    if isinstance(locale, str) and locale.strip():
+        return locale.strip()
+    presentation = claims.get(CLAIM_LAUNCH_PRESENTATION)
+    if isinstance(presentation, dict):
+        locale = presentation.get("locale")
+        if isinstance(locale, str) and locale.strip():
+            return locale.strip()
+    return ""
+
+
 def role_name(role: str) -> str:
     """``Instructor`` from a full LIS role URI, a ``membership#`` one, or the short name.
 

@@ -44,6 +44,7 @@ from plugin.lti.claims import (
     DEEP_LINKING_REQUEST,
     SUPPORTED_MESSAGE_TYPES,
     classify_roles,
+    launch_locale,
     storable,
 )
 from plugin.lti.errors import LaunchRejected
@@ -511,7 +512,7 @@ def _record_launch(
         context_title=str(context.get("title", "")),
         resource_link_id=str(link.get("id", ""))[:255],
         resource_link_title=str(link.get("title", "")),
-        locale=str(claims.get("locale", ""))[:35],
+        locale=launch_locale(claims)[:35],
         claims=claims,
         created_at=now,
         expires_at=now + policy.launch_lifetime,
