@@ -9,12 +9,25 @@ STAMP := $(VENV)/.installed
 LRS_VENV := .venv-lrs
 LRS_STAMP := $(LRS_VENV)/.installed
 LRS_HOST := 127.0.0.1
-LRS_PORT := 8100
+LRS_PORT ?= 8100
 HOST ?= 127.0.0.1
 PORT ?= 5000
 export PLUGIN_CONFIG ?= instance/config.toml
 
 .PHONY: run test check lint lock translations messages clean
+
+# Waits up to a minute for the URL in argv[1] to answer 200 (make run prints the addresses then).
+define WAIT_FOR_TOOL
+import sys, time, urllib.request
+for _ in range(600):
+    try:
+        if urllib.request.urlopen(sys.argv[1], timeout=1).status == 200:
+            sys.exit(0)
+    except OSError:
+        time.sleep(0.1)
+sys.exit(f"the tool did not answer at {sys.argv[1]}")
+endef
+export WAIT_FOR_TOOL
 
 $(STAMP): pyproject.toml constraints.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -43,14 +56,19 @@ instance/config.toml:
 	mkdir -p instance
 	sed '/^\[sandbox\]/,/^\[/ s/^enabled = false/enabled = true/' config.example.toml > instance/config.toml
 
+# Under make run the development defaults follow the ports: the tool's URL (127.0.0.1:PORT),
+# the sandbox's (localhost:PORT) and the local Ralph's endpoint (127.0.0.1:LRS_PORT)
+# (plugin/core/config.py).
+run: export PLUGIN_DEV_PORT := $(PORT)
+run: export PLUGIN_DEV_LRS_PORT := $(LRS_PORT)
 run: $(STAMP) translations instance/config.toml
 	$(BIN)/flask --app plugin db upgrade
 	$(BIN)/flask --app plugin framework load
-	@echo "Serving the tool on http://$(HOST):$(PORT)/  (health: http://$(HOST):$(PORT)/healthz)"
 	@echo "Config: $(PLUGIN_CONFIG) · stop with Ctrl-C"
 	@# Beside the server, stopped with it: the local Ralph LRS (when no [[xapi.lrs]] is
 	@# configured; it gets the credentials the config generated), the grade worker (AGS
-	@# passback) and the statement worker (xAPI).
+	@# passback) and the statement worker (xAPI). The addresses are printed last, once the
+	@# tool answers.
 	@lrs_credentials=$$($(BIN)/flask --app plugin xapi local-lrs) || exit 1; \
 	if [ -n "$$lrs_credentials" ]; then $(MAKE) --no-print-directory $(LRS_STAMP) || exit 1; fi; \
 	pids=""; \
@@ -65,7 +83,12 @@ run: $(STAMP) translations instance/config.toml
 	echo "Grade worker running (pid $$!): sends queued scores to LMS gradebooks"; \
 	$(BIN)/flask --app plugin xapi worker & pids="$$pids $$!"; \
 	echo "Statement worker running (pid $$!): sends queued xAPI statements to the LRS"; \
-	$(BIN)/flask --app plugin run --host $(HOST) --port $(PORT)
+	$(BIN)/flask --app plugin run --host $(HOST) --port $(PORT) & server=$$!; pids="$$pids $$server"; \
+	$(BIN)/python -c "$$WAIT_FOR_TOOL" "http://127.0.0.1:$(PORT)/healthz" || exit 1; \
+	echo; \
+	echo "The tool:    http://127.0.0.1:$(PORT)/  (health: http://127.0.0.1:$(PORT)/healthz)"; \
+	echo "The sandbox: http://localhost:$(PORT)/sandbox  <- open this to try it as each role"; \
+	wait $$server
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -26,14 +26,17 @@ DEFAULT_CONFIG_PATH = Path("instance") / "config.toml"
 SECRET_KEY_FILE = "secret_key"
 MIN_SECRET_LENGTH = 32
 # The sandbox platform answers on "localhost" and the tool on "127.0.0.1": two different
-# sites, so the tool runs in a third-party iframe exactly as it does inside a real LMS.
-DEV_TOOL_URL = "http://127.0.0.1:5000"
-DEV_SANDBOX_URL = "http://localhost:5000"
+# sites, so the tool runs in a third-party iframe exactly as it does inside a real LMS. The
+# ports are those `make run PORT=… LRS_PORT=…` serves on, passed in these variables, so the
+# tool's URL, the sandbox's and the local LRS endpoint always follow them together.
+DEV_PORT_VARIABLE = "PLUGIN_DEV_PORT"
+DEV_LRS_PORT_VARIABLE = "PLUGIN_DEV_LRS_PORT"
+DEV_PORT = 5000
+DEV_LRS_PORT = 8100
 # Development LRS: the Ralph that `make run` starts (lrs/run_ralph.py) when no [[xapi.lrs]] is
 # configured. Its credentials are generated once into the instance folder, like the secret,
 # and `make run` gives the same file to Ralph.
 DEV_LRS_NAME = "local-ralph"
-DEV_LRS_ENDPOINT = "http://127.0.0.1:8100/xAPI/"
 DEV_LRS_USERNAME = "tool"
 LRS_CREDENTIALS_FILE = "xapi_lrs_credentials.json"
 
@@ -235,13 +238,14 @@ def _complete(settings: Settings, base_dir: Path) -> Settings:
             changes["database"] = dataclasses.replace(settings.database, url=f"sqlite:///{db_file}")
         lti_changes: dict[str, Any] = {}
         if not settings.lti.base_url:
-            lti_changes["base_url"] = DEV_TOOL_URL
+            lti_changes["base_url"] = f"http://127.0.0.1:{_dev_port(DEV_PORT_VARIABLE, DEV_PORT)}"
         if not settings.lti.dynamic_registration_urls:
             lti_changes["dynamic_registration_urls"] = ("*",)
         if lti_changes:
             changes["lti"] = dataclasses.replace(settings.lti, **lti_changes)
         if settings.sandbox.enabled and not settings.sandbox.platform_url:
-            changes["sandbox"] = dataclasses.replace(settings.sandbox, platform_url=DEV_SANDBOX_URL)
+            sandbox_url = f"http://localhost:{_dev_port(DEV_PORT_VARIABLE, DEV_PORT)}"
+            changes["sandbox"] = dataclasses.replace(settings.sandbox, platform_url=sandbox_url)
         if not settings.xapi.lrs:
             changes["xapi"] = dataclasses.replace(
                 settings.xapi, lrs=(development_lrs_target(instance_dir),)
@@ -376,6 +380,21 @@ def _check_retention(settings: Settings) -> None:
             )
 
 
+def _dev_port(variable: str, default: int) -> int:
+    """The development port named by the environment ``variable``, else ``default``."""
+    raw = os.environ.get(variable, "").strip()
+    if not raw:
+        return default
+    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 65535):
+        raise ConfigError(f"environment variable {variable} must be a port (1-65535), got {raw!r}")
+    return int(raw)
+
+
+def development_lrs_endpoint() -> str:
+    """The local Ralph's xAPI endpoint, on the port `make run` gave it."""
+    return f"http://127.0.0.1:{_dev_port(DEV_LRS_PORT_VARIABLE, DEV_LRS_PORT)}/xAPI/"
+
+
 def development_lrs_target(instance_dir: Path) -> LrsTarget:
     """The local Ralph of `make run`, its credentials read from (or first written to) the
     instance folder."""
@@ -383,7 +402,9 @@ def development_lrs_target(instance_dir: Path) -> LrsTarget:
     if not credentials_file.exists():
         data = {"username": DEV_LRS_USERNAME, "password": secrets.token_urlsafe(24)}
         _write_private(credentials_file, json.dumps(data))
-        return LrsTarget(DEV_LRS_NAME, DEV_LRS_ENDPOINT, data["username"], data["password"])
+        return LrsTarget(
+            DEV_LRS_NAME, development_lrs_endpoint(), data["username"], data["password"]
+        )
     try:
         data = json.loads(credentials_file.read_text(encoding="utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError):
@@ -397,7 +418,7 @@ def development_lrs_target(instance_dir: Path) -> LrsTarget:
             f"{credentials_file}: not the generated LRS credentials "
             '({"username": …, "password": …}); delete it to generate new ones'
         )
-    return LrsTarget(DEV_LRS_NAME, DEV_LRS_ENDPOINT, data["username"], data["password"])
+    return LrsTarget(DEV_LRS_NAME, development_lrs_endpoint(), data["username"], data["password"])
 
 
 def _write_private(path: Path, text: str) -> None:

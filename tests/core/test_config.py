@@ -108,6 +108,31 @@ def test_development_defaults_to_sqlite_in_the_instance_folder(tmp_path: Path) -
     assert settings.instance_dir == str(tmp_path)
 
 
+def test_development_urls_follow_the_ports_make_run_serves_on(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = write_config(tmp_path, 'env = "development"\n[sandbox]\nenabled = true\n')
+    defaults = load_settings(config)
+    assert defaults.lti.base_url == "http://127.0.0.1:5000"
+    assert defaults.sandbox.platform_url == "http://localhost:5000"
+    assert [t.endpoint for t in defaults.xapi.lrs] == ["http://127.0.0.1:8100/xAPI/"]
+    monkeypatch.setenv("PLUGIN_DEV_PORT", "5077")
+    monkeypatch.setenv("PLUGIN_DEV_LRS_PORT", "8177")
+    moved = load_settings(config)
+    assert moved.lti.base_url == "http://127.0.0.1:5077"
+    assert moved.sandbox.platform_url == "http://localhost:5077"
+    assert [t.endpoint for t in moved.xapi.lrs] == ["http://127.0.0.1:8177/xAPI/"]
+
+
+@pytest.mark.parametrize("value", ["０", "70000", "abc", "-1"])
+def test_a_development_port_that_is_not_a_port_is_refused_naming_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, value: str
+) -> None:
+    monkeypatch.setenv("PLUGIN_DEV_PORT", value)
+    with pytest.raises(ConfigError, match="PLUGIN_DEV_PORT must be a port"):
+        load_settings(write_config(tmp_path, 'env = "development"\n'))
+
+
 def test_relative_instance_dir_is_resolved_against_the_config_file(tmp_path: Path) -> None:
     settings = load_settings(write_config(tmp_path, 'env = "development"\ninstance_dir = "var"\n'))
     assert settings.instance_dir == str(tmp_path / "var")
