@@ -82,5 +82,5 @@ def catalog_import_outside(file: Path, source: str) -> None:
         raise click.ClickException("\n".join(lines)) from None
     click.echo(
         f"{file}: {len(report.created)} created, {len(report.updated)} updated, "
-        f"{len(report.unchanged)} unchanged"
+        f"{len(report.unchanged)} unchanged; read as {report.encoding}"
     )

@@ -38,7 +38,8 @@ def evidence_import(file: Path) -> None:
         raise click.ClickException("\n".join(lines)) from None
     click.echo(
         f"{file}: {report.rows} row(s), {len(report.new)} new, "
-        f"{report.rows - len(report.new)} unchanged; {len(changes)} level(s) changed"
+        f"{report.rows - len(report.new)} unchanged; {len(changes)} level(s) changed; "
+        f"read as {report.encoding}"
     )
 
 

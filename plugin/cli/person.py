@@ -61,10 +61,10 @@ def person_import(file: Path) -> None:
     try:
         with db().session_scope() as session:
             framework = loaded_framework(session)
-            count = import_people(
+            imported = import_people(
                 session, framework, rollup_config(config.rollup), data,
                 on_changes=lambda changes: emit_assessed(session, changes, framework, config),
             )  # fmt: skip
     except PluginError as exc:
         raise click.ClickException(f"{file}: refused, nothing imported: {exc.message}") from None
-    click.echo(f"{file}: {count} person row(s) imported")
+    click.echo(f"{file}: {imported.rows} person row(s) imported; read as {imported.encoding}")

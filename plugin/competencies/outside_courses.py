@@ -1,8 +1,10 @@
 """Importing outside courses (e.g. e等公務園 courses that never launch here) from CSV.
 
-The file's header is exactly ``code,title,hours,audience,tags``; it is UTF-8, with or without
-a byte-order mark. ``audience`` lists grade keys or their zh-TW names (委任/薦任/簡任/主管)
-separated by ``;`` (empty = all grades); ``tags`` lists item codes separated by ``;``.
+The file's header is exactly ``code,title,hours,audience,tags``; it is UTF-8 (with or without
+a byte-order mark) or Big5 (cp950), delimited by ``,``, ``;`` or tab (``CsvFile``).
+``audience`` lists grade keys or their zh-TW names (委任/薦任/簡任/主管) separated by ``;``
+(empty = all grades); ``tags`` lists item codes separated by ``;`` (in a ``;``-delimited
+file such a cell is quoted, as Excel does).
 Every row is checked before anything is written, so a bad file changes nothing. Rows are
 matched to stored courses by ``code``: importing the same file twice changes nothing, and a
 course missing from a later file is kept.
@@ -10,6 +12,8 @@ course missing from a later file is kept.
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -18,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from plugin.competencies.models import Framework, Grade, Item, OutsideCourse
-from plugin.core.csv_reader import CsvFault, CsvFile
+from plugin.core.csv_reader import UTF8, CsvFault, CsvFile
 from plugin.core.db import utcnow
 from plugin.core.errors import InvalidInput
 from plugin.core.numbers import is_ascii_decimal
@@ -84,6 +88,7 @@ class ImportReport:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    encoding: str = UTF8  # what the file was read as (UTF8 or BIG5)
 
     @property
     def changed(self) -> bool:
@@ -204,13 +209,32 @@ class _RowChecker:
         return hours
 
 
-def read_outside_courses(session: Session, framework: Framework, data: bytes) -> list[CourseRow]:
-    """Every row of the file, checked; :class:`CourseFileInvalid` lists the faults found.
+def template_csv(framework: Framework) -> str:
+    """A file to fill in: the header and one example row that imports as it is (UTF-8 text;
+    the caller adds the byte-order mark Excel needs to read it as UTF-8)."""
+    grades = [grade.name_zh for grade in framework.grades[:2]]
+    tags = [item.code for item in framework.items if item.parent_id is not None][:2]
+    if not tags:  # a framework without indicators: any item code is a valid tag
+        tags = [item.code for item in framework.items[:1]]
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\r\n")  # what Excel writes
+    writer.writerow(HEADER)
+    writer.writerow(
+        ["EX-001", "範例課程：數位倫理與個資保護", "2", ";".join(grades), ";".join(tags)]
+    )
+    return out.getvalue()
+
+
+def read_outside_courses(
+    session: Session, framework: Framework, data: bytes
+) -> tuple[list[CourseRow], str]:
+    """Every row of the file, checked, and the encoding it was read in;
+    :class:`CourseFileInvalid` lists the faults found.
 
     A fault of the file's form (size, encoding, CSV, width, row count) stops the reading and
     is the only one named; faults of the cells are all collected, up to MAX_PROBLEMS."""
     try:
-        table = CsvFile(data, max_bytes=MAX_BYTES, strict=True)
+        table = CsvFile(data, headers=(HEADER,), max_bytes=MAX_BYTES, strict=True)
         if table.header is None:
             raise CourseFileInvalid(
                 [
@@ -246,7 +270,7 @@ def read_outside_courses(session: Session, framework: Framework, data: bytes) ->
         raise CourseFileInvalid(problems)
     if not rows:
         raise CourseFileInvalid([Problem(2, "row", "the file has a header but no courses")])
-    return rows
+    return rows, table.encoding
 
 
 def import_outside_courses(
@@ -262,7 +286,7 @@ def import_outside_courses(
         raise InvalidInput(f"source: at most {MAX_SOURCE_LENGTH} characters", field="source")
     if "\x00" in source:  # PostgreSQL text cannot hold it
         raise InvalidInput("source: must not contain NUL characters", field="source")
-    rows = read_outside_courses(session, framework, data)
+    rows, encoding = read_outside_courses(session, framework, data)
     items = {
         item.code: item
         for item in session.scalars(select(Item).where(Item.framework_id == framework.id))
@@ -275,7 +299,7 @@ def import_outside_courses(
             .options(selectinload(OutsideCourse.items))
         )
     }
-    report = ImportReport()
+    report = ImportReport(encoding=encoding)
     now = utcnow()
     for row in rows:
         wanted_items = [items[code] for code in row.tags]

@@ -1,6 +1,7 @@
 """Evidence from CSV files: raw evidence rows, and completion records of other platforms.
 
-Two formats, told apart by the header (UTF-8, with or without a byte-order mark):
+Two formats, told apart by the header (UTF-8 with or without a byte-order mark, or Big5 as
+cp950; delimited by ``,``, ``;`` or tab: ``plugin.core.csv_reader``):
 
 - raw evidence: ``person_issuer,person_sub,item_id,level,score,success,observed_at,source_id``
   — score in [0, 1] or empty (then success true counts 1.0, false 0.0); source_id empty
@@ -31,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from plugin.competencies.models import Framework, Module, OutsideCourse
 from plugin.competencies.modules import report_scale_levels
-from plugin.core.csv_reader import CsvFault, CsvFile
+from plugin.core.csv_reader import UTF8, CsvFault, CsvFile
 from plugin.core.errors import InvalidInput
 from plugin.core.numbers import is_ascii_decimal
 from plugin.rollup.changes import ID_NAMESPACE, AttainmentChange
@@ -90,6 +91,7 @@ class ImportReport:
     observations: list[Observation] = field(default_factory=list)
     new: list[Observation] = field(default_factory=list)
     changes: list[AttainmentChange] = field(default_factory=list)
+    encoding: str = UTF8  # what the file was read as (UTF8 or BIG5)
 
 
 def cell_problem(name: str, value: str) -> str | None:
@@ -228,13 +230,16 @@ class _RowError(Exception):
         self.message = message
 
 
-def read_evidence_file(session: Session, framework: Framework, data: bytes) -> list[Observation]:
+def read_evidence_file(
+    session: Session, framework: Framework, data: bytes
+) -> tuple[list[Observation], str]:
     """Check every row of a raw-evidence or completion-record file; all problems by line.
+    The observations and the encoding the file was read in.
 
     Faults of the cells are collected, up to MAX_PROBLEMS; the first fault of the file's form
     (size, encoding, CSV, a row of another width) is named too and stops the reading."""
     try:
-        table = CsvFile(data, max_bytes=MAX_BYTES)
+        table = CsvFile(data, headers=(RAW_HEADER, COMPLETION_HEADER), max_bytes=MAX_BYTES)
         if table.header is None:
             raise EvidenceFileInvalid(["line 1, header: the file is empty"])
         header = table.columns
@@ -289,7 +294,7 @@ def read_evidence_file(session: Session, framework: Framework, data: bytes) -> l
             observations.append(observation)
     if problems:
         raise EvidenceFileInvalid(problems)
-    return observations
+    return observations, table.encoding
 
 
 def import_evidence(
@@ -297,8 +302,8 @@ def import_evidence(
 ) -> ImportReport:
     """Check the whole file, then record its evidence and roll it up (all or nothing: the
     caller's transaction holds every row)."""
-    observations = read_evidence_file(session, framework, data)
-    report = ImportReport(rows=len(observations), observations=observations)
+    observations, encoding = read_evidence_file(session, framework, data)
+    report = ImportReport(rows=len(observations), observations=observations, encoding=encoding)
     sources = {o.source_id for o in observations}
     # Whose each source id already is: it names one observation, restated once (its
     # statement id derives from it, so a second statement would reuse that id).

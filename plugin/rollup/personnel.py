@@ -1,5 +1,5 @@
-"""Personnel data from CSV: ``person_issuer,person_sub,link_key,grade`` (UTF-8, with or without
-a byte-order mark).
+"""Personnel data from CSV: ``person_issuer,person_sub,link_key,grade`` (UTF-8 with or without
+a byte-order mark, or Big5 as cp950; delimited by ``,``, ``;`` or tab).
 
 Each row names a person by an LTI identity and may give the key that links their identities
 (e.g. the employee number) and their grade. Rows are applied in order and the first fault
@@ -11,6 +11,7 @@ both (``set_grade``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
 
@@ -31,23 +32,32 @@ class PersonFileInvalid(InvalidInput):
     code = "person_file_invalid"
 
 
+@dataclass(frozen=True)
+class PeopleImported:
+    """What a personnel import did: its rows, and the encoding the file was read in."""
+
+    rows: int
+    encoding: str
+
+
 def import_people(
     session: Session,
     framework: Framework,
     config: RollupConfig,
     data: bytes,
     on_changes: Callable[[list[AttainmentChange]], None],
-) -> int:
-    """Link and grade the person of each row; the number of rows imported. ``on_changes``
-    gets the level changes of each link as it happens (the caller states them)."""
+) -> PeopleImported:
+    """Link and grade the person of each row; the rows imported. ``on_changes`` gets the
+    level changes of each link as it happens (the caller states them)."""
     try:
-        table = CsvFile(data)
+        table = CsvFile(data, headers=(PERSON_HEADER,))
         if table.columns != PERSON_HEADER:
             line = table.header.line if table.header else 1
             raise PersonFileInvalid(
                 f"line {line}: header must be {','.join(PERSON_HEADER)}", field="header"
             )
-        return _apply_rows(session, framework, config, table.rows(), on_changes)
+        rows = _apply_rows(session, framework, config, table.rows(), on_changes)
+        return PeopleImported(rows, table.encoding)
     except CsvFault as fault:
         raise PersonFileInvalid(str(fault), field=fault.field) from None
 

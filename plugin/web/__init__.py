@@ -23,6 +23,7 @@ from plugin.web import (
     lti,
     lti_pages,
     modules_view,
+    outside_template,
     pages,
     request_db,
     security,
@@ -54,6 +55,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(xapi_admin.blueprint)
     app.register_blueprint(audit_admin.blueprint)
     app.register_blueprint(views_heatmap.blueprint)
+    app.register_blueprint(outside_template.blueprint)
     sandbox = app.extensions["plugin.settings"].sandbox
     if sandbox.enabled:  # development only: config refuses it in production
         load_extension(app, sandbox.module)

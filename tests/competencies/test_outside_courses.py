@@ -220,13 +220,13 @@ def test_an_empty_file_and_a_header_only_file_are_refused(
     assert_nothing_written(session)
 
 
-def test_a_file_that_is_not_utf8_is_refused_with_its_line(
+def test_a_file_in_neither_utf8_nor_big5_is_refused_with_its_line_naming_both(
     session: Session, framework: Framework
 ) -> None:
-    data = f"{HEADER}\nEL-1,t,1,,DC1-K1\n".encode() + "EL-2,課程,1,,DC1-K1\n".encode("big5")
+    data = f"{HEADER}\nEL-1,t,1,,DC1-K1\n".encode() + "EL-2,課程,1,,DC1-K1\n".encode("utf-16-le")
     error = refusal(session, framework, data)
     assert (error.problems[0].line, error.problems[0].field) == (3, "file")
-    assert "UTF-8" in error.message
+    assert "not UTF-8 or Big5 (cp950) text" in error.message
     assert_nothing_written(session)
 
 
@@ -254,7 +254,7 @@ def test_a_file_with_too_many_rows_is_refused(
 
 def test_ten_thousand_rows_are_accepted(session: Session, framework: Framework) -> None:
     rows = "".join(f"EL-{n},課程 {n},1,,DC1-K1\n" for n in range(outside_courses.MAX_ROWS))
-    checked = read_outside_courses(session, framework, (HEADER + "\n" + rows).encode())
+    checked, _encoding = read_outside_courses(session, framework, (HEADER + "\n" + rows).encode())
     assert len(checked) == outside_courses.MAX_ROWS
 
 

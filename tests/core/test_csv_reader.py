@@ -4,10 +4,11 @@ naming the line and the field."""
 from __future__ import annotations
 
 import csv
+import io
 
 import pytest
 
-from plugin.core.csv_reader import CsvFault, CsvFile
+from plugin.core.csv_reader import BIG5, UTF8, CsvFault, CsvFile
 
 HEADER = "a,b,c\n"
 
@@ -42,10 +43,53 @@ def test_a_row_of_another_width_stops_the_reading_at_that_row() -> None:
     assert str(found) == "line 3: expected 3 fields (a,b,c), found 2"
 
 
-def test_text_that_is_not_utf8_is_named_by_its_line() -> None:
-    found = fault(HEADER.encode() + b"1,2,3\n" + "王,2,3\n".encode("big5"))
+def test_big5_as_windows_writes_it_is_read_and_named_when_the_file_is_not_utf8() -> None:
+    # 碁 and 銹 are cp950-only (Windows' additions to Big5): zh-TW Excel's plain "CSV".
+    table = CsvFile(f"{HEADER}王碁,銹,3\n".encode("cp950"))
+    assert (table.encoding, table.columns) == (BIG5, ("a", "b", "c"))
+    assert [row.cells for row in table.rows()] == [["王碁", "銹", "3"]]
+
+
+def test_utf8_is_tried_first_so_a_utf8_file_is_never_read_as_big5() -> None:
+    # These UTF-8 bytes also decode as cp950 (to other characters): UTF-8 must win.
+    data = f"{HEADER}學課,é,3\n".encode()
+    data.decode("cp950")
+    table = CsvFile(data)
+    assert table.encoding == UTF8
+    assert [row.cells for row in table.rows()] == [["學課", "é", "3"]]
+
+
+def test_text_in_neither_encoding_is_refused_naming_the_encodings_and_the_line() -> None:
+    found = fault(HEADER.encode() + b"1,2,3\n\xff\xfe,2,3\n")
     assert (found.line, found.field) == (3, "file")
-    assert str(found) == "line 3: not UTF-8 text (save it as CSV UTF-8)"
+    assert str(found) == "line 3: not UTF-8 or Big5 (cp950) text (save it as CSV UTF-8)"
+
+
+def test_a_file_marked_utf8_by_its_bom_is_not_read_as_big5() -> None:
+    found = fault(b"\xef\xbb\xbf" + f"{HEADER}1,2,3\n王,2,3\n".encode("big5"))
+    assert (found.line, str(found)) == (
+        3,
+        "line 3: not UTF-8 or Big5 (cp950) text (save it as CSV UTF-8)",
+    )
+
+
+@pytest.mark.parametrize("delimiter", [",", ";", "\t"])
+def test_the_delimiter_is_the_one_that_splits_the_header_into_an_expected_one(
+    delimiter: str,
+) -> None:
+    # Each cell holds the other delimiters, so a wrong guess would split rows differently.
+    out = io.StringIO(newline="")
+    csv.writer(out, delimiter=delimiter).writerows([["a", "b", "c"], ["x,1", "y;2", "z\t3"]])
+    text = out.getvalue()
+    table = CsvFile(text.encode(), headers=[("x",), ("a", "b", "c")])
+    assert (table.delimiter, table.columns) == (delimiter, ("a", "b", "c"))
+    assert [row.cells for row in table.rows()] == [["x,1", "y;2", "z\t3"]]
+
+
+def test_an_unexpected_header_is_split_by_the_delimiter_that_gives_the_most_columns() -> None:
+    # So the importer names the wrong column, not the whole line as one unknown name.
+    table = CsvFile(b"a;b;cc\n1;2;3\n", headers=[("a", "b", "c")])
+    assert (table.delimiter, table.columns) == (";", ("a", "b", "cc"))
 
 
 def test_broken_quoting_and_a_field_past_the_csv_limit_are_named_by_their_line() -> None:

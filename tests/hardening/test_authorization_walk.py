@@ -109,6 +109,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("/catalog/coverage", "GET"): DESIGNERS,
     ("/catalog/coverage.csv", "GET"): DESIGNERS,
     ("/catalog/outside-courses", "POST"): DESIGNERS,
+    ("/catalog/outside-courses/template.csv", "GET"): DESIGNERS,
     ("/designer/modules", "GET"): DESIGNERS,
     ("/designer/modules/new", "GET"): DESIGNERS,
     ("/designer/modules/new", "POST"): DESIGNERS,

@@ -157,18 +157,32 @@ def csv_cases(draw: st.DrawFn, fmt: CsvFormat) -> CsvCase:
     data, intact = (
         _encode(draw, text) if mode == "faults" else (text.encode("utf-8", "surrogatepass"), True)
     )
-    try:
-        data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        invalid = True  # the importers read UTF-8 only (a BOM is allowed)
+    read = _read(data)
+    if read is None:
+        invalid = True  # the importers read UTF-8 (a BOM is allowed) and, failing that, cp950
+    elif intact is None:  # another encoding read as another text: no rule is surely broken
+        invalid, intact = False, False
     event(f"{mode}{' (surely invalid)' if invalid else ''}")
     if not intact:  # rows may be gone or changed: an import may count fewer
         return CsvCase(data, invalid, None)
     return CsvCase(data, invalid, rows, tuple(codes))
 
 
-def _encode(draw: st.DrawFn, text: str) -> tuple[bytes, bool]:
-    """The file's bytes, and whether they still hold every row as written."""
+def _read(data: bytes) -> str | None:
+    """The text the importers read from ``data`` (UTF-8, else without a BOM cp950), or None."""
+    for codec in ("utf-8-sig", "cp950"):
+        if codec == "cp950" and data.startswith(b"\xef\xbb\xbf"):
+            return None
+        try:
+            return data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+    return None
+
+
+def _encode(draw: st.DrawFn, text: str) -> tuple[bytes, bool | None]:
+    """The file's bytes, and whether they still hold every row as written (None: the
+    importers may read them as another text, so the faults drawn may be gone)."""
     encoding = draw(st.sampled_from(ENCODINGS), label="encoding")
     if encoding in ("utf-8", "nul", "cut"):
         data = text.encode("utf-8", "surrogatepass")
@@ -180,7 +194,10 @@ def _encode(draw: st.DrawFn, text: str) -> tuple[bytes, bool]:
         return data, encoding == "utf-8"
     if encoding == "utf-8-sig":
         return text.encode("utf-8-sig", "surrogatepass"), True
-    return text.encode(encoding, "replace"), True
+    data = text.encode(encoding, "replace")
+    # Bytes of another encoding may read as cp950 into other characters (or lose characters
+    # big5 cannot hold): the cells change.
+    return data, True if _read(data) in (text, None) else None
 
 
 def _pick(*values: str) -> st.SearchStrategy[str]:
@@ -485,12 +502,22 @@ def test_person_import_with_a_field_past_the_csv_limit_is_refused_naming_the_lin
     assert "line 2: field larger than field limit" in output
 
 
-def test_person_import_that_is_not_utf8_names_the_line(app: Flask, tmp_path: Path) -> None:
-    data = f"person_issuer,person_sub,link_key,grade\n{ISSUER},王小明,,junior\n".encode("big5")
+def test_person_import_in_neither_utf8_nor_big5_names_the_line_and_the_encodings(
+    app: Flask, tmp_path: Path
+) -> None:
+    # 0xFF starts no character in UTF-8 and none in cp950.
+    data = f"person_issuer,person_sub,link_key,grade\n{ISSUER},p".encode() + b"\xff1,,junior\n"
     before = snapshot(app)
     result = _cli(app, tmp_path, ["person", "import"], data)
     _assert_cli_refused_cleanly(result, before, app)
-    assert "line 2: not UTF-8 text" in result.output
+    assert "line 2: not UTF-8 or Big5 (cp950) text" in result.output
+
+
+def test_person_import_reads_big5_with_semicolons(app: Flask, tmp_path: Path) -> None:
+    data = f"person_issuer;person_sub;link_key;grade\r\n{ISSUER};王小明;;委任\r\n".encode("cp950")
+    result = _cli(app, tmp_path, ["person", "import"], data)
+    assert result.exit_code == 0, result.output
+    assert ": 1 person row(s) imported; read as Big5 (cp950)" in result.output
 
 
 def test_values_postgresql_cannot_hold_are_refused_naming_line_and_field(

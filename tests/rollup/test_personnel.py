@@ -39,7 +39,7 @@ def test_rows_link_and_grade_their_people_and_report_each_links_changes(app: Fla
         framework = get_framework(session)
         assert framework is not None
         count = import_people(session, framework, RollupConfig(), text.encode(), changes.append)
-        assert count == 3
+        assert count.rows == 3 and count.encoding == "UTF-8"
         assert len(changes) == 2  # one call per row with a link key
         assert session.query(Learner).count() == 2  # p1 and p2 share the key E1
 

@@ -239,3 +239,43 @@ def test_grade_from_personnel_csv(app: Flask, tmp_path: Path) -> None:
     with db(app) as session:
         learner = find_learner(session, ISS, "p9")
         assert (learner.grade, learner.grade_source, learner.link_key) == ("senior", "csv", "E9")
+
+
+def test_evidence_import_reads_a_big5_file_with_semicolons_and_says_so(
+    app: Flask, tmp_path: Path
+) -> None:
+    # zh-TW Excel's plain "CSV" (cp950) where ";" is the list separator; 碁 is cp950-only.
+    path = tmp_path / "raw-big5.csv"
+    path.write_bytes(
+        (
+            "person_issuer;person_sub;item_id;level;score;success;observed_at;source_id\r\n"
+            f"{ISS};王小明碁;DC1-K1;1;0.8;;2026-03-01T10:00:00+08:00;r1\r\n"
+        ).encode("cp950")
+    )
+    result = app.test_cli_runner().invoke(args=["evidence", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "1 row(s), 1 new" in result.output and "read as Big5 (cp950)" in result.output
+    with db(app) as session:
+        learner = find_learner(session, ISS, "王小明碁")
+        assert learner is not None
+        assert [e.source_id for e in session.scalars(select(Evidence))] == ["r1"]
+
+
+def test_evidence_import_reads_a_tab_delimited_file(app: Flask, tmp_path: Path) -> None:
+    path = tmp_path / "raw.tsv"
+    path.write_text(RAW.replace(",", "\t"), encoding="utf-8")
+    result = app.test_cli_runner().invoke(args=["evidence", "import", str(path)])
+    assert result.exit_code == 0, result.output
+    assert "3 row(s), 3 new" in result.output and "read as UTF-8" in result.output
+
+
+def test_evidence_import_refuses_a_file_in_neither_encoding_naming_both(
+    app: Flask, tmp_path: Path
+) -> None:
+    path = tmp_path / "raw-utf16.csv"
+    path.write_bytes(RAW.encode("utf-16"))
+    result = app.test_cli_runner().invoke(args=["evidence", "import", str(path)])
+    assert result.exit_code != 0
+    assert "not UTF-8 or Big5 (cp950) text" in result.output
+    with db(app) as session:
+        assert session.query(Evidence).count() == 0

@@ -212,3 +212,71 @@ def test_a_wrong_header_and_a_missing_file_are_refused_with_400(
     assert missing.status_code == 400
     assert "Choose a CSV file to import." in missing.get_data(as_text=True)
     assert stored_courses(app) == 0
+
+
+def test_a_big5_file_with_semicolons_from_zh_tw_excel_imports_and_says_how_it_was_read(
+    flow: Flow, designer: str, app: Flask
+) -> None:
+    # zh-TW Excel's plain "CSV" is cp950; a ";" list separator makes ";" the delimiter, so the
+    # audience list is quoted. 碁 is a cp950-only character.
+    data = (
+        "code;title;hours;audience;tags\r\n"
+        "EL-101;數位倫理與個資保護（碁）;2;;DC4-K3\r\n"
+        'EL-102;AI 時代的溝通品質;1.5;"委任;薦任";DC2-K3\r\n'
+    ).encode("cp950")
+    response = upload(flow, designer, data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200, html
+    assert "2 created, 0 updated, 0 unchanged." in html
+    assert "The file was read as Big5 (cp950)." in html
+    with app.extensions["plugin.db"].session_scope() as session:
+        titles = dict(session.execute(select(OutsideCourse.code, OutsideCourse.title)).all())
+        audience = session.scalar(
+            select(OutsideCourse.audience).where(OutsideCourse.code == "EL-102")
+        )
+    assert titles["EL-101"] == "數位倫理與個資保護（碁）"
+    assert audience == ["junior", "intermediate"]
+
+
+def test_a_tab_delimited_utf8_file_imports(flow: Flow, designer: str) -> None:
+    response = upload(flow, designer, GOOD.replace(",", "\t").encode("utf-8-sig"))
+    html = response.get_data(as_text=True)
+    assert response.status_code == 200, html
+    assert "2 created, 0 updated, 0 unchanged." in html
+    assert "The file was read as UTF-8." in html
+
+
+def test_a_file_in_neither_encoding_is_refused_naming_the_encodings_tried(
+    flow: Flow, designer: str, app: Flask
+) -> None:
+    data = GOOD.encode() + "EL-103,課程,1,,DC1-K1\n".encode("utf-16-le")
+    response = upload(flow, designer, data)
+    html = response.get_data(as_text=True)
+    assert response.status_code == 400
+    assert re.search(r'<td class="num">4</td><th scope="row"><code>file</code></th>', html)
+    assert "not UTF-8 or Big5 (cp950) text" in html
+    assert stored_courses(app) == 0
+
+
+def test_the_template_downloads_as_utf8_with_bom_and_imports_unchanged(
+    flow: Flow, designer: str, app: Flask
+) -> None:
+    page = get(flow, "/catalog/coverage", designer).get_data(as_text=True)
+    link = f'href="/catalog/outside-courses/template.csv?lt={designer}"'
+    assert link in page
+    response = get(flow, "/catalog/outside-courses/template.csv", designer)
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "text/csv; charset=utf-8"
+    assert "attachment" in response.headers["Content-Disposition"]
+    assert response.data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(response.data.decode("utf-8-sig"), newline="")))
+    assert rows[0] == ["code", "title", "hours", "audience", "tags"]
+    assert len(rows) == 2 and "範例" in rows[1][1]
+    imported = upload(flow, designer, response.data)
+    assert imported.status_code == 200, imported.get_data(as_text=True)
+    assert "1 created, 0 updated, 0 unchanged." in imported.get_data(as_text=True)
+    assert stored_courses(app) == 1
+
+
+def test_the_template_is_refused_to_learners(flow: Flow, learner: str) -> None:
+    assert get(flow, "/catalog/outside-courses/template.csv", learner).status_code == 403
