@@ -19,8 +19,7 @@ from sqlalchemy.orm import Session
 
 from plugin.core.errors import PluginError
 from plugin.lti.keys import ensure_active_key, public_jwks
-from plugin.web import SCHEMA_UPGRADES
-from plugin.web.request_db import get_session
+from plugin.web import SCHEMA_UPGRADES, app_state
 from plugin.web.security import forget_frame_origins
 from sandbox.errors import service_error_response
 from sandbox.migrate import upgrade_sandbox
@@ -45,7 +44,7 @@ def sandbox_platform() -> SandboxPlatform:
 
 def secret_key() -> str:
     """The app secret (signs message hints and deep-linking data)."""
-    return current_app.extensions["plugin.settings"].secret_key
+    return app_state.settings().secret_key
 
 
 def tool_key_set(session: Session) -> JWKS:
@@ -79,7 +78,7 @@ def _ensure_ready() -> None:
     platform = sandbox_platform()
     if platform.ready or request.endpoint == "sandbox.static":  # a script or style sheet
         return
-    session = get_session()
+    session = app_state.session()
     for attempt in (1, 2):
         try:
             ensure_demo_data(session)
@@ -103,7 +102,7 @@ def _handle_error(exc: PluginError) -> Response:
 
 def init_app(app: Flask) -> None:
     """Keep the platform's state with the app and register the sandbox routes."""
-    settings = app.extensions["plugin.settings"]
+    settings = app_state.settings(app)
     app.extensions[EXTENSION] = SandboxPlatform(
         urls=PlatformUrls(
             platform_url=settings.sandbox.platform_url, tool_url=settings.lti.base_url

@@ -8,6 +8,7 @@ from flask import Flask
 
 from plugin.web import (
     api,
+    app_state,
     audit_admin,
     catalog,
     competency_map,
@@ -24,7 +25,6 @@ from plugin.web import (
     lti_pages,
     modules_view,
     pages,
-    request_db,
     security,
     views_heatmap,
     xapi_admin,
@@ -34,7 +34,7 @@ from plugin.web import (
 def init_app(app: Flask) -> None:
     """Attach every blueprint and request hook to ``app``."""
     inputs.init_app(app)  # before any rule is added: ``<int:...>`` is the strict converter
-    request_db.init_app(app)
+    app_state.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
     launch_context.init_app(app)
@@ -54,7 +54,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(xapi_admin.blueprint)
     app.register_blueprint(audit_admin.blueprint)
     app.register_blueprint(views_heatmap.blueprint)
-    sandbox = app.extensions["plugin.settings"].sandbox
+    sandbox = app_state.settings(app).sandbox
     if sandbox.enabled:  # development only: config refuses it in production
         load_extension(app, sandbox.module)
 

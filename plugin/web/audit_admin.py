@@ -13,9 +13,9 @@ from plugin.lti.claims import ADMINISTRATOR
 from plugin.lti.models import Launch
 from plugin.privacy.audit import list_entries
 from plugin.privacy.models import AuditEntry
+from plugin.web import app_state
 from plugin.web.audience import launch_audience
 from plugin.web.launch_context import current_launch
-from plugin.web.request_db import get_session
 
 blueprint = Blueprint("audit_admin", __name__)
 # Entries on the page, newest first; the CSV carries up to plugin.privacy.audit.MAX_LISTED.
@@ -35,7 +35,7 @@ def _administrator() -> Launch:
 def audit_page() -> str:
     """The newest audit entries of the administrator's organisation."""
     launch = _administrator()
-    entries = list_entries(get_session(), launch_audience(launch), limit=PAGE_LIMIT)
+    entries = list_entries(app_state.session(), launch_audience(launch), limit=PAGE_LIMIT)
     return render_template("lti/audit.html", entries=entries, limit=PAGE_LIMIT)
 
 
@@ -43,7 +43,7 @@ def audit_page() -> str:
 def audit_csv() -> Response:
     """The administrator's organisation's audit entries as CSV (UTF-8 with BOM for Excel)."""
     launch = _administrator()
-    entries = list_entries(get_session(), launch_audience(launch))
+    entries = list_entries(app_state.session(), launch_audience(launch))
     body = UTF8_BOM + csv_text(CSV_COLUMNS, (_row(entry) for entry in entries))
     response = Response(body, content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = 'attachment; filename="access-audit.csv"'
