@@ -94,6 +94,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports
+	$(BIN)/mypy
 
 test: $(STAMP) $(LRS_STAMP) translations lint
 	$(BIN)/python -m pytest
@@ -110,4 +111,4 @@ lock:
 	 /tmp/dc-lock-venv/bin/python -m pip freeze --exclude-editable) > constraints.txt
 
 clean:
-	rm -rf $(VENV) $(LRS_VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(LRS_VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache

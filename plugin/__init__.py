@@ -9,7 +9,6 @@ from typing import Any
 from flask import Flask
 
 from plugin.core.config import Settings, load_settings, settings_from_mapping
-from plugin.core.db import Database
 from plugin.core.errors import ConfigError
 from plugin.core.logging import configure_logging
 
@@ -32,7 +31,7 @@ def create_app(config: ConfigSource = None) -> Flask:
             raise SystemExit(f"plugin: configuration error: {exc.message}") from None
         raise
 
-    from plugin import cli, web
+    from plugin import app_state, cli, web
 
     configure_logging(settings.log.level)
     app = Flask(
@@ -46,10 +45,7 @@ def create_app(config: ConfigSource = None) -> Flask:
         JSON_AS_ASCII=False,
         MAX_CONTENT_LENGTH=16 * 1024 * 1024,
     )
-    app.extensions["plugin.settings"] = settings
-    app.extensions["plugin.db"] = Database(
-        settings.database.url, echo=settings.database.echo, pool_size=settings.database.pool_size
-    )
+    app_state.install(app, settings)
     web.init_app(app)
     cli.init_app(app)
     return app

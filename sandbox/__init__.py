@@ -17,10 +17,10 @@ from lti1p3platform.ltiplatform import JWKS
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from plugin import app_state
 from plugin.core.errors import PluginError
 from plugin.core.migrate import SCHEMA_UPGRADES
 from plugin.lti.keys import ensure_active_key, public_jwks
-from plugin.web.request_db import get_session
 from plugin.web.security import forget_frame_origins
 from sandbox.errors import service_error_response
 from sandbox.migrate import upgrade_sandbox
@@ -45,7 +45,7 @@ def sandbox_platform() -> SandboxPlatform:
 
 def secret_key() -> str:
     """The app secret (signs message hints and deep-linking data)."""
-    return current_app.extensions["plugin.settings"].secret_key
+    return app_state.settings().secret_key
 
 
 def tool_key_set(session: Session) -> JWKS:
@@ -79,7 +79,7 @@ def _ensure_ready() -> None:
     platform = sandbox_platform()
     if platform.ready or request.endpoint == "sandbox.static":  # a script or style sheet
         return
-    session = get_session()
+    session = app_state.session()
     for attempt in (1, 2):
         try:
             ensure_demo_data(session)
@@ -103,7 +103,7 @@ def _handle_error(exc: PluginError) -> Response:
 
 def init_app(app: Flask) -> None:
     """Keep the platform's state with the app and register the sandbox routes."""
-    settings = app.extensions["plugin.settings"]
+    settings = app_state.settings(app)
     app.extensions[EXTENSION] = SandboxPlatform(
         urls=PlatformUrls(
             platform_url=settings.sandbox.platform_url, tool_url=settings.lti.base_url

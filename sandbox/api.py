@@ -21,9 +21,9 @@ from lti1p3platform.membership import Context, ContextMembership, Status
 from lti1p3platform.score import UPDATE_SCORE_STATUSCODE, UpdateScoreStatus
 from lti1p3platform.utils import dataclass_to_dict
 
+from plugin import app_state
 from plugin.core.errors import InvalidInput
 from plugin.web.inputs import MAX_PAGE, parse_int
-from plugin.web.request_db import get_session
 from sandbox import blueprint, platform_conf, sandbox_platform, tool_key_set
 from sandbox.errors import BearerError, TokenError
 from sandbox.models import (
@@ -78,7 +78,7 @@ def token() -> Response:
             f"client_assertion_type must be {CLIENT_ASSERTION_TYPE}",
             field="client_assertion_type",
         )
-    session = get_session()
+    session = app_state.session()
     conf = platform_conf(tool_key_set(session))
     session.commit()
     try:
@@ -194,7 +194,7 @@ def line_item_json(course: SandboxCourse, item: SandboxLineItem) -> dict[str, An
 def list_line_items(context_id: str) -> Response:
     """The course's line items (AGS 2.0 §3.2.4)."""
     require_scope(SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY)
-    session = get_session()
+    session = app_state.session()
     course = get_course(session, context_id)
     limit, page_number = paging()
     filters = {
@@ -213,7 +213,7 @@ def list_line_items(context_id: str) -> Response:
 def add_line_item(context_id: str) -> Response:
     """Create a line item (AGS 2.0 §3.2.5)."""
     require_scope(SCOPE_LINEITEM)
-    session = get_session()
+    session = app_state.session()
     course = get_course(session, context_id)
     item = create_line_item(session, course, json_body())
     session.commit()
@@ -228,7 +228,7 @@ def add_line_item(context_id: str) -> Response:
 def show_line_item(context_id: str, line_item_id: int) -> Response:
     """One line item (AGS 2.0 §3.2.6)."""
     require_scope(SCOPE_LINEITEM, SCOPE_LINEITEM_READONLY)
-    session = get_session()
+    session = app_state.session()
     course = get_course(session, context_id)
     response = jsonify(line_item_json(course, get_line_item(session, course, line_item_id)))
     response.headers["Content-Type"] = LINEITEM_MEDIA
@@ -241,7 +241,7 @@ def post_score(context_id: str, line_item_id: int) -> Response:
     require_scope(SCOPE_SCORE)
     if request.mimetype not in (SCORE_MEDIA, "application/json"):
         raise InvalidInput(f"Content-Type must be {SCORE_MEDIA}", field="Content-Type")
-    session = get_session()
+    session = app_state.session()
     course = get_course(session, context_id)
     line_item = get_line_item(session, course, line_item_id)
     status = record_score(session, course, line_item, json_body())
@@ -283,7 +283,7 @@ def result_json(course: SandboxCourse, item: SandboxLineItem, result: SandboxRes
 def list_results(context_id: str, line_item_id: int) -> Response:
     """A line item's results (AGS 2.0 §3.3), optionally of one ``user_id``."""
     require_scope(SCOPE_RESULT_READONLY)
-    session = get_session()
+    session = app_state.session()
     course = get_course(session, context_id)
     item = get_line_item(session, course, line_item_id)
     limit, page_number = paging()
@@ -312,7 +312,7 @@ def member_json(membership: SandboxMembership) -> dict[str, Any]:
 def list_memberships(context_id: str) -> Response:
     """The course's members (NRPS 2.0 §2), paged with ``limit`` and Link rel="next"."""
     require_scope(SCOPE_MEMBERSHIPS)
-    session = get_session()
+    session = app_state.session()
     course = get_course(session, context_id)
     rlid = request.args.get("rlid", "")
     if rlid:

@@ -13,10 +13,10 @@ from lti1p3platform.exceptions import (
 )
 from sqlalchemy.orm import Session
 
+from plugin import app_state
 from plugin.core.errors import Forbidden, InvalidInput
 from plugin.lti.claims import CLAIM_DEPLOYMENT_ID, CLAIM_TOOL_PLATFORM
 from plugin.lti.launch import origin_of
-from plugin.web.request_db import get_session
 from sandbox import (
     blueprint,
     platform_conf,
@@ -90,7 +90,7 @@ def current_persona() -> str:
 @blueprint.get("/sandbox")
 def course_page() -> str:
     """The demo course: people to act as, its activities, and the frame tools open in."""
-    session = get_session()
+    session = app_state.session()
     course = demo_course(session)
     person = find_person(session, current_persona())
     roles = membership_of(session, course, person)
@@ -110,7 +110,7 @@ def course_page() -> str:
 @blueprint.get("/sandbox/launch/<int:link_id>")
 def launch_link(link_id: int) -> Response:
     """Start a resource-link launch: third-party initiated login (LTI 1.3 core §5.1.1.1)."""
-    session = get_session()
+    session = app_state.session()
     course = demo_course(session)
     person = find_person(session, current_persona())
     link = get_link(session, course, link_id)
@@ -120,7 +120,7 @@ def launch_link(link_id: int) -> Response:
 @blueprint.get("/sandbox/deep-link")
 def start_deep_link() -> Response:
     """Start a deep-linking request for a course designer (Deep Linking 2.0 §4.1)."""
-    session = get_session()
+    session = app_state.session()
     course = demo_course(session)
     person = find_person(session, current_persona())
     if not is_designer(membership_of(session, course, person)):
@@ -157,7 +157,7 @@ def authorize() -> Response:
     hint = read_message_hint(secret_key(), params.get("lti_message_hint", ""), MESSAGE_HINT_SECONDS)
     if hint is None:
         raise _bad_auth_param("lti_message_hint", "is missing, expired or not one we issued")
-    session = get_session()
+    session = app_state.session()
     person = find_person(session, hint.persona)
     if params.get("login_hint") != person.sub:
         # The login_hint is the user the login was started for; it must not be swapped.
@@ -240,7 +240,7 @@ def deep_link_return() -> str:
     token = request.form.get("JWT", "")
     if not token:
         raise InvalidInput("JWT is required (the tool's LtiDeepLinkingResponse)", field="JWT")
-    session = get_session()
+    session = app_state.session()
     conf = platform_conf(tool_key_set(session))
     try:
         items = conf.validate_deeplinking_resp({"JWT": token})
@@ -287,7 +287,7 @@ def _text_claim(claims: dict[str, Any], name: str) -> str:
 @blueprint.get("/sandbox/gradebook")
 def gradebook_page() -> str:
     """The scores tools sent, per person and line item."""
-    session = get_session()
+    session = app_state.session()
     course = demo_course(session)
     person = find_person(session, current_persona())
     return render_template(

@@ -5,10 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import click
-from flask import current_app
 from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
+from plugin import app_state
 from plugin.competencies.models import Framework
 from plugin.competencies.services import get_framework
 from plugin.core.config import Settings
@@ -31,7 +31,7 @@ class PluginGroup(AppGroup):
             raise click.ClickException(exc.message) from None
 
 
-class WholeNumber(click.ParamType):
+class WholeNumber(click.ParamType[int]):
     """An integer option in ASCII digits (click's own INT reads full-width "１" as 1)."""
 
     name = "integer"
@@ -50,12 +50,12 @@ WHOLE_NUMBER = WholeNumber()
 
 def db() -> Database:
     """The application's database."""
-    return current_app.extensions["plugin.db"]
+    return app_state.database()
 
 
 def settings() -> Settings:
     """The application's settings."""
-    return current_app.extensions["plugin.settings"]
+    return app_state.settings()
 
 
 def loaded_framework(session: Session) -> Framework:

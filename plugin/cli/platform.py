@@ -44,16 +44,31 @@ def platform_group() -> None:
     help="The organisation (agency) the platform belongs to; a new platform without it joins "
     "the default organisation, an existing one keeps its own.",
 )
-def platform_add(**options: object) -> None:
+def platform_add(
+    issuer: str,
+    client_id: str,
+    auth_login_url: str,
+    auth_token_url: str,
+    key_set_url: str,
+    deployment_ids: tuple[str, ...],
+    name: str,
+    auth_audience: str,
+    frame_origins: tuple[str, ...],
+    organisation_key: str | None,
+) -> None:
     """Register (or update) a platform and activate its deployments."""
-    deployment_ids = tuple(options.pop("deployment_ids"))  # type: ignore[arg-type]
-    organisation_key = options.pop("organisation_key")
-    options["frame_origins"] = tuple(options["frame_origins"])  # type: ignore[arg-type]
-    details = PlatformDetails(**options)  # type: ignore[arg-type]
+    details = PlatformDetails(
+        issuer=issuer,
+        client_id=client_id,
+        auth_login_url=auth_login_url,
+        auth_token_url=auth_token_url,
+        key_set_url=key_set_url,
+        name=name,
+        auth_audience=auth_audience,
+        frame_origins=tuple(frame_origins),
+    )
     with db().session_scope() as session:
-        organisation = (
-            get_organisation(session, str(organisation_key)) if organisation_key else None
-        )
+        organisation = get_organisation(session, organisation_key) if organisation_key else None
         registration = register_platform(
             session, details, deployment_ids, organisation=organisation
         )

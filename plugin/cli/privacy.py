@@ -8,6 +8,7 @@ import json
 import logging
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 from flask.cli import with_appcontext
@@ -53,7 +54,7 @@ def person_export(issuer: str, sub: str, output: Path | None) -> None:
         click.echo("nothing held about this person", err=True)
 
 
-def _audit_subject(document: dict) -> str:
+def _audit_subject(document: dict[str, Any]) -> str:
     learner = document["learner"]
     return f"learner {learner['id']}" if learner else "person not held"
 

@@ -75,4 +75,5 @@ def token_revoke(token_id: int) -> None:
     with db().session_scope() as session:
         row = revoke_token(session, token_id)
         revoked = row.revoked_at
+    assert revoked is not None  # revoke_token sets it, or kept the first revocation's time
     click.echo(f"token {token_id} revoked at {revoked.isoformat(timespec='seconds')}")

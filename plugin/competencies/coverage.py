@@ -22,6 +22,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -38,6 +39,8 @@ from plugin.competencies.models import (
 from plugin.competencies.modules import readable_by
 from plugin.core.spreadsheet import csv_text, neutralise
 from plugin.organisations.audience import Audience
+
+T = TypeVar("T")  # what a coverage cell lists: a module or an outside course
 
 INDICATOR_KINDS = ("knowledge", "skill")
 # Text cells that a spreadsheet would run as a formula get a leading apostrophe (OWASP
@@ -259,7 +262,9 @@ def compute_coverage(session: Session, framework: Framework, audience: Audience)
     )
 
 
-def _hit(hits: dict, item_id: int, key: int, thing: object, via: str) -> None:
+def _hit(
+    hits: dict[int, dict[int, tuple[T, set[str]]]], item_id: int, key: int, thing: T, via: str
+) -> None:
     """Record that ``thing`` counts on ``item_id``: directly (via "") or via an indicator."""
     entry = hits[item_id].setdefault(key, (thing, set()))
     entry[1].add(via)

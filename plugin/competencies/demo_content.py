@@ -123,7 +123,8 @@ def demo_entry(framework_key: str, topic_id: str) -> dict[str, Any] | None:
     content = _bundled_demo_content()
     if content["framework"] != framework_key:
         return None
-    return content["modules"].get(topic_id)
+    entry: dict[str, Any] | None = content["modules"].get(topic_id)
+    return entry
 
 
 def apply_demo_content(module: Module, entry: Mapping[str, Any]) -> None:

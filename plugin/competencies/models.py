@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     JSON,
@@ -290,7 +291,7 @@ class CheckItem(Base):
     prompt_en: Mapped[str] = mapped_column(Text)
     multiple: Mapped[bool] = mapped_column(Boolean, default=False)
     # [{"key": "a", "text_zh": …, "text_en": …, "correct": bool, "feedback_zh": …, …}]
-    choices: Mapped[list] = mapped_column(JSON)
+    choices: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
 
     module: Mapped[Module] = relationship(back_populates="check_items")
 
@@ -351,7 +352,7 @@ class OutsideCourse(Base):
     title: Mapped[str] = mapped_column(Text)
     hours: Mapped[float] = mapped_column(Float)
     # Grade keys (junior, intermediate, senior, supervisor) the course is meant for.
-    audience: Mapped[list] = mapped_column(JSON)
+    audience: Mapped[list[str]] = mapped_column(JSON)
     source: Mapped[str] = mapped_column(String(100), default="")
     imported_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

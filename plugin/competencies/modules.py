@@ -48,7 +48,8 @@ def first_error(error: ValidationError) -> tuple[str, str]:
 def load_input(schema: Any, data: dict[str, Any]) -> dict[str, Any]:
     """Validate ``data`` with a marshmallow schema; the error names the field."""
     try:
-        return schema.load(data)
+        loaded: dict[str, Any] = schema.load(data)
+        return loaded
     except ValidationError as exc:
         path, message = first_error(exc)
         raise InvalidInput(f"{path}: {message}", field=path) from None
@@ -267,10 +268,10 @@ def set_module_tags(
     now = utcnow()
     current = {tag.item_id: tag for tag in module.active_tags}
     wanted_ids = {item.id for item, _level, _weight in wanted}
-    for item_id, tag in current.items():
+    for item_id, unwanted in current.items():
         if item_id not in wanted_ids:
-            tag.retired_at = now
-            change.retired.append(tag)
+            unwanted.retired_at = now
+            change.retired.append(unwanted)
     for item, level, weight in wanted:
         tag = current.get(item.id)
         if tag is not None and tag.level == level and tag.weight == weight:

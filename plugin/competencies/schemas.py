@@ -64,7 +64,7 @@ class IndicatorEntry(Schema):
     description = _text()
 
     @validates_schema
-    def check_code_matches(self, data: dict, **_kwargs: object) -> None:
+    def check_code_matches(self, data: dict[str, Any], **_kwargs: object) -> None:
         """``DC1-K2`` must belong to ``DC1`` and be a knowledge indicator."""
         code, competency, kind = data["id"], data["competency"], data["kind"]
         if not code.startswith(f"{competency}-"):
@@ -99,7 +99,7 @@ class ScaleEntry(Schema):
     levels = fields.List(fields.Nested(LevelEntry), required=True, validate=validate.Length(min=1))
 
     @validates_schema
-    def check_levels_numbered(self, data: dict, **_kwargs: object) -> None:
+    def check_levels_numbered(self, data: dict[str, Any], **_kwargs: object) -> None:
         """Levels are numbered 1..n without gaps."""
         numbers = [level["number"] for level in data["levels"]]
         if sorted(numbers) != list(range(1, len(numbers) + 1)):
@@ -118,7 +118,7 @@ class MappingEntry(Schema):
     note = _text(required=False)
 
     @validates_schema
-    def check_contiguous(self, data: dict, **_kwargs: object) -> None:
+    def check_contiguous(self, data: dict[str, Any], **_kwargs: object) -> None:
         """A report level maps to a run of consecutive DigComp levels."""
         levels = sorted(data["digcomp_levels"])
         if levels != list(range(levels[0], levels[-1] + 1)):
@@ -160,7 +160,7 @@ class ClassEntry(Schema):
     topics = fields.List(fields.Nested(TopicEntry), required=True, validate=validate.Length(min=1))
 
     @validates_schema
-    def check_hours_add_up(self, data: dict, **_kwargs: object) -> None:
+    def check_hours_add_up(self, data: dict[str, Any], **_kwargs: object) -> None:
         """The class's hours are the sum of its topics' hours."""
         total = sum(topic["hours"] for topic in data["topics"])
         if abs(total - data["hours"]) > 1e-9:
@@ -233,7 +233,7 @@ class CheckItemInput(Schema):
     )
 
     @validates_schema
-    def check_correct_choices(self, data: dict, **_kwargs: object) -> None:
+    def check_correct_choices(self, data: dict[str, Any], **_kwargs: object) -> None:
         """At least one correct choice; exactly one unless ``multiple``; unique keys."""
         keys = [choice["key"] for choice in data["choices"]]
         if len(set(keys)) != len(keys):
@@ -267,7 +267,7 @@ class ModuleInput(Schema):
     )
 
     @validates_schema
-    def check_mastery_needs_items(self, data: dict, **_kwargs: object) -> None:
+    def check_mastery_needs_items(self, data: dict[str, Any], **_kwargs: object) -> None:
         """A mastery score only means something with a knowledge check."""
         if data.get("mastery_score") is not None and not data.get("check_items"):
             raise ValidationError("a mastery score needs knowledge-check items", "mastery_score")

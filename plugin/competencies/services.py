@@ -86,7 +86,7 @@ def parse_framework(raw_text: str, source: str = "<text>") -> dict[str, Any]:
 def check_framework(raw: dict[str, Any], source: str = "<data>") -> dict[str, Any]:
     """Check parsed framework data; an error names the entry and the field."""
     try:
-        data = FrameworkFile().load(raw)
+        data: dict[str, Any] = FrameworkFile().load(raw)
     except ValidationError as exc:
         path, message = _first_error(exc.messages, raw)
         raise InvalidInput(f"{source}: {path}: {message}", field=path) from None

@@ -197,7 +197,7 @@ def config_path_from_env() -> Path:
     return Path(os.environ.get("PLUGIN_CONFIG") or DEFAULT_CONFIG_PATH)
 
 
-def load_settings(path: Path | str | None = None) -> Settings:
+def load_settings(path: str | os.PathLike[str] | None = None) -> Settings:
     """Read, check and complete the settings from a TOML file."""
     config_path = Path(path) if path is not None else config_path_from_env()
     where = str(config_path)
@@ -400,10 +400,10 @@ def development_lrs_target(instance_dir: Path) -> LrsTarget:
     instance folder."""
     credentials_file = instance_dir / LRS_CREDENTIALS_FILE
     if not credentials_file.exists():
-        data = {"username": DEV_LRS_USERNAME, "password": secrets.token_urlsafe(24)}
-        _write_private(credentials_file, json.dumps(data))
+        generated = {"username": DEV_LRS_USERNAME, "password": secrets.token_urlsafe(24)}
+        _write_private(credentials_file, json.dumps(generated))
         return LrsTarget(
-            DEV_LRS_NAME, development_lrs_endpoint(), data["username"], data["password"]
+            DEV_LRS_NAME, development_lrs_endpoint(), generated["username"], generated["password"]
         )
     try:
         data = json.loads(credentials_file.read_text(encoding="utf-8"))
@@ -460,7 +460,7 @@ def _build(cls: type, raw: Any, prefix: str, source: str) -> Any:
 
 def _coerce(hint: Any, value: Any, name: str, source: str) -> Any:
     """Check ``value`` against the type ``hint``; nested dataclasses recurse."""
-    if dataclasses.is_dataclass(hint):
+    if isinstance(hint, type) and dataclasses.is_dataclass(hint):
         return _build(hint, value, prefix=f"{name}.", source=source)
     origin = typing.get_origin(hint)
     if origin is Literal:

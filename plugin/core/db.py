@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, create_engine, event, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import CursorResult, Engine, Result, make_url
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
@@ -27,6 +27,14 @@ class Base(DeclarativeBase):
     """Declarative base of every model; tables are plural and package-prefixed."""
 
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def affected_rows(result: Result[Any]) -> int:
+    """How many rows the UPDATE or DELETE that answered ``result`` touched."""
+    # Session.execute is typed as returning a Result; for DML it is a CursorResult.
+    if not isinstance(result, CursorResult):
+        raise TypeError(f"not the result of an UPDATE or DELETE: {type(result).__name__}")
+    return result.rowcount
 
 
 class UTCDateTime(TypeDecorator[datetime]):

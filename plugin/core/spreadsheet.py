@@ -48,7 +48,8 @@ def csv_text(columns: Sequence[str], rows: Iterable[Iterable[Any]]) -> str:
 def xlsx_bytes(sheets: Iterable[tuple[str, Sequence[str], Iterable[Iterable[Any]]]]) -> bytes:
     """An XLSX workbook, one sheet per (title, columns, rows), header row frozen."""
     book = Workbook()
-    book.remove(book.active)
+    if book.active is not None:  # a new workbook starts with one empty sheet
+        book.remove(book.active)
     for title, columns, rows in sheets:
         sheet = book.create_sheet(title)
         sheet.append([neutralise(value) for value in columns])

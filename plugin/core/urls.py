@@ -114,4 +114,5 @@ def admitting_entry(url: HttpUrl, entries: Iterable[AllowEntry]) -> AllowEntry |
     """The first entry that admits ``url``, preferring one that names its origin."""
     admitting = [entry for entry in entries if entry.admits(url)]
     named = [entry for entry in admitting if entry.names_origin(url)]
-    return (named or admitting or [None])[0]
+    candidates = named or admitting
+    return candidates[0] if candidates else None

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from pylti1p3.deep_link import DeepLink
+from pylti1p3.deep_link import DeepLink, TDeepLinkData
 from pylti1p3.deep_link_resource import DeepLinkResource
 from pylti1p3.lineitem import LineItem
 
@@ -33,6 +33,10 @@ class CleanResource(DeepLinkResource):
     """A resource link without null members (platforms and xAPI-minded readers reject nulls)."""
 
     _text: str = ""
+
+    def get_type(self) -> str:
+        """The content item type (pylti1p3's accessor, typed)."""
+        return self._type
 
     def set_text(self, value: str) -> CleanResource:
         """The description the platform shows with the link (Deep Linking 2.0 §3.1)."""
@@ -90,7 +94,10 @@ def build_response(
 ) -> tuple[str, str]:
     """(return URL, signed JWT) for the chosen items."""
     settings = deep_link_settings(launch)
-    deep_link = ToolDeepLink(registration, str(launch.claims[CLAIM_DEPLOYMENT_ID]), settings)
+    # The settings claim was checked at launch (launch.py); pylti1p3 declares its shape.
+    deep_link = ToolDeepLink(
+        registration, str(launch.claims[CLAIM_DEPLOYMENT_ID]), cast(TDeepLinkData, settings)
+    )
     resources = []
     targets = settings.get("accept_presentation_document_targets") or ["iframe"]
     for item in items:

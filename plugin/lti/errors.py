@@ -194,7 +194,7 @@ class LaunchRejected(PluginError):
         return self.message
 
 
-class _Default(dict):
+class _Default(dict[str, object]):
     """Leaves an unknown placeholder visible rather than failing the error page."""
 
     def __missing__(self, key: str) -> str:

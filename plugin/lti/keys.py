@@ -7,6 +7,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 from cryptography.hazmat.primitives import serialization
@@ -31,7 +32,7 @@ class SigningKey:
 
     kid: str
     private_pem: str
-    public_jwk: dict
+    public_jwk: dict[str, Any]
 
 
 def _fernet(secret_key: str) -> Fernet:
@@ -107,7 +108,7 @@ def _expire_retiring(session: Session, now: datetime) -> None:
             key.status = RETIRED
 
 
-def public_jwks(session: Session) -> dict[str, list[dict]]:
+def public_jwks(session: Session) -> dict[str, list[dict[str, Any]]]:
     """The JWKS: active keys and retiring keys still in their grace period."""
     now = utcnow()
     keys = session.scalars(

@@ -12,17 +12,17 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 from urllib.parse import urlsplit
 
 import jwt
 from jwt.algorithms import RSAAlgorithm
 from pylti1p3.exception import LtiException
-from pylti1p3.message_launch import MessageLaunch
+from pylti1p3.message_launch import MessageLaunch, TJwtData
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from plugin.core.db import utcnow
+from plugin.core.db import affected_rows, utcnow
 from plugin.lti.adapters import (
     CollectingCookieService,
     DatabaseToolConf,
@@ -49,7 +49,7 @@ from plugin.lti.claims import (
 )
 from plugin.lti.errors import LaunchRejected
 from plugin.lti.keysets import KeySetCache
-from plugin.lti.models import Deployment, Launch, LoginState, Person
+from plugin.lti.models import Deployment, Launch, LoginState, Person, Registration
 from plugin.lti.registrations import (
     activate,
     record_deployment,
@@ -136,15 +136,17 @@ class ToolMessageLaunch(MessageLaunch[ToolRequest, DatabaseToolConf, Any, Any]):
         """The audience this tool answers to (pylti1p3 would take ``aud[0]``)."""
         return self.resolved_client_id
 
+    # pylti1p3 types the JWT as TypedDicts of what a well-behaved platform sends; here it is
+    # untrusted JSON whose every claim is checked before use, so it is read as a plain mapping.
     @property
     def header(self) -> dict[str, Any]:
         """The decoded JWT header."""
-        return self._jwt.get("header", {})
+        return cast(dict[str, Any], self._jwt.get("header", {}))
 
     @property
     def body(self) -> dict[str, Any]:
         """The decoded JWT body (verified once :func:`accept_launch` returns)."""
-        return self._jwt.get("body", {})
+        return cast(dict[str, Any], self._jwt.get("body", {}))
 
 
 def accept_launch(
@@ -228,7 +230,7 @@ def _required_text(body: dict[str, Any], claim: str) -> str:
     return value
 
 
-def _resolve_registration(session: Session, launch: ToolMessageLaunch, issuer: str) -> Any:
+def _resolve_registration(session: Session, launch: ToolMessageLaunch, issuer: str) -> Registration:
     """Pick our registration from ``aud`` (a string or a list) and ``azp``.
 
     LTI 1.3 core §5.1.2 / OIDC Core §3.1.3.7: the tool's client_id must be in ``aud``; when
@@ -250,7 +252,7 @@ def _resolve_registration(session: Session, launch: ToolMessageLaunch, issuer: s
     matching = [a for a in audiences if a in known]
     if not matching:
         raise LaunchRejected("bad_audience")
-    client_id = azp if azp in matching else matching[0]
+    client_id: str = azp if isinstance(azp, str) and azp in matching else matching[0]
     if (len(audiences) > 1 or azp is not None) and azp != client_id:
         raise LaunchRejected("bad_azp", client_id=client_id)
     registration = known[client_id]
@@ -349,7 +351,8 @@ def _check_claims(launch: ToolMessageLaunch, claims: dict[str, Any]) -> None:
             reason = "must be an object"
             raise LaunchRejected("invalid_claim", claim=claim.rsplit("/", 1)[-1], reason=reason)
     _check_grade_service(claims.get(CLAIM_AGS_ENDPOINT))
-    launch.set_jwt({"header": launch.header, "body": claims})
+    # The checked claims, in the shape pylti1p3 declares (see ToolMessageLaunch.header).
+    launch.set_jwt(cast(TJwtData, {"header": launch.header, "body": claims}))
     try:
         launch.validate_message()
     except LtiException as exc:
@@ -473,7 +476,7 @@ def _consume_state(session: Session, state: str) -> None:
         .values(used_at=utcnow())
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:  # type: ignore[attr-defined]
+    if affected_rows(result) != 1:
         raise LaunchRejected("replayed_launch")
 
 

@@ -12,7 +12,7 @@ from pylti1p3.oidc_login import OIDCLogin
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from plugin.core.db import utcnow
+from plugin.core.db import affected_rows, utcnow
 from plugin.lti.adapters import (
     CapturingSessionService,
     CollectingCookieService,
@@ -172,7 +172,7 @@ def purge_expired_login_states(session: Session, before: datetime) -> int:
         .execution_options(synchronize_session=False)
     )
     session.flush()
-    return int(result.rowcount or 0)
+    return affected_rows(result) or 0
 
 
 def _count_states(session: Session, issuer: str | None = None) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -68,7 +69,7 @@ class ToolKey(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     kid: Mapped[str] = mapped_column(String(64), unique=True)
     private_key_encrypted: Mapped[str] = mapped_column(Text)
-    public_jwk: Mapped[dict] = mapped_column(JSON)
+    public_jwk: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20), default="active", index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     retire_after: Mapped[datetime | None] = mapped_column(UTCDateTime)
@@ -122,13 +123,13 @@ class Launch(Base):
     )
     message_type: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(20))
-    roles: Mapped[list] = mapped_column(JSON)
+    roles: Mapped[list[str]] = mapped_column(JSON)
     context_id: Mapped[str] = mapped_column(String(255), default="")
     context_title: Mapped[str] = mapped_column(Text, default="")
     resource_link_id: Mapped[str] = mapped_column(String(255), default="")
     resource_link_title: Mapped[str] = mapped_column(Text, default="")
     locale: Mapped[str] = mapped_column(String(35), default="")
-    claims: Mapped[dict] = mapped_column(JSON)
+    claims: Mapped[dict[str, Any]] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
@@ -155,7 +156,7 @@ class GradeOutbox(Base):
     resource_link_id: Mapped[str] = mapped_column(String(255), default="")
     label: Mapped[str] = mapped_column(String(255), default="")
     user_sub: Mapped[str] = mapped_column(String(255))
-    score: Mapped[dict] = mapped_column(JSON)
+    score: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20), default="pending")
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -297,7 +297,7 @@ def disable_platform(session: Session, issuer: str, client_id: str | None = None
     return len(registrations)
 
 
-def launched_through(registration_id: int) -> Select[tuple[str, str]]:
+def launched_through(registration_id: int) -> Select[str, str]:
     """(issuer, sub) of everyone who launched through one of the registration's deployments.
 
     One issuer can stand for many institutions (every Canvas cloud school launches as
@@ -312,7 +312,7 @@ def launched_through(registration_id: int) -> Select[tuple[str, str]]:
     )
 
 
-def launched_through_organisation(organisation_id: int) -> Select[tuple[str, str]]:
+def launched_through_organisation(organisation_id: int) -> Select[str, str]:
     """(issuer, sub) of everyone who launched through any registration of the organisation."""
     return (
         select(Person.issuer, Person.sub)

@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import and_, delete, func, select
 from sqlalchemy.orm import Session
 
+from plugin.core.db import affected_rows
 from plugin.lti.models import Launch
 
 
@@ -35,4 +36,4 @@ def purge_launches_older_than(session: Session, cutoff: datetime) -> int:
         delete(Launch).where(Launch.created_at < cutoff, Launch.id.not_in(kept))
     )
     session.flush()
-    return result.rowcount
+    return affected_rows(result)

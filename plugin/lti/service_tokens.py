@@ -330,7 +330,7 @@ def _token_from(response: requests.Response, started: float) -> _Token:
             http_status=response.status_code,
             at_token_endpoint=True,
         )
-    token_type = body.get("token_type", "bearer")  # type: ignore[union-attr]
+    token_type = body.get("token_type", "bearer")
     if not isinstance(token_type, str) or token_type.lower() != "bearer":
         raise ServiceError(
             f"the token endpoint issued a {token_type!r} token; only bearer tokens are usable",
@@ -338,7 +338,7 @@ def _token_from(response: requests.Response, started: float) -> _Token:
             http_status=response.status_code,
             at_token_endpoint=True,
         )
-    lifetime = finite_number(body.get("expires_in", DEFAULT_TOKEN_SECONDS))  # type: ignore[union-attr]
+    lifetime = finite_number(body.get("expires_in", DEFAULT_TOKEN_SECONDS))
     if lifetime is None or lifetime <= 0:
         # Not a number, NaN, infinite or spent: the recommended hour, not a token kept
         # forever or refetched on every call.

@@ -13,7 +13,7 @@ from datetime import datetime
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
-from plugin.core.db import utcnow
+from plugin.core.db import affected_rows, utcnow
 from plugin.organisations.audience import Audience
 from plugin.privacy.models import AuditEntry
 
@@ -76,4 +76,4 @@ def purge_audit_older_than(session: Session, cutoff: datetime) -> int:
     """Delete audit entries recorded before ``cutoff``; how many went."""
     result = session.execute(delete(AuditEntry).where(AuditEntry.at < cutoff))
     session.flush()
-    return result.rowcount
+    return affected_rows(result)

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import inspect, or_, select, tuple_
+from sqlalchemy import ColumnElement, inspect, or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from plugin.core.db import Base
@@ -147,9 +147,11 @@ def find_person_records(session: Session, issuer: str, sub: str) -> PersonRecord
     return records
 
 
-def _audit_about(records: PersonRecords) -> Any:
+def _audit_about(records: PersonRecords) -> ColumnElement[bool]:
     """Audit entries whose subject is the learner, or whose actor is one of the people."""
-    conditions = [AuditEntry.actor_id.in_([person_actor(p.id) for p in records.people])]
+    conditions: list[ColumnElement[bool]] = [
+        AuditEntry.actor_id.in_([person_actor(p.id) for p in records.people])
+    ]
     if records.learner is not None:
         conditions.append(AuditEntry.subject == learner_subject(records.learner.id))
     return or_(*conditions)

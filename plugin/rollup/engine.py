@@ -166,10 +166,10 @@ def item_result(points: Iterable[Point], config: RollupConfig) -> ItemResult:
         if candidate < 1:
             break
         if candidate == levels[-1]:  # every point is at or above it: the chain's own value
-            reached = value
+            at_level = value
         else:
-            reached = method_value([p.score for p in chain if p.level >= candidate], config)
-        if reached is not None and reached >= config.mastery_threshold:
+            at_level = method_value([p.score for p in chain if p.level >= candidate], config)
+        if at_level is not None and at_level >= config.mastery_threshold:
             level = candidate
             break
     return ItemResult(value=value, level=level, evidence=tuple([p.evidence_id for p in chain]))

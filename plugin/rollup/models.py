@@ -89,7 +89,7 @@ class Attainment(Base):
     kind: Mapped[str] = mapped_column(String(20))
     value: Mapped[float | None] = mapped_column(Float)
     level: Mapped[int] = mapped_column(Integer, default=0)
-    evidence_ids: Mapped[list] = mapped_column(JSON)
+    evidence_ids: Mapped[list[str]] = mapped_column(JSON)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
 

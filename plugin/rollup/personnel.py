@@ -45,7 +45,7 @@ def import_people(
     framework: Framework,
     config: RollupConfig,
     data: bytes,
-    on_changes: Callable[[list[AttainmentChange]], None],
+    on_changes: Callable[[list[AttainmentChange]], object],
 ) -> PeopleImported:
     """Link and grade the person of each row; the rows imported. ``on_changes`` gets the
     level changes of each link as it happens (the caller states them)."""
@@ -67,7 +67,7 @@ def _apply_rows(
     framework: Framework,
     config: RollupConfig,
     records: Iterator[CsvRecord],
-    on_changes: Callable[[list[AttainmentChange]], None],
+    on_changes: Callable[[list[AttainmentChange]], object],
 ) -> int:
     count = 0
     for record in records:

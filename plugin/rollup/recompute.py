@@ -104,7 +104,7 @@ def recompute_all(
 
 
 @contextmanager
-def _young_collections_only() -> Iterator[Callable[[], None]]:
+def _young_collections_only() -> Iterator[Callable[[], int]]:
     """Pause automatic garbage collection over a bulk pass; the caller collects the young
     generations once per chunk instead. A chunk allocates tens of thousands of short-lived,
     acyclic tuples (points, rows), and automatic collections would walk every older object
@@ -229,7 +229,8 @@ def _evidence_points(
 ) -> dict[int, dict[str, list[Point]]]:
     """The evidence matching ``where`` as engine points, by learner and item (framework items
     only); plain columns, not ORM objects: a full recompute reads every row once."""
-    points: defaultdict[int, defaultdict[str, list[Point]]] = defaultdict(lambda: defaultdict(list))
+    # Missing learners and items start empty (defaultdicts, typed as the dicts returned).
+    points: dict[int, dict[str, list[Point]]] = defaultdict(lambda: defaultdict(list))
     known = catalog.by_code
     for learner_id, item_id, level, score, observed_at, source_id in session.execute(
         select(*_EVIDENCE_COLUMNS).where(where)
@@ -323,10 +324,10 @@ def _outcomes(
         levels = dict.fromkeys(indicators, 0)  # no evidence: level 0
         trails = [own.evidence] if own is not None else []
         for indicator in indicators:
-            found = results.get(indicator)
-            if found is not None:
-                levels[indicator] = found.level
-                trails.append(found.evidence)
+            reached = results.get(indicator)
+            if reached is not None:
+                levels[indicator] = reached.level
+                trails.append(reached.evidence)
         level = competency_level(levels, own, config, catalog.scale_levels)
         # The competency's own evidence, then its indicators', each source once (where it
         # first appears): dict keys keep the first insertion's order.

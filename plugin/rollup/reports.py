@@ -45,12 +45,12 @@ def attainment_report(
     }
     targets: dict[str, int] = {}
     if learner.grade:
-        for target in session.scalars(
+        for grade_target in session.scalars(
             select(GradeTarget)
             .join(Grade, GradeTarget.grade_id == Grade.id)
             .where(Grade.framework_id == framework.id, Grade.key == learner.grade)
         ):
-            targets[target.item.code] = target.level
+            targets[grade_target.item.code] = grade_target.level
     items = []
     competencies = []
     for item in catalog.items:
@@ -265,8 +265,8 @@ def organisation_data(
                 below.append((learner_id, grade, code, level, target))
     identities: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
     # Only identities in reach: a learner linked across organisations keeps the others'.
-    reached = identities_in_reach(session, audience, {row[0] for row in below})
-    for learner_id, rows in reached.items():
+    in_reach = identities_in_reach(session, audience, {row[0] for row in below})
+    for learner_id, rows in in_reach.items():
         identities[learner_id] = [
             (_short_issuer(row.issuer), _shorten(row.sub), f"{row.issuer} {row.sub}")
             for row in rows

@@ -21,7 +21,7 @@ from plugin.organisations.audience import Audience
 from plugin.rollup.models import Identity, Learner
 
 
-def people_in_reach(audience: Audience) -> Select[tuple[str, str]] | None:
+def people_in_reach(audience: Audience) -> Select[str, str] | None:
     """(issuer, sub) of everyone ``audience`` reaches; None when it reaches everyone."""
     if audience.registration_id is not None:
         return launched_through(audience.registration_id)

@@ -62,7 +62,10 @@ class PostgresWriter:
     @staticmethod
     def insert(session: Session, rows: list[tuple[Any, ...]], now: datetime) -> None:
         """Insert (learner_id, item_id, kind, value, level, evidence_ids) rows."""
-        cursor = session.connection().connection.driver_connection.cursor()
+        driver = session.connection().connection.driver_connection
+        if driver is None:  # only a closed pool connection has none
+            raise RuntimeError("the session's database connection is closed")
+        cursor = driver.cursor()
         with (
             cursor,
             cursor.copy(

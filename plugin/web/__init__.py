@@ -6,6 +6,7 @@ import importlib
 
 from flask import Flask
 
+from plugin import app_state
 from plugin.web import (
     api,
     audit_admin,
@@ -25,7 +26,6 @@ from plugin.web import (
     modules_view,
     outside_template,
     pages,
-    request_db,
     security,
     views_heatmap,
     xapi_admin,
@@ -35,7 +35,7 @@ from plugin.web import (
 def init_app(app: Flask) -> None:
     """Attach every blueprint and request hook to ``app``."""
     inputs.init_app(app)  # before any rule is added: ``<int:...>`` is the strict converter
-    request_db.init_app(app)
+    app_state.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
     launch_context.init_app(app)
@@ -56,7 +56,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(audit_admin.blueprint)
     app.register_blueprint(views_heatmap.blueprint)
     app.register_blueprint(outside_template.blueprint)
-    sandbox = app.extensions["plugin.settings"].sandbox
+    sandbox = app_state.settings(app).sandbox
     if sandbox.enabled:  # development only: config refuses it in production
         load_extension(app, sandbox.module)
 

@@ -3,12 +3,12 @@ API token; the entry is committed at once, since the pages that read never commi
 
 from __future__ import annotations
 
+from plugin import app_state
 from plugin.lti.claims import LEARNER
 from plugin.lti.models import Launch
 from plugin.privacy.audit import Accessor, record_access
 from plugin.privacy.records import learner_subject, person_actor
 from plugin.web.api.models import ApiToken
-from plugin.web.request_db import get_session
 
 
 def launch_accessor(launch: Launch) -> Accessor:
@@ -41,6 +41,6 @@ def audit_token(token: ApiToken, action: str, subject: str) -> None:
 
 
 def _record(accessor: Accessor, action: str, subject: str) -> None:
-    session = get_session()
+    session = app_state.session()
     record_access(session, accessor, action, subject)
     session.commit()

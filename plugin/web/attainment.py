@@ -15,10 +15,10 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from plugin import app_state
 from plugin.competencies.models import Framework, Module
 from plugin.competencies.services import get_framework, item_iri
 from plugin.core.config import Settings
@@ -45,10 +45,6 @@ from plugin.xapi.learning import attempt_evidence
 from plugin.xapi.outbox import enqueue_statements
 from plugin.xapi.statements import timestamp_now
 from plugin.xapi.vocabulary import COMPETENCY_TYPE
-
-
-def _settings() -> Settings:
-    return current_app.extensions["plugin.settings"]
 
 
 def _targets(settings: Settings) -> tuple[str, ...]:
@@ -97,7 +93,7 @@ def _organisation(launch: Launch) -> int:
 def learner_at_launch(session: Session, launch: Launch) -> Learner | None:
     """The launch's learner (created on first sight), linked by ``lti.link_claim`` and graded
     by ``lti.grade_claim`` when the platform sends them; None for designers' previews."""
-    settings = _settings()
+    settings = app_state.settings()
     framework = get_framework(session) if launch.role == LEARNER else None
     learner, changes = launch_learner(
         session,
@@ -127,7 +123,7 @@ def record_module_evidence(
     if framework is None:
         return []
     rows = module_evidence(module, framework, found.statement_id, found.observed_at, found.score)
-    settings = _settings()
+    settings = app_state.settings()
     learner = learner_for(session, launch.person.issuer, launch.person.sub)
     changes = record_evidence(session, learner, rows, framework, rollup_config(settings.rollup))
     emit_assessed(session, changes, framework, settings, organisation_id=_organisation(launch))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template
 from flask_babel import gettext as _
 
+from plugin import app_state
 from plugin.core.errors import Forbidden
 from plugin.core.spreadsheet import csv_text
 from plugin.lti.claims import ADMINISTRATOR
@@ -15,7 +16,6 @@ from plugin.privacy.audit import list_entries
 from plugin.privacy.models import AuditEntry
 from plugin.web.audience import launch_audience
 from plugin.web.launch_context import current_launch
-from plugin.web.request_db import get_session
 
 blueprint = Blueprint("audit_admin", __name__)
 # Entries on the page, newest first; the CSV carries up to plugin.privacy.audit.MAX_LISTED.
@@ -35,7 +35,7 @@ def _administrator() -> Launch:
 def audit_page() -> str:
     """The newest audit entries of the administrator's organisation."""
     launch = _administrator()
-    entries = list_entries(get_session(), launch_audience(launch), limit=PAGE_LIMIT)
+    entries = list_entries(app_state.session(), launch_audience(launch), limit=PAGE_LIMIT)
     return render_template("lti/audit.html", launch=launch, entries=entries, limit=PAGE_LIMIT)
 
 
@@ -43,7 +43,7 @@ def audit_page() -> str:
 def audit_csv() -> Response:
     """The administrator's organisation's audit entries as CSV (UTF-8 with BOM for Excel)."""
     launch = _administrator()
-    entries = list_entries(get_session(), launch_audience(launch))
+    entries = list_entries(app_state.session(), launch_audience(launch))
     body = UTF8_BOM + csv_text(CSV_COLUMNS, (_row(entry) for entry in entries))
     response = Response(body, content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = 'attachment; filename="access-audit.csv"'

@@ -6,6 +6,7 @@ from flask import Blueprint, Response, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from plugin import app_state
 from plugin.competencies.coverage import (
     CoverageReport,
     compute_coverage,
@@ -29,7 +30,6 @@ from plugin.lti.claims import ADMINISTRATOR, DESIGNER
 from plugin.organisations.audience import Audience
 from plugin.web.audience import launch_audience
 from plugin.web.launch_context import current_launch
-from plugin.web.request_db import get_session
 
 blueprint = Blueprint("catalog", __name__, url_prefix="/catalog")
 # Excel reads a CSV as the local ANSI code page unless it starts with a UTF-8 byte-order mark.
@@ -78,7 +78,7 @@ def _page(
 def coverage() -> tuple[str, int]:
     """The coverage table: modules and hours per item and grade, uncovered items first."""
     audience = _require_designer()
-    session = get_session()
+    session = app_state.session()
     return _page(compute_coverage(session, _framework(session), audience))
 
 
@@ -86,7 +86,7 @@ def coverage() -> tuple[str, int]:
 def coverage_download() -> Response:
     """The coverage table as CSV (UTF-8 with BOM, one row per item, stable column names)."""
     audience = _require_designer()
-    session = get_session()
+    session = app_state.session()
     framework = _framework(session)
     report = compute_coverage(session, framework, audience)
     response = Response(UTF8_BOM + coverage_csv(report), content_type="text/csv; charset=utf-8")
@@ -100,7 +100,7 @@ def coverage_download() -> Response:
 def outside_courses_upload() -> tuple[str, int]:
     """Import an outside-course CSV; the page shows what changed, or why nothing did (400)."""
     audience = _require_designer()
-    session = get_session()
+    session = app_state.session()
     framework = _framework(session)
     upload = request.files.get("file")
     try:

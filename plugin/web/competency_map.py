@@ -7,12 +7,13 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, current_app, render_template, request
+from flask import Blueprint, render_template, request
 from flask_babel import format_datetime
 from flask_babel import gettext as _
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from plugin import app_state
 from plugin.competencies.coverage import framework_order, module_grades
 from plugin.competencies.models import Framework, Grade, Item, Module
 from plugin.competencies.modules import readable_by
@@ -32,7 +33,6 @@ from plugin.web.audience import launch_audience
 from plugin.web.i18n import localized
 from plugin.web.inputs import parse_int
 from plugin.web.launch_context import current_launch
-from plugin.web.request_db import get_session
 
 blueprint = Blueprint("competency_map", __name__)
 MAX_SUGGESTIONS = 5
@@ -143,7 +143,7 @@ def _evidence_rows(
 
 
 def _empty_report(framework: Framework) -> dict[str, Any]:
-    items = [
+    items: list[dict[str, Any]] = [
         {"id": item.code, "kind": item.kind, "value": None, "level": 0, "evidence": []}
         for item in framework.items
     ]
@@ -219,7 +219,7 @@ def build_map(
 ) -> dict[str, Any]:
     """Everything the map page shows for ``learner`` (an empty map when None), with modules
     suggested from the catalog ``audience`` reads."""
-    settings = current_app.extensions["plugin.settings"]
+    settings = app_state.settings()
     report = (
         attainment_report(session, learner, framework, rollup_config(settings.rollup))
         if learner is not None
@@ -334,7 +334,7 @@ def _person(session: Session, launch: Launch, own: Learner | None) -> Learner | 
 def competency_map() -> str:
     """The launched person's own map, or with ``?person=`` a learner's (designers, admins)."""
     launch = current_launch()
-    session = get_session()
+    session = app_state.session()
     framework = get_framework(session)
     if framework is None:
         raise NotFound(_("No competency framework is loaded."), field="framework")
@@ -347,6 +347,6 @@ def competency_map() -> str:
         launch=launch,
         viewed=learner if learner is not own else None,
         return_url=_return_url(launch),
-        timezone=current_app.extensions["plugin.settings"].i18n.timezone,
+        timezone=app_state.settings().i18n.timezone,
         **build_map(session, framework, learner, launch_audience(launch)),
     )

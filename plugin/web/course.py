@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from flask import Blueprint, Flask, current_app, render_template, request
 from flask_babel import gettext as _
 
+from plugin import app_state
 from plugin.core.errors import Forbidden, NotFound
 from plugin.lti.claims import ADMINISTRATOR, DESIGNER, classify_roles
 from plugin.lti.grade_delivery import queue_counts
@@ -23,8 +24,7 @@ from plugin.lti.service_tokens import (
     ensure_service_tokens,
 )
 from plugin.web.inputs import MAX_PAGE, parse_int
-from plugin.web.launch_context import current_launch, settings
-from plugin.web.request_db import get_db, get_session
+from plugin.web.launch_context import current_launch
 
 log = logging.getLogger("plugin.lti")
 blueprint = Blueprint("course", __name__)
@@ -48,14 +48,16 @@ class MemberRow:
 
 def service_tokens() -> ServiceTokens:
     """The app's LTI service tokens (shared with the grade worker)."""
-    return ensure_service_tokens(current_app.extensions, settings().lti.http_timeout_seconds)
+    return ensure_service_tokens(
+        current_app.extensions, app_state.settings().lti.http_timeout_seconds
+    )
 
 
 def key_loader() -> KeyLoader:
     """The tool's signing key, read in a session of its own (committed at once), so that no
     write of this request is pending while the platform calls back for the tool's JWKS."""
-    secret = settings().secret_key
-    database = get_db()
+    secret = app_state.settings().secret_key
+    database = app_state.database()
 
     def load() -> SigningKey:
         with database.session_scope() as session:
@@ -78,8 +80,8 @@ def read_roster(launch: Launch) -> tuple[bool, Roster | None, str]:
             key_loader(),
             url,
             limit=NRPS_PAGE_LIMIT,
-            max_pages=settings().lti.nrps_max_pages,
-            max_seconds=ROSTER_SECONDS_PER_TIMEOUT * settings().lti.http_timeout_seconds,
+            max_pages=app_state.settings().lti.nrps_max_pages,
+            max_seconds=ROSTER_SECONDS_PER_TIMEOUT * app_state.settings().lti.http_timeout_seconds,
         )
     except ServiceError as exc:
         log.warning("heat map roster of %s not read: %s", registration.issuer, exc.message)
@@ -92,7 +94,7 @@ def _page_number() -> int:
 
 
 def _member_row(member: Member, you: str) -> MemberRow:
-    lti = settings().lti
+    lti = app_state.settings().lti
     name = member.name or " ".join(n for n in (member.given_name, member.family_name) if n)
     return MemberRow(
         name=name,
@@ -111,7 +113,7 @@ def course_page() -> str:
         raise Forbidden(_("Only course designers and administrators can see the course members."))
     page = _page_number()
     registration = launch.deployment.registration
-    grades = queue_counts(get_session(), registration.id)
+    grades = queue_counts(app_state.session(), registration.id)
     roster: Roster | None = None
     problem = ""
     url = memberships_url(launch.claims)
@@ -123,8 +125,9 @@ def course_page() -> str:
                 key_loader(),
                 url,
                 limit=NRPS_PAGE_LIMIT,
-                max_pages=settings().lti.nrps_max_pages,
-                max_seconds=ROSTER_SECONDS_PER_TIMEOUT * settings().lti.http_timeout_seconds,
+                max_pages=app_state.settings().lti.nrps_max_pages,
+                max_seconds=ROSTER_SECONDS_PER_TIMEOUT
+                * app_state.settings().lti.http_timeout_seconds,
             )
         except ServiceError as exc:
             log.warning("course members of %s not read: %s", registration.issuer, exc.message)
@@ -152,6 +155,6 @@ def course_page() -> str:
 
 def init_app(app: Flask) -> None:
     """The service-token cache (shared with the grade worker), then the route."""
-    timeout = app.extensions["plugin.settings"].lti.http_timeout_seconds
+    timeout = app_state.settings(app).lti.http_timeout_seconds
     ensure_service_tokens(app.extensions, timeout)
     app.register_blueprint(blueprint)

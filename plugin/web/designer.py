@@ -11,12 +11,14 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
-from flask import Blueprint, Response, redirect, render_template, request
+from flask import Blueprint, redirect, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
+from werkzeug.wrappers import Response  # redirect()'s declared type
 
+from plugin import app_state
 from plugin.competencies.content import MAX_MARKDOWN_CHARS, render_markdown
 from plugin.competencies.models import Framework, Item, Level, Module, ModuleTag, Scale
 from plugin.competencies.modules import (
@@ -41,8 +43,7 @@ from plugin.lti.claims import ADMINISTRATOR, DEEP_LINKING_REQUEST, DESIGNER
 from plugin.lti.models import Launch
 from plugin.organisations.audience import Audience
 from plugin.web.audience import editable_module, launch_audience, refuse_read_only
-from plugin.web.launch_context import current_launch, launch_url_for, settings
-from plugin.web.request_db import get_session
+from plugin.web.launch_context import current_launch, launch_url_for
 
 blueprint = Blueprint("designer", __name__, url_prefix="/designer")
 
@@ -133,7 +134,7 @@ def _page(template: str, **context: Any) -> str:
 @blueprint.get("/modules")
 def catalog() -> str:
     """The module catalog: search, hours and tags of each module, links to edit and tag."""
-    session = get_session()
+    session = app_state.session()
     query = request.args.get("q", "").strip()
     modules = search_modules(session, query, limit=MAX_LISTED + 1, audience=audience())
     return _page(
@@ -390,19 +391,19 @@ def save_new_module() -> Response | tuple[str, int] | str:
 @blueprint.get("/modules/<key>/edit")
 def edit_module(key: str) -> str:
     """The module's form, filled in, with its rendered content."""
-    module = editable_module(get_session(), key, audience())
+    module = editable_module(app_state.session(), key, audience())
     return _editor(_pad(_form_from_module(module)), module, saved="saved" in request.args)
 
 
 @blueprint.post("/modules/<key>/edit")
 def save_module(key: str) -> Response | tuple[str, int] | str:
     """Save the module, or show the form again with the refused field marked."""
-    return _save(editable_module(get_session(), key, audience()))
+    return _save(editable_module(app_state.session(), key, audience()))
 
 
 def _save(module: Module | None) -> Response | tuple[str, int] | str:
     launch = current_launch()
-    session = get_session()
+    session = app_state.session()
     form = _form_from_request(request.form)
     action = request.form.get("action", "save")
     if action == "add_item":
@@ -430,7 +431,7 @@ def _save(module: Module | None) -> Response | tuple[str, int] | str:
                 session,
                 data,
                 framework,
-                settings().framework.iri_base,
+                app_state.settings().framework.iri_base,
                 organisation_id=launch.deployment.registration.organisation_id,
             )
         else:
@@ -587,7 +588,7 @@ def _tag_page(
 @blueprint.get("/modules/<key>/tags")
 def tags(key: str) -> tuple[str, int]:
     """The module's tags, a search of the framework tree and similar modules' tags."""
-    session = get_session()
+    session = app_state.session()
     module = editable_module(session, key, audience())
     return _tag_page(session, module, require_framework(session))
 
@@ -595,7 +596,7 @@ def tags(key: str) -> tuple[str, int]:
 @blueprint.post("/modules/<key>/tags")
 def save_tags(key: str) -> Response | tuple[str, int]:
     """Add, change or remove tags through the versioned tag service."""
-    session = get_session()
+    session = app_state.session()
     module = editable_module(session, key, audience())
     framework = require_framework(session)
     form = request.form
@@ -686,13 +687,13 @@ def _bulk_page(
 def bulk() -> tuple[str, int]:
     """Choose modules and one tag to set on all of them."""
     tag = {name: request.args.get(name, "") for name in ("item", "level", "weight")}
-    return _bulk_page(get_session(), chosen=request.args.getlist("module"), tag=tag)
+    return _bulk_page(app_state.session(), chosen=request.args.getlist("module"), tag=tag)
 
 
 @blueprint.post("/tags/bulk")
 def save_bulk() -> Response | tuple[str, int]:
     """Set the tag on every chosen module (versioned); report how many changed."""
-    session = get_session()
+    session = app_state.session()
     keys = list(dict.fromkeys(k for k in request.form.getlist("module") if k))
     tag = {name: request.form.get(name, "").strip() for name in ("item", "level", "weight")}
     try:

@@ -3,15 +3,16 @@ the national catalog, which no launch may change."""
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, redirect
+from flask import Blueprint, redirect
 from flask_babel import gettext as _
+from werkzeug.wrappers import Response  # redirect()'s declared type
 
+from plugin import app_state
 from plugin.competencies.module_copy import copy_module
 from plugin.core.errors import Forbidden
 from plugin.web.audience import launch_audience, readable_module
 from plugin.web.designer import is_designer, require_framework
-from plugin.web.launch_context import current_launch, launch_url_for, settings
-from plugin.web.request_db import get_session
+from plugin.web.launch_context import current_launch, launch_url_for
 
 blueprint = Blueprint("designer_copy", __name__, url_prefix="/designer")
 
@@ -24,14 +25,14 @@ def copy(key: str) -> Response:
     assert launch is not None
     if not is_designer(launch):
         raise Forbidden(_("Only course designers can edit the module catalog."))
-    session = get_session()
+    session = app_state.session()
     module = readable_module(session, key, launch_audience(launch))
     duplicate = copy_module(
         session,
         module,
         launch.deployment.registration.organisation_id,
         require_framework(session),
-        settings().framework.iri_base,
+        app_state.settings().framework.iri_base,
     )
     session.commit()
     return redirect(launch_url_for("designer.edit_module", key=duplicate.key, copied=1), code=303)

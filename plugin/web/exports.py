@@ -22,6 +22,7 @@ from flask import Blueprint, Response, request
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from plugin import app_state
 from plugin.competencies.case import case_json, export_case
 from plugin.competencies.coverage import compute_coverage, csv_columns, csv_rows, framework_order
 from plugin.competencies.models import Framework
@@ -39,8 +40,7 @@ from plugin.web.access_audit import audit_launch, audit_learner, course_subject
 from plugin.web.audience import launch_audience
 from plugin.web.competency_map import named_learner
 from plugin.web.course import read_roster
-from plugin.web.launch_context import current_launch, settings
-from plugin.web.request_db import get_session
+from plugin.web.launch_context import current_launch
 from plugin.web.views_heatmap import launch_heat_rows
 
 blueprint = Blueprint("exports", __name__, url_prefix="/exports")
@@ -98,8 +98,10 @@ def _number(text: str) -> float | int:
 @blueprint.get("/case.json")
 def case_download() -> Response:
     """The framework as a CASE 1.1 package (public: the framework and its IRIs are public)."""
-    framework = _framework(get_session())
-    package = export_case(framework, settings().framework.iri_base, settings().lti.title)
+    framework = _framework(app_state.session())
+    package = export_case(
+        framework, app_state.settings().framework.iri_base, app_state.settings().lti.title
+    )
     response = Response(case_json(package), content_type="application/json; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="{framework.key}.case.json"'
     return response
@@ -111,7 +113,7 @@ def coverage_xlsx() -> Response:
     launch = current_launch()
     if launch is None or launch.role not in (DESIGNER, ADMINISTRATOR):
         raise Forbidden(_("Only course designers and administrators can see the catalog."))
-    session = get_session()
+    session = app_state.session()
     framework = _framework(session)
     report = compute_coverage(session, framework, launch_audience(launch))
     columns = csv_columns(report)
@@ -152,7 +154,9 @@ def _learner(session: Session, launch: Launch) -> Learner:
 
 def _attainment_rows(session: Session, learner: Learner) -> tuple[str, list[list[Any]]]:
     framework = _framework(session)
-    report = attainment_report(session, learner, framework, rollup_config(settings().rollup))
+    report = attainment_report(
+        session, learner, framework, rollup_config(app_state.settings().rollup)
+    )
     items = {item["id"]: item for item in report["items"]}
     competencies = {row["id"]: row for row in report["competencies"]}
     rows = []
@@ -184,7 +188,7 @@ def _attainment_rows(session: Session, learner: Learner) -> tuple[str, list[list
 def attainment_csv() -> Response:
     """A learner's attainment per item as CSV (UTF-8 with BOM for Excel, framework order)."""
     launch = _launch()
-    session = get_session()
+    session = app_state.session()
     learner = _learner(session, launch)
     audit_learner(launch, "export.attainment_csv", learner.id)
     key, rows = _attainment_rows(session, learner)
@@ -199,7 +203,7 @@ def attainment_csv() -> Response:
 def attainment_xlsx() -> Response:
     """A learner's attainment per item as an Excel workbook (the CSV's columns)."""
     launch = _launch()
-    session = get_session()
+    session = app_state.session()
     learner = _learner(session, launch)
     audit_learner(launch, "export.attainment_xlsx", learner.id)
     key, rows = _attainment_rows(session, learner)
@@ -211,11 +215,11 @@ def attainment_xlsx() -> Response:
 def badges_json() -> Response:
     """The learner's Open Badges 3.0 credentials, one per attained competency (unsigned)."""
     launch = _launch()
-    session = get_session()
+    session = app_state.session()
     learner = _learner(session, launch)
     audit_learner(launch, "export.badges", learner.id)
     framework = _framework(session)
-    config = settings()
+    config = app_state.settings()
     own = launch.role == LEARNER
     credentials = learner_credentials(
         session,
@@ -237,7 +241,7 @@ def _heatmap_table(action: str) -> tuple[str, list[str], list[list[Any]]]:
     launch = current_launch()
     if launch is None or launch.role not in (DESIGNER, ADMINISTRATOR):
         raise Forbidden(_("Only course designers and administrators can see the heat map."))
-    session = get_session()
+    session = app_state.session()
     framework = _framework(session)
     codes = [item.code for item in framework_order(framework) if item.kind in HEAT_KINDS]
     _offered, roster, _problem = read_roster(launch)
@@ -269,13 +273,17 @@ def _organisation_tables(action: str) -> tuple[str, list[tuple[str, list[str], l
     launch = current_launch()
     if launch is None or launch.role != ADMINISTRATOR:
         raise Forbidden(_("Only administrators can see the organisation view."))
-    session = get_session()
+    session = app_state.session()
     data = organisation_data(session, _framework(session), launch_audience(launch))
     audit_launch(launch, action, f"organisation {data.people} people")
     levels = list(range(data.top + 1))
     distribution = [
-        [item.code, grade or "unknown", data.targets.get((grade, item.code), "")]
-        + data.distribution[item.code][grade]
+        [
+            item.code,
+            grade or "unknown",
+            data.targets.get((grade, item.code), ""),
+            *data.distribution[item.code][grade],
+        ]
         for item in data.competencies
         for grade in data.columns
     ]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from flask import Blueprint, Response, jsonify
 
+from plugin import app_state
 from plugin.core.version import tool_version
-from plugin.web.request_db import get_db
 
 blueprint = Blueprint("health", __name__)
 
@@ -13,7 +13,7 @@ blueprint = Blueprint("health", __name__)
 @blueprint.get("/healthz")
 def healthz() -> Response:
     """200 with the version and the database's reachability (for probes and operators)."""
-    reachable = get_db().is_reachable()
+    reachable = app_state.database().is_reachable()
     return jsonify(
         {
             "status": "ok" if reachable else "degraded",

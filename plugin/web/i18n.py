@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from urllib.parse import urlencode
 
-from flask import Flask, current_app, g, request
+from flask import Flask, g, request
 from flask_babel import Babel, get_locale
+
+from plugin import app_state
 
 SUPPORTED_LOCALES = ("zh_TW", "en")
 HTML_LANG = {"zh_TW": "zh-Hant-TW", "en": "en"}
@@ -27,12 +29,12 @@ def normalise_locale(value: str | None) -> str | None:
 def select_locale() -> str:
     """The locale for this request: ``?lang=``, then the launch's, then the default."""
     chosen = normalise_locale(request.args.get("lang")) or normalise_locale(g.get("launch_locale"))
-    return chosen or current_app.extensions["plugin.settings"].i18n.default_locale
+    return chosen or app_state.settings().i18n.default_locale
 
 
 def select_timezone() -> str:
     """The display time zone from settings."""
-    return current_app.extensions["plugin.settings"].i18n.timezone
+    return app_state.settings().i18n.timezone
 
 
 def language_links() -> list[dict[str, str]]:

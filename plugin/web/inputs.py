@@ -9,11 +9,12 @@ number, bounded length, and a refusal (400) that names the field in the page's l
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import Any
 
 from flask import Flask
 from flask_babel import gettext as _
 from marshmallow import fields
+from marshmallow.types import ErrorMessages
 from werkzeug.routing import BaseConverter
 
 from plugin.core.errors import InvalidInput
@@ -65,7 +66,9 @@ class StrictInteger(fields.Integer):
     marshmallow's own Integer calls ``int()`` on strings, so ``"１"`` would load as 1.
     """
 
-    default_error_messages: ClassVar[dict[str, str]] = {
+    # Typed as marshmallow declares it (an attribute each field may override), which RUF012's
+    # ClassVar would contradict; marshmallow only reads it, merging the classes' dicts.
+    default_error_messages: ErrorMessages = {  # noqa: RUF012
         "invalid": "must be a whole number written with the digits 0-9"
     }
 

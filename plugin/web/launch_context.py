@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal, overload
 from urllib.parse import urlencode
 
-from flask import Flask, current_app, g, request, url_for
+from flask import Flask, g, request, url_for
 from flask_babel import gettext as _
 
+from plugin import app_state
 from plugin.core.errors import PluginError
 from plugin.lti.models import Launch
 from plugin.lti.tokens import LaunchWithdrawn, issue_launch_token, launch_for_token
-from plugin.web.request_db import get_session
 
 TOKEN_PARAM = "lt"
 
@@ -47,24 +47,30 @@ def withdrawn_message(code: str) -> str:
     )
 
 
-def settings() -> Any:
-    """The app's settings."""
-    return current_app.extensions["plugin.settings"]
-
-
 def token_for(launch: Launch) -> str:
     """A launch token for ``launch``."""
-    return issue_launch_token(settings().secret_key, launch.id)
+    return issue_launch_token(app_state.settings().secret_key, launch.id)
+
+
+@overload
+def current_launch(required: Literal[True] = True) -> Launch: ...
+
+
+@overload
+def current_launch(required: bool) -> Launch | None: ...
 
 
 def current_launch(required: bool = True) -> Launch | None:
     """The launch named by the request's token; raises :class:`LaunchExpired` if required."""
     if "launch" in g:
-        return g.launch
+        known: Launch = g.launch
+        return known
     token = request.values.get(TOKEN_PARAM, "")
-    max_age = settings().lti.launch_token_minutes * 60
+    max_age = app_state.settings().lti.launch_token_minutes * 60
     try:
-        launch = launch_for_token(get_session(), settings().secret_key, token, max_age)
+        launch = launch_for_token(
+            app_state.session(), app_state.settings().secret_key, token, max_age
+        )
     except LaunchWithdrawn as exc:
         if not required:
             return None

@@ -10,7 +10,6 @@ from flask import (
     Blueprint,
     Flask,
     Response,
-    current_app,
     g,
     jsonify,
     redirect,
@@ -18,7 +17,9 @@ from flask import (
     request,
     url_for,
 )
+from werkzeug.wrappers import Response as BaseResponse  # redirect()'s declared type
 
+from plugin import app_state
 from plugin.lti.adapters import ToolRequest
 from plugin.lti.dynamic_registration import (
     ToolDescription,
@@ -43,10 +44,9 @@ from plugin.lti.login import (
     begin_login,
 )
 from plugin.web.attainment import learner_at_launch
-from plugin.web.launch_context import settings, token_for
+from plugin.web.launch_context import token_for
 from plugin.web.learning import begin_attempt
 from plugin.web.modules_view import place_launch
-from plugin.web.request_db import get_session
 from plugin.web.security import allow_framing_by, forget_frame_origins
 
 log = logging.getLogger("plugin.lti")
@@ -55,7 +55,7 @@ blueprint = Blueprint("lti", __name__)
 
 def tool_url(path: str) -> str:
     """An absolute URL of the tool from ``lti.base_url`` (what platforms are told)."""
-    return settings().lti.base_url.rstrip("/") + path
+    return app_state.settings().lti.base_url.rstrip("/") + path
 
 
 STORAGE_FIELDS = ("lti_storage_state", "lti_storage_checked")
@@ -77,18 +77,13 @@ def tool_request() -> ToolRequest:
 
 def _posted_by_tool_page() -> bool:
     origin = request.headers.get("Origin", "")
-    expected = {origin_of(settings().lti.base_url), request.host_url.rstrip("/")}
+    expected = {origin_of(app_state.settings().lti.base_url), request.host_url.rstrip("/")}
     return request.headers.get("Sec-Fetch-Site") == "same-origin" or origin in expected
-
-
-def key_sets() -> KeySetCache:
-    """The app's platform key-set cache."""
-    return current_app.extensions["plugin.keysets"]
 
 
 def launch_policy() -> LaunchPolicy:
     """The launch rules from settings."""
-    lti = settings().lti
+    lti = app_state.settings().lti
     return LaunchPolicy(
         leeway_seconds=lti.clock_leeway_seconds,
         launch_lifetime=timedelta(minutes=lti.launch_token_minutes),
@@ -120,10 +115,10 @@ def rejected(exc: LaunchRejected) -> Response:
 
 
 @blueprint.route("/lti/login", methods=["GET", "POST"])
-def login() -> Response:
+def login() -> BaseResponse:
     """OIDC login initiation (LTI 1.3 core §5.1.1): answer with the authentication request."""
-    session = get_session()
-    lti = settings().lti
+    session = app_state.session()
+    lti = app_state.settings().lti
     lifetime = timedelta(minutes=lti.login_state_minutes)
     limits = LoginLimits(per_issuer=lti.max_login_states_per_issuer, overall=lti.max_login_states)
     try:
@@ -138,7 +133,7 @@ def login() -> Response:
     if result.storage_target:
         # LTI Client Side OIDC Launch: also keep state and nonce in the platform's storage,
         # for browsers that refuse our cookie inside the LMS iframe.
-        response = Response(
+        response: BaseResponse = Response(
             render_template(
                 "lti/storage.html",
                 config={
@@ -170,11 +165,11 @@ def login() -> Response:
 
 
 @blueprint.post("/lti/launch")
-def launch() -> Response:
+def launch() -> BaseResponse:
     """Launch (LTI 1.3 core §5.1.2 redirect URI): validate, record, go to the tool's page."""
-    session = get_session()
+    session = app_state.session()
     try:
-        outcome = accept_launch(session, tool_request(), key_sets(), launch_policy())
+        outcome = accept_launch(session, tool_request(), app_state.key_sets(), launch_policy())
     except DeploymentPending as exc:
         session.commit()  # the deployment is recorded (inactive) for an administrator
         return rejected(exc)
@@ -217,7 +212,7 @@ def _storage_check_page(check: StorageCheckNeeded) -> Response:
     )
 
 
-def _after_launch(accepted: AcceptedLaunch, *, placed: bool) -> Response:
+def _after_launch(accepted: AcceptedLaunch, *, placed: bool) -> BaseResponse:
     token = token_for(accepted.launch)
     g.launch_locale = accepted.launch.locale
     if accepted.launch.message_type == "LtiDeepLinkingRequest":
@@ -230,8 +225,8 @@ def _after_launch(accepted: AcceptedLaunch, *, placed: bool) -> Response:
 @blueprint.get("/.well-known/jwks.json")
 def jwks() -> Response:
     """The tool's public keys: active and retiring (LTI 1.3 core §6.3, Security §6.3)."""
-    session = get_session()
-    ensure_active_key(session, settings().secret_key)
+    session = app_state.session()
+    ensure_active_key(session, app_state.settings().secret_key)
     session.commit()
     response = jsonify(public_jwks(session))
     response.headers["Cache-Control"] = "public, max-age=300"
@@ -240,7 +235,7 @@ def jwks() -> Response:
 
 def tool_description() -> ToolDescription:
     """What the tool tells platforms about itself."""
-    lti = settings().lti
+    lti = app_state.settings().lti
     return ToolDescription(
         name=lti.title,
         base_url=lti.base_url.rstrip("/"),
@@ -269,10 +264,10 @@ def register() -> Any:
     """LTI Dynamic Registration 1.0 §3: register with the platform that opened this page."""
     openid_configuration = request.args.get("openid_configuration", "")
     registration_token = request.args.get("registration_token", "")
-    session = get_session()
+    session = app_state.session()
     try:
         admitted = admit_configuration_url(
-            openid_configuration, settings().lti.dynamic_registration_urls
+            openid_configuration, app_state.settings().lti.dynamic_registration_urls
         )
         # The platform shows this page in its own frame before it is registered; only a
         # platform the allow-list admits may frame it (docs/ARCHITECTURE.md §9).
@@ -282,7 +277,7 @@ def register() -> Any:
             admitted,
             registration_token,
             tool_description(),
-            timeout=settings().lti.http_timeout_seconds,
+            timeout=app_state.settings().lti.http_timeout_seconds,
         )
     except RegistrationError as exc:
         session.rollback()
@@ -297,8 +292,8 @@ def register() -> Any:
 
 def init_app(app: Flask) -> None:
     """The platform key cache lives with the app; then the routes."""
-    lti = app.extensions["plugin.settings"].lti
-    app.extensions["plugin.keysets"] = KeySetCache(
+    lti = app_state.settings(app).lti
+    app.extensions[app_state.KEY_SETS] = KeySetCache(
         default_ttl=float(lti.platform_jwks_cache_seconds), timeout=lti.http_timeout_seconds
     )
     app.register_blueprint(blueprint)

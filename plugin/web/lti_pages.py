@@ -7,6 +7,7 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 
+from plugin import app_state
 from plugin.competencies.modules import modules_by_key, search_modules
 from plugin.competencies.services import get_framework
 from plugin.core.errors import Forbidden, InvalidInput
@@ -26,8 +27,7 @@ from plugin.lti.models import Launch
 from plugin.web.audience import launch_audience
 from plugin.web.designer import is_designer, report_levels
 from plugin.web.i18n import localized
-from plugin.web.launch_context import current_launch, settings
-from plugin.web.request_db import get_session
+from plugin.web.launch_context import current_launch
 from plugin.web.security import allow_form_target
 
 blueprint = Blueprint("lti_pages", __name__)
@@ -63,7 +63,7 @@ def deep_link_respond() -> Response | tuple[str, int]:
     """Answer the platform with a signed LtiDeepLinkingResponse of the chosen modules."""
     launch = _deep_linking_launch()
     keys = list(dict.fromkeys(key for key in request.form.getlist("module") if key))
-    session = get_session()
+    session = app_state.session()
     # Placeable: the organisation's modules and the national catalog; another organisation's
     # key is unknown here.
     modules = modules_by_key(session, keys, launch_audience(launch))
@@ -97,7 +97,7 @@ def deep_link_respond() -> Response | tuple[str, int]:
         )
         for module in (modules[key] for key in keys)
     ]
-    key = signing_key(session, settings().secret_key)
+    key = signing_key(session, app_state.settings().secret_key)
     session.commit()
     return_url, token = build_response(launch, signing_registration(launch, key), items)
     allow_form_target(return_url)  # the page auto-posts the answer to the platform
@@ -125,7 +125,7 @@ def _presentation_target(settings_claim: dict[str, Any]) -> str:
 
 
 def _picker(launch: Launch, selected: list[str], error: InvalidInput | None = None) -> str:
-    session = get_session()
+    session = app_state.session()
     query = request.values.get("q", "").strip()
     wanted = list(dict.fromkeys(key for key in selected if key))
     audience = launch_audience(launch)

@@ -7,7 +7,9 @@ from datetime import UTC, datetime
 from flask import Blueprint, Response, redirect, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
+from werkzeug.wrappers import Response as BaseResponse  # redirect()'s declared type
 
+from plugin import app_state
 from plugin.competencies.grading import CheckResult, grade_check
 from plugin.competencies.models import Module, Placement
 from plugin.competencies.modules import (
@@ -32,7 +34,6 @@ from plugin.web.i18n import localized
 from plugin.web.inputs import parse_int
 from plugin.web.launch_context import current_launch, launch_url_for
 from plugin.web.learning import begin_attempt, learner_context, xapi_options
-from plugin.web.request_db import get_session
 from plugin.web.security import allow_frame_source
 from plugin.xapi.attempts import (
     AttemptClosed,
@@ -88,7 +89,7 @@ def _is_designer(launch: Launch) -> bool:
 
 
 def _placed_module(launch: Launch) -> Module | None:
-    placement = find_placement(get_session(), **_link_identity(launch))
+    placement = find_placement(app_state.session(), **_link_identity(launch))
     return placement.module if placement is not None else None
 
 
@@ -100,7 +101,7 @@ def _return_url(launch: Launch) -> str:
 
 
 def _module_page(launch: Launch, module: Module, **extra: object) -> str:
-    attempt = current_attempt(get_session(), launch, module)
+    attempt = current_attempt(app_state.session(), launch, module)
     embed = (
         module.external_display == "embed"
         and bool(module.external_url)
@@ -122,13 +123,13 @@ def _module_page(launch: Launch, module: Module, **extra: object) -> str:
 
 
 @blueprint.get("/lti/module")
-def module_page() -> Response | str:
+def module_page() -> BaseResponse | str:
     """The module a learner launched: content, external resource, knowledge check."""
     launch = current_launch()
     module = _placed_module(launch)
     if module is None:
         return redirect(launch_url_for("modules_view.unbound"), code=303)
-    session = get_session()
+    session = app_state.session()
     attempt = current_attempt(session, launch, module)
     if attempt is not None and attempt.initialized_at is None:
         # cmi5 §9.3.2: initialized when the learner first has the module in front of them.
@@ -143,7 +144,7 @@ def progress() -> Response:
     launch = current_launch()
     module = _placed_module(launch)
     percent = parse_int(request.form.get("percent", ""), "percent", minimum=0, maximum=100)
-    session = get_session()
+    session = app_state.session()
     attempt = current_attempt(session, launch, module) if module is not None else None
     if attempt is not None and module is not None:
         record_progress(
@@ -154,13 +155,13 @@ def progress() -> Response:
 
 
 @blueprint.post("/lti/module/retry")
-def retry() -> Response:
+def retry() -> BaseResponse:
     """Start a new attempt (a new registration) after a finished one."""
     launch = current_launch()
     module = _placed_module(launch)
     if module is None:
         raise NotFound(_("This activity has no module yet."), field="module")
-    session = get_session()
+    session = app_state.session()
     if current_attempt(session, launch, module) is None:
         begin_attempt(session, launch, module)
         session.commit()
@@ -179,19 +180,19 @@ def unbound() -> str:
     return render_template(
         "modules/bind.html",
         launch=launch,
-        modules=search_modules(get_session(), query, audience=launch_audience(launch)),
+        modules=search_modules(app_state.session(), query, audience=launch_audience(launch)),
         query=query,
         return_url=_return_url(launch),
     )
 
 
 @blueprint.post("/lti/bind")
-def bind() -> Response:
+def bind() -> BaseResponse:
     """Bind this resource link to the module a designer chose."""
     launch = current_launch()
     if not _is_designer(launch):
         raise Forbidden(_("Only course designers can choose the module of an activity."))
-    session = get_session()
+    session = app_state.session()
     # The organisation's modules and the national catalog; another organisation's is unknown.
     module = readable_module(session, request.form.get("module", ""), launch_audience(launch))
     bind_placement(session, context_id=launch.context_id, module=module, **_link_identity(launch))
@@ -218,7 +219,7 @@ def submit_check() -> Response | str:
         response = Response(_module_page(launch, module, error=exc, chosen=_answers(module)))
         response.status_code = exc.status
         return response
-    session = get_session()
+    session = app_state.session()
     if records_statements(launch):
         attempt = _attempt_or_closed(session, launch, module)
         # One transaction: the statements, the attempt's new state, the evidence with its
@@ -249,7 +250,7 @@ def complete() -> str:
         raise NotFound(_("This activity has no module yet."), field="module")
     if module.check_items:
         raise InvalidInput(_("Answer the knowledge check to finish this module."), field="answers")
-    session = get_session()
+    session = app_state.session()
     if records_statements(launch):
         attempt = _attempt_or_closed(session, launch, module)
         emitted = record_completion(

@@ -5,12 +5,12 @@ from __future__ import annotations
 from flask import Blueprint, Response
 from flask_babel import gettext as _
 
+from plugin import app_state
 from plugin.competencies.outside_courses import template_csv
 from plugin.competencies.services import get_framework
 from plugin.core.errors import Forbidden, NotFound
 from plugin.lti.claims import ADMINISTRATOR, DESIGNER
 from plugin.web.launch_context import current_launch
-from plugin.web.request_db import get_session
 
 blueprint = Blueprint("outside_template", __name__, url_prefix="/catalog")
 # Excel reads a CSV as the local ANSI code page unless it starts with a UTF-8 byte-order mark.
@@ -23,7 +23,7 @@ def outside_courses_template() -> Response:
     launch = current_launch()
     if launch is None or launch.role not in (DESIGNER, ADMINISTRATOR):
         raise Forbidden(_("Only course designers and administrators can see the catalog."))
-    framework = get_framework(get_session())
+    framework = get_framework(app_state.session())
     if framework is None:
         raise NotFound(_("No competency framework is loaded yet."), field="framework")
     response = Response(UTF8_BOM + template_csv(framework), content_type="text/csv; charset=utf-8")

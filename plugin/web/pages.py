@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template
+from flask import Blueprint, render_template
 
+from plugin import app_state
 from plugin.competencies.services import count_items, get_framework, item_iri
-from plugin.web.request_db import get_session
 
 blueprint = Blueprint("pages", __name__)
 
@@ -13,19 +13,19 @@ blueprint = Blueprint("pages", __name__)
 @blueprint.get("/")
 def index() -> str:
     """What the tool is, and the framework it rolls records up into."""
-    session = get_session()
+    session = app_state.session()
     framework = get_framework(session)
     counts = count_items(session, framework) if framework else {}
-    settings = current_app.extensions["plugin.settings"]
+    settings = app_state.settings()
     return render_template("index.html", framework=framework, counts=counts, settings=settings)
 
 
 @blueprint.get("/framework")
 def framework_page() -> str:
     """The whole framework: competencies, indicators, attitudes, levels, classes and targets."""
-    session = get_session()
+    session = app_state.session()
     framework = get_framework(session)
-    iri_base = current_app.extensions["plugin.settings"].framework.iri_base
+    iri_base = app_state.settings().framework.iri_base
     return render_template(
         "framework.html",
         framework=framework,

@@ -16,15 +16,15 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Response, g, request
 from flask_babel import gettext as _
 from sqlalchemy.exc import SQLAlchemyError
 
+from plugin import app_state
 from plugin.core.errors import Forbidden
 from plugin.lti.launch import origin_of
 from plugin.lti.registrations import all_framing_origins
 from plugin.web.launch_context import current_launch
-from plugin.web.request_db import get_db
 
 log = logging.getLogger("plugin.web")
 
@@ -38,6 +38,7 @@ CROSS_SITE_ENDPOINTS = frozenset({"lti.login", "lti.launch"})
 CROSS_SITE_BLUEPRINTS = frozenset({"api", "sandbox"})
 
 FRAME_ORIGINS_TTL_SECONDS = 10.0
+FRAME_ORIGINS = "plugin.frame_origins"  # the app.extensions key of the cache
 
 
 class CrossSiteRequest(Forbidden):
@@ -69,7 +70,7 @@ class FrameOriginCache:
 
 def forget_frame_origins() -> None:
     """Drop the cached platform origins, after a registration changed in this process."""
-    current_app.extensions["plugin.frame_origins"].forget()
+    app_state.extension(FrameOriginCache, FRAME_ORIGINS).forget()
 
 
 def allow_framing_by(url: str) -> None:
@@ -105,7 +106,7 @@ def allow_frame_source(url: str) -> bool:
 
 def tool_origins() -> set[str]:
     """The origins the tool's own pages are served from."""
-    base_url = current_app.extensions["plugin.settings"].lti.base_url
+    base_url = app_state.settings().lti.base_url
     origins = {request.host_url.rstrip("/")}
     if base_url:
         origins.add(origin_of(base_url))
@@ -154,7 +155,7 @@ def content_security_policy() -> str:
     """The CSP for a tool page: own scripts only, framed only by registered platforms."""
     if request.blueprint == "api":
         return "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
-    cache: FrameOriginCache = current_app.extensions["plugin.frame_origins"]
+    cache = app_state.extension(FrameOriginCache, FRAME_ORIGINS)
     framers = set(cache.get(_load_framing_origins))
     framers.update(g.get("extra_frame_ancestors", ()))
     form_targets = set(g.get("extra_form_actions", ()))
@@ -181,7 +182,7 @@ def content_security_policy() -> str:
 def _load_framing_origins() -> list[str]:
     # A session of its own: the request's may be mid-failure when an error page is answered.
     try:
-        with get_db().session_scope() as session:
+        with app_state.database().session_scope() as session:
             return all_framing_origins(session)
     except SQLAlchemyError as exc:
         # Database down: the page (often /healthz saying so) still gets a policy, just 'self'.
@@ -202,6 +203,6 @@ def set_security_headers(response: Response) -> Response:
 
 def init_app(app: Flask) -> None:
     """Install the header hook and the cross-site form check."""
-    app.extensions["plugin.frame_origins"] = FrameOriginCache()
+    app.extensions[FRAME_ORIGINS] = FrameOriginCache()
     app.before_request(refuse_cross_site_forms)
     app.after_request(set_security_headers)

@@ -10,6 +10,7 @@ from flask import Blueprint, render_template
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
+from plugin import app_state
 from plugin.competencies.coverage import compute_coverage, framework_order
 from plugin.competencies.models import Framework
 from plugin.competencies.services import get_framework
@@ -30,8 +31,7 @@ from plugin.web.access_audit import audit_launch, course_subject
 from plugin.web.audience import launch_audience
 from plugin.web.course import read_roster
 from plugin.web.i18n import localized
-from plugin.web.launch_context import current_launch, settings
-from plugin.web.request_db import get_session
+from plugin.web.launch_context import current_launch
 
 blueprint = Blueprint("heatmap", __name__)
 
@@ -56,7 +56,7 @@ def _level_names(framework: Framework) -> dict[int, str]:
 def launch_heat_rows(session: Session, launch: Launch, roster: Roster | None) -> list[HeatRow]:
     """The course heat map's rows for ``launch``: the people its audience reaches, the
     roster's learners by the configured LTI roles."""
-    lti = settings().lti
+    lti = app_state.settings().lti
     return heat_rows(
         session,
         launch.person.issuer,
@@ -74,7 +74,7 @@ def course_heatmap() -> str:
     assert launch is not None
     if launch.role not in (DESIGNER, ADMINISTRATOR):
         raise Forbidden(_("Only course designers and administrators can see the heat map."))
-    session = get_session()
+    session = app_state.session()
     framework = framework_or_404(session)
     columns = [item for item in framework_order(framework) if item.kind in HEAT_KINDS]
     offered, roster, problem = read_roster(launch)
@@ -104,7 +104,7 @@ def organisation() -> str:
     assert launch is not None
     if launch.role != ADMINISTRATOR:
         raise Forbidden(_("Only administrators can see the organisation view."))
-    session = get_session()
+    session = app_state.session()
     audience = launch_audience(launch)
     data = organisation_data(session, framework_or_404(session), audience)
     audit_launch(launch, "organisation.view", f"organisation {data.people} people")

@@ -9,12 +9,12 @@ from flask import Blueprint, render_template
 from flask_babel import format_timedelta
 from flask_babel import gettext as _
 
+from plugin import app_state
 from plugin.core.db import utcnow
 from plugin.core.errors import Forbidden
 from plugin.lti.claims import ADMINISTRATOR
 from plugin.web.audience import launch_audience
-from plugin.web.launch_context import current_launch, settings
-from plugin.web.request_db import get_session
+from plugin.web.launch_context import current_launch
 from plugin.xapi.delivery import TargetCounts, list_quarantined, queue_counts
 
 blueprint = Blueprint("xapi_admin", __name__)
@@ -39,8 +39,8 @@ def status_page() -> str:
     launch = current_launch()
     if launch is None or launch.role != ADMINISTRATOR:
         raise Forbidden(_("Only administrators can see the delivery of learning records."))
-    configured = {target.name: target.endpoint for target in settings().xapi.lrs}
-    session = get_session()
+    configured = {target.name: target.endpoint for target in app_state.settings().xapi.lrs}
+    session = app_state.session()
     audience = launch_audience(launch)
     now = utcnow()
     targets = [

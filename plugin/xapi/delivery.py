@@ -31,7 +31,7 @@ from sqlalchemy import ColumnElement, func, select, true, update
 from sqlalchemy.orm import Session, load_only
 
 from plugin.core import queue
-from plugin.core.db import utcnow
+from plugin.core.db import affected_rows, utcnow
 from plugin.core.queue import UnitOfWork, backoff_delay, lease_due_ids, lease_seconds
 from plugin.organisations.audience import Audience
 from plugin.xapi.lrs_client import MAX_REASON, LrsAnswer, LrsClient
@@ -193,7 +193,7 @@ def record_outcome(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    return int(result.rowcount)
+    return affected_rows(result)
 
 
 def _schedule_retries(

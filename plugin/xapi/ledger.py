@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import delete, or_, select
 from sqlalchemy.orm import Session
 
+from plugin.core.db import affected_rows
 from plugin.xapi.models import DELIVERED, OutboxStatement, StatementLedger
 from plugin.xapi.vocabulary import VOIDED
 
@@ -76,7 +77,7 @@ def forget_person(session: Session, key: str) -> tuple[int, int]:
     outbox = session.execute(delete(OutboxStatement).where(OutboxStatement.person_key == key))
     ledger = session.execute(delete(StatementLedger).where(StatementLedger.person_key == key))
     session.flush()
-    return outbox.rowcount, ledger.rowcount
+    return affected_rows(outbox), affected_rows(ledger)
 
 
 def purge_delivered(session: Session, cutoff: datetime) -> int:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
@@ -72,7 +73,7 @@ class OutboxStatement(Base):
     # an erasure finds every statement about a person (docs/ARCHITECTURE.md §10); None for
     # the tool's own voiding statements.
     person_key: Mapped[str | None] = mapped_column(String(64), index=True)
-    statement: Mapped[dict] = mapped_column(JSON)
+    statement: Mapped[dict[str, Any]] = mapped_column(JSON)
     status: Mapped[str] = mapped_column(String(20), default=PENDING)
     attempts: Mapped[int] = mapped_column(default=0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -206,7 +206,7 @@ def _verb(key: str) -> Verb:
 
 def _finish(statement: Statement, moment: datetime) -> dict[str, Any]:
     """tincan's JSON, with the timestamp in the profile's form and no ``version`` guess."""
-    body = json.loads(statement.to_json())
+    body: dict[str, Any] = json.loads(statement.to_json())
     body["timestamp"] = format_timestamp(moment)
     body.pop("version", None)  # the LRS sets it (xAPI 1.0.3 §2.4.10)
     return body

@@ -17,10 +17,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
 
-from flask import Response, current_app, request
+from flask import Response, request
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from plugin import app_state
 from plugin.core.db import utcnow
 from plugin.core.errors import Forbidden, InvalidInput, NotFound, PluginError
 from plugin.lti.models import Launch
@@ -29,7 +30,6 @@ from plugin.organisations.models import Organisation
 from plugin.web.api.models import ApiToken
 from plugin.web.errors import error_response
 from plugin.web.launch_context import TOKEN_PARAM
-from plugin.web.request_db import get_session
 
 SCOPES = (
     "read:frameworks",
@@ -148,7 +148,7 @@ def find_token(session: Session, token: str) -> ApiToken | None:
 
 
 def _launch_from_token(session: Session, token: str) -> Launch | None:
-    settings = current_app.extensions["plugin.settings"]
+    settings = app_state.settings()
     max_age = settings.lti.launch_token_minutes * 60
     try:
         return launch_for_token(session, settings.secret_key, token, max_age)
@@ -183,7 +183,7 @@ def authenticate() -> Principal:
     if credentials is None:
         raise Unauthenticated("this endpoint needs 'Authorization: Bearer <token>'")
     kind, value = credentials
-    session = get_session()
+    session = app_state.session()
     if kind == "launch":
         launch = _launch_from_token(session, value)
         if launch is None:

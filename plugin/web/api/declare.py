@@ -128,12 +128,15 @@ def api_endpoint(
     return decorate
 
 
-def count_rows(session: Session, statement: Select) -> int:
+def count_rows(session: Session, statement: Select[*tuple[Any, ...]]) -> int:
     """How many rows ``statement`` selects."""
-    return session.scalar(select(func.count()).select_from(statement.order_by(None).subquery()))
+    counted = select(func.count()).select_from(statement.order_by(None).subquery())
+    return session.execute(counted).scalar_one()
 
 
-def page_of(session: Session, statement: Select, args: dict[str, Any]) -> tuple[list[Any], int]:
+def page_of(
+    session: Session, statement: Select[*tuple[Any, ...]], args: dict[str, Any]
+) -> tuple[list[Any], int]:
     """One page of the ordered ``statement``'s scalars, and the total."""
     total = count_rows(session, statement)
     offset = (args["page"] - 1) * args["per_page"]
@@ -153,7 +156,9 @@ def page_body(items: list[Any], total: int, args: dict[str, Any]) -> dict[str, A
     last = max(1, -(-total // per_page))
 
     def link(number: int) -> str:
-        values = {key: value for key, value in request.args.items() if key != TOKEN_PARAM}
+        values: dict[str, Any] = {
+            key: value for key, value in request.args.items() if key != TOKEN_PARAM
+        }
         values.update(request.view_args or {})
         values.update(page=number, per_page=per_page)
         return url_for(str(request.endpoint), **values)

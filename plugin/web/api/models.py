@@ -20,7 +20,7 @@ class ApiToken(Base):
     prefix: Mapped[str] = mapped_column(String(16), unique=True)
     token_hash: Mapped[str] = mapped_column(String(64))
     name: Mapped[str] = mapped_column(String(100))
-    scopes: Mapped[list] = mapped_column(JSON)
+    scopes: Mapped[list[str]] = mapped_column(JSON)
     # The organisation whose data the token reads; None: the operator's token, reads all.
     organisation_id: Mapped[int | None] = mapped_column(
         ForeignKey("organisations.id", ondelete="CASCADE"), index=True

@@ -8,6 +8,7 @@ from flask import url_for
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
+from plugin import app_state
 from plugin.competencies.coverage import compute_coverage, framework_order, module_grades
 from plugin.competencies.models import (
     Framework,
@@ -34,8 +35,6 @@ from plugin.web.access_audit import audit_token
 from plugin.web.api import schemas
 from plugin.web.api.declare import Call, api_endpoint, page_body, page_of, slice_page
 from plugin.web.audience import token_audience
-from plugin.web.launch_context import settings
-from plugin.web.request_db import get_session
 
 MAX_ID = 2**31 - 1
 
@@ -45,7 +44,7 @@ def _text(zh: str, en: str) -> dict[str, str]:
 
 
 def _iri_base() -> str:
-    return settings().framework.iri_base
+    return app_state.settings().framework.iri_base
 
 
 def _plain(text: str) -> bool:
@@ -95,7 +94,7 @@ def _framework_summary(session: Session, framework: Framework) -> dict[str, Any]
 )
 def list_frameworks(call: Call) -> dict[str, Any]:
     """List the loaded competency frameworks."""
-    session = get_session()
+    session = app_state.session()
     rows, total = page_of(session, select(Framework).order_by(Framework.id), call.args)
     return page_body([_framework_summary(session, f) for f in rows], total, call.args)
 
@@ -108,7 +107,7 @@ def list_frameworks(call: Call) -> dict[str, Any]:
 )
 def get_framework_detail(call: Call, key: str) -> dict[str, Any]:
     """One framework with its items (codes, kinds, names, IRIs), scales, grades and targets."""
-    session = get_session()
+    session = app_state.session()
     framework = framework_or_404(session, key)
     items = framework_order(framework)
     codes = {item.id: item.code for item in items}
@@ -212,7 +211,7 @@ def list_modules(call: Call) -> dict[str, Any]:
 
     An organisation's token lists its modules and the national catalog.
     """
-    session = get_session()
+    session = app_state.session()
     statement = (
         select(Module)
         .where(readable_by(audience_of(call)))
@@ -240,7 +239,7 @@ def list_modules(call: Call) -> dict[str, Any]:
 @api_endpoint("/modules/<key>", tag="modules", scope="read:modules", response=schemas.ModuleDetail)
 def get_module_detail(call: Call, key: str) -> dict[str, Any]:
     """One module with its active competency tags and levels."""
-    session = get_session()
+    session = app_state.session()
     if not _plain(key):
         raise NotFound(f"no module {key!r}", field="module")
     module = find_module(session, key, audience_of(call))
@@ -276,7 +275,7 @@ def get_coverage(call: Call) -> dict[str, Any]:
 
     An organisation's token counts its modules and the national catalog.
     """
-    session = get_session()
+    session = app_state.session()
     framework = framework_or_404(session, call.args.get("framework"))
     report = compute_coverage(session, framework, audience_of(call))
     return {
@@ -375,7 +374,7 @@ def list_persons(call: Call) -> dict[str, Any]:
 
     An organisation's token lists the people who launched through its registrations.
     """
-    session = get_session()
+    session = app_state.session()
     audience = audience_of(call)
     statement = select(Learner).where(learner_in_reach(audience)).order_by(Learner.id)
     issuer, sub = call.args.get("issuer"), call.args.get("sub")
@@ -398,7 +397,7 @@ def list_persons(call: Call) -> dict[str, Any]:
 )
 def get_person(call: Call, person_id: int) -> dict[str, Any]:
     """One learner with their platform identities and grade."""
-    session = get_session()
+    session = app_state.session()
     audience = audience_of(call)
     learner = learner_or_404(session, person_id, audience)
     _audit(call, "api.person", learner_subject(learner.id))
@@ -411,7 +410,9 @@ def _attainment(
     """The attainment report; its identities those ``audience`` reaches (None: the learner's
     own report, every identity)."""
     framework = framework_or_404(session, framework_key)
-    report = attainment_report(session, learner, framework, rollup_config(settings().rollup))
+    report = attainment_report(
+        session, learner, framework, rollup_config(app_state.settings().rollup)
+    )
     report["person"]["href"] = url_for("api.get_person", person_id=learner.id)
     if audience is None:
         return report
@@ -435,7 +436,7 @@ def get_person_attainment(call: Call, person_id: int) -> dict[str, Any]:
 
     Each item lists the evidence (source ids) its value and level came from.
     """
-    session = get_session()
+    session = app_state.session()
     audience = audience_of(call)
     learner = learner_or_404(session, person_id, audience)
     _audit(call, "api.attainment", learner_subject(learner.id))
@@ -451,7 +452,7 @@ def get_person_attainment(call: Call, person_id: int) -> dict[str, Any]:
 )
 def list_person_evidence(call: Call, person_id: int) -> dict[str, Any]:
     """A person's evidence in observation order, optionally of one item (``item``)."""
-    session = get_session()
+    session = app_state.session()
     learner = learner_or_404(session, person_id, audience_of(call))
     _audit(call, "api.evidence", learner_subject(learner.id))
     rows, total = slice_page(evidence_for(session, learner, call.args.get("item")), call.args)
@@ -478,7 +479,7 @@ def get_my_attainment(call: Call) -> dict[str, Any]:
             "API tokens read /persons/{id}/attainment",
             field="scope",
         )
-    session = get_session()
+    session = app_state.session()
     person = call.principal.launch.person
     learner = find_learner(session, person.issuer, person.sub)
     if learner is None:
