@@ -124,16 +124,17 @@ def test_an_administrator_reads_only_their_own_organisations_entries(
     assert [row["action"] for row in rows] == ["organisation.view"]
 
 
-def test_administrators_reach_the_audit_from_their_tool_bar_and_designers_do_not(
+def test_administrators_reach_the_audit_and_organisation_view_from_their_bar_designers_do_not(
     people: People,
 ) -> None:
     link = 'href="/lti/audit?lt='
     course = _get(people, "/lti/course", people.token(ADMIN)).get_data(as_text=True)
-    assert link in course
+    assert link in course and 'href="/lti/organisation?lt=' in course
     audit = _get(people, "/lti/audit", people.token(ADMIN)).get_data(as_text=True)
     assert 'href="/lti/course?lt=' in audit  # the way on from the audit page
     designer_course = _get(people, "/lti/course", people.token(DESIGNER)).get_data(as_text=True)
     assert 'href="/lti/course?lt=' in designer_course and link not in designer_course
+    assert 'href="/lti/organisation?lt=' not in designer_course
 
 
 def test_designers_and_learners_may_not_read_the_audit(people: People) -> None:
