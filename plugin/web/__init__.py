@@ -17,6 +17,7 @@ from plugin.web import (
     errors,
     exports,
     health,
+    heatmap,
     i18n,
     inputs,
     launch_context,
@@ -26,7 +27,6 @@ from plugin.web import (
     pages,
     request_db,
     security,
-    views_heatmap,
     xapi_admin,
 )
 
@@ -53,7 +53,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(xapi_admin.blueprint)
     app.register_blueprint(audit_admin.blueprint)
-    app.register_blueprint(views_heatmap.blueprint)
+    app.register_blueprint(heatmap.blueprint)
     sandbox = app.extensions["plugin.settings"].sandbox
     if sandbox.enabled:  # development only: config refuses it in production
         load_extension(app, sandbox.module)

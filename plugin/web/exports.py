@@ -39,9 +39,9 @@ from plugin.web.access_audit import audit_launch, audit_learner, course_subject
 from plugin.web.audience import launch_audience
 from plugin.web.competency_map import named_learner
 from plugin.web.course import read_roster
+from plugin.web.heatmap import launch_heat_rows
 from plugin.web.launch_context import current_launch, settings
 from plugin.web.request_db import get_session
-from plugin.web.views_heatmap import launch_heat_rows
 
 blueprint = Blueprint("exports", __name__, url_prefix="/exports")
 UTF8_BOM = "\ufeff"
