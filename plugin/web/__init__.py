@@ -23,7 +23,7 @@ from plugin.web import (
     launch_context,
     lti,
     lti_pages,
-    modules_view,
+    modules,
     pages,
     request_db,
     security,
@@ -47,7 +47,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(exports.blueprint)
     app.register_blueprint(designer.blueprint)
     app.register_blueprint(designer_copy.blueprint)
-    app.register_blueprint(modules_view.blueprint)
+    app.register_blueprint(modules.blueprint)
     app.register_blueprint(competency_map.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(pages.blueprint)

@@ -45,7 +45,7 @@ from plugin.lti.login import (
 from plugin.web.attainment import learner_at_launch
 from plugin.web.launch_context import settings, token_for
 from plugin.web.learning import begin_attempt
-from plugin.web.modules_view import place_launch
+from plugin.web.modules import place_launch
 from plugin.web.request_db import get_session
 from plugin.web.security import allow_framing_by, forget_frame_origins
 
@@ -223,8 +223,8 @@ def _after_launch(accepted: AcceptedLaunch, *, placed: bool) -> Response:
     if accepted.launch.message_type == "LtiDeepLinkingRequest":
         return redirect(url_for("lti_pages.deep_link", lt=token), code=303)
     if placed:
-        return redirect(url_for("modules_view.module_page", lt=token), code=303)
-    return redirect(url_for("modules_view.unbound", lt=token), code=303)
+        return redirect(url_for("modules.module_page", lt=token), code=303)
+    return redirect(url_for("modules.unbound", lt=token), code=303)
 
 
 @blueprint.get("/.well-known/jwks.json")

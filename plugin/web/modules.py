@@ -44,7 +44,7 @@ from plugin.xapi.attempts import (
 from plugin.xapi.learning import check_outcome, current_attempt, records_statements
 from plugin.xapi.models import Attempt
 
-blueprint = Blueprint("modules_view", __name__)
+blueprint = Blueprint("modules", __name__)
 MODULE_KEY_PARAM = "module_key"  # the custom parameter deep linking puts on each link
 SCORE_MAXIMUM = 100.0
 
@@ -127,7 +127,7 @@ def module_page() -> Response | str:
     launch = current_launch()
     module = _placed_module(launch)
     if module is None:
-        return redirect(launch_url_for("modules_view.unbound"), code=303)
+        return redirect(launch_url_for("modules.unbound"), code=303)
     session = get_session()
     attempt = current_attempt(session, launch, module)
     if attempt is not None and attempt.initialized_at is None:
@@ -164,7 +164,7 @@ def retry() -> Response:
     if current_attempt(session, launch, module) is None:
         begin_attempt(session, launch, module)
         session.commit()
-    return redirect(launch_url_for("modules_view.module_page"), code=303)
+    return redirect(launch_url_for("modules.module_page"), code=303)
 
 
 @blueprint.get("/lti/unbound")
@@ -196,7 +196,7 @@ def bind() -> Response:
     module = readable_module(session, request.form.get("module", ""), launch_audience(launch))
     bind_placement(session, context_id=launch.context_id, module=module, **_link_identity(launch))
     session.commit()
-    return redirect(launch_url_for("modules_view.module_page"), code=303)
+    return redirect(launch_url_for("modules.module_page"), code=303)
 
 
 def _answers(module: Module) -> dict[int, frozenset[str]]:
