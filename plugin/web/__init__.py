@@ -9,9 +9,9 @@ from flask import Flask
 from plugin.web import (
     api,
     audit_admin,
-    catalog,
     competency_map,
     course,
+    coverage,
     designer,
     designer_copy,
     errors,
@@ -43,7 +43,7 @@ def init_app(app: Flask) -> None:
     api.init_app(app)
     app.register_blueprint(lti_pages.blueprint)
     course.init_app(app)
-    app.register_blueprint(catalog.blueprint)
+    app.register_blueprint(coverage.blueprint)
     app.register_blueprint(exports.blueprint)
     app.register_blueprint(designer.blueprint)
     app.register_blueprint(designer_copy.blueprint)

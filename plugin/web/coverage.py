@@ -31,7 +31,7 @@ from plugin.web.audience import launch_audience
 from plugin.web.launch_context import current_launch
 from plugin.web.request_db import get_session
 
-blueprint = Blueprint("catalog", __name__, url_prefix="/catalog")
+blueprint = Blueprint("coverage", __name__, url_prefix="/catalog")
 # Excel reads a CSV as the local ANSI code page unless it starts with a UTF-8 byte-order mark.
 UTF8_BOM = "\ufeff"
 
@@ -60,7 +60,7 @@ def _page(
     status: int = 200,
 ) -> tuple[str, int]:
     html = render_template(
-        "catalog/coverage.html",
+        "coverage/coverage.html",
         report=report,
         imported=imported,
         problems=problems or [],
