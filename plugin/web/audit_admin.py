@@ -36,7 +36,7 @@ def audit_page() -> str:
     """The newest audit entries of the administrator's organisation."""
     launch = _administrator()
     entries = list_entries(get_session(), launch_audience(launch), limit=PAGE_LIMIT)
-    return render_template("lti/audit.html", entries=entries, limit=PAGE_LIMIT)
+    return render_template("audit_admin/audit.html", entries=entries, limit=PAGE_LIMIT)
 
 
 @blueprint.get("/lti/audit.csv")

@@ -343,7 +343,7 @@ def competency_map() -> str:
     if learner is not None and learner is not own:
         audit_learner(launch, "map.person", learner.id)
     return render_template(
-        "map/map.html",
+        "competency_map/map.html",
         launch=launch,
         viewed=learner if learner is not own else None,
         return_url=_return_url(launch),

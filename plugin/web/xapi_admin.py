@@ -48,7 +48,7 @@ def status_page() -> str:
         for counts in queue_counts(session, list(configured), audience=audience)
     ]
     return render_template(
-        "xapi/status.html",
+        "xapi_admin/status.html",
         targets=targets,
         quarantined=list_quarantined(session, QUARANTINE_LIMIT, audience=audience),
         quarantine_limit=QUARANTINE_LIMIT,
