@@ -20,15 +20,15 @@ from plugin.web import (
     heatmap,
     i18n,
     inputs,
-    launch_context,
-    lti,
-    lti_pages,
     modules,
     pages,
     request_db,
     security,
     xapi_admin,
 )
+from plugin.web.lti import context as launch_context
+from plugin.web.lti import launch as lti_launch
+from plugin.web.lti import pages as lti_pages
 
 
 def init_app(app: Flask) -> None:
@@ -39,7 +39,7 @@ def init_app(app: Flask) -> None:
     errors.init_app(app)
     launch_context.init_app(app)
     security.init_app(app)
-    lti.init_app(app)
+    lti_launch.init_app(app)
     api.init_app(app)
     app.register_blueprint(lti_pages.blueprint)
     course.init_app(app)

@@ -14,7 +14,7 @@ from plugin.lti.models import Launch
 from plugin.privacy.audit import list_entries
 from plugin.privacy.models import AuditEntry
 from plugin.web.audience import launch_audience
-from plugin.web.launch_context import current_launch
+from plugin.web.lti import current_launch
 from plugin.web.request_db import get_session
 
 blueprint = Blueprint("audit_admin", __name__)

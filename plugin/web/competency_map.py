@@ -31,7 +31,7 @@ from plugin.web.access_audit import audit_learner
 from plugin.web.audience import launch_audience
 from plugin.web.i18n import localized
 from plugin.web.inputs import parse_int
-from plugin.web.launch_context import current_launch
+from plugin.web.lti import current_launch
 from plugin.web.request_db import get_session
 
 blueprint = Blueprint("competency_map", __name__)

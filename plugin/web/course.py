@@ -23,7 +23,7 @@ from plugin.lti.service_tokens import (
     ensure_service_tokens,
 )
 from plugin.web.inputs import MAX_PAGE, parse_int
-from plugin.web.launch_context import current_launch, settings
+from plugin.web.lti import current_launch, settings
 from plugin.web.request_db import get_db, get_session
 
 log = logging.getLogger("plugin.lti")

@@ -28,7 +28,7 @@ from plugin.core.errors import Forbidden, InvalidInput, NotFound
 from plugin.lti.claims import ADMINISTRATOR, DESIGNER
 from plugin.organisations.audience import Audience
 from plugin.web.audience import launch_audience
-from plugin.web.launch_context import current_launch
+from plugin.web.lti import current_launch
 from plugin.web.request_db import get_session
 
 blueprint = Blueprint("coverage", __name__, url_prefix="/catalog")

@@ -41,7 +41,7 @@ from plugin.lti.models import Launch
 from plugin.organisations.audience import Audience
 from plugin.web.audience import editable_module, launch_audience, refuse_read_only
 from plugin.web.inputs import is_ascii_int
-from plugin.web.launch_context import current_launch, launch_url_for, settings
+from plugin.web.lti import current_launch, launch_url_for, settings
 from plugin.web.request_db import get_session
 
 blueprint = Blueprint("designer", __name__, url_prefix="/designer")

@@ -10,7 +10,7 @@ from plugin.competencies.module_copy import copy_module
 from plugin.core.errors import Forbidden
 from plugin.web.audience import launch_audience, readable_module
 from plugin.web.designer import is_designer, require_framework
-from plugin.web.launch_context import current_launch, launch_url_for, settings
+from plugin.web.lti import current_launch, launch_url_for, settings
 from plugin.web.request_db import get_session
 
 blueprint = Blueprint("designer_copy", __name__, url_prefix="/designer")

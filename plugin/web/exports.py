@@ -40,7 +40,7 @@ from plugin.web.audience import launch_audience
 from plugin.web.competency_map import named_learner
 from plugin.web.course import read_roster
 from plugin.web.heatmap import launch_heat_rows
-from plugin.web.launch_context import current_launch, settings
+from plugin.web.lti import current_launch, settings
 from plugin.web.request_db import get_session
 
 blueprint = Blueprint("exports", __name__, url_prefix="/exports")

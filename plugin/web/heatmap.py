@@ -30,7 +30,7 @@ from plugin.web.access_audit import audit_launch, course_subject
 from plugin.web.audience import launch_audience
 from plugin.web.course import read_roster
 from plugin.web.i18n import localized
-from plugin.web.launch_context import current_launch, settings
+from plugin.web.lti import current_launch, settings
 from plugin.web.request_db import get_session
 
 blueprint = Blueprint("heatmap", __name__)

@@ -30,8 +30,8 @@ from plugin.web.attainment import record_module_evidence
 from plugin.web.audience import launch_audience, readable_module
 from plugin.web.i18n import localized
 from plugin.web.inputs import parse_int
-from plugin.web.launch_context import current_launch, launch_url_for
 from plugin.web.learning import begin_attempt, learner_context, xapi_options
+from plugin.web.lti import current_launch, launch_url_for
 from plugin.web.request_db import get_session
 from plugin.web.security import allow_frame_source
 from plugin.xapi.attempts import (

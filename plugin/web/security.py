@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from plugin.core.errors import Forbidden
 from plugin.lti.launch import origin_of
 from plugin.lti.registrations import all_framing_origins
-from plugin.web.launch_context import current_launch
+from plugin.web.lti import current_launch
 from plugin.web.request_db import get_db
 
 log = logging.getLogger("plugin.web")

@@ -13,7 +13,7 @@ from plugin.core.db import utcnow
 from plugin.core.errors import Forbidden
 from plugin.lti.claims import ADMINISTRATOR
 from plugin.web.audience import launch_audience
-from plugin.web.launch_context import current_launch, settings
+from plugin.web.lti import current_launch, settings
 from plugin.web.request_db import get_session
 from plugin.xapi.delivery import TargetCounts, list_quarantined, queue_counts
 

@@ -28,7 +28,7 @@ from plugin.lti.tokens import LaunchWithdrawn, launch_for_token
 from plugin.organisations.models import Organisation
 from plugin.web.api.models import ApiToken
 from plugin.web.errors import error_response
-from plugin.web.launch_context import TOKEN_PARAM
+from plugin.web.lti import TOKEN_PARAM
 from plugin.web.request_db import get_session
 
 SCOPES = (

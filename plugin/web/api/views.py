@@ -34,7 +34,7 @@ from plugin.web.access_audit import audit_token
 from plugin.web.api import schemas
 from plugin.web.api.declare import Call, api_endpoint, page_body, page_of, slice_page
 from plugin.web.audience import token_audience
-from plugin.web.launch_context import settings
+from plugin.web.lti import settings
 from plugin.web.request_db import get_session
 
 MAX_ID = 2**31 - 1

@@ -43,8 +43,8 @@ from plugin.lti.login import (
     begin_login,
 )
 from plugin.web.attainment import learner_at_launch
-from plugin.web.launch_context import settings, token_for
 from plugin.web.learning import begin_attempt
+from plugin.web.lti import settings, token_for
 from plugin.web.modules import place_launch
 from plugin.web.request_db import get_session
 from plugin.web.security import allow_framing_by, forget_frame_origins

@@ -26,7 +26,7 @@ from plugin.lti.models import Launch
 from plugin.web.audience import launch_audience
 from plugin.web.designer import is_designer, report_levels
 from plugin.web.i18n import localized
-from plugin.web.launch_context import current_launch, settings
+from plugin.web.lti import current_launch, settings
 from plugin.web.request_db import get_session
 from plugin.web.security import allow_form_target
 
