@@ -24,7 +24,7 @@ from plugin.lti.claims import (
     DESIGNER,
     RESOURCE_LINK_REQUEST,
 )
-from plugin.lti.grades import Score, enqueue_score, grades_offered
+from plugin.lti.grade_outbox import Score, enqueue_score, grades_offered
 from plugin.lti.models import Launch
 from plugin.web.attainment import record_module_evidence
 from plugin.web.audience import launch_audience, readable_module
