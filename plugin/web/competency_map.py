@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin.competencies.coverage import framework_order, module_grades
+from plugin.competencies.framework import get_framework
 from plugin.competencies.models import Framework, Grade, Item, Module
 from plugin.competencies.modules import readable_by
-from plugin.competencies.services import get_framework
 from plugin.core.errors import Forbidden, NotFound
 from plugin.lti.claims import ADMINISTRATOR, CLAIM_LAUNCH_PRESENTATION, DESIGNER
 from plugin.lti.models import Launch

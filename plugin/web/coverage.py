@@ -12,6 +12,7 @@ from plugin.competencies.coverage import (
     coverage_csv,
     format_hours,
 )
+from plugin.competencies.framework import get_framework
 from plugin.competencies.models import Framework
 from plugin.competencies.outside_courses import (
     HEADER,
@@ -23,7 +24,6 @@ from plugin.competencies.outside_courses import (
     Problem,
     import_outside_courses,
 )
-from plugin.competencies.services import get_framework
 from plugin.core.errors import Forbidden, InvalidInput, NotFound
 from plugin.lti.claims import ADMINISTRATOR, DESIGNER
 from plugin.organisations.audience import Audience

@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from werkzeug.datastructures import MultiDict
 
 from plugin.competencies.content import MAX_MARKDOWN_CHARS, render_markdown
+from plugin.competencies.framework import get_framework
 from plugin.competencies.models import Framework, Item, Level, Module, ModuleTag, Scale
 from plugin.competencies.modules import (
     MARKDOWN_FIELDS,
@@ -34,7 +35,6 @@ from plugin.competencies.modules import (
     update_module,
 )
 from plugin.competencies.schemas import TagInput
-from plugin.competencies.services import get_framework
 from plugin.core.errors import Forbidden, InvalidInput, NotFound
 from plugin.lti.claims import ADMINISTRATOR, DEEP_LINKING_REQUEST, DESIGNER
 from plugin.lti.models import Launch

@@ -24,8 +24,8 @@ from sqlalchemy.orm import Session
 
 from plugin.competencies.case import case_json, export_case
 from plugin.competencies.coverage import compute_coverage, csv_columns, csv_rows, framework_order
+from plugin.competencies.framework import get_framework
 from plugin.competencies.models import Framework
-from plugin.competencies.services import get_framework
 from plugin.core.errors import Forbidden, NotFound
 from plugin.core.spreadsheet import csv_text, xlsx_bytes
 from plugin.lti.claims import ADMINISTRATOR, DESIGNER, LEARNER

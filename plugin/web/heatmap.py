@@ -11,8 +11,8 @@ from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from plugin.competencies.coverage import compute_coverage, framework_order
+from plugin.competencies.framework import get_framework
 from plugin.competencies.models import Framework
-from plugin.competencies.services import get_framework
 from plugin.core.errors import Forbidden, NotFound
 from plugin.lti.claims import ADMINISTRATOR, DESIGNER
 from plugin.lti.models import Launch

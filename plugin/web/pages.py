@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, render_template
 
-from plugin.competencies.services import count_items, get_framework, item_iri
+from plugin.competencies.framework import count_items, get_framework, item_iri
 from plugin.web.request_db import get_session
 
 blueprint = Blueprint("pages", __name__)

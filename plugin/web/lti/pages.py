@@ -7,8 +7,8 @@ from typing import Any
 from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 
+from plugin.competencies.framework import get_framework
 from plugin.competencies.modules import modules_by_key, search_modules
-from plugin.competencies.services import get_framework
 from plugin.core.errors import Forbidden, InvalidInput
 from plugin.lti.claims import (
     CLAIM_AGS_ENDPOINT,
