@@ -1,5 +1,5 @@
 """Recording who opened or exported whose records (plugin.privacy.audit), from a launch or an
-API token; the entry is committed at once, since the pages that read never commit."""
+API token; the entry is committed with the page or file it records (plugin/web/request_db.py)."""
 
 from __future__ import annotations
 
@@ -41,6 +41,4 @@ def audit_token(token: ApiToken, action: str, subject: str) -> None:
 
 
 def _record(accessor: Accessor, action: str, subject: str) -> None:
-    session = get_session()
-    record_access(session, accessor, action, subject)
-    session.commit()
+    record_access(get_session(), accessor, action, subject)

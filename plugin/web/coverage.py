@@ -110,12 +110,11 @@ def outside_courses_upload() -> tuple[str, int]:
         data = upload.stream.read(MAX_BYTES + 1)
         imported = import_outside_courses(session, framework, data, request.form.get("source", ""))
     except CourseFileInvalid as exc:
-        session.rollback()
+        session.rollback()  # before the page reads the catalog again: nothing half-imported
         report = compute_coverage(session, framework, audience)
         return _page(report, problems=exc.problems, refusal=exc.message, status=400)
     except InvalidInput as exc:
-        session.rollback()
+        session.rollback()  # before the page reads the catalog again: nothing half-imported
         report = compute_coverage(session, framework, audience)
         return _page(report, refusal=exc.message, status=400)
-    session.commit()
     return _page(compute_coverage(session, framework, audience), imported=imported)

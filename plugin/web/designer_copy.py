@@ -33,5 +33,4 @@ def copy(key: str) -> Response:
         require_framework(session),
         settings().framework.iri_base,
     )
-    session.commit()
     return redirect(launch_url_for("designer.edit_module", key=duplicate.key, copied=1), code=303)

@@ -133,7 +133,6 @@ def module_page() -> Response | str:
     if attempt is not None and attempt.initialized_at is None:
         # cmi5 §9.3.2: initialized when the learner first has the module in front of them.
         initialize(session, attempt, learner_context(launch, module), xapi_options(launch))
-        session.commit()
     return _module_page(launch, module)
 
 
@@ -149,7 +148,6 @@ def progress() -> Response:
         record_progress(
             session, attempt, learner_context(launch, module), percent, xapi_options(launch)
         )
-        session.commit()
     return Response(status=204)
 
 
@@ -163,7 +161,6 @@ def retry() -> Response:
     session = get_session()
     if current_attempt(session, launch, module) is None:
         begin_attempt(session, launch, module)
-        session.commit()
     return redirect(launch_url_for("modules.module_page"), code=303)
 
 
@@ -195,7 +192,6 @@ def bind() -> Response:
     # The organisation's modules and the national catalog; another organisation's is unknown.
     module = readable_module(session, request.form.get("module", ""), launch_audience(launch))
     bind_placement(session, context_id=launch.context_id, module=module, **_link_identity(launch))
-    session.commit()
     return redirect(launch_url_for("modules.module_page"), code=303)
 
 
@@ -229,7 +225,6 @@ def submit_check() -> Response | str:
         )  # fmt: skip
         record_module_evidence(session, launch, module, emitted, result.scaled)
         _queue_grade(session, launch, module, result.scaled)
-    session.commit()
     return render_template(
         "modules/result.html",
         launch=launch,
@@ -257,7 +252,6 @@ def complete() -> str:
         )
         record_module_evidence(session, launch, module, emitted, None)
         _queue_grade(session, launch, module, 1.0)
-    session.commit()
     return render_template(
         "modules/result.html",
         launch=launch,

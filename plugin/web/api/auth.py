@@ -194,8 +194,7 @@ def authenticate() -> Principal:
         raise Unauthenticated("the bearer token is invalid or has been revoked")
     now = utcnow()
     if row.last_used_at is None or now - row.last_used_at >= LAST_USED_RESOLUTION:
-        row.last_used_at = now
-        session.commit()
+        row.last_used_at = now  # committed with the request (plugin/web/request_db.py)
     return Principal("token", frozenset(row.scopes), token=row)
 
 

@@ -98,7 +98,6 @@ def deep_link_respond() -> Response | tuple[str, int]:
         for module in (modules[key] for key in keys)
     ]
     key = signing_key(session, settings().secret_key)
-    session.commit()
     return_url, token = build_response(launch, signing_registration(launch, key), items)
     allow_form_target(return_url)  # the page auto-posts the answer to the platform
     return Response(render_template("lti/deep_link_return.html", return_url=return_url, jwt=token))
