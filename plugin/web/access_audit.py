@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from plugin.lti.claims import LEARNER
 from plugin.lti.models import Launch
+from plugin.organisations.models import ApiToken
 from plugin.privacy.audit import Accessor, record_access
 from plugin.privacy.records import learner_subject, person_actor
-from plugin.web.api.models import ApiToken
 from plugin.web.request_db import get_session
 
 

@@ -36,7 +36,7 @@ from werkzeug.test import TestResponse
 from plugin.core.db import utcnow
 from plugin.lti.models import Launch
 from plugin.lti.tokens import issue_launch_token, read_launch_token
-from plugin.web.api.auth import SCOPES, create_token
+from plugin.organisations.tokens import SCOPES, create_token
 from tests.conftest import TEST_SECRET
 from tests.hardening.authz_support import (
     ADMIN,
