@@ -26,7 +26,7 @@ from plugin.web import (
     security,
     xapi_admin,
 )
-from plugin.web.lti import context as launch_context
+from plugin.web.lti import context as lti_context
 from plugin.web.lti import launch as lti_launch
 from plugin.web.lti import pages as lti_pages
 
@@ -37,7 +37,7 @@ def init_app(app: Flask) -> None:
     request_db.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
-    launch_context.init_app(app)
+    lti_context.init_app(app)
     security.init_app(app)
     lti_launch.init_app(app)
     api.init_app(app)
