@@ -280,7 +280,7 @@ def prepare_tool(
     """Write the config, migrate, load the framework and register the platform, as the CLI
     commands ``db upgrade``, ``framework load`` and ``platform add`` do."""
     from plugin import create_app
-    from plugin.competencies.services import load_framework, read_framework_file
+    from plugin.competencies.framework import load_framework, read_framework_file
     from plugin.core.migrate import upgrade_database
     from plugin.lti.registrations import PlatformDetails, register_platform
 

@@ -61,8 +61,8 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session
 
+from plugin.competencies.framework import get_framework, load_framework, read_framework_file
 from plugin.competencies.models import Framework, Item, Module
-from plugin.competencies.services import get_framework, load_framework, read_framework_file
 from plugin.core.db import create_db_engine, normalise_url
 from plugin.core.migrate import upgrade_database
 from plugin.rollup.changes import AttainmentChange

@@ -19,8 +19,8 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from plugin.competencies.framework import get_framework, load_framework, read_framework_file
 from plugin.competencies.models import Item
-from plugin.competencies.services import get_framework, load_framework, read_framework_file
 from plugin.core.db import create_db_engine
 from plugin.core.migrate import upgrade_database
 from plugin.rollup.engine import RollupConfig

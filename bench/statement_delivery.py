@@ -61,8 +61,8 @@ from sqlalchemy import create_engine, func, select, text
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import Session, selectinload
 
+from plugin.competencies.framework import item_iri, load_framework, read_framework_file
 from plugin.competencies.models import Item, Module, ModuleTag
-from plugin.competencies.services import item_iri, load_framework, read_framework_file
 from plugin.core.config import XapiSettings
 from plugin.core.db import create_db_engine, normalise_url
 from plugin.core.migrate import upgrade_database

@@ -62,6 +62,11 @@ def session() -> Session:
     return opened
 
 
+def has_session() -> bool:
+    """Whether this request has opened its session."""
+    return "db_session" in g
+
+
 def _close_session(_exc: BaseException | None) -> None:
     opened = g.pop("db_session", None)
     if opened is not None:

@@ -8,11 +8,9 @@ from plugin.lti import models as lti_models
 from plugin.organisations import models as organisations_models
 from plugin.privacy import models as privacy_models
 from plugin.rollup import models as rollup_models
-from plugin.web.api import models as api_models
 from plugin.xapi import models as xapi_models
 
 MODEL_MODULES = (
-    api_models,
     competencies_models,
     lti_models,
     organisations_models,

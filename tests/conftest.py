@@ -18,7 +18,7 @@ from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from plugin import create_app
-from plugin.competencies.services import load_framework, read_framework_file
+from plugin.competencies.framework import load_framework, read_framework_file
 from plugin.core.db import create_db_engine, normalise_url
 from plugin.core.migrate import upgrade_database
 

@@ -9,8 +9,8 @@ from flask.cli import AppGroup
 from sqlalchemy.orm import Session
 
 from plugin import app_state
+from plugin.competencies.framework import get_framework
 from plugin.competencies.models import Framework
-from plugin.competencies.services import get_framework
 from plugin.core.config import Settings
 from plugin.core.db import Database
 from plugin.core.errors import PluginError

@@ -8,7 +8,7 @@ import click
 
 from plugin.cli.common import PluginGroup, db, loaded_framework, settings
 from plugin.competencies.case import case_json, export_case, import_case, read_case
-from plugin.competencies.services import count_items, load_framework, read_framework_file
+from plugin.competencies.framework import count_items, load_framework, read_framework_file
 
 
 @click.group("framework", cls=PluginGroup)

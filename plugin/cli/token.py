@@ -6,7 +6,7 @@ import click
 
 from plugin.cli.common import WHOLE_NUMBER, PluginGroup, db
 from plugin.organisations.services import get_organisation, list_organisations
-from plugin.web.api.auth import SCOPES, create_token, list_tokens, revoke_token
+from plugin.organisations.tokens import SCOPES, create_token, list_tokens, revoke_token
 
 
 @click.group("token", cls=PluginGroup)

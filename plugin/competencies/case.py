@@ -35,8 +35,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin.competencies.coverage import framework_order
+from plugin.competencies.framework import item_iri
 from plugin.competencies.models import Framework, Item
-from plugin.competencies.services import item_iri
 from plugin.core.errors import InvalidInput
 
 CASE_VERSION = "1.1"

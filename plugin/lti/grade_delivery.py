@@ -32,7 +32,7 @@ from plugin.core import queue
 from plugin.core.db import utcnow
 from plugin.core.http_answers import parse_json
 from plugin.core.queue import UnitOfWork, backoff_delay, lease_due_ids, lease_seconds
-from plugin.lti.grades import LINE_ITEM_SCOPE, SCORE_SCOPE
+from plugin.lti.grade_outbox import LINE_ITEM_SCOPE, SCORE_SCOPE
 from plugin.lti.keys import SigningKey, signing_key
 from plugin.lti.models import GradeOutbox, Registration
 from plugin.lti.service_tokens import (

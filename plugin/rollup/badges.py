@@ -23,8 +23,8 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from plugin.competencies.framework import item_iri
 from plugin.competencies.models import Framework, Item, Level, Scale
-from plugin.competencies.services import item_iri
 from plugin.rollup.learners import identities_of
 from plugin.rollup.models import Attainment, Learner
 

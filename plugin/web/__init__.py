@@ -10,51 +10,53 @@ from plugin import app_state
 from plugin.web import (
     api,
     audit_admin,
-    catalog,
     competency_map,
     course,
+    coverage,
     designer,
     designer_copy,
     errors,
     exports,
     health,
+    heatmap,
     i18n,
     inputs,
-    launch_context,
-    lti,
-    lti_pages,
-    modules_view,
+    modules,
     outside_template,
     pages,
     security,
-    views_heatmap,
+    transaction,
     xapi_admin,
 )
+from plugin.web.lti import context as lti_context
+from plugin.web.lti import launch as lti_launch
+from plugin.web.lti import pages as lti_pages
 
 
 def init_app(app: Flask) -> None:
     """Attach every blueprint and request hook to ``app``."""
     inputs.init_app(app)  # before any rule is added: ``<int:...>`` is the strict converter
+    transaction.init_app(app)
     app_state.init_app(app)
     i18n.init_app(app)
     errors.init_app(app)
-    launch_context.init_app(app)
+    lti_context.init_app(app)
     security.init_app(app)
-    lti.init_app(app)
+    lti_launch.init_app(app)
     api.init_app(app)
     app.register_blueprint(lti_pages.blueprint)
     course.init_app(app)
-    app.register_blueprint(catalog.blueprint)
+    app.register_blueprint(coverage.blueprint)
     app.register_blueprint(exports.blueprint)
     app.register_blueprint(designer.blueprint)
     app.register_blueprint(designer_copy.blueprint)
-    app.register_blueprint(modules_view.blueprint)
+    app.register_blueprint(modules.blueprint)
     app.register_blueprint(competency_map.blueprint)
     app.register_blueprint(health.blueprint)
     app.register_blueprint(pages.blueprint)
     app.register_blueprint(xapi_admin.blueprint)
     app.register_blueprint(audit_admin.blueprint)
-    app.register_blueprint(views_heatmap.blueprint)
+    app.register_blueprint(heatmap.blueprint)
     app.register_blueprint(outside_template.blueprint)
     sandbox = app_state.settings(app).sandbox
     if sandbox.enabled:  # development only: config refuses it in production

@@ -1,14 +1,14 @@
 """Recording who opened or exported whose records (plugin.privacy.audit), from a launch or an
-API token; the entry is committed at once, since the pages that read never commit."""
+API token; the entry is committed with the page or file it records (plugin/web/transaction.py)."""
 
 from __future__ import annotations
 
 from plugin import app_state
 from plugin.lti.claims import LEARNER
 from plugin.lti.models import Launch
+from plugin.organisations.models import ApiToken
 from plugin.privacy.audit import Accessor, record_access
 from plugin.privacy.records import learner_subject, person_actor
-from plugin.web.api.models import ApiToken
 
 
 def launch_accessor(launch: Launch) -> Accessor:
@@ -41,6 +41,4 @@ def audit_token(token: ApiToken, action: str, subject: str) -> None:
 
 
 def _record(accessor: Accessor, action: str, subject: str) -> None:
-    session = app_state.session()
-    record_access(session, accessor, action, subject)
-    session.commit()
+    record_access(app_state.session(), accessor, action, subject)

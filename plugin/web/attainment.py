@@ -19,8 +19,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin import app_state
+from plugin.competencies.framework import get_framework, item_iri
 from plugin.competencies.models import Framework, Module
-from plugin.competencies.services import get_framework, item_iri
 from plugin.core.config import Settings
 from plugin.lti.claims import LEARNER
 from plugin.lti.models import Launch

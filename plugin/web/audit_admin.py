@@ -15,7 +15,7 @@ from plugin.lti.models import Launch
 from plugin.privacy.audit import list_entries
 from plugin.privacy.models import AuditEntry
 from plugin.web.audience import launch_audience
-from plugin.web.launch_context import current_launch
+from plugin.web.lti import current_launch
 
 blueprint = Blueprint("audit_admin", __name__)
 # Entries on the page, newest first; the CSV carries up to plugin.privacy.audit.MAX_LISTED.
@@ -36,7 +36,9 @@ def audit_page() -> str:
     """The newest audit entries of the administrator's organisation."""
     launch = _administrator()
     entries = list_entries(app_state.session(), launch_audience(launch), limit=PAGE_LIMIT)
-    return render_template("lti/audit.html", launch=launch, entries=entries, limit=PAGE_LIMIT)
+    return render_template(
+        "audit_admin/audit.html", launch=launch, entries=entries, limit=PAGE_LIMIT
+    )
 
 
 @blueprint.get("/lti/audit.csv")

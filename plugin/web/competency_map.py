@@ -15,9 +15,9 @@ from sqlalchemy.orm import Session
 
 from plugin import app_state
 from plugin.competencies.coverage import framework_order, module_grades
+from plugin.competencies.framework import get_framework
 from plugin.competencies.models import Framework, Grade, Item, Module
 from plugin.competencies.modules import readable_by
-from plugin.competencies.services import get_framework
 from plugin.core.errors import Forbidden, NotFound
 from plugin.lti.claims import ADMINISTRATOR, CLAIM_LAUNCH_PRESENTATION, DESIGNER
 from plugin.lti.models import Launch
@@ -32,7 +32,7 @@ from plugin.web.access_audit import audit_learner
 from plugin.web.audience import launch_audience
 from plugin.web.i18n import localized
 from plugin.web.inputs import parse_int
-from plugin.web.launch_context import current_launch
+from plugin.web.lti import current_launch
 
 blueprint = Blueprint("competency_map", __name__)
 MAX_SUGGESTIONS = 5
@@ -343,7 +343,7 @@ def competency_map() -> str:
     if learner is not None and learner is not own:
         audit_learner(launch, "map.person", learner.id)
     return render_template(
-        "map/map.html",
+        "competency_map/map.html",
         launch=launch,
         viewed=learner if learner is not own else None,
         return_url=_return_url(launch),

@@ -24,7 +24,7 @@ from plugin.lti.service_tokens import (
     ensure_service_tokens,
 )
 from plugin.web.inputs import MAX_PAGE, parse_int
-from plugin.web.launch_context import current_launch
+from plugin.web.lti import current_launch
 
 log = logging.getLogger("plugin.lti")
 blueprint = Blueprint("course", __name__)

@@ -20,6 +20,7 @@ from werkzeug.wrappers import Response  # redirect()'s declared type
 
 from plugin import app_state
 from plugin.competencies.content import MAX_MARKDOWN_CHARS, render_markdown
+from plugin.competencies.framework import get_framework
 from plugin.competencies.models import Framework, Item, Level, Module, ModuleTag, Scale
 from plugin.competencies.modules import (
     MARKDOWN_FIELDS,
@@ -36,14 +37,13 @@ from plugin.competencies.modules import (
     update_module,
 )
 from plugin.competencies.schemas import TagInput
-from plugin.competencies.services import get_framework
 from plugin.core.errors import Forbidden, InvalidInput, NotFound
 from plugin.core.numbers import is_ascii_int
 from plugin.lti.claims import ADMINISTRATOR, DEEP_LINKING_REQUEST, DESIGNER
 from plugin.lti.models import Launch
 from plugin.organisations.audience import Audience
 from plugin.web.audience import editable_module, launch_audience, refuse_read_only
-from plugin.web.launch_context import current_launch, launch_url_for
+from plugin.web.lti import current_launch, launch_url_for
 
 blueprint = Blueprint("designer", __name__, url_prefix="/designer")
 
@@ -437,9 +437,8 @@ def _save(module: Module | None) -> Response | tuple[str, int] | str:
         else:
             saved = update_module(session, module, data)
     except InvalidInput as exc:
-        session.rollback()  # nothing half-saved
+        session.rollback()  # before the editor reads the module again: nothing half-saved
         return _editor(_pad(form), module, error=exc, anchor=error_anchor(exc.field, slots)), 400
-    session.commit()
     if picker_return(launch):
         return redirect(launch_url_for("lti_pages.deep_link", selected=saved.key), code=303)
     if module is None:
@@ -624,7 +623,7 @@ def save_tags(key: str) -> Response | tuple[str, int]:
         raw_tags = [tag_input(row.code, row.level, row.weight) for row in rows]
         change = set_module_tags(session, module, framework, raw_tags)
     except InvalidInput as exc:
-        session.rollback()
+        session.rollback()  # before the page reads the module's tags again: none half-set
         if shown is not None:
             items = {item.code: item for item in search_items(session, framework, "")}
             for row in shown:
@@ -632,7 +631,6 @@ def save_tags(key: str) -> Response | tuple[str, int]:
         return _tag_page(
             session, module, framework, rows=shown, error=_name_tag_error(exc, raw_tags), status=400
         )
-    session.commit()
     query = form.get("q", "").strip()
     extra: dict[str, Any] = {"q": query} if query else {}
     target = launch_url_for(
@@ -709,10 +707,9 @@ def save_bulk() -> Response | tuple[str, int]:
         raw = tag_input(tag["item"], tag["level"], tag["weight"])
         changed = bulk_tag(session, [modules[key] for key in keys], require_framework(session), raw)
     except InvalidInput as exc:
-        session.rollback()
+        session.rollback()  # before the page reads the modules again: none half-tagged
         error = _name_tag_error(exc, [{"item": tag["item"]}])
         return _bulk_page(session, chosen=keys, tag=tag, error=error, status=400)
-    session.commit()
     target = launch_url_for(
         "designer.bulk",
         changed=changed,

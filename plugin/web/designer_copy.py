@@ -12,7 +12,7 @@ from plugin.competencies.module_copy import copy_module
 from plugin.core.errors import Forbidden
 from plugin.web.audience import launch_audience, readable_module
 from plugin.web.designer import is_designer, require_framework
-from plugin.web.launch_context import current_launch, launch_url_for
+from plugin.web.lti import current_launch, launch_url_for
 
 blueprint = Blueprint("designer_copy", __name__, url_prefix="/designer")
 
@@ -34,5 +34,4 @@ def copy(key: str) -> Response:
         require_framework(session),
         app_state.settings().framework.iri_base,
     )
-    session.commit()
     return redirect(launch_url_for("designer.edit_module", key=duplicate.key, copied=1), code=303)

@@ -25,8 +25,8 @@ from sqlalchemy.orm import Session
 from plugin import app_state
 from plugin.competencies.case import case_json, export_case
 from plugin.competencies.coverage import compute_coverage, csv_columns, csv_rows, framework_order
+from plugin.competencies.framework import get_framework
 from plugin.competencies.models import Framework
-from plugin.competencies.services import get_framework
 from plugin.core.errors import Forbidden, NotFound
 from plugin.core.spreadsheet import csv_text, xlsx_bytes
 from plugin.lti.claims import ADMINISTRATOR, DESIGNER, LEARNER
@@ -40,8 +40,8 @@ from plugin.web.access_audit import audit_launch, audit_learner, course_subject
 from plugin.web.audience import launch_audience
 from plugin.web.competency_map import named_learner
 from plugin.web.course import read_roster
-from plugin.web.launch_context import current_launch
-from plugin.web.views_heatmap import launch_heat_rows
+from plugin.web.heatmap import launch_heat_rows
+from plugin.web.lti import current_launch
 
 blueprint = Blueprint("exports", __name__, url_prefix="/exports")
 UTF8_BOM = "\ufeff"

@@ -6,11 +6,11 @@ from flask import Blueprint, Response
 from flask_babel import gettext as _
 
 from plugin import app_state
+from plugin.competencies.framework import get_framework
 from plugin.competencies.outside_courses import template_csv
-from plugin.competencies.services import get_framework
 from plugin.core.errors import Forbidden, NotFound
 from plugin.lti.claims import ADMINISTRATOR, DESIGNER
-from plugin.web.launch_context import current_launch
+from plugin.web.lti import current_launch
 
 blueprint = Blueprint("outside_template", __name__, url_prefix="/catalog")
 # Excel reads a CSV as the local ANSI code page unless it starts with a UTF-8 byte-order mark.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, render_template
 
 from plugin import app_state
-from plugin.competencies.services import count_items, get_framework, item_iri
+from plugin.competencies.framework import count_items, get_framework, item_iri
 
 blueprint = Blueprint("pages", __name__)
 

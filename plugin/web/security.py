@@ -24,7 +24,7 @@ from plugin import app_state
 from plugin.core.errors import Forbidden
 from plugin.lti.launch import origin_of
 from plugin.lti.registrations import all_framing_origins
-from plugin.web.launch_context import current_launch
+from plugin.web.lti import current_launch
 
 log = logging.getLogger("plugin.web")
 

@@ -14,7 +14,7 @@ from plugin.core.db import utcnow
 from plugin.core.errors import Forbidden
 from plugin.lti.claims import ADMINISTRATOR
 from plugin.web.audience import launch_audience
-from plugin.web.launch_context import current_launch
+from plugin.web.lti import current_launch
 from plugin.xapi.delivery import TargetCounts, list_quarantined, queue_counts
 
 blueprint = Blueprint("xapi_admin", __name__)
@@ -48,7 +48,7 @@ def status_page() -> str:
         for counts in queue_counts(session, list(configured), audience=audience)
     ]
     return render_template(
-        "xapi/status.html",
+        "xapi_admin/status.html",
         targets=targets,
         quarantined=list_quarantined(session, QUARANTINE_LIMIT, audience=audience),
         quarantine_limit=QUARANTINE_LIMIT,

@@ -13,9 +13,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from plugin.competencies.framework import item_iri
 from plugin.competencies.grading import CheckResult
 from plugin.competencies.models import Module
-from plugin.competencies.services import item_iri
 from plugin.core.config import Settings
 from plugin.lti.claims import CLAIM_TOOL_PLATFORM, LEARNER
 from plugin.lti.models import Launch

@@ -22,8 +22,8 @@ from plugin.competencies.case import (
     import_case,
     read_case,
 )
+from plugin.competencies.framework import get_framework, item_iri
 from plugin.competencies.models import Framework, Item
-from plugin.competencies.services import get_framework, item_iri
 from plugin.core.errors import InvalidInput
 from tests.conftest import IRI_BASE, _copy_database, app_config
 

@@ -19,10 +19,10 @@ from plugin.competencies.coverage import (
     csv_columns,
     csv_rows,
 )
+from plugin.competencies.framework import get_framework, load_framework
 from plugin.competencies.models import Framework
 from plugin.competencies.modules import create_module, set_module_tags
 from plugin.competencies.outside_courses import import_outside_courses
-from plugin.competencies.services import get_framework, load_framework
 from plugin.organisations.audience import Audience
 from tests.conftest import IRI_BASE
 

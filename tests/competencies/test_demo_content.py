@@ -20,9 +20,9 @@ from plugin.competencies.demo_content import (
     framework_topics,
     read_demo_content,
 )
+from plugin.competencies.framework import DEFAULT_FRAMEWORK_FILE, check_framework, load_framework
 from plugin.competencies.models import CheckItem, Module
 from plugin.competencies.modules import get_module, update_module
-from plugin.competencies.services import DEFAULT_FRAMEWORK_FILE, check_framework, load_framework
 from plugin.core.errors import InvalidInput
 from tests.conftest import IRI_BASE
 

@@ -14,6 +14,14 @@ from flask import Flask
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from plugin.competencies.framework import (
+    DEFAULT_FRAMEWORK_FILE,
+    check_framework,
+    count_items,
+    get_framework,
+    item_iri,
+    load_framework,
+)
 from plugin.competencies.models import (
     Framework,
     GradeTarget,
@@ -22,14 +30,6 @@ from plugin.competencies.models import (
     Module,
     ModuleTag,
     TrainingClass,
-)
-from plugin.competencies.services import (
-    DEFAULT_FRAMEWORK_FILE,
-    check_framework,
-    count_items,
-    get_framework,
-    item_iri,
-    load_framework,
 )
 from plugin.core.db import create_db_engine
 from plugin.core.errors import InvalidInput

@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin.competencies.content import MAX_MARKDOWN_CHARS, render_markdown
+from plugin.competencies.framework import get_framework, load_framework
 from plugin.competencies.models import Module, ModuleTag
 from plugin.competencies.modules import (
     bind_placement,
@@ -22,7 +23,6 @@ from plugin.competencies.modules import (
     similar_module_tags,
     update_module,
 )
-from plugin.competencies.services import get_framework, load_framework
 from plugin.core.errors import InvalidInput
 from plugin.organisations.audience import Audience
 from tests.conftest import IRI_BASE

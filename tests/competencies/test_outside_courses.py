@@ -11,13 +11,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plugin.competencies import outside_courses
+from plugin.competencies.framework import get_framework, load_framework
 from plugin.competencies.models import Framework, OutsideCourse, outside_course_items
 from plugin.competencies.outside_courses import (
     CourseFileInvalid,
     import_outside_courses,
     read_outside_courses,
 )
-from plugin.competencies.services import get_framework, load_framework
 from tests.conftest import IRI_BASE
 
 HEADER = "code,title,hours,audience,tags"

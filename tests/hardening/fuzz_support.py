@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from werkzeug.test import TestResponse
 
 from plugin import create_app
-from plugin.competencies.services import load_framework
+from plugin.competencies.framework import load_framework
 from plugin.core.db import Base, create_db_engine
 from plugin.core.migrate import upgrade_database
 from plugin.lti.errors import REASONS

@@ -4,7 +4,7 @@ with learner B's ids, without a token, and with expired, tampered and forged tok
 The table :data:`ROUTES` classifies every rule of ``app.url_map`` by who may use it; a route
 the table does not know fails :func:`test_every_route_is_classified`, so a new page or
 endpoint cannot skip the walk. The rules it documents (README "Exports", "Grades and
-rosters", "JSON API"; plugin/web/competency_map.py, views_heatmap.py, course.py, exports.py):
+rosters", "JSON API"; plugin/web/competency_map.py, heatmap.py, course.py, exports.py):
 
 - public: the tool's description, the framework, health, public keys, static files;
 - LTI protocol: login, launch and dynamic registration read only what a platform sends;
@@ -36,7 +36,7 @@ from werkzeug.test import TestResponse
 from plugin.core.db import utcnow
 from plugin.lti.models import Launch
 from plugin.lti.tokens import issue_launch_token, read_launch_token
-from plugin.web.api.auth import SCOPES, create_token
+from plugin.organisations.tokens import SCOPES, create_token
 from tests.conftest import TEST_SECRET
 from tests.hardening.authz_support import (
     ADMIN,

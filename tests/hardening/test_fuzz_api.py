@@ -5,7 +5,7 @@ numbers, unicode, repeated and unknown parameters) and credentials (malformed be
 wrong schemes, long values, launch tokens) are generated from the document's own parameter
 list, on PostgreSQL (SQLite where none answers outside CI). A refusal is JSON naming its
 code, a 400 names the parameter at fault, and no statement writes a row: the API only reads
-(the token's ``last_used_at`` hint aside, see plugin/web/api/auth.py, and the access audit's
+(the token's ``last_used_at`` hint aside, see plugin/organisations/tokens.py, and the access audit's
 entry for an answer that reads someone's records, docs/ARCHITECTURE.md §10; a refusal writes
 no audit entry either).
 """
@@ -23,11 +23,11 @@ from flask import Flask
 from hypothesis import event, given
 from hypothesis import strategies as st
 
-from plugin.competencies.services import get_framework
+from plugin.competencies.framework import get_framework
+from plugin.organisations.tokens import SCOPES, create_token
 from plugin.rollup.config import rollup_config
 from plugin.rollup.evidence import EvidenceInput, record_evidence
 from plugin.rollup.learners import learner_for
-from plugin.web.api.auth import SCOPES, create_token
 from plugin.web.api.declare import PREFIX
 from plugin.web.api.openapi import build_spec
 from tests.hardening.fuzz_support import (

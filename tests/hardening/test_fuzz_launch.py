@@ -23,8 +23,8 @@ from hypothesis import currently_in_test_context, event, given
 from hypothesis import strategies as st
 from werkzeug.test import TestResponse
 
+from plugin.competencies.framework import get_framework
 from plugin.competencies.modules import create_module
-from plugin.competencies.services import get_framework
 from plugin.lti.claims import (
     CLAIM_AGS_ENDPOINT,
     CLAIM_CONTEXT,

@@ -34,7 +34,7 @@ from plugin.competencies.models import Module, Placement
 from plugin.lti.claims import CLAIM_NRPS
 from plugin.lti.service_tokens import EXTENSION
 from plugin.organisations.services import default_organisation, get_organisation
-from plugin.web.api.auth import SCOPES, create_token
+from plugin.organisations.tokens import SCOPES, create_token
 from tests.hardening.authz_support import (
     ADMIN,
     B_LEARNER_ID,

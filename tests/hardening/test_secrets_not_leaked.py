@@ -54,7 +54,7 @@ from plugin.lti.keys import signing_key
 from plugin.lti.models import ToolKey
 from plugin.lti.registrations import PlatformDetails, register_platform
 from plugin.lti.tokens import issue_launch_token
-from plugin.web.api.auth import SCOPES, create_token, revoke_token
+from plugin.organisations.tokens import SCOPES, create_token, revoke_token
 from tests.conftest import _copy_database, app_config
 from tests.hardening.authz_support import (
     ADMIN,

@@ -45,7 +45,7 @@ from plugin.lti.grade_delivery import (
     run_worker,
     scores_url,
 )
-from plugin.lti.grades import Score, enqueue_score
+from plugin.lti.grade_outbox import Score, enqueue_score
 from plugin.lti.models import GradeOutbox, Launch, Registration
 from plugin.lti.service_tokens import EXTENSION, MAX_SERVICE_ANSWER_BYTES, ServiceTokens
 from plugin.lti.tokens import read_launch_token

@@ -6,8 +6,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from plugin.lti.models import Registration
-from plugin.organisations.models import Organisation
-from plugin.web.api.models import ApiToken
+from plugin.organisations.models import ApiToken, Organisation
 from tests.lti.test_platform_cli import ADD, ISSUER
 
 

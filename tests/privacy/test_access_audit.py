@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from plugin.organisations.models import Organisation
+from plugin.organisations.tokens import create_token
 from plugin.privacy.models import AuditEntry
-from plugin.web.api.auth import create_token
 from tests.hardening.authz_support import ADMIN, DESIGNER, LEARNER_A, LEARNER_B, launch
 from tests.hardening.tenant_support import EAST, EAST_ADMIN, EAST_CLIENT, register_in
 from tests.lti.conftest import TOOL, Flow

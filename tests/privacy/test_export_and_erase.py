@@ -175,7 +175,7 @@ def test_erase_is_all_or_nothing(people: People, monkeypatch) -> None:
 
 
 def test_after_erasure_no_page_export_or_api_answer_names_the_person(people: People) -> None:
-    from plugin.web.api.auth import create_token
+    from plugin.organisations.tokens import create_token
     from tests.hardening.authz_support import ADMIN, DESIGNER
     from tests.lti.conftest import TOOL
 

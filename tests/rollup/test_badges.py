@@ -11,7 +11,7 @@ from flask import Flask
 from sqlalchemy.orm import Session
 
 from plugin.competencies.case import export_case
-from plugin.competencies.services import get_framework, item_iri
+from plugin.competencies.framework import get_framework, item_iri
 from plugin.rollup.badges import CONTEXT, identity_hash, learner_credentials, recipient_salt
 from plugin.rollup.config import rollup_config
 from plugin.rollup.evidence import EvidenceInput, record_evidence

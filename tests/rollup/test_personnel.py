@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 
-from plugin.competencies.services import get_framework
+from plugin.competencies.framework import get_framework
 from plugin.rollup.changes import AttainmentChange
 from plugin.rollup.engine import RollupConfig
 from plugin.rollup.models import Learner

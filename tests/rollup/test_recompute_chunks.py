@@ -23,8 +23,8 @@ from sqlalchemy import delete, select
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
+from plugin.competencies.framework import get_framework, load_framework
 from plugin.competencies.models import Framework
-from plugin.competencies.services import get_framework, load_framework
 from plugin.core.db import create_db_engine
 from plugin.core.migrate import upgrade_database
 from plugin.rollup.changes import AttainmentChange

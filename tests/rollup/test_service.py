@@ -10,7 +10,7 @@ from pathlib import Path
 from flask import Flask
 from sqlalchemy import select
 
-from plugin.competencies.services import get_framework
+from plugin.competencies.framework import get_framework
 from plugin.rollup.engine import RollupConfig
 from plugin.rollup.evidence import EvidenceInput, evidence_for, record_evidence
 from plugin.rollup.learners import find_learner, learner_for

@@ -574,8 +574,8 @@ def test_framework_search_finds_items_in_chinese_and_english_with_definitions(
 
 
 def test_search_results_are_grouped_under_their_competency(app: Flask) -> None:
+    from plugin.competencies.framework import get_framework
     from plugin.competencies.modules import search_items
-    from plugin.competencies.services import get_framework
 
     with app.extensions["plugin.db"].session_scope() as session:
         framework = get_framework(session)

@@ -15,7 +15,7 @@ from flask import Flask
 from openpyxl import load_workbook
 from werkzeug.test import TestResponse
 
-from plugin.competencies.services import get_framework
+from plugin.competencies.framework import get_framework
 from plugin.rollup.config import rollup_config
 from plugin.rollup.evidence import EvidenceInput, record_evidence
 from plugin.rollup.learners import learner_for

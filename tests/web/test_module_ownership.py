@@ -13,9 +13,9 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
+from plugin.competencies.framework import get_framework
 from plugin.competencies.models import Placement
 from plugin.competencies.modules import create_module, get_module, set_module_tags
-from plugin.competencies.services import get_framework
 from plugin.organisations.services import create_organisation, default_organisation
 from tests.competencies.test_modules import module_input
 from tests.conftest import IRI_BASE

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from plugin.core.errors import InvalidInput
 from plugin.web.api.auth import Principal, authenticate, authorize
-from plugin.web.launch_context import TOKEN_PARAM
+from plugin.web.lti import TOKEN_PARAM
 
 PREFIX = "/api/v1"
 blueprint = Blueprint("api", __name__, url_prefix=PREFIX)

@@ -10,8 +10,8 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from flask import Response, current_app
 
 from plugin.core.version import tool_version
+from plugin.organisations.tokens import SCOPES
 from plugin.web.api import schemas
-from plugin.web.api.auth import SCOPES
 from plugin.web.api.declare import ENDPOINTS, PREFIX, Endpoint, blueprint, json_response
 
 OPENAPI_VERSION = "3.1.0"

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session, selectinload
 
 from plugin import app_state
 from plugin.competencies.coverage import compute_coverage, framework_order, module_grades
+from plugin.competencies.framework import count_items, get_framework, item_iri
 from plugin.competencies.models import (
     Framework,
     Grade,
@@ -21,7 +22,6 @@ from plugin.competencies.models import (
     TrainingClass,
 )
 from plugin.competencies.modules import contains_pattern, find_module, readable_by
-from plugin.competencies.services import count_items, get_framework, item_iri
 from plugin.core.errors import Forbidden, InvalidInput, NotFound
 from plugin.organisations.audience import Audience
 from plugin.privacy.records import learner_subject

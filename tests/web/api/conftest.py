@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from flask import Flask
 
-from plugin.web.api.auth import SCOPES, create_token
+from plugin.organisations.tokens import SCOPES, create_token
 from tests.lti.conftest import Flow, flow, platform, tool  # noqa: F401 (fixtures)
 
 MakeToken = Callable[..., str]

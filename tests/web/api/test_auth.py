@@ -12,13 +12,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from plugin.competencies.services import get_framework
+from plugin.competencies.framework import get_framework
+from plugin.organisations.models import ApiToken
+from plugin.organisations.tokens import SCOPES, create_token
 from plugin.rollup.config import rollup_config
 from plugin.rollup.evidence import EvidenceInput, record_evidence
 from plugin.rollup.learners import learner_for
-from plugin.web.api.auth import SCOPES, create_token
 from plugin.web.api.declare import ENDPOINTS
-from plugin.web.api.models import ApiToken
 from tests.lti.conftest import Flow
 from tests.lti.platform import TestPlatform
 from tests.web.api.conftest import MakeToken, launch_token
@@ -211,7 +211,7 @@ def test_tokens_are_stored_hashed_and_record_their_last_use(
 
 
 def test_a_revoked_token_is_401_at_once(app: Flask, client: FlaskClient) -> None:
-    from plugin.web.api.auth import revoke_token
+    from plugin.organisations.tokens import revoke_token
 
     with app.extensions["plugin.db"].session_scope() as session:
         row, token = create_token(session, "old", SCOPES)

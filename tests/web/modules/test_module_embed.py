@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 from flask import Flask
 
+from plugin.competencies.framework import get_framework
 from plugin.competencies.modules import create_module
-from plugin.competencies.services import get_framework
 from tests.conftest import IRI_BASE
 from tests.lti.conftest import TOOL, Flow
 from tests.web.modules.test_module_pages import launch, token_of

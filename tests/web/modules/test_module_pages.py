@@ -9,9 +9,9 @@ from flask import Flask
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+from plugin.competencies.framework import get_framework
 from plugin.competencies.models import Placement
 from plugin.competencies.modules import create_module
-from plugin.competencies.services import get_framework
 from plugin.lti.models import GradeOutbox
 from tests.conftest import IRI_BASE
 from tests.lti.conftest import TOOL, Flow

@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from plugin.competencies.coverage import compute_coverage, csv_rows
+from plugin.competencies.framework import get_framework
 from plugin.competencies.models import OutsideCourse
-from plugin.competencies.services import get_framework
 from plugin.organisations.audience import Audience
 from tests.lti.conftest import TOOL, Flow, register
 from tests.lti.platform import TestPlatform, running_platform

@@ -13,6 +13,7 @@ from plugin.competencies.coverage import (
     coverage_csv,
     format_hours,
 )
+from plugin.competencies.framework import get_framework
 from plugin.competencies.models import Framework
 from plugin.competencies.outside_courses import (
     HEADER,
@@ -24,14 +25,13 @@ from plugin.competencies.outside_courses import (
     Problem,
     import_outside_courses,
 )
-from plugin.competencies.services import get_framework
 from plugin.core.errors import Forbidden, InvalidInput, NotFound
 from plugin.lti.claims import ADMINISTRATOR, DESIGNER
 from plugin.organisations.audience import Audience
 from plugin.web.audience import launch_audience
-from plugin.web.launch_context import current_launch
+from plugin.web.lti import current_launch
 
-blueprint = Blueprint("catalog", __name__, url_prefix="/catalog")
+blueprint = Blueprint("coverage", __name__, url_prefix="/catalog")
 # Excel reads a CSV as the local ANSI code page unless it starts with a UTF-8 byte-order mark.
 UTF8_BOM = "\ufeff"
 
@@ -60,7 +60,7 @@ def _page(
     status: int = 200,
 ) -> tuple[str, int]:
     html = render_template(
-        "catalog/coverage.html",
+        "coverage/coverage.html",
         report=report,
         imported=imported,
         problems=problems or [],
@@ -110,12 +110,11 @@ def outside_courses_upload() -> tuple[str, int]:
         data = upload.stream.read(MAX_BYTES + 1)
         imported = import_outside_courses(session, framework, data, request.form.get("source", ""))
     except CourseFileInvalid as exc:
-        session.rollback()
+        session.rollback()  # before the page reads the catalog again: nothing half-imported
         report = compute_coverage(session, framework, audience)
         return _page(report, problems=exc.problems, refusal=exc.message, status=400)
     except InvalidInput as exc:
-        session.rollback()
+        session.rollback()  # before the page reads the catalog again: nothing half-imported
         report = compute_coverage(session, framework, audience)
         return _page(report, refusal=exc.message, status=400)
-    session.commit()
     return _page(compute_coverage(session, framework, audience), imported=imported)

@@ -1,4 +1,4 @@
-"""Scores for the platform's gradebook (LTI AGS 2.0 §3.4), queued durably before delivery."""
+"""Scores for the platform's gradebook (LTI AGS 2.0 §3.4), queued in the caller's transaction."""
 
 from __future__ import annotations
 

@@ -8,8 +8,8 @@ from flask import Blueprint, Response, abort, render_template, request
 from flask_babel import gettext as _
 
 from plugin import app_state
+from plugin.competencies.framework import get_framework
 from plugin.competencies.modules import modules_by_key, search_modules
-from plugin.competencies.services import get_framework
 from plugin.core.errors import Forbidden, InvalidInput
 from plugin.lti.claims import (
     CLAIM_AGS_ENDPOINT,
@@ -27,7 +27,7 @@ from plugin.lti.models import Launch
 from plugin.web.audience import launch_audience
 from plugin.web.designer import is_designer, report_levels
 from plugin.web.i18n import localized
-from plugin.web.launch_context import current_launch
+from plugin.web.lti import current_launch
 from plugin.web.security import allow_form_target
 
 blueprint = Blueprint("lti_pages", __name__)
@@ -98,7 +98,6 @@ def deep_link_respond() -> Response | tuple[str, int]:
         for module in (modules[key] for key in keys)
     ]
     key = signing_key(session, app_state.settings().secret_key)
-    session.commit()
     return_url, token = build_response(launch, signing_registration(launch, key), items)
     allow_form_target(return_url)  # the page auto-posts the answer to the platform
     return Response(render_template("lti/deep_link_return.html", return_url=return_url, jwt=token))

@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from plugin import app_state
 from plugin.competencies.coverage import compute_coverage, framework_order
+from plugin.competencies.framework import get_framework
 from plugin.competencies.models import Framework
-from plugin.competencies.services import get_framework
 from plugin.core.errors import Forbidden, NotFound
 from plugin.lti.claims import ADMINISTRATOR, DESIGNER
 from plugin.lti.models import Launch
@@ -31,7 +31,7 @@ from plugin.web.access_audit import audit_launch, course_subject
 from plugin.web.audience import launch_audience
 from plugin.web.course import read_roster
 from plugin.web.i18n import localized
-from plugin.web.launch_context import current_launch
+from plugin.web.lti import current_launch
 
 blueprint = Blueprint("heatmap", __name__)
 

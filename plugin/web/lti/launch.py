@@ -44,9 +44,9 @@ from plugin.lti.login import (
     begin_login,
 )
 from plugin.web.attainment import learner_at_launch
-from plugin.web.launch_context import token_for
 from plugin.web.learning import begin_attempt
-from plugin.web.modules_view import place_launch
+from plugin.web.lti import token_for
+from plugin.web.modules import place_launch
 from plugin.web.security import allow_framing_by, forget_frame_origins
 
 log = logging.getLogger("plugin.lti")
@@ -125,11 +125,10 @@ def login() -> BaseResponse:
         result = begin_login(session, tool_request(), tool_url("/lti/launch"), lifetime, limits)
     except LaunchRejected as exc:
         if exc.code in CAPACITY_CODES:
-            session.commit()  # nothing but the purge of expired states was written
-        else:
-            session.rollback()
+            # A refusal the request rule would roll back; but the purge of expired states it
+            # made room with is kept, so that the next login finds the room.
+            session.commit()
         return rejected(exc)
-    session.commit()
     if result.storage_target:
         # LTI Client Side OIDC Launch: also keep state and nonce in the platform's storage,
         # for browsers that refuse our cookie inside the LMS iframe.
@@ -171,12 +170,14 @@ def launch() -> BaseResponse:
     try:
         outcome = accept_launch(session, tool_request(), app_state.key_sets(), launch_policy())
     except DeploymentPending as exc:
-        session.commit()  # the deployment is recorded (inactive) for an administrator
+        # A refusal (403) the request rule would roll back; but the deployment is kept,
+        # recorded inactive, for an administrator to activate.
+        session.commit()
         return rejected(exc)
     except LaunchRejected as exc:
-        session.rollback()
         return rejected(exc)
     if isinstance(outcome, StorageCheckNeeded):
+        # A page (200) the request rule would commit; but the launch is not accepted yet.
         session.rollback()
         return _storage_check_page(outcome)
     # The roll-up's learner: linked identities and grade from the launch's custom claims.
@@ -185,7 +186,6 @@ def launch() -> BaseResponse:
     if placement is not None:
         # The launch and its first statement (launched) commit together.
         begin_attempt(session, outcome.launch, placement.module)
-    session.commit()
     return _after_launch(outcome, placed=placement is not None)
 
 
@@ -218,8 +218,8 @@ def _after_launch(accepted: AcceptedLaunch, *, placed: bool) -> BaseResponse:
     if accepted.launch.message_type == "LtiDeepLinkingRequest":
         return redirect(url_for("lti_pages.deep_link", lt=token), code=303)
     if placed:
-        return redirect(url_for("modules_view.module_page", lt=token), code=303)
-    return redirect(url_for("modules_view.unbound", lt=token), code=303)
+        return redirect(url_for("modules.module_page", lt=token), code=303)
+    return redirect(url_for("modules.unbound", lt=token), code=303)
 
 
 @blueprint.get("/.well-known/jwks.json")
@@ -227,7 +227,6 @@ def jwks() -> Response:
     """The tool's public keys: active and retiring (LTI 1.3 core §6.3, Security §6.3)."""
     session = app_state.session()
     ensure_active_key(session, app_state.settings().secret_key)
-    session.commit()
     response = jsonify(public_jwks(session))
     response.headers["Cache-Control"] = "public, max-age=300"
     return response
@@ -280,11 +279,13 @@ def register() -> Any:
             timeout=app_state.settings().lti.http_timeout_seconds,
         )
     except RegistrationError as exc:
-        session.rollback()
         log.warning("dynamic registration refused: %s (%s)", exc.message, exc.code)
         response = Response(render_template("lti/registered.html", error=exc))
         response.status_code = exc.status
         return response
+    # Committed before the frame-origin cache is dropped, not by the request rule: the
+    # response's own Content-Security-Policy reloads the cache (in a session of its own)
+    # before the rule commits, and must find the new platform.
     session.commit()
     forget_frame_origins()
     return render_template("lti/registered.html", registration=registration)

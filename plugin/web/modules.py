@@ -26,14 +26,14 @@ from plugin.lti.claims import (
     DESIGNER,
     RESOURCE_LINK_REQUEST,
 )
-from plugin.lti.grades import Score, enqueue_score, grades_offered
+from plugin.lti.grade_outbox import Score, enqueue_score, grades_offered
 from plugin.lti.models import Launch
 from plugin.web.attainment import record_module_evidence
 from plugin.web.audience import launch_audience, readable_module
 from plugin.web.i18n import localized
 from plugin.web.inputs import parse_int
-from plugin.web.launch_context import current_launch, launch_url_for
 from plugin.web.learning import begin_attempt, learner_context, xapi_options
+from plugin.web.lti import current_launch, launch_url_for
 from plugin.web.security import allow_frame_source
 from plugin.xapi.attempts import (
     AttemptClosed,
@@ -45,7 +45,7 @@ from plugin.xapi.attempts import (
 from plugin.xapi.learning import check_outcome, current_attempt, records_statements
 from plugin.xapi.models import Attempt
 
-blueprint = Blueprint("modules_view", __name__)
+blueprint = Blueprint("modules", __name__)
 MODULE_KEY_PARAM = "module_key"  # the custom parameter deep linking puts on each link
 SCORE_MAXIMUM = 100.0
 
@@ -128,13 +128,12 @@ def module_page() -> BaseResponse | str:
     launch = current_launch()
     module = _placed_module(launch)
     if module is None:
-        return redirect(launch_url_for("modules_view.unbound"), code=303)
+        return redirect(launch_url_for("modules.unbound"), code=303)
     session = app_state.session()
     attempt = current_attempt(session, launch, module)
     if attempt is not None and attempt.initialized_at is None:
         # cmi5 §9.3.2: initialized when the learner first has the module in front of them.
         initialize(session, attempt, learner_context(launch, module), xapi_options(launch))
-        session.commit()
     return _module_page(launch, module)
 
 
@@ -150,7 +149,6 @@ def progress() -> Response:
         record_progress(
             session, attempt, learner_context(launch, module), percent, xapi_options(launch)
         )
-        session.commit()
     return Response(status=204)
 
 
@@ -164,8 +162,7 @@ def retry() -> BaseResponse:
     session = app_state.session()
     if current_attempt(session, launch, module) is None:
         begin_attempt(session, launch, module)
-        session.commit()
-    return redirect(launch_url_for("modules_view.module_page"), code=303)
+    return redirect(launch_url_for("modules.module_page"), code=303)
 
 
 @blueprint.get("/lti/unbound")
@@ -196,8 +193,7 @@ def bind() -> BaseResponse:
     # The organisation's modules and the national catalog; another organisation's is unknown.
     module = readable_module(session, request.form.get("module", ""), launch_audience(launch))
     bind_placement(session, context_id=launch.context_id, module=module, **_link_identity(launch))
-    session.commit()
-    return redirect(launch_url_for("modules_view.module_page"), code=303)
+    return redirect(launch_url_for("modules.module_page"), code=303)
 
 
 def _answers(module: Module) -> dict[int, frozenset[str]]:
@@ -230,7 +226,6 @@ def submit_check() -> Response | str:
         )  # fmt: skip
         record_module_evidence(session, launch, module, emitted, result.scaled)
         _queue_grade(session, launch, module, result.scaled)
-    session.commit()
     return render_template(
         "modules/result.html",
         launch=launch,
@@ -258,7 +253,6 @@ def complete() -> str:
         )
         record_module_evidence(session, launch, module, emitted, None)
         _queue_grade(session, launch, module, 1.0)
-    session.commit()
     return render_template(
         "modules/result.html",
         launch=launch,
