@@ -1,0 +1,81 @@
+"""The launch checks at their edges (plugin/lti/launch.py): a login state at the very instant it
+expires, and a state that PostgreSQL could not even look up. Each decision is tried on both
+sides of its boundary."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy import event
+
+from plugin.core.db import utcnow
+from plugin.lti import launch as launch_module
+from plugin.lti.models import LoginState
+from tests.lti.conftest import Flow, assert_refused, counts
+
+
+def _expiry(app: Flask, state: str, when: datetime) -> datetime:
+    """Set the login state's expiry; return it as the database gives it back."""
+    with app.extensions["plugin.db"].session_scope() as session:
+        row = session.get(LoginState, state)
+        assert row is not None
+        row.expires_at = when
+    with app.extensions["plugin.db"].session_scope() as session:
+        row = session.get(LoginState, state)
+        assert row is not None
+        return row.expires_at
+
+
+@pytest.mark.parametrize(
+    ("before_expiry", "status"),
+    [(timedelta(0), 400), (timedelta(microseconds=1), 303)],
+    ids=["at-the-instant-refused", "a-microsecond-before-accepted"],
+)
+def test_a_login_state_is_expired_from_the_instant_of_its_expiry(
+    app: Flask, flow: Flow, monkeypatch: pytest.MonkeyPatch, before_expiry: timedelta, status: int
+) -> None:
+    auth = flow.login()
+    expires_at = _expiry(app, auth["state"], utcnow() + timedelta(minutes=5))
+    # The launch's clock reads exactly the expiry (or a microsecond before it).
+    monkeypatch.setattr(launch_module, "utcnow", lambda: expires_at - before_expiry)
+    before = counts(app)
+    response = flow.launch(flow.platform.sign(flow.platform.claims(auth["nonce"])), auth["state"])
+    if status == 400:
+        assert_refused(response, 400, "state_expired")
+        assert counts(app) == before
+    else:
+        assert response.status_code == 303, response.get_data(as_text=True)
+
+
+@pytest.fixture
+def refuses_nul(app: Flask) -> Iterator[list[str]]:
+    """The database refuses a text parameter with a NUL, as PostgreSQL does; the attempts are
+    listed (SQLite would otherwise look the value up and find nothing)."""
+    engine = app.extensions["plugin.db"].engine
+    attempts: list[str] = []
+
+    def check(_conn: Any, _cursor: Any, statement: str, parameters: Any, *_: Any) -> None:
+        values = parameters.values() if isinstance(parameters, dict) else parameters or ()
+        if any(isinstance(v, str) and "\x00" in v for v in values):
+            attempts.append(statement)
+            raise ValueError("A string literal cannot contain NUL (0x00) characters.")
+
+    event.listen(engine, "before_cursor_execute", check)
+    yield attempts
+    event.remove(engine, "before_cursor_execute", check)
+
+
+def test_a_state_with_a_nul_is_refused_as_unknown_without_a_database_lookup(
+    app: Flask, flow: Flow, refuses_nul: list[str]
+) -> None:
+    auth = flow.login()
+    token = flow.platform.sign(flow.platform.claims(auth["nonce"]))
+    before = counts(app)
+    # The attack: the issued state with a NUL appended, which no lookup could match.
+    assert_refused(flow.launch(token, auth["state"] + "\x00"), 400, "state_unknown")
+    assert refuses_nul == []
+    assert counts(app) == before
