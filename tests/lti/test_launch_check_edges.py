@@ -16,6 +16,7 @@ from plugin.core.db import utcnow
 from plugin.lti import launch as launch_module
 from plugin.lti.models import LoginState
 from tests.lti.conftest import Flow, assert_refused, counts
+from tests.lti.platform import LTI
 
 
 def _expiry(app: Flask, state: str, when: datetime) -> datetime:
@@ -78,4 +79,24 @@ def test_a_state_with_a_nul_is_refused_as_unknown_without_a_database_lookup(
     # The attack: the issued state with a NUL appended, which no lookup could match.
     assert_refused(flow.launch(token, auth["state"] + "\x00"), 400, "state_unknown")
     assert refuses_nul == []
+    assert counts(app) == before
+
+
+@pytest.mark.parametrize("deployment_id", [42, ["dep-1"], {"id": "dep-1"}], ids=repr)
+def test_a_deployment_id_that_is_not_a_string_is_refused_and_never_recorded(
+    app: Flask, flow: Flow, deployment_id: object
+) -> None:
+    # Else str() of it ("42", "['dep-1']") would be recorded as a new deployment to approve.
+    before = counts(app)
+    text = assert_refused(
+        flow.complete(**{LTI + "deployment_id": deployment_id}), 400, "invalid_claim"
+    )
+    assert "deployment_id" in text
+    assert counts(app) == before
+
+
+def test_an_empty_deployment_id_is_refused_as_missing(app: Flask, flow: Flow) -> None:
+    before = counts(app)
+    text = assert_refused(flow.complete(**{LTI + "deployment_id": ""}), 400, "missing_claim")
+    assert "deployment_id" in text
     assert counts(app) == before
