@@ -100,3 +100,14 @@ def test_an_empty_deployment_id_is_refused_as_missing(app: Flask, flow: Flow) ->
     text = assert_refused(flow.complete(**{LTI + "deployment_id": ""}), 400, "missing_claim")
     assert "deployment_id" in text
     assert counts(app) == before
+
+
+@pytest.mark.parametrize("link_id", [7, ["link-1"]], ids=repr)
+def test_a_resource_link_id_that_is_not_a_string_is_refused_naming_the_claim(
+    app: Flask, flow: Flow, link_id: object
+) -> None:
+    before = counts(app)
+    link = {"id": link_id, "title": "數位安全基礎"}
+    text = assert_refused(flow.complete(**{LTI + "resource_link": link}), 400, "invalid_claim")
+    assert "resource_link" in text
+    assert counts(app) == before
