@@ -14,6 +14,7 @@ from sqlalchemy import event
 
 from plugin.core.db import utcnow
 from plugin.lti import launch as launch_module
+from plugin.lti.claims import CLAIM_AGS_ENDPOINT
 from plugin.lti.models import LoginState
 from tests.lti.conftest import Flow, assert_refused, counts
 from tests.lti.platform import LTI
@@ -110,4 +111,23 @@ def test_a_resource_link_id_that_is_not_a_string_is_refused_naming_the_claim(
     link = {"id": link_id, "title": "數位安全基礎"}
     text = assert_refused(flow.complete(**{LTI + "resource_link": link}), 400, "invalid_claim")
     assert "resource_link" in text
+    assert counts(app) == before
+
+
+@pytest.mark.parametrize(
+    "endpoint",
+    [
+        {"scope": "https://purl.imsglobal.org/spec/lti-ags/scope/score"},
+        {"scope": [], "lineitem": "javascript:alert(1)"},
+        {"scope": [], "lineitems": "https://lms.example/" + "x" * 1000},
+    ],
+    ids=["scope-a-string", "lineitem-javascript", "lineitems-too-long"],
+)
+def test_a_grade_service_claim_the_tool_cannot_use_is_refused(
+    app: Flask, flow: Flow, endpoint: dict[str, object]
+) -> None:
+    # LTI AGS 2.0 §3.1: the launch is refused rather than a bad URL stored for grade passback.
+    before = counts(app)
+    text = assert_refused(flow.complete(**{CLAIM_AGS_ENDPOINT: endpoint}), 400, "invalid_claim")
+    assert "endpoint" in text
     assert counts(app) == before
