@@ -14,7 +14,7 @@ HOST ?= 127.0.0.1
 PORT ?= 5000
 export PLUGIN_CONFIG ?= instance/config.toml
 
-.PHONY: run test check lint lock translations messages clean
+.PHONY: run test check lint lock translations messages mutation clean
 
 # Waits up to a minute for the URL in argv[1] to answer 200 (make run prints the addresses then).
 define WAIT_FOR_TOOL
@@ -40,6 +40,17 @@ $(LRS_STAMP): constraints-lrs.txt
 	$(LRS_VENV)/bin/python -m pip install --quiet --upgrade pip
 	$(LRS_VENV)/bin/python -m pip install --quiet -c constraints-lrs.txt 'ralph-malph[cli,lrs]' requests
 	touch $(LRS_STAMP)
+
+# mutmut in a venv of its own (it is a tool for this target only, not a test dependency).
+MUTATION_VENV := .venv-mutation
+MUTATION_STAMP := $(MUTATION_VENV)/.installed
+
+$(MUTATION_STAMP): pyproject.toml constraints.txt
+	test -x $(MUTATION_VENV)/bin/python || $(PYTHON) -m venv $(MUTATION_VENV)
+	$(MUTATION_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MUTATION_VENV)/bin/python -m pip install --quiet -c constraints.txt mutmut==3.8.1 \
+	  -e '.[test,sandbox]'
+	touch $(MUTATION_STAMP)
 
 translations: $(STAMP)
 	$(BIN)/pybabel compile --statistics -d plugin/translations
@@ -103,6 +114,19 @@ test: $(STAMP) $(LRS_STAMP) translations lint
 check: $(STAMP) $(LRS_STAMP) translations lint
 	$(BIN)/python -m pytest -m "not browser and not load"
 
+# Mutation testing ([tool.mutmut] in pyproject.toml names the tests): every mutant of the roll-up
+# engine, and those of the launch checks, where a survivor may change a message, never a decision.
+MUTANTS := 'plugin.rollup.engine.*' 'plugin.lti.launch.x__check_claims__mutmut_*' \
+  'plugin.lti.launch.x__check_state__mutmut_*' 'plugin.lti.launch.x__check_deployment__mutmut_*'
+mutation: $(MUTATION_STAMP)
+	rm -rf mutants
+	$(MUTATION_VENV)/bin/mutmut run --max-children 2 $(MUTANTS)
+	@$(MUTATION_VENV)/bin/mutmut results --all true | awk -F': ' \
+	  '/rollup\.engine\./ { e++; if ($$2 == "killed") ek++ } \
+	   /launch\.x__check_(claims|state|deployment)__/ { l++; if ($$2 == "killed") lk++ } \
+	   $$2 != "killed" && $$2 != "not checked" { print } \
+	   END { printf "engine: %d of %d mutants killed; launch checks: %d of %d\n", ek, e, lk, l }'
+
 # Regenerate constraints.txt from a fresh resolve of pyproject.toml.
 lock:
 	rm -rf /tmp/dc-lock-venv && $(PYTHON) -m venv /tmp/dc-lock-venv
@@ -111,4 +135,5 @@ lock:
 	 /tmp/dc-lock-venv/bin/python -m pip freeze --exclude-editable) > constraints.txt
 
 clean:
-	rm -rf $(VENV) $(LRS_VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache
+	rm -rf $(VENV) $(LRS_VENV) $(MUTATION_VENV) mutants build *.egg-info .pytest_cache .ruff_cache \
+	  .mypy_cache

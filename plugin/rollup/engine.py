@@ -48,16 +48,23 @@ class RollupConfig:
     required_indicators: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
+        # The ranges the formula is defined for (README "Roll-up"); the [rollup] settings are
+        # checked the same way at start-up, this guards every other caller. decay_weight = 0
+        # would ignore every score after the first, so it is refused rather than accepted.
         if self.method not in METHODS:
             raise ValueError(f"unknown method {self.method!r}; one of {', '.join(METHODS)}")
         if self.competency_rule not in COMPETENCY_RULES:
-            raise ValueError(f"unknown competency_rule {self.competency_rule!r}")
+            rules = ", ".join(COMPETENCY_RULES)
+            raise ValueError(f"unknown competency_rule {self.competency_rule!r}; one of {rules}")
         if not 0 < self.decay_weight <= 1:
-            raise ValueError("decay_weight must be in (0, 1]")
+            raise ValueError(f"decay_weight must be in (0, 1], got {self.decay_weight}")
         if self.n_mastery < 1:
-            raise ValueError("n_mastery must be at least 1")
+            raise ValueError(f"n_mastery must be at least 1, got {self.n_mastery}")
         if not 0 <= self.mastery_threshold <= 1:
-            raise ValueError("mastery_threshold must be in [0, 1]")
+            raise ValueError(f"mastery_threshold must be in [0, 1], got {self.mastery_threshold}")
+        if not self.points_per_level:
+            # The points rule reads the list's last entry for every level above it.
+            raise ValueError("points_per_level must list at least one number")
 
 
 # Point and ItemResult are immutable named tuples rather than frozen dataclasses: a full

@@ -1,5 +1,7 @@
-"""The engine's item result equals a plain reading of the published formula (engine docstring),
-for every method, on random chains: one point, ties in time, failures, levels 0 to 3."""
+"""The engine's item result equals a plain reading of the published formula (README "Roll-up",
+engine docstring), for every method, on random chains: one point, ties in time, failures,
+levels 0 to 3. The reading below is written from the definitions, never from the engine's code:
+it imports none of the engine's functions."""
 
 from __future__ import annotations
 
@@ -14,10 +16,39 @@ from plugin.rollup.engine import (
     Point,
     RollupConfig,
     item_result,
-    method_value,
 )
 
 START = datetime(2026, 1, 1, tzinfo=UTC)
+
+
+def plain_method(scores: list[float], config: RollupConfig) -> float | None:
+    """The README's definition of each method over scores in observation order, kept to ten
+    decimal places (so float noise never decides a level at the threshold)."""
+    if not scores:
+        return None
+    w = config.decay_weight
+    if config.method == "highest":
+        result = max(scores)
+    elif config.method == "latest":
+        result = scores[-1]
+    elif config.method == "average":
+        result = sum(scores) / len(scores)
+    elif config.method == "n_mastery":
+        # the mean of the scores at or above mastery, once there are n of them
+        mastered = [s for s in scores if s >= config.mastery_threshold]
+        if len(mastered) < config.n_mastery:
+            return None
+        result = sum(mastered) / len(mastered)
+    elif config.method == "weighted_average":
+        # w·latest + (1 − w)·mean of the earlier ones; one score is itself
+        *earlier, latest = scores
+        result = w * latest + (1 - w) * sum(earlier) / len(earlier) if earlier else latest
+    else:
+        # decaying: D1 = s1, Dk = w·sk + (1 − w)·D(k−1)
+        result = scores[0]
+        for score in scores[1:]:
+            result = w * score + (1 - w) * result
+    return round(result, 10)
 
 
 def reference(points: list[Point], config: RollupConfig) -> ItemResult:
@@ -28,11 +59,11 @@ def reference(points: list[Point], config: RollupConfig) -> ItemResult:
         return ItemResult(None, 0, ())
     level = 0
     for candidate in sorted({p.level for p in chain if p.level >= 1}, reverse=True):
-        reached = method_value([p.score for p in chain if p.level >= candidate], config)
+        reached = plain_method([p.score for p in chain if p.level >= candidate], config)
         if reached is not None and reached >= config.mastery_threshold:
             level = candidate
             break
-    value = method_value([p.score for p in chain], config)
+    value = plain_method([p.score for p in chain], config)
     return ItemResult(value, level, tuple(p.evidence_id for p in chain))
 
 

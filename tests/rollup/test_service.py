@@ -71,7 +71,8 @@ def test_record_evidence_is_idempotent_and_lists_its_evidence(app: Flask) -> Non
         report = attainment_report(session, learner, framework, CONFIG)
         item = next(i for i in report["items"] if i["id"] == "DC1-K1")
         assert item["evidence"] == ["a", "b"] and item["level"] == 1
-        assert item["value"] == round(0.65 * 0.7 + 0.35 * 0.9, 10)
+        # weighted average, w = 0.65: 0.65·0.7 + 0.35·0.9 = 0.455 + 0.315 = 0.77
+        assert item["value"] == 0.77
 
 
 def test_show_json_has_the_exact_shape_and_gap_from_the_grade_target(app: Flask) -> None:
@@ -79,7 +80,9 @@ def test_show_json_has_the_exact_shape_and_gap_from_the_grade_target(app: Flask)
     with db(app) as session:
         framework = get_framework(session)
         learner = learner_for(session, ISS, "p1")
-        record_evidence(session, learner, [row("DC2-K1", 1.0, 0, "x", 2)], framework, CONFIG)
+        # DC3 itself at level 2 (direct evidence): above its 薦任 target of 1.
+        rows = [row("DC2-K1", 1.0, 0, "x", 2), row("DC3", 1.0, 0, "y", 2)]
+        record_evidence(session, learner, rows, framework, CONFIG)
     assert (
         runner.invoke(
             args=["person", "grade", "--issuer", ISS, "--sub", "p1", "--grade", "薦任"]
@@ -97,7 +100,16 @@ def test_show_json_has_the_exact_shape_and_gap_from_the_grade_target(app: Flask)
     for competency in data["competencies"]:
         assert set(competency) == {"id", "level", "target", "gap"}
         assert isinstance(competency["target"], int)
-        assert competency["gap"] == max(0, competency["target"] - competency["level"])
+    # 薦任 targets (framework.toml [targets]): DC1 2, DC2 1, DC3 1, DC4 2, DC5 2. DC2 has one
+    # indicator of several at 2, so by the "all" rule it is at 0; DC3 is at 2 by its own
+    # evidence. gap = target − level, never below 0: 2, 1, 0 (1 − 2 is not −1), 2, 2.
+    assert [(c["id"], c["level"], c["target"], c["gap"]) for c in data["competencies"]] == [
+        ("DC1", 0, 2, 2),
+        ("DC2", 0, 1, 1),
+        ("DC3", 2, 1, 0),
+        ("DC4", 0, 2, 2),
+        ("DC5", 0, 2, 2),
+    ]
     k1 = next(i for i in data["items"] if i["id"] == "DC2-K1")
     assert (k1["level"], k1["evidence"]) == (2, ["x"])
 
