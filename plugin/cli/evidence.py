@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
+from plugin.attainment import emit_assessed, emit_imported, emit_pulled
 from plugin.cli.common import PluginGroup, db, loaded_framework, settings
 from plugin.rollup.changes import merge_changes
 from plugin.rollup.config import rollup_config
 from plugin.rollup.imports import EvidenceFileInvalid, import_evidence
 from plugin.rollup.pull import pull_evidence
-from plugin.web.attainment import emit_assessed, emit_imported, emit_pulled
 
 
 @click.group("evidence", cls=PluginGroup)

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import click
 
+from plugin.attainment import emit_assessed
 from plugin.cli.common import PluginGroup, db, loaded_framework, settings
 from plugin.core.errors import PluginError
 from plugin.rollup.config import rollup_config
 from plugin.rollup.learners import learner_for, link_learner, set_grade
 from plugin.rollup.personnel import import_people
-from plugin.web.attainment import emit_assessed
 
 
 @click.group("person", cls=PluginGroup)

@@ -7,13 +7,13 @@ from typing import Any
 
 import click
 
+from plugin.attainment import emit_assessed
 from plugin.cli.common import PluginGroup, db, loaded_framework, settings
 from plugin.rollup.changes import merge_changes
 from plugin.rollup.config import rollup_config
 from plugin.rollup.learners import get_learner
 from plugin.rollup.recompute import recompute_all
 from plugin.rollup.reports import attainment_report
-from plugin.web.attainment import emit_assessed
 
 
 @click.group("rollup", cls=PluginGroup)

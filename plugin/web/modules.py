@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse  # redirect()'s declared type
 
 from plugin import app_state
+from plugin.attainment import record_module_evidence
 from plugin.competencies.grading import CheckResult, grade_check
 from plugin.competencies.models import Module, Placement
 from plugin.competencies.modules import (
@@ -28,7 +29,6 @@ from plugin.lti.claims import (
 )
 from plugin.lti.grade_outbox import Score, enqueue_score, grades_offered
 from plugin.lti.models import Launch
-from plugin.web.attainment import record_module_evidence
 from plugin.web.audience import launch_audience, readable_module
 from plugin.web.i18n import localized
 from plugin.web.inputs import parse_int
@@ -224,7 +224,9 @@ def submit_check() -> Response | str:
             session, attempt, learner_context(launch, module), check_outcome(result),
             xapi_options(launch),
         )  # fmt: skip
-        record_module_evidence(session, launch, module, emitted, result.scaled)
+        record_module_evidence(
+            session, launch, module, emitted, result.scaled, app_state.settings()
+        )
         _queue_grade(session, launch, module, result.scaled)
     return render_template(
         "modules/result.html",
@@ -251,7 +253,7 @@ def complete() -> str:
         emitted = record_completion(
             session, attempt, learner_context(launch, module), xapi_options(launch)
         )
-        record_module_evidence(session, launch, module, emitted, None)
+        record_module_evidence(session, launch, module, emitted, None, app_state.settings())
         _queue_grade(session, launch, module, 1.0)
     return render_template(
         "modules/result.html",

@@ -20,6 +20,7 @@ from flask import (
 from werkzeug.wrappers import Response as BaseResponse  # redirect()'s declared type
 
 from plugin import app_state
+from plugin.attainment import learner_at_launch
 from plugin.lti.adapters import ToolRequest
 from plugin.lti.dynamic_registration import (
     ToolDescription,
@@ -43,7 +44,6 @@ from plugin.lti.login import (
     LoginLimits,
     begin_login,
 )
-from plugin.web.attainment import learner_at_launch
 from plugin.web.learning import begin_attempt
 from plugin.web.lti import token_for
 from plugin.web.modules import place_launch
@@ -181,7 +181,7 @@ def launch() -> BaseResponse:
         session.rollback()
         return _storage_check_page(outcome)
     # The roll-up's learner: linked identities and grade from the launch's custom claims.
-    learner_at_launch(session, outcome.launch)
+    learner_at_launch(session, outcome.launch, app_state.settings())
     placement = place_launch(session, outcome.launch)
     if placement is not None:
         # The launch and its first statement (launched) commit together.

@@ -1,11 +1,11 @@
 """Roll-up orchestration: learner events become evidence, level changes become statements.
 
-The roll-up returns what changed; this module (and cli/) turns changes into TLA ``assessed``
-statements through the same outbox, in the caller's transaction. It stays above both packages
-because it joins them: the roll-up and xAPI packages never import each other
-(docs/ARCHITECTURE.md §4). What needs only one of them lives there: the launch's learner
-(plugin.rollup.learners), an attempt's evidence (plugin.xapi.learning,
-plugin.rollup.evidence).
+The roll-up returns what changed; this module turns changes into TLA ``assessed`` statements
+through the same outbox, in the caller's transaction, for web/ and cli/ alike. It is a layer of
+its own above both packages because it joins them: the roll-up and xAPI packages never import
+each other (docs/ARCHITECTURE.md §4). It needs no Flask: the caller passes the settings.
+What needs only one of them lives there: the launch's learner (plugin.rollup.learners), an
+attempt's evidence (plugin.xapi.learning, plugin.rollup.evidence).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from urllib.parse import quote
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plugin import app_state
 from plugin.competencies.framework import get_framework, item_iri
 from plugin.competencies.models import Framework, Module
 from plugin.core.config import Settings
@@ -90,10 +89,9 @@ def _organisation(launch: Launch) -> int:
     return launch.deployment.registration.organisation_id
 
 
-def learner_at_launch(session: Session, launch: Launch) -> Learner | None:
+def learner_at_launch(session: Session, launch: Launch, settings: Settings) -> Learner | None:
     """The launch's learner (created on first sight), linked by ``lti.link_claim`` and graded
     by ``lti.grade_claim`` when the platform sends them; None for designers' previews."""
-    settings = app_state.settings()
     framework = get_framework(session) if launch.role == LEARNER else None
     learner, changes = launch_learner(
         session,
@@ -110,7 +108,7 @@ def learner_at_launch(session: Session, launch: Launch) -> Learner | None:
 
 def record_module_evidence(
     session: Session, launch: Launch, module: Module, statements: Sequence[dict[str, Any]],
-    scaled: float | None,
+    scaled: float | None, settings: Settings,
 ) -> list[AttainmentChange]:  # fmt: skip
     """Evidence from one finished attempt — one row per active tag of the module — recorded
     with its roll-up and ``assessed`` statements in the caller's transaction."""
@@ -123,7 +121,6 @@ def record_module_evidence(
     if framework is None:
         return []
     rows = module_evidence(module, framework, found.statement_id, found.observed_at, found.score)
-    settings = app_state.settings()
     learner = learner_for(session, launch.person.issuer, launch.person.sub)
     changes = record_evidence(session, learner, rows, framework, rollup_config(settings.rollup))
     emit_assessed(session, changes, framework, settings, organisation_id=_organisation(launch))
