@@ -15,7 +15,7 @@ from plugin.competencies.models import Framework, Grade
 from plugin.core.db import utcnow
 from plugin.core.errors import InvalidInput, NotFound
 from plugin.lti.claims import CLAIM_CUSTOM, LEARNER
-from plugin.lti.models import Launch
+from plugin.lti.models import Launch, Person
 from plugin.rollup.changes import AttainmentChange
 from plugin.rollup.engine import RollupConfig
 from plugin.rollup.models import Attainment, Evidence, Identity, Learner
@@ -52,6 +52,18 @@ def learner_for(session: Session, issuer: str, sub: str) -> Learner:
 def identities_of(learner: Learner) -> list[Identity]:
     """The learner's identities, oldest first (the first names the learner in statements)."""
     return sorted(learner.identities, key=lambda identity: identity.id)
+
+
+def learner_name(session: Session, learner: Learner) -> str:
+    """The name a platform last sent for any of the learner's identities; "" when none did
+    (the platform shares no names, or the person was never launched)."""
+    for identity in reversed(identities_of(learner)):
+        name = session.scalar(
+            select(Person.name).where(Person.issuer == identity.issuer, Person.sub == identity.sub)
+        )
+        if name:
+            return name
+    return ""
 
 
 def link_learner(

@@ -24,7 +24,7 @@ from plugin.lti.models import Launch
 from plugin.organisations.audience import Audience
 from plugin.rollup.config import rollup_config
 from plugin.rollup.evidence import evidence_for
-from plugin.rollup.learners import find_learner
+from plugin.rollup.learners import find_learner, learner_name
 from plugin.rollup.models import Evidence, Learner
 from plugin.rollup.reports import attainment_report
 from plugin.rollup.scope import find_learner_in_reach
@@ -346,6 +346,7 @@ def competency_map() -> str:
         "competency_map/map.html",
         launch=launch,
         viewed=learner if learner is not own else None,
+        viewed_name=learner_name(session, learner) if learner and learner is not own else "",
         return_url=_return_url(launch),
         timezone=app_state.settings().i18n.timezone,
         **build_map(session, framework, learner, launch_audience(launch)),

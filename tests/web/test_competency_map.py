@@ -154,7 +154,11 @@ def test_a_designer_sees_a_learners_map_and_a_learner_never_sees_anothers(
     assert chart(shown) == chart(open_map(flow, token))  # the learner's own numbers
     items = re.findall(r"evidence__id", shown.get_data(as_text=True))
     assert items  # the learner's evidence, not the designer's empty map
-    assert f"學員 {person} 的職能地圖" in shown.get_data(as_text=True)  # whose map it is
+    # Whose map it is, by the name the platform sent for them, and "your" nowhere.
+    text = shown.get_data(as_text=True)
+    assert f'王小明的職能地圖 <span class="muted">(學員 {person})</span></h1>' in text
+    for yours in ("我的職能地圖", "依您的官等", "您的數位學習平臺"):
+        assert yours not in text
     assert open_map(flow, designer, person="999999").status_code == 404
     assert open_map(flow, designer, person="x").status_code == 400
     # A second learner: their own map opens, the first learner's is refused.
