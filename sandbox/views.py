@@ -199,7 +199,7 @@ def _build_launch(
             "locale": "zh-TW",
             CLAIM_TOOL_PLATFORM: {
                 "guid": urls.issuer,
-                "name": "沙盒學習平台 Sandbox LMS",
+                "name": "沙盒學習平臺 Sandbox LMS",
                 "product_family_code": "dc-tool-sandbox",
             },
         }

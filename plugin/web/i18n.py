@@ -67,6 +67,8 @@ def init_app(app: Flask) -> None:
             "html_lang": HTML_LANG.get(locale, "zh-Hant-TW"),
             "locale": locale,
             "language_links": language_links,
+            # After a label: the full-width colon in Chinese, a colon and a space in English.
+            "colon": "：" if locale.startswith("zh") else ": ",
         }
 
     app.jinja_env.filters["loc"] = localized

@@ -183,3 +183,10 @@ def test_a_person_id_not_in_ascii_digits_is_a_400_naming_the_field(
         assert refused.status_code == 400, refused.get_data(as_text=True)
         assert "person" in refused.get_data(as_text=True)
         assert open_map(flow, caller, person=str(person)).status_code == 200
+
+
+def test_labels_end_in_the_pages_languages_colon(flow: Flow) -> None:
+    chinese = flow.client.get("/lti/map", base_url=TOOL).get_data(as_text=True)
+    assert "錯誤代碼：<code>" in chinese and "錯誤代碼: " not in chinese
+    english = flow.client.get("/lti/map?lang=en", base_url=TOOL).get_data(as_text=True)
+    assert "Error code: <code>" in english

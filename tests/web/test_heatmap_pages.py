@@ -183,4 +183,4 @@ def test_organisation_view_shows_distribution_gaps_and_coverage(world: GradesWor
 
 def test_organisation_view_is_zh_tw_by_default(world: GradesWorld) -> None:
     html = page(world, "/lti/organisation", world.launch("admin")).get_data(as_text=True)
-    assert "組織總覽" in html and "職等不明" in html
+    assert "組織總覽" in html and "官等不明" in html
