@@ -52,3 +52,21 @@ def test_the_top_level_locale_claim_comes_first(flow: Flow) -> None:
 )
 def test_launch_locale_reads_strings_only(claims: dict[str, Any], expected: str) -> None:
     assert launch_locale(claims) == expected
+
+
+def test_a_language_chosen_on_a_page_stays_with_the_launch(flow: Flow) -> None:
+    response = flow.complete()  # the LMS says zh-TW
+    assert response.status_code == 303
+    token = response.headers["Location"].split("lt=", 1)[1].split("&", 1)[0]
+
+    def lang_of(**query: str) -> str:
+        page = flow.client.get("/lti/map", query_string={"lt": token, **query}, base_url=TOOL)
+        assert page.status_code == 200
+        return page.get_data(as_text=True).split('<html lang="', 1)[1].split('"', 1)[0]
+
+    assert lang_of() == "zh-Hant-TW"
+    assert lang_of(lang="en") == "en"
+    for _click in range(5):  # the next pages, without ?lang=, keep English
+        assert lang_of() == "en"
+    assert lang_of(lang="zh_TW") == "zh-Hant-TW" and lang_of() == "zh-Hant-TW"
+    assert lang_of(lang="fr") == "zh-Hant-TW"  # an unknown choice changes nothing

@@ -12,6 +12,7 @@ from plugin import app_state
 from plugin.core.errors import PluginError
 from plugin.lti.models import Launch
 from plugin.lti.tokens import LaunchWithdrawn, issue_launch_token, launch_for_token
+from plugin.web.i18n import normalise_locale
 
 TOKEN_PARAM = "lt"
 
@@ -84,6 +85,12 @@ def current_launch(required: bool = True) -> Launch | None:
                 )
             )
         return None
+    chosen = normalise_locale(request.args.get("lang"))
+    if chosen and chosen != normalise_locale(launch.locale):
+        # The person's own choice of language stays with their launch, as the token carries
+        # the session: the next page, and every link on it, keeps it (committed by the
+        # request rule with the page).
+        launch.locale = chosen
     g.launch = launch
     g.launch_token = token
     g.launch_locale = launch.locale

@@ -107,6 +107,10 @@ def test_passing_the_check_queues_a_full_score_for_the_gradebook(
     result = answer_all(flow, app, token, "a")
     text = result.get_data(as_text=True)
     assert result.status_code == 200 and "100%" in text
+    # The answer to a POST offers no language links: its address does not answer GET (405).
+    assert "toolbar__langs" not in text
+    page = flow.client.get("/lti/module", query_string={"lt": token}, base_url=TOOL)
+    assert "toolbar__langs" in page.get_data(as_text=True)
     (row,) = outbox(app)
     assert row.line_item_url == LINE_ITEM and row.user_sub == "learner-001"
     assert row.score["scoreGiven"] == 100.0 and row.score["scoreMaximum"] == 100.0
