@@ -8,6 +8,7 @@ the launch.
 from __future__ import annotations
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from plugin.core.db import utcnow
@@ -79,3 +80,9 @@ def launch_for_token(
     if reason is not None:
         raise LaunchWithdrawn(reason, code=reason)
     return launch
+
+
+def remember_locale(session: Session, launch_id: str, locale: str) -> None:
+    """Keep ``locale`` as the language the launch's pages speak from now on (flushes)."""
+    session.execute(update(Launch).where(Launch.id == launch_id).values(locale=locale[:35]))
+    session.flush()

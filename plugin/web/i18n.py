@@ -69,6 +69,7 @@ def init_app(app: Flask) -> None:
             "language_links": language_links,
             # After a label: the full-width colon in Chinese, a colon and a space in English.
             "colon": "：" if locale.startswith("zh") else ": ",
+            "list_separator": "、" if locale.startswith("zh") else ", ",
         }
 
     app.jinja_env.filters["loc"] = localized

@@ -11,7 +11,12 @@ from flask_babel import gettext as _
 from plugin import app_state
 from plugin.core.errors import PluginError
 from plugin.lti.models import Launch
-from plugin.lti.tokens import LaunchWithdrawn, issue_launch_token, launch_for_token
+from plugin.lti.tokens import (
+    LaunchWithdrawn,
+    issue_launch_token,
+    launch_for_token,
+    remember_locale,
+)
 from plugin.web.i18n import normalise_locale
 
 TOKEN_PARAM = "lt"
@@ -88,12 +93,14 @@ def current_launch(required: bool = True) -> Launch | None:
     chosen = normalise_locale(request.args.get("lang"))
     if chosen and chosen != normalise_locale(launch.locale):
         # The person's own choice of language stays with their launch, as the token carries
-        # the session: the next page, and every link on it, keeps it (committed by the
-        # request rule with the page).
-        launch.locale = chosen
+        # the session: the next pages keep it. Written in a transaction of its own, committed
+        # at once, so that no write of this request is pending while the page calls the
+        # platform (roster, grades), which on SQLite would wait for this one.
+        with app_state.database().session_scope() as own:
+            remember_locale(own, launch.id, chosen)
     g.launch = launch
     g.launch_token = token
-    g.launch_locale = launch.locale
+    g.launch_locale = chosen or launch.locale
     return launch
 
 
