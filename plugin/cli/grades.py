@@ -10,13 +10,8 @@ from flask import current_app
 from plugin.cli.common import WHOLE_NUMBER, PluginGroup, db, settings
 from plugin.cli.worker import Worker, duration, worker_command
 from plugin.core.db import utcnow
-from plugin.lti.grade_delivery import (
-    DeliveryPolicy,
-    deliver_due_scores,
-    queue_counts,
-    retry_failed,
-    run_worker,
-)
+from plugin.lti.grade_delivery import DeliveryPolicy, deliver_due_scores, run_worker
+from plugin.lti.grade_outbox import queue_counts, retry_failed
 from plugin.lti.service_tokens import ensure_service_tokens
 
 

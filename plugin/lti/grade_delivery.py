@@ -22,17 +22,24 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
 import requests
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, joinedload
 
 from plugin.core import queue
 from plugin.core.db import utcnow
 from plugin.core.http_answers import parse_json
 from plugin.core.queue import UnitOfWork, backoff_delay, lease_due_ids, lease_seconds
-from plugin.lti.grade_outbox import LINE_ITEM_SCOPE, SCORE_SCOPE
+from plugin.lti import service_links as links
+from plugin.lti.grade_outbox import (
+    DELIVERED,
+    FAILED,
+    LINE_ITEM_SCOPE,
+    PENDING,
+    SCORE_SCOPE,
+    SUPERSEDED_NOTE,
+)
 from plugin.lti.keys import SigningKey, signing_key
 from plugin.lti.models import GradeOutbox, Registration
 from plugin.lti.service_tokens import (
@@ -47,15 +54,8 @@ from plugin.lti.service_tokens import (
 
 log = logging.getLogger("plugin.lti.grades")
 
-PENDING = "pending"
-DELIVERED = "delivered"
-FAILED = "failed"
-SUPERSEDED_NOTE = "superseded: "
 NOT_TRIED_NOTE = "not tried: "
 
-SCORE_MEDIA = "application/vnd.ims.lis.v1.score+json"
-LINEITEM_MEDIA = "application/vnd.ims.lis.v2.lineitem+json"
-LINEITEMS_MEDIA = "application/vnd.ims.lis.v2.lineitemcontainer+json"
 MAX_LINEITEM_PAGES = 10
 DEFAULT_SCORE_MAXIMUM = 100.0
 # Requests one row may need at worst: two tokens, a line item search over its pages, its
@@ -181,33 +181,6 @@ def claim_due(
     ]
 
 
-def scores_url(line_item_url: str) -> str:
-    """The score service of a line item: ``/scores`` added to its path, query kept.
-
-    AGS 2.0 §3.4: the line item URL may carry a query string (Moodle's does); the score
-    endpoint appends to the path, not to the end of the URL.
-    """
-    parts = urlsplit(line_item_url)
-    path = parts.path.rstrip("/") + "/scores"
-    return urlunsplit((parts.scheme, parts.netloc, path, parts.query, parts.fragment))
-
-
-def _with_query(url: str, **params: str) -> str:
-    parts = urlsplit(url)
-    query = parse_qsl(parts.query, keep_blank_values=True)
-    query += [(key, value) for key, value in params.items() if value]
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), parts.fragment))
-
-
-def _same_origin(url: str, reference: str) -> bool:
-    try:
-        a, b = urlsplit(url), urlsplit(reference)
-    except ValueError:
-        # A URL a platform sent that cannot be parsed (e.g. "http://[") is no one's origin.
-        return False
-    return (a.scheme.lower(), a.netloc.lower()) == (b.scheme.lower(), b.netloc.lower())
-
-
 class _Answer(Exception):
     """An answer that ends a row's delivery (raised from nested steps)."""
 
@@ -264,11 +237,11 @@ class GradeDeliverer:
         """POST the score to the line item (AGS 2.0 §3.4) and judge the answer."""
         response = self.tokens.request(
             "POST",
-            scores_url(line_item_url),
+            links.scores_url(line_item_url),
             row.credentials,
             [SCORE_SCOPE],
             self.key,
-            headers={"Content-Type": SCORE_MEDIA, "Accept": "application/json"},
+            headers={"Content-Type": links.SCORE_MEDIA, "Accept": "application/json"},
             json_body=row.score,
         )
         if 200 <= response.status_code < 300:
@@ -299,7 +272,7 @@ class GradeDeliverer:
 
     def search_line_item(self, row: ClaimedRow) -> str:
         """GET lineitems filtered by resource_id and resource_link_id (AGS 2.0 §3.2.4)."""
-        url: str | None = _with_query(
+        url: str | None = links.with_query(
             row.line_items_url,
             resource_link_id=row.resource_link_id,
             resource_id=row.resource_id,
@@ -315,14 +288,14 @@ class GradeDeliverer:
                 row.credentials,
                 [LINE_ITEM_SCOPE],
                 self.key,
-                headers={"Accept": LINEITEMS_MEDIA},
+                headers={"Accept": links.LINEITEMS_MEDIA},
             )
             if response.status_code != 200:
                 raise _Answer(_judge(response, "line item search refused"))
-            for item in _items(response):
-                if _matches(item, row) and _same_origin(item["id"], row.line_items_url):
+            for item in links.listed_items(response):
+                if _matches(item, row) and links.same_origin(item["id"], row.line_items_url):
                     return str(item["id"])
-            url = _next_page(response, row.line_items_url)
+            url = links.next_page(response, row.line_items_url)
         return ""
 
     def create_line_item(self, row: ClaimedRow) -> str:
@@ -344,24 +317,17 @@ class GradeDeliverer:
             row.credentials,
             [LINE_ITEM_SCOPE],
             self.key,
-            headers={"Content-Type": LINEITEM_MEDIA, "Accept": LINEITEM_MEDIA},
+            headers={"Content-Type": links.LINEITEM_MEDIA, "Accept": links.LINEITEM_MEDIA},
             json_body=body,
         )
         if response.status_code not in (200, 201):
             raise _Answer(_judge(response, "line item creation refused"))
         created = parse_json(response.content)
         item_id = created.get("id") if isinstance(created, dict) else None
-        if not isinstance(item_id, str) or not _same_origin(item_id, row.line_items_url):
+        if not isinstance(item_id, str) or not links.same_origin(item_id, row.line_items_url):
             message = "the created line item has no id on the platform's host: "
             raise _Answer(Outcome("failed", message + describe_answer(response)))
         return item_id
-
-
-def _items(response: requests.Response) -> list[dict[str, Any]]:
-    body = parse_json(response.content)
-    if not isinstance(body, list):
-        return []
-    return [item for item in body if isinstance(item, dict) and isinstance(item.get("id"), str)]
 
 
 def _matches(item: dict[str, Any], row: ClaimedRow) -> bool:
@@ -372,19 +338,6 @@ def _matches(item: dict[str, Any], row: ClaimedRow) -> bool:
     if row.resource_link_id and (link is not None or not row.resource_id):
         return str(link) == row.resource_link_id
     return True
-
-
-def _next_page(response: requests.Response, reference: str) -> str | None:
-    """The ``Link: <…>; rel="next"`` page (AGS 2.0 §3.2.4), only on the platform's host:
-    the bearer token must not be sent anywhere a platform's answer points."""
-    target = response.links.get("next", {}).get("url")
-    if not target:
-        return None
-    try:
-        url = urljoin(response.url or reference, target)
-    except ValueError:
-        return None
-    return url if _same_origin(url, reference) else None
 
 
 def record_outcome(
@@ -517,76 +470,6 @@ def _log(row: ClaimedRow, outcome: Outcome) -> None:
         log.warning("grade %s deferred: %s", row.id, outcome.message)
     elif outcome.status in ("delivered", "superseded"):
         log.info("grade %s delivered%s", row.id, f" ({outcome.message})" if outcome.message else "")
-
-
-@dataclass(frozen=True)
-class QueueCounts:
-    """The state of the grade queue."""
-
-    pending: int = 0
-    delivered: int = 0
-    superseded: int = 0
-    failed: int = 0
-    oldest_pending_at: datetime | None = None
-    latest_error: str = ""
-    latest_error_row: int | None = None
-
-    def oldest_pending_age(self, now: datetime) -> timedelta | None:
-        """How long the oldest pending score has waited."""
-        return now - self.oldest_pending_at if self.oldest_pending_at else None
-
-
-def queue_counts(session: Session, registration_id: int | None = None) -> QueueCounts:
-    """Counts per status, the oldest pending row and the newest error (of one registration)."""
-    scope = [] if registration_id is None else [GradeOutbox.registration_id == registration_id]
-    by_status = dict(
-        session.execute(
-            select(GradeOutbox.status, func.count()).where(*scope).group_by(GradeOutbox.status)
-        ).all()
-    )
-    superseded = session.scalar(
-        select(func.count()).where(
-            *scope,
-            GradeOutbox.status == DELIVERED,
-            GradeOutbox.last_error.startswith(SUPERSEDED_NOTE),
-        )
-    )
-    oldest = session.scalar(
-        select(func.min(GradeOutbox.created_at)).where(*scope, GradeOutbox.status == PENDING)
-    )
-    latest = session.execute(
-        select(GradeOutbox.id, GradeOutbox.last_error)
-        .where(*scope, GradeOutbox.status.in_((PENDING, FAILED)), GradeOutbox.last_error != "")
-        .order_by(GradeOutbox.id.desc())
-        .limit(1)
-    ).first()
-    if oldest is not None and oldest.tzinfo is None:
-        # func.min bypasses the column type on SQLite: the stored value is UTC.
-        oldest = oldest.replace(tzinfo=utcnow().tzinfo)
-    return QueueCounts(
-        pending=int(by_status.get(PENDING, 0)),
-        delivered=int(by_status.get(DELIVERED, 0)),
-        superseded=int(superseded or 0),
-        failed=int(by_status.get(FAILED, 0)),
-        oldest_pending_at=oldest,
-        latest_error=latest[1] if latest else "",
-        latest_error_row=latest[0] if latest else None,
-    )
-
-
-def retry_failed(session: Session, ids: tuple[int, ...] = (), now: datetime | None = None) -> int:
-    """Put failed rows (all, or those with ``ids``) back in the queue, due now (flushes)."""
-    statement = select(GradeOutbox).where(GradeOutbox.status == FAILED)
-    if ids:
-        statement = statement.where(GradeOutbox.id.in_(ids))
-    rows = session.scalars(statement).all()
-    when = now or utcnow()
-    for row in rows:
-        row.status = PENDING
-        row.attempts = 0  # a fresh start: the backoff begins again at its base
-        row.next_attempt_at = when
-    session.flush()
-    return len(rows)
 
 
 def run_worker(

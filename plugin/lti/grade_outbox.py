@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from plugin.core.db import utcnow
 from plugin.lti.claims import CLAIM_AGS_ENDPOINT, CLAIM_RESOURCE_LINK
 from plugin.lti.models import GradeOutbox, Launch
+
+# A row's status: waiting (or being tried), sent, or refused by the platform until retried.
+PENDING = "pending"
+DELIVERED = "delivered"
+FAILED = "failed"
+# The note a delivered row carries when the platform kept a newer score (AGS 2.0 §3.4: 409).
+SUPERSEDED_NOTE = "superseded: "
 
 SCORE_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 LINE_ITEM_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
@@ -70,8 +79,78 @@ def enqueue_score(
         label=label[:255],
         user_sub=launch.person.sub,
         score=score.as_json(launch.person.sub),
-        status="pending",
+        status=PENDING,
     )
     session.add(row)
     session.flush()
     return row
+
+
+@dataclass(frozen=True)
+class QueueCounts:
+    """The state of the grade queue."""
+
+    pending: int = 0
+    delivered: int = 0
+    superseded: int = 0
+    failed: int = 0
+    oldest_pending_at: datetime | None = None
+    latest_error: str = ""
+    latest_error_row: int | None = None
+
+    def oldest_pending_age(self, now: datetime) -> timedelta | None:
+        """How long the oldest pending score has waited."""
+        return now - self.oldest_pending_at if self.oldest_pending_at else None
+
+
+def queue_counts(session: Session, registration_id: int | None = None) -> QueueCounts:
+    """Counts per status, the oldest pending row and the newest error (of one registration)."""
+    scope = [] if registration_id is None else [GradeOutbox.registration_id == registration_id]
+    by_status = dict(
+        session.execute(
+            select(GradeOutbox.status, func.count()).where(*scope).group_by(GradeOutbox.status)
+        ).all()
+    )
+    superseded = session.scalar(
+        select(func.count()).where(
+            *scope,
+            GradeOutbox.status == DELIVERED,
+            GradeOutbox.last_error.startswith(SUPERSEDED_NOTE),
+        )
+    )
+    oldest = session.scalar(
+        select(func.min(GradeOutbox.created_at)).where(*scope, GradeOutbox.status == PENDING)
+    )
+    latest = session.execute(
+        select(GradeOutbox.id, GradeOutbox.last_error)
+        .where(*scope, GradeOutbox.status.in_((PENDING, FAILED)), GradeOutbox.last_error != "")
+        .order_by(GradeOutbox.id.desc())
+        .limit(1)
+    ).first()
+    if oldest is not None and oldest.tzinfo is None:
+        # func.min bypasses the column type on SQLite: the stored value is UTC.
+        oldest = oldest.replace(tzinfo=utcnow().tzinfo)
+    return QueueCounts(
+        pending=int(by_status.get(PENDING, 0)),
+        delivered=int(by_status.get(DELIVERED, 0)),
+        superseded=int(superseded or 0),
+        failed=int(by_status.get(FAILED, 0)),
+        oldest_pending_at=oldest,
+        latest_error=latest[1] if latest else "",
+        latest_error_row=latest[0] if latest else None,
+    )
+
+
+def retry_failed(session: Session, ids: tuple[int, ...] = (), now: datetime | None = None) -> int:
+    """Put failed rows (all, or those with ``ids``) back in the queue, due now (flushes)."""
+    statement = select(GradeOutbox).where(GradeOutbox.status == FAILED)
+    if ids:
+        statement = statement.where(GradeOutbox.id.in_(ids))
+    rows = session.scalars(statement).all()
+    when = now or utcnow()
+    for row in rows:
+        row.status = PENDING
+        row.attempts = 0  # a fresh start: the backoff begins again at its base
+        row.next_attempt_at = when
+    session.flush()
+    return len(rows)

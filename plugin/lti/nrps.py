@@ -11,11 +11,12 @@ import time
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import requests
 
 from plugin.lti.claims import CLAIM_NRPS
+from plugin.lti.service_links import next_page
 from plugin.lti.service_tokens import (
     KeyLoader,
     ServiceCredentials,
@@ -114,7 +115,7 @@ def fetch_roster(
         if not title and isinstance(context, dict) and isinstance(context.get("title"), str):
             title = context["title"]
         members.extend(_members(body["members"]))
-        page_url = _next_page(response, url)
+        page_url = next_page(response, url)
     return Roster(tuple(members), title, pages, complete=True)
 
 
@@ -168,19 +169,3 @@ def _members(entries: Iterable[Any]) -> list[Member]:
             )
         )
     return members
-
-
-def _next_page(response: requests.Response, reference: str) -> str | None:
-    """The next page's URL, only on the platform's own host: the bearer token must not be
-    sent wherever a platform's answer points (and a loop of pages is cut by the caller)."""
-    target = response.links.get("next", {}).get("url")
-    if not target:
-        return None
-    try:
-        url = urljoin(response.url or reference, target)
-        a, b = urlsplit(url), urlsplit(reference)
-    except ValueError:
-        return None  # not a URL (e.g. "http://["): no next page
-    if (a.scheme.lower(), a.netloc.lower()) != (b.scheme.lower(), b.netloc.lower()):
-        return None
-    return url

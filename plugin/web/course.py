@@ -12,7 +12,7 @@ from flask_babel import gettext as _
 from plugin import app_state
 from plugin.core.errors import Forbidden, NotFound
 from plugin.lti.claims import ADMINISTRATOR, DESIGNER, classify_roles
-from plugin.lti.grade_delivery import queue_counts
+from plugin.lti.grade_outbox import queue_counts
 from plugin.lti.keys import SigningKey, signing_key
 from plugin.lti.models import Launch
 from plugin.lti.nrps import Member, Roster, fetch_roster, memberships_url

@@ -33,9 +33,6 @@ from plugin.core.migrate import upgrade_database
 from plugin.core.queue import MAX_RETRY_AFTER_SECONDS
 from plugin.lti.claims import CLAIM_AGS_ENDPOINT
 from plugin.lti.grade_delivery import (
-    DELIVERED,
-    FAILED,
-    PENDING,
     BatchReport,
     DeliveryPolicy,
     GradeDeliverer,
@@ -43,10 +40,10 @@ from plugin.lti.grade_delivery import (
     deliver_due_scores,
     retry_delay,
     run_worker,
-    scores_url,
 )
-from plugin.lti.grade_outbox import Score, enqueue_score
+from plugin.lti.grade_outbox import DELIVERED, FAILED, PENDING, Score, enqueue_score
 from plugin.lti.models import GradeOutbox, Launch, Registration
+from plugin.lti.service_links import scores_url
 from plugin.lti.service_tokens import EXTENSION, MAX_SERVICE_ANSWER_BYTES, ServiceTokens
 from plugin.lti.tokens import read_launch_token
 from plugin.organisations.services import default_organisation
