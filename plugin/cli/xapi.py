@@ -8,8 +8,9 @@ import click
 
 from plugin.cli.common import WHOLE_NUMBER, PluginGroup, db, settings
 from plugin.cli.worker import Worker, duration, worker_command
-from plugin.core.config import LRS_CREDENTIALS_FILE, development_lrs_target
+from plugin.core.config import development_lrs_target
 from plugin.core.db import utcnow
+from plugin.core.dev_defaults import LRS_CREDENTIALS_FILE
 from plugin.organisations.audience import Audience
 from plugin.xapi import delivery as xapi_delivery
 from plugin.xapi.lrs_client import LrsClient

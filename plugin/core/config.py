@@ -8,10 +8,8 @@ names the key and the file. Development defaults apply only when ``env = "develo
 from __future__ import annotations
 
 import dataclasses
-import json
 import os
 import re
-import secrets
 import tomllib
 import types
 import typing
@@ -19,26 +17,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal
 
+from plugin.core.dev_defaults import (
+    DEV_LRS_NAME,
+    development_lrs_credentials,
+    development_lrs_endpoint,
+    development_sandbox_url,
+    development_secret,
+    development_tool_url,
+)
 from plugin.core.errors import ConfigError
 from plugin.core.urls import ANYTHING, UrlRefused, parse_allow_entry
 
 DEFAULT_CONFIG_PATH = Path("instance") / "config.toml"
-SECRET_KEY_FILE = "secret_key"
 MIN_SECRET_LENGTH = 32
-# The sandbox platform answers on "localhost" and the tool on "127.0.0.1": two different
-# sites, so the tool runs in a third-party iframe exactly as it does inside a real LMS. The
-# ports are those `make run PORT=… LRS_PORT=…` serves on, passed in these variables, so the
-# tool's URL, the sandbox's and the local LRS endpoint always follow them together.
-DEV_PORT_VARIABLE = "PLUGIN_DEV_PORT"
-DEV_LRS_PORT_VARIABLE = "PLUGIN_DEV_LRS_PORT"
-DEV_PORT = 5000
-DEV_LRS_PORT = 8100
-# Development LRS: the Ralph that `make run` starts (lrs/run_ralph.py) when no [[xapi.lrs]] is
-# configured. Its credentials are generated once into the instance folder, like the secret,
-# and `make run` gives the same file to Ralph.
-DEV_LRS_NAME = "local-ralph"
-DEV_LRS_USERNAME = "tool"
-LRS_CREDENTIALS_FILE = "xapi_lrs_credentials.json"
 
 
 @dataclass(frozen=True)
@@ -232,20 +223,21 @@ def _complete(settings: Settings, base_dir: Path) -> Settings:
     changes: dict[str, Any] = {"instance_dir": str(instance_dir)}
     if settings.is_development:
         if not settings.secret_key:
-            changes["secret_key"] = _development_secret(instance_dir)
+            changes["secret_key"] = development_secret(instance_dir)
         if not settings.database.url:
             db_file = instance_dir / "plugin.sqlite3"
             changes["database"] = dataclasses.replace(settings.database, url=f"sqlite:///{db_file}")
         lti_changes: dict[str, Any] = {}
         if not settings.lti.base_url:
-            lti_changes["base_url"] = f"http://127.0.0.1:{_dev_port(DEV_PORT_VARIABLE, DEV_PORT)}"
+            lti_changes["base_url"] = development_tool_url()
         if not settings.lti.dynamic_registration_urls:
             lti_changes["dynamic_registration_urls"] = ("*",)
         if lti_changes:
             changes["lti"] = dataclasses.replace(settings.lti, **lti_changes)
         if settings.sandbox.enabled and not settings.sandbox.platform_url:
-            sandbox_url = f"http://localhost:{_dev_port(DEV_PORT_VARIABLE, DEV_PORT)}"
-            changes["sandbox"] = dataclasses.replace(settings.sandbox, platform_url=sandbox_url)
+            changes["sandbox"] = dataclasses.replace(
+                settings.sandbox, platform_url=development_sandbox_url()
+            )
         if not settings.xapi.lrs:
             changes["xapi"] = dataclasses.replace(
                 settings.xapi, lrs=(development_lrs_target(instance_dir),)
@@ -380,67 +372,10 @@ def _check_retention(settings: Settings) -> None:
             )
 
 
-def _dev_port(variable: str, default: int) -> int:
-    """The development port named by the environment ``variable``, else ``default``."""
-    raw = os.environ.get(variable, "").strip()
-    if not raw:
-        return default
-    if not (raw.isascii() and raw.isdigit() and 1 <= int(raw) <= 65535):
-        raise ConfigError(f"environment variable {variable} must be a port (1-65535), got {raw!r}")
-    return int(raw)
-
-
-def development_lrs_endpoint() -> str:
-    """The local Ralph's xAPI endpoint, on the port `make run` gave it."""
-    return f"http://127.0.0.1:{_dev_port(DEV_LRS_PORT_VARIABLE, DEV_LRS_PORT)}/xAPI/"
-
-
 def development_lrs_target(instance_dir: Path) -> LrsTarget:
-    """The local Ralph of `make run`, its credentials read from (or first written to) the
-    instance folder."""
-    credentials_file = instance_dir / LRS_CREDENTIALS_FILE
-    if not credentials_file.exists():
-        generated = {"username": DEV_LRS_USERNAME, "password": secrets.token_urlsafe(24)}
-        _write_private(credentials_file, json.dumps(generated))
-        return LrsTarget(
-            DEV_LRS_NAME, development_lrs_endpoint(), generated["username"], generated["password"]
-        )
-    try:
-        data = json.loads(credentials_file.read_text(encoding="utf-8"))
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        data = None
-    if not (
-        isinstance(data, dict)
-        and isinstance(data.get("username"), str)
-        and isinstance(data.get("password"), str)
-    ):
-        raise ConfigError(
-            f"{credentials_file}: not the generated LRS credentials "
-            '({"username": …, "password": …}); delete it to generate new ones'
-        )
-    return LrsTarget(DEV_LRS_NAME, development_lrs_endpoint(), data["username"], data["password"])
-
-
-def _write_private(path: Path, text: str) -> None:
-    """Create ``path`` readable by its owner only, then write ``text`` (fails if it exists)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(text)
-
-
-def _development_secret(instance_dir: Path) -> str:
-    """Read the generated development secret, creating it on first use."""
-    secret_file = instance_dir / SECRET_KEY_FILE
-    if secret_file.exists():
-        return secret_file.read_text(encoding="utf-8").strip()
-    instance_dir.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    # Create with owner-only permissions before writing: the secret signs sessions and tokens.
-    fd = os.open(secret_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(secret)
-    return secret
+    """The local Ralph of `make run`, its credentials in the instance folder."""
+    username, password = development_lrs_credentials(instance_dir)
+    return LrsTarget(DEV_LRS_NAME, development_lrs_endpoint(), username, password)
 
 
 def _build(cls: type, raw: Any, prefix: str, source: str) -> Any:

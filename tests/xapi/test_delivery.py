@@ -27,13 +27,9 @@ from requests.structures import CaseInsensitiveDict
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plugin.core.config import (
-    DEV_LRS_NAME,
-    LRS_CREDENTIALS_FILE,
-    LrsTarget,
-    settings_from_mapping,
-)
+from plugin.core.config import LrsTarget, settings_from_mapping
 from plugin.core.db import create_db_engine, utcnow
+from plugin.core.dev_defaults import DEV_LRS_NAME, LRS_CREDENTIALS_FILE
 from plugin.core.errors import ConfigError
 from plugin.core.migrate import upgrade_database
 from plugin.organisations.services import default_organisation
