@@ -70,3 +70,16 @@ def test_a_language_chosen_on_a_page_stays_with_the_launch(flow: Flow) -> None:
         assert lang_of() == "en"
     assert lang_of(lang="zh_TW") == "zh-Hant-TW" and lang_of() == "zh-Hant-TW"
     assert lang_of(lang="fr") == "zh-Hant-TW"  # an unknown choice changes nothing
+
+
+def test_a_form_sent_with_a_language_keeps_the_launchs_language(flow: Flow) -> None:
+    response = flow.complete()
+    token = response.headers["Location"].split("lt=", 1)[1].split("&", 1)[0]
+    # A refused form writes nothing, its ?lang= included; the answer itself is in English.
+    refused = flow.client.post(
+        "/lti/module/check", query_string={"lang": "en"}, data={"lt": token}, base_url=TOOL
+    )
+    assert 400 <= refused.status_code < 500
+    assert refused.get_data(as_text=True).split('<html lang="', 1)[1].startswith("en")
+    page = flow.client.get("/lti/map", query_string={"lt": token}, base_url=TOOL)
+    assert page.get_data(as_text=True).split('<html lang="', 1)[1].startswith("zh-Hant-TW")

@@ -91,11 +91,12 @@ def current_launch(required: bool = True) -> Launch | None:
             )
         return None
     chosen = normalise_locale(request.args.get("lang"))
-    if chosen and chosen != normalise_locale(launch.locale):
-        # The person's own choice of language stays with their launch, as the token carries
-        # the session: the next pages keep it. Written in a transaction of its own, committed
-        # at once, so that no write of this request is pending while the page calls the
-        # platform (roster, grades), which on SQLite would wait for this one.
+    if chosen and request.method == "GET" and chosen != normalise_locale(launch.locale):
+        # The person's own choice of language (a link followed, never a form sent: a refused
+        # form writes nothing) stays with their launch, as the token carries the session: the
+        # next pages keep it. Written in a transaction of its own, committed at once, so that
+        # no write of this request is pending while the page calls the platform (roster,
+        # grades), which on SQLite would wait for this one.
         with app_state.database().session_scope() as own:
             remember_locale(own, launch.id, chosen)
     g.launch = launch
