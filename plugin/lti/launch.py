@@ -9,8 +9,7 @@ first sight of an unknown deployment, which is recorded for an administrator to 
 
 from __future__ import annotations
 
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, cast
 from urllib.parse import urlsplit
@@ -19,7 +18,7 @@ import jwt
 from jwt.algorithms import RSAAlgorithm
 from pylti1p3.exception import LtiException
 from pylti1p3.message_launch import MessageLaunch, TJwtData
-from sqlalchemy import select, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from plugin.core.db import affected_rows, utcnow
@@ -43,13 +42,12 @@ from plugin.lti.claims import (
     CLAIM_VERSION,
     DEEP_LINKING_REQUEST,
     SUPPORTED_MESSAGE_TYPES,
-    classify_roles,
-    launch_locale,
     storable,
 )
 from plugin.lti.errors import LaunchRejected
 from plugin.lti.keysets import KeySetCache
-from plugin.lti.models import Deployment, Launch, LoginState, Person, Registration
+from plugin.lti.launch_records import AcceptedLaunch, record_launch
+from plugin.lti.models import Deployment, LoginState, Registration
 from plugin.lti.registrations import (
     activate,
     record_deployment,
@@ -67,14 +65,6 @@ OBJECT_CLAIMS = (
     CLAIM_CONTEXT, CLAIM_CUSTOM, CLAIM_LAUNCH_PRESENTATION, CLAIM_RESOURCE_LINK,
     CLAIM_TOOL_PLATFORM, CLAIM_AGS_ENDPOINT, CLAIM_NRPS,
 )  # fmt: skip
-# Longest value kept per identity claim: the lengths of the lti_people columns.
-PERSON_CLAIM_LENGTHS = {
-    "name": 255,
-    "given_name": 255,
-    "family_name": 255,
-    "email": 320,
-    "locale": 35,
-}
 
 
 @dataclass(frozen=True)
@@ -103,20 +93,6 @@ class StorageCheckNeeded:
     nonce: str
     storage_target: str
     platform_origin: str
-
-
-@dataclass
-class AcceptedLaunch:
-    """A validated launch and the records made for it."""
-
-    launch: Launch
-    person: Person
-    claims: dict[str, Any] = field(repr=False)
-
-    @property
-    def role(self) -> str:
-        """learner, designer or administrator."""
-        return self.launch.role
 
 
 class ToolMessageLaunch(MessageLaunch[ToolRequest, DatabaseToolConf, Any, Any]):
@@ -199,7 +175,10 @@ def _accept_from(
     if isinstance(login_state, StorageCheckNeeded):
         return login_state
     _consume_state(session, state)
-    return _record_launch(session, deployment, claims, policy)
+    return record_launch(
+        session, deployment, claims, policy.designer_roles, policy.admin_roles,
+        policy.launch_lifetime,
+    )  # fmt: skip
 
 
 def _check_header(header: dict[str, Any]) -> None:
@@ -478,48 +457,3 @@ def _consume_state(session: Session, state: str) -> None:
     )
     if affected_rows(result) != 1:
         raise LaunchRejected("replayed_launch")
-
-
-def _record_launch(
-    session: Session, deployment: Deployment, claims: dict[str, Any], policy: LaunchPolicy
-) -> AcceptedLaunch:
-    issuer, sub = claims["iss"], claims["sub"]
-    person = session.scalars(
-        select(Person).where(Person.issuer == issuer, Person.sub == sub)
-    ).one_or_none()
-    now = utcnow()
-    if person is None:
-        person = Person(issuer=issuer, sub=sub, created_at=now)
-        session.add(person)
-    # Names and email are kept only while the platform sends them (LTI 1.3 core §5.3.6): a
-    # platform that stops sharing them (its privacy setting) clears what the tool held.
-    for attr, max_length in PERSON_CLAIM_LENGTHS.items():
-        value = claims.get(attr)
-        if isinstance(value, str) and value:
-            setattr(person, attr, value[:max_length])
-        elif attr != "locale":
-            setattr(person, attr, "")
-    person.last_launch_at = now
-    session.flush()
-    roles = claims.get(CLAIM_ROLES, [])
-    context = claims.get(CLAIM_CONTEXT) or {}
-    link = claims.get(CLAIM_RESOURCE_LINK) or {}
-    record = Launch(
-        id=str(uuid.uuid4()),
-        person_id=person.id,
-        deployment_id=deployment.id,
-        message_type=claims[CLAIM_MESSAGE_TYPE],
-        role=classify_roles(roles, policy.designer_roles, policy.admin_roles),
-        roles=roles,
-        context_id=str(context.get("id", ""))[:255],
-        context_title=str(context.get("title", "")),
-        resource_link_id=str(link.get("id", ""))[:255],
-        resource_link_title=str(link.get("title", "")),
-        locale=launch_locale(claims)[:35],
-        claims=claims,
-        created_at=now,
-        expires_at=now + policy.launch_lifetime,
-    )
-    session.add(record)
-    session.flush()
-    return AcceptedLaunch(launch=record, person=person, claims=claims)

@@ -31,13 +31,13 @@ from plugin.lti.errors import LaunchRejected, RegistrationError
 from plugin.lti.keys import ensure_active_key, public_jwks
 from plugin.lti.keysets import KeySetCache
 from plugin.lti.launch import (
-    AcceptedLaunch,
     DeploymentPending,
     LaunchPolicy,
     StorageCheckNeeded,
     accept_launch,
     origin_of,
 )
+from plugin.lti.launch_records import AcceptedLaunch
 from plugin.lti.login import (
     CAPACITY_CODES,
     LOGIN_RETRY_AFTER_SECONDS,
