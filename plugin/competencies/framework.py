@@ -462,3 +462,32 @@ def count_items(session: Session, framework: Framework) -> dict[str, int]:
     for kind in session.scalars(select(Item.kind).where(Item.framework_id == framework.id)):
         counts[kind] += 1
     return counts
+
+
+@dataclass
+class ItemGroup:
+    """Framework items grouped under their competency (attitudes under no competency)."""
+
+    head: Item | None
+    head_matches: bool = False
+    items: list[Item] = field(default_factory=list)
+
+
+def group_items(items: list[Item]) -> list[ItemGroup]:
+    """Search results grouped under their competency, in framework order."""
+    groups: dict[int | None, ItemGroup] = {}
+    for item in items:
+        if item.kind == "competency":
+            group = groups.setdefault(item.id, ItemGroup(head=item))
+            group.head_matches = True
+        elif item.kind == "attitude":
+            groups.setdefault(None, ItemGroup(head=None)).items.append(item)
+        else:
+            parent = item.parent
+            key = parent.id if parent is not None else None
+            groups.setdefault(key, ItemGroup(head=parent)).items.append(item)
+    ordered = [group for key, group in groups.items() if key is not None]
+    ordered.sort(key=lambda group: group.head.position if group.head else 0)
+    if None in groups:
+        ordered.append(groups[None])
+    return ordered

@@ -7,23 +7,20 @@ CSRF token: a POST without a valid one is refused before anything is read or wri
 
 from __future__ import annotations
 
-import string
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from flask import Blueprint, redirect, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-from werkzeug.datastructures import MultiDict
 from werkzeug.wrappers import Response  # redirect()'s declared type
 
 from plugin import app_state
 from plugin.competencies.content import MAX_MARKDOWN_CHARS, render_markdown
-from plugin.competencies.framework import get_framework
+from plugin.competencies.framework import get_framework, group_items
 from plugin.competencies.models import Framework, Item, Level, Module, ModuleTag, Scale
 from plugin.competencies.modules import (
-    MARKDOWN_FIELDS,
     bulk_tag,
     check_content,
     create_module,
@@ -44,27 +41,23 @@ from plugin.lti.models import Launch
 from plugin.organisations.audience import Audience
 from plugin.web.audience import editable_module, launch_audience, refuse_read_only
 from plugin.web.lti import current_launch, launch_url_for
+from plugin.web.module_form import (
+    MAX_CHOICE_SLOTS,
+    ChoiceSlot,
+    ModuleForm,
+    blank_form,
+    bounded,
+    error_anchor,
+    form_from_module,
+    form_from_request,
+    module_data,
+    padded,
+)
 
 blueprint = Blueprint("designer", __name__, url_prefix="/designer")
 
 MAX_LISTED = 50
-MAX_ITEM_SLOTS = 50  # ModuleInput allows at most 50 knowledge-check items
-MIN_CHOICE_SLOTS = 4
-MAX_CHOICE_SLOTS = 6
 RETURN_TO_PICKER = "deep-link"
-TEXT_FIELDS = (
-    "title_zh",
-    "title_en",
-    "description_zh",
-    "description_en",
-    "hours",
-    *MARKDOWN_FIELDS,
-    "external_url",
-    "external_display",
-    "mastery_score",
-)
-MULTILINE_FIELDS = ("description_zh", "description_en", *MARKDOWN_FIELDS)
-CHOICE_KEYS = string.ascii_lowercase
 
 
 # --- Shared with the deep-linking picker ------------------------------------------------------
@@ -151,202 +144,6 @@ def catalog() -> str:
 # --- Module editor ----------------------------------------------------------------------------
 
 
-@dataclass
-class ChoiceSlot:
-    """One answer slot of the editor (blank slots are left out)."""
-
-    key: str = ""
-    text_zh: str = ""
-    text_en: str = ""
-    correct: bool = False
-    feedback_zh: str = ""
-    feedback_en: str = ""
-
-    def blank(self) -> bool:
-        """Nothing typed or ticked."""
-        texts = (self.text_zh, self.text_en, self.feedback_zh, self.feedback_en)
-        return not any(texts) and not self.correct
-
-
-@dataclass
-class ItemSlot:
-    """One knowledge-check item slot of the editor."""
-
-    prompt_zh: str = ""
-    prompt_en: str = ""
-    multiple: bool = False
-    choices: list[ChoiceSlot] = field(default_factory=list)
-
-    def blank(self) -> bool:
-        """No prompt and no choice filled in."""
-        return not (self.prompt_zh or self.prompt_en) and all(c.blank() for c in self.choices)
-
-
-@dataclass
-class ModuleForm:
-    """The editor's state: what the designer typed, kept across refusals and re-renders."""
-
-    values: dict[str, str]
-    items: list[ItemSlot]
-
-
-def _bounded(value: str | None, low: int, high: int) -> int:
-    # A count of editor slots the page itself sends back; anything else means "as few as can be".
-    number = int(value) if value and is_ascii_int(value) else low
-    return max(low, min(high, number))
-
-
-def _number(value: float | None) -> str:
-    return "" if value is None else f"{value:g}"
-
-
-def _form_from_module(module: Module) -> ModuleForm:
-    values = {name: str(getattr(module, name) or "") for name in TEXT_FIELDS}
-    values["hours"] = _number(module.hours)
-    values["mastery_score"] = _number(module.mastery_score)
-    items = [
-        ItemSlot(
-            prompt_zh=item.prompt_zh,
-            prompt_en=item.prompt_en,
-            multiple=item.multiple,
-            choices=[
-                ChoiceSlot(
-                    key=str(choice.get("key", "")),
-                    text_zh=str(choice.get("text_zh", "")),
-                    text_en=str(choice.get("text_en", "")),
-                    correct=bool(choice.get("correct")),
-                    feedback_zh=str(choice.get("feedback_zh", "")),
-                    feedback_en=str(choice.get("feedback_en", "")),
-                )
-                for choice in item.choices
-            ],
-        )
-        for item in module.check_items
-    ]
-    return ModuleForm(values=values, items=items)
-
-
-def _blank_form() -> ModuleForm:
-    values = dict.fromkeys(TEXT_FIELDS, "")
-    values["external_display"] = "window"
-    return ModuleForm(values=values, items=[])
-
-
-def _text(form: MultiDict[str, str], name: str, multiline: bool = False) -> str:
-    value = form.get(name, "")
-    # Browsers send CRLF from textareas; store what the designer sees.
-    return value.replace("\r\n", "\n") if multiline else value.strip()
-
-
-def _form_from_request(form: MultiDict[str, str]) -> ModuleForm:
-    values = {name: _text(form, name, name in MULTILINE_FIELDS) for name in TEXT_FIELDS}
-    items = []
-    for i in range(_bounded(form.get("item_count"), 0, MAX_ITEM_SLOTS)):
-        prefix = f"item-{i}-"
-        choices = [
-            ChoiceSlot(
-                key=_text(form, f"{prefix}choice-{j}-key"),
-                text_zh=_text(form, f"{prefix}choice-{j}-text_zh"),
-                text_en=_text(form, f"{prefix}choice-{j}-text_en"),
-                correct=f"{prefix}choice-{j}-correct" in form,
-                feedback_zh=_text(form, f"{prefix}choice-{j}-feedback_zh", multiline=True),
-                feedback_en=_text(form, f"{prefix}choice-{j}-feedback_en", multiline=True),
-            )
-            for j in range(_bounded(form.get(f"{prefix}choice_count"), 0, MAX_CHOICE_SLOTS))
-        ]
-        items.append(
-            ItemSlot(
-                prompt_zh=_text(form, f"{prefix}prompt_zh", multiline=True),
-                prompt_en=_text(form, f"{prefix}prompt_en", multiline=True),
-                multiple=f"{prefix}multiple" in form,
-                choices=choices,
-            )
-        )
-    return ModuleForm(values=values, items=items)
-
-
-def _pad(form: ModuleForm, extra_items: int = 0) -> ModuleForm:
-    """Offer blank slots: one blank item (more when asked), at least four choices an item."""
-    blank_items = sum(1 for item in form.items if item.blank())
-    wanted = max(1 - blank_items, 0) + extra_items
-    while wanted > 0 and len(form.items) < MAX_ITEM_SLOTS:
-        form.items.append(ItemSlot())
-        wanted -= 1
-    for item in form.items:
-        while len(item.choices) < MIN_CHOICE_SLOTS:
-            item.choices.append(ChoiceSlot())
-    return form
-
-
-def _module_data(form: ModuleForm) -> tuple[dict[str, Any], list[tuple[int, list[int]]]]:
-    """The ModuleInput mapping, and where each submitted item and choice sits in the form."""
-    values = form.values
-    data: dict[str, Any] = {name: values[name] for name in TEXT_FIELDS}
-    data["mastery_score"] = values["mastery_score"] or None
-    data["external_display"] = values["external_display"] or "window"
-    items: list[dict[str, Any]] = []
-    slots: list[tuple[int, list[int]]] = []
-    for i, item in enumerate(form.items):
-        if item.blank():
-            continue
-        # Keys of slots emptied in this edit stay taken: old answers may still name them.
-        used = {choice.key for choice in item.choices if choice.key}
-        choices: list[dict[str, Any]] = []
-        choice_slots: list[int] = []
-        for j, choice in enumerate(item.choices):
-            if choice.blank():
-                continue
-            if not choice.key:
-                # Keys stay put once given: recorded answers name the choices by key.
-                choice.key = next(k for k in CHOICE_KEYS if k not in used)
-                used.add(choice.key)
-            choices.append(
-                {
-                    "key": choice.key,
-                    "text_zh": choice.text_zh,
-                    "text_en": choice.text_en,
-                    "correct": choice.correct,
-                    "feedback_zh": choice.feedback_zh,
-                    "feedback_en": choice.feedback_en,
-                }
-            )
-            choice_slots.append(j)
-        items.append(
-            {
-                "prompt_zh": item.prompt_zh,
-                "prompt_en": item.prompt_en,
-                "multiple": item.multiple,
-                "choices": choices,
-            }
-        )
-        slots.append((i, choice_slots))
-    data["check_items"] = items
-    return data, slots
-
-
-def error_anchor(field_path: str | None, slots: list[tuple[int, list[int]]]) -> str:
-    """The form control an input error belongs to (``check_items.0.choices.1.text_zh`` →
-    ``item-2-choice-1-text_zh`` when blank slots were skipped)."""
-    if not field_path:
-        return ""
-    parts = field_path.split(".")
-    if parts[0] != "check_items":
-        return parts[0]
-    if len(parts) < 2 or not is_ascii_int(parts[1]) or int(parts[1]) >= len(slots):
-        return "check_items"
-    slot, choice_slots = slots[int(parts[1])]
-    if len(parts) == 2:
-        return f"item-{slot}"
-    if parts[2] != "choices":
-        return f"item-{slot}-{parts[2]}"
-    if len(parts) < 4 or not is_ascii_int(parts[3]) or int(parts[3]) >= len(choice_slots):
-        return f"item-{slot}-choices"
-    choice = f"item-{slot}-choice-{choice_slots[int(parts[3])]}"
-    if len(parts) < 5 or parts[4] == "key":
-        return choice
-    return f"{choice}-{parts[4]}"
-
-
 def _editor(
     form: ModuleForm,
     module: Module | None,
@@ -379,7 +176,7 @@ def _editor(
 @blueprint.get("/modules/new")
 def new_module() -> str:
     """A blank module form."""
-    return _editor(_pad(_blank_form()), None)
+    return _editor(padded(blank_form()), None)
 
 
 @blueprint.post("/modules/new")
@@ -392,7 +189,7 @@ def save_new_module() -> Response | tuple[str, int] | str:
 def edit_module(key: str) -> str:
     """The module's form, filled in, with its rendered content."""
     module = editable_module(app_state.session(), key, audience())
-    return _editor(_pad(_form_from_module(module)), module, saved="saved" in request.args)
+    return _editor(padded(form_from_module(module)), module, saved="saved" in request.args)
 
 
 @blueprint.post("/modules/<key>/edit")
@@ -404,26 +201,26 @@ def save_module(key: str) -> Response | tuple[str, int] | str:
 def _save(module: Module | None) -> Response | tuple[str, int] | str:
     launch = current_launch()
     session = app_state.session()
-    form = _form_from_request(request.form)
+    form = form_from_request(request.form)
     action = request.form.get("action", "save")
     if action == "add_item":
-        return _editor(_pad(form, extra_items=1), module)
+        return _editor(padded(form, extra_items=1), module)
     if action.startswith("add_choice-"):
-        index = _bounded(action.removeprefix("add_choice-"), 0, len(form.items) - 1)
+        index = bounded(action.removeprefix("add_choice-"), 0, len(form.items) - 1)
         if form.items and len(form.items[index].choices) < MAX_CHOICE_SLOTS:
             form.items[index].choices.append(ChoiceSlot())
-        return _editor(_pad(form), module)
+        return _editor(padded(form), module)
     if action == "preview":
         try:
             check_content(form.values)
         except InvalidInput as exc:
-            return _editor(_pad(form), module, error=exc, anchor=exc.field or ""), 400
+            return _editor(padded(form), module, error=exc, anchor=exc.field or ""), 400
         preview = {
             "zh": render_markdown(form.values["content_markdown_zh"]),
             "en": render_markdown(form.values["content_markdown_en"]),
         }
-        return _editor(_pad(form), module, preview=preview)
-    data, slots = _module_data(form)
+        return _editor(padded(form), module, preview=preview)
+    data, slots = module_data(form)
     try:
         if module is None:
             framework = require_framework(session)
@@ -438,7 +235,7 @@ def _save(module: Module | None) -> Response | tuple[str, int] | str:
             saved = update_module(session, module, data)
     except InvalidInput as exc:
         session.rollback()  # before the editor reads the module again: nothing half-saved
-        return _editor(_pad(form), module, error=exc, anchor=error_anchor(exc.field, slots)), 400
+        return _editor(padded(form), module, error=exc, anchor=error_anchor(exc.field, slots)), 400
     if picker_return(launch):
         return redirect(launch_url_for("lti_pages.deep_link", selected=saved.key), code=303)
     if module is None:
@@ -518,35 +315,6 @@ def _usual_levels(session: Session, item_ids: list[int]) -> dict[int, int]:
     return usual
 
 
-@dataclass
-class ItemGroup:
-    """Framework items grouped under their competency (attitudes under no competency)."""
-
-    head: Item | None
-    head_matches: bool = False
-    items: list[Item] = field(default_factory=list)
-
-
-def group_items(items: list[Item]) -> list[ItemGroup]:
-    """Search results grouped under their competency, in framework order."""
-    groups: dict[int | None, ItemGroup] = {}
-    for item in items:
-        if item.kind == "competency":
-            group = groups.setdefault(item.id, ItemGroup(head=item))
-            group.head_matches = True
-        elif item.kind == "attitude":
-            groups.setdefault(None, ItemGroup(head=None)).items.append(item)
-        else:
-            parent = item.parent
-            key = parent.id if parent is not None else None
-            groups.setdefault(key, ItemGroup(head=parent)).items.append(item)
-    ordered = [group for key, group in groups.items() if key is not None]
-    ordered.sort(key=lambda group: group.head.position if group.head else 0)
-    if None in groups:
-        ordered.append(groups[None])
-    return ordered
-
-
 def _tag_page(
     session: Session,
     module: Module,
@@ -614,7 +382,7 @@ def save_tags(key: str) -> Response | tuple[str, int]:
                 form.get(f"tag-{i}-level", ""),
                 form.get(f"tag-{i}-weight", ""),
             )
-            for i in range(_bounded(form.get("tag_count"), 0, 200))
+            for i in range(bounded(form.get("tag_count"), 0, 200))
         ]
         rows = [row for row in rows if row.code and row.code != remove]
         shown = rows

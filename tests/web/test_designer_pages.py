@@ -22,10 +22,11 @@ from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
 from plugin.competencies.content import MAX_MARKDOWN_CHARS
+from plugin.competencies.framework import group_items
 from plugin.competencies.models import Module, ModuleTag
 from plugin.competencies.modules import similar_module_tags
 from plugin.organisations.audience import Audience
-from plugin.web.designer import error_anchor, group_items
+from plugin.web.module_form import error_anchor
 from tests.lti.conftest import TOOL, Flow, register
 from tests.lti.platform import LTI, ROLE, TestPlatform, running_platform
 
