@@ -35,6 +35,14 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[test,sandbox]'
 	touch $(STAMP)
 
+# Front-end packages (axe-core, scorm-again, @xapi/cmi5): exactly what package-lock.json pins,
+# into the git-ignored node_modules/, served by the tool under /vendor/ (plugin/web/vendor.py).
+NPM_STAMP := node_modules/.installed
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --ignore-scripts --no-audit --no-fund --loglevel=error
+	touch $(NPM_STAMP)
+
 $(LRS_STAMP): constraints-lrs.txt
 	test -x $(LRS_VENV)/bin/python || $(PYTHON) -m venv $(LRS_VENV)
 	$(LRS_VENV)/bin/python -m pip install --quiet --upgrade pip
@@ -72,7 +80,7 @@ instance/config.toml:
 # (plugin/core/config.py).
 run: export PLUGIN_DEV_PORT := $(PORT)
 run: export PLUGIN_DEV_LRS_PORT := $(LRS_PORT)
-run: $(STAMP) translations instance/config.toml
+run: $(STAMP) $(NPM_STAMP) translations instance/config.toml
 	$(BIN)/flask --app plugin db upgrade
 	$(BIN)/flask --app plugin framework load
 	@echo "Config: $(PLUGIN_CONFIG) · stop with Ctrl-C"
@@ -107,11 +115,11 @@ lint: $(STAMP)
 	$(BIN)/lint-imports
 	$(BIN)/mypy
 
-test: $(STAMP) $(LRS_STAMP) translations lint
+test: $(STAMP) $(LRS_STAMP) $(NPM_STAMP) translations lint
 	$(BIN)/python -m pytest
 
 # The fast part while developing: everything but the browser tests and the load test.
-check: $(STAMP) $(LRS_STAMP) translations lint
+check: $(STAMP) $(LRS_STAMP) $(NPM_STAMP) translations lint
 	$(BIN)/python -m pytest -m "not browser and not load"
 
 # Mutation testing ([tool.mutmut] in pyproject.toml names the tests): every mutant of the roll-up
@@ -135,5 +143,5 @@ lock:
 	 /tmp/dc-lock-venv/bin/python -m pip freeze --exclude-editable) > constraints.txt
 
 clean:
-	rm -rf $(VENV) $(LRS_VENV) $(MUTATION_VENV) mutants build *.egg-info .pytest_cache .ruff_cache \
+	rm -rf $(VENV) $(LRS_VENV) $(MUTATION_VENV) node_modules mutants build *.egg-info .pytest_cache .ruff_cache \
 	  .mypy_cache

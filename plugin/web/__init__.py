@@ -26,6 +26,7 @@ from plugin.web import (
     pages,
     security,
     transaction,
+    vendor,
     xapi_admin,
 )
 from plugin.web.lti import context as lti_context
@@ -58,6 +59,7 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(audit_admin.blueprint)
     app.register_blueprint(heatmap.blueprint)
     app.register_blueprint(outside_template.blueprint)
+    app.register_blueprint(vendor.blueprint)
     sandbox = app_state.settings(app).sandbox
     if sandbox.enabled:  # development only: config refuses it in production
         load_extension(app, sandbox.module)
