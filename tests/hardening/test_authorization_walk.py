@@ -87,6 +87,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("/healthz", "GET"): PUBLIC,
     ("/.well-known/jwks.json", "GET"): PUBLIC,
     ("/static/<path:filename>", "GET"): PUBLIC,
+    ("/vendor/<package>/<name>", "GET"): PUBLIC,
     ("/lti/config", "GET"): PUBLIC,
     ("/exports/case.json", "GET"): PUBLIC,
     ("/api/v1/openapi.json", "GET"): PUBLIC,
@@ -192,6 +193,8 @@ def path_of(rule: str, world: World) -> str:
         "person_id": str(world.b.learner_id),
         "table": "below_target",
         "filename": "css/plugin.css",
+        "package": "axe-core",
+        "name": "axe.min.js",
         "key": FRAMEWORK_KEY if rule.startswith("/api/v1/frameworks/") else MODULE,
     }
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: values[m.group(1)], rule)
