@@ -118,14 +118,14 @@ def test_learner_fails_tries_again_passes_and_back_always_shows_the_result(
     expect(result).to_contain_text("尚未通過")
     expect(result).not_to_contain_text("您已完成此單元")
     expect(tool.locator(RETRY_FORM)).to_have_count(1)
-    screenshot(page, artifacts_dir, "41-learner-failed")
+    screenshot(page, artifacts_dir, "61-learner-failed")
 
     # Back: the module page shows the failed result and "try again", not the live check.
     go_back(page)
     expect(tool.locator("#result")).to_contain_text("及格標準：80%", timeout=STEP_MS)
     expect(tool.locator(CHECK_FORM)).to_have_count(0)
     expect(tool.locator("body")).not_to_contain_text("您已完成此單元")
-    screenshot(page, artifacts_dir, "42-learner-back-after-failing")
+    screenshot(page, artifacts_dir, "62-learner-back-after-failing")
 
     # Try again (keyboard): a new attempt's live check.
     again = tool.locator(f"#result {RETRY_FORM} button[type=submit]")
@@ -140,7 +140,7 @@ def test_learner_fails_tries_again_passes_and_back_always_shows_the_result(
     expect(tool.locator("#result-title")).to_be_focused(timeout=STEP_MS)
     expect(tool.locator("#result")).to_contain_text("您已完成此單元")
     expect(tool.locator(RETRY_FORM)).to_have_count(0)
-    screenshot(page, artifacts_dir, "43-learner-passed-after-trying-again")
+    screenshot(page, artifacts_dir, "63-learner-passed-after-trying-again")
 
     # Back after finishing: the result, no form to send again.
     go_back(page)
@@ -148,7 +148,7 @@ def test_learner_fails_tries_again_passes_and_back_always_shows_the_result(
     expect(tool.locator("#result")).to_contain_text("100%")
     expect(tool.locator(CHECK_FORM)).to_have_count(0)
     expect(tool.locator(RETRY_FORM)).to_have_count(0)
-    screenshot(page, artifacts_dir, "44-learner-back-after-passing")
+    screenshot(page, artifacts_dir, "64-learner-back-after-passing")
 
     with database(own_tool) as session:
         attempts = session.scalars(
