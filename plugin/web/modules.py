@@ -36,18 +36,33 @@ from plugin.web.learning import begin_attempt, learner_context, xapi_options
 from plugin.web.lti import current_launch, launch_url_for
 from plugin.web.security import allow_frame_source
 from plugin.xapi.attempts import (
-    AttemptClosed,
+    StaleForm,
     initialize,
     record_check,
     record_completion,
     record_progress,
 )
-from plugin.xapi.learning import check_outcome, current_attempt, records_statements
+from plugin.xapi.learning import (
+    attempt_of_form,
+    check_outcome,
+    current_attempt,
+    latest_attempt,
+    records_statements,
+)
 from plugin.xapi.models import Attempt
 
 blueprint = Blueprint("modules", __name__)
 MODULE_KEY_PARAM = "module_key"  # the custom parameter deep linking puts on each link
 SCORE_MAXIMUM = 100.0
+ATTEMPT_FIELD = "attempt"  # the registration a check or completion form was shown for
+
+
+@blueprint.after_request
+def _not_stored(response: Response) -> Response:
+    # Every page here holds a form bound to one attempt, or answers one: Back and history
+    # must ask the tool again (RFC 9111 §5.2.2.5), never show a stale live form from the cache.
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def _link_identity(launch: Launch) -> dict[str, str]:
@@ -101,7 +116,7 @@ def _return_url(launch: Launch) -> str:
 
 
 def _module_page(launch: Launch, module: Module, **extra: object) -> str:
-    attempt = current_attempt(app_state.session(), launch, module)
+    latest = latest_attempt(app_state.session(), launch, module)
     embed = (
         module.external_display == "embed"
         and bool(module.external_url)
@@ -115,9 +130,10 @@ def _module_page(launch: Launch, module: Module, **extra: object) -> str:
         editable=launch_audience(launch).owns(module.organisation_id),
         return_url=_return_url(launch),
         grades=grades_offered(launch),
-        attempt=attempt,
+        attempt=latest if latest is not None and latest.is_open else None,
+        # The latest attempt has ended: its result and the way on replace the live form.
+        ended=latest if latest is not None and not latest.is_open else None,
         embed=embed,
-        finished=records_statements(launch) and attempt is None,
         **extra,
     )
 
@@ -130,6 +146,10 @@ def module_page() -> BaseResponse | str:
     if module is None:
         return redirect(launch_url_for("modules.unbound"), code=303)
     session = app_state.session()
+    if latest_attempt(session, launch, module) is None:
+        # Launched before the link had its module (a designer bound it since): the first
+        # attempt starts now. None for previews.
+        begin_attempt(session, launch, module)
     attempt = current_attempt(session, launch, module)
     if attempt is not None and attempt.initialized_at is None:
         # cmi5 §9.3.2: initialized when the learner first has the module in front of them.
@@ -209,15 +229,18 @@ def submit_check() -> Response | str:
     module = _placed_module(launch)
     if module is None:
         raise NotFound(_("This activity has no module yet."), field="module")
+    session = app_state.session()
+    try:
+        attempt = _form_attempt(session, launch, module)
+    except StaleForm as exc:
+        return _stale_page(launch, module, exc)
     try:
         result = grade_check(module, _answers(module))
     except InvalidInput as exc:
         response = Response(_module_page(launch, module, error=exc, chosen=_answers(module)))
         response.status_code = exc.status
         return response
-    session = app_state.session()
-    if records_statements(launch):
-        attempt = _attempt_or_closed(session, launch, module)
+    if attempt is not None:
         # One transaction: the statements, the attempt's new state, the evidence with its
         # roll-up, and the grade.
         emitted = record_check(
@@ -239,7 +262,7 @@ def submit_check() -> Response | str:
 
 
 @blueprint.post("/lti/module/complete")
-def complete() -> str:
+def complete() -> Response | str:
     """Mark a module without a knowledge check as finished."""
     launch = current_launch()
     module = _placed_module(launch)
@@ -248,8 +271,11 @@ def complete() -> str:
     if module.check_items:
         raise InvalidInput(_("Answer the knowledge check to finish this module."), field="answers")
     session = app_state.session()
-    if records_statements(launch):
-        attempt = _attempt_or_closed(session, launch, module)
+    try:
+        attempt = _form_attempt(session, launch, module)
+    except StaleForm as exc:
+        return _stale_page(launch, module, exc)
+    if attempt is not None:
         emitted = record_completion(
             session, attempt, learner_context(launch, module), xapi_options(launch)
         )
@@ -265,14 +291,29 @@ def complete() -> str:
     )
 
 
-def _attempt_or_closed(session: Session, launch: Launch, module: Module) -> Attempt:
-    attempt = current_attempt(session, launch, module)
-    if attempt is None:
-        raise AttemptClosed(
-            _("You have already finished this attempt. Start the module again to retry."),
-            field="attempt",
+def _form_attempt(session: Session, launch: Launch, module: Module) -> Attempt | None:
+    """The open attempt the sent form was shown for; None for previews (no statements)."""
+    if not records_statements(launch):
+        return None
+    return attempt_of_form(session, launch, module, request.form.get(ATTEMPT_FIELD, ""))
+
+
+def _stale_page(launch: Launch, module: Module, stale: StaleForm) -> Response:
+    """What a form sent for an ended or replaced attempt meets: why, and the way on (409)."""
+    latest = stale.latest
+    response = Response(
+        render_template(
+            "modules/stale.html",
+            launch=launch,
+            module=module,
+            reason=stale.reason,
+            # Another try is offered where the module page would offer it: after a failure.
+            can_retry=latest is not None and not latest.is_open and latest.outcome == "failed",
+            return_url=_return_url(launch),
         )
-    return attempt
+    )
+    response.status_code = stale.status
+    return response
 
 
 def _queue_grade(session: Session, launch: Launch, module: Module, scaled: float) -> None:

@@ -40,6 +40,19 @@ class AttemptClosed(PluginError):
     status = 409
 
 
+class StaleForm(AttemptClosed):
+    """A form shown for an attempt that is no longer the person's open one."""
+
+    def __init__(self, reason: str, latest: Attempt | None):
+        # "closed": the form's attempt has ended (a second submission, Back, a reload);
+        # "replaced": a newer attempt started since, or the form named no attempt of theirs.
+        super().__init__(
+            f"this form's attempt is {reason}", field="attempt", code=f"attempt_{reason}"
+        )
+        self.reason = reason
+        self.latest = latest
+
+
 @dataclass(frozen=True)
 class XapiOptions:
     """Where statements go and what they may say."""
@@ -96,19 +109,44 @@ class _Emitter:
         return self.statements
 
 
-def open_attempt(session: Session, issuer: str, sub: str, module_key: str) -> Attempt | None:
-    """The person's latest attempt at the module that has not ended."""
+def latest_attempt(session: Session, issuer: str, sub: str, module_key: str) -> Attempt | None:
+    """The person's latest attempt at the module, ended or not."""
     return session.scalars(
         select(Attempt)
         .where(
             Attempt.person_issuer == issuer,
             Attempt.person_sub == sub,
             Attempt.module_key == module_key,
-            Attempt.terminated_at.is_(None),
         )
         .order_by(Attempt.id.desc())
         .limit(1)
     ).first()
+
+
+def open_attempt(session: Session, issuer: str, sub: str, module_key: str) -> Attempt | None:
+    """The person's latest attempt at the module if it has not ended.
+
+    An older attempt left open (a launch abandoned before a newer one) was replaced by the
+    newer one: it takes no more steps, so no form can write into it.
+    """
+    attempt = latest_attempt(session, issuer, sub, module_key)
+    return attempt if attempt is not None and attempt.is_open else None
+
+
+def attempt_of_form(
+    session: Session, issuer: str, sub: str, module_key: str, registration: str
+) -> Attempt:
+    """The open attempt a form was shown for (its ``registration``), else :class:`StaleForm`.
+
+    Only the person's own latest attempt qualifies: a registration of someone else's attempt,
+    or of the person's older one, is "replaced", never looked up on its own.
+    """
+    latest = latest_attempt(session, issuer, sub, module_key)
+    if latest is None or not registration or latest.registration != registration:
+        raise StaleForm("replaced", latest)
+    if not latest.is_open:
+        raise StaleForm("closed", latest)
+    return latest
 
 
 def start_attempt(
@@ -194,12 +232,12 @@ def record_check(
         )
     duration = _duration(attempt, emitter.moment)
     attempt.progress = 100
+    attempt.scaled_score = outcome.scaled  # what the learner sees again on the module page
     if attempt.completed_at is None:
         attempt.completed_at = emitter.moment
         emitter.add("completed", result=completed_result(duration))
     if outcome.passed is not None and not attempt.outcome:
         attempt.outcome = "passed" if outcome.passed else "failed"
-        attempt.scaled_score = outcome.scaled
         emitter.add(
             attempt.outcome,
             result=judged_result(

@@ -19,6 +19,7 @@ from plugin.competencies.models import Module
 from plugin.core.config import Settings
 from plugin.lti.claims import CLAIM_TOOL_PLATFORM, LEARNER
 from plugin.lti.models import Launch
+from plugin.xapi import attempts
 from plugin.xapi.attempts import CheckOutcome, XapiOptions, open_attempt, start_attempt
 from plugin.xapi.models import Attempt
 from plugin.xapi.statements import Answer, LearnerContext, TaggedItem
@@ -72,8 +73,19 @@ def learner_context(launch: Launch, module: Module, iri_base: str) -> LearnerCon
 
 
 def current_attempt(session: Session, launch: Launch, module: Module) -> Attempt | None:
-    """The person's open attempt at ``module``."""
+    """The person's open attempt at ``module``: their latest, if it has not ended."""
     return open_attempt(session, launch.person.issuer, launch.person.sub, module.key)
+
+
+def latest_attempt(session: Session, launch: Launch, module: Module) -> Attempt | None:
+    """The person's latest attempt at ``module``, ended or not."""
+    return attempts.latest_attempt(session, launch.person.issuer, launch.person.sub, module.key)
+
+
+def attempt_of_form(session: Session, launch: Launch, module: Module, registration: str) -> Attempt:
+    """The launch's person's open attempt a form was shown for; ``StaleForm`` otherwise."""
+    person = launch.person
+    return attempts.attempt_of_form(session, person.issuer, person.sub, module.key, registration)
 
 
 def begin_attempt(

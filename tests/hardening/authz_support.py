@@ -36,6 +36,7 @@ from plugin.lti.models import GradeOutbox, Launch, Person
 from plugin.rollup.models import Attainment, Evidence, Identity, Learner
 from plugin.xapi.models import Attempt, OutboxStatement
 from tests.lti.conftest import TOOL, Flow
+from tests.web.modules.test_module_pages import registration_of
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
@@ -147,7 +148,7 @@ def check_answers(
     """A check form for ``module_key`` with the first ``correct_items`` items right."""
     with app.extensions["plugin.db"].session_scope() as session:
         module = get_module(session, module_key)
-        data: dict[str, Any] = {"lt": token}
+        data: dict[str, Any] = {"lt": token, "attempt": registration_of(app, token, module_key)}
         for index, item in enumerate(module.check_items):
             right = [c["key"] for c in item.choices if c["correct"]]
             wrong = [c["key"] for c in item.choices if not c["correct"]][:1]

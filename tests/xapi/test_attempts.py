@@ -12,7 +12,9 @@ from plugin.xapi import attempts as attempts_module
 from plugin.xapi.attempts import (
     AttemptClosed,
     CheckOutcome,
+    StaleForm,
     XapiOptions,
+    attempt_of_form,
     initialize,
     open_attempt,
     record_check,
@@ -111,6 +113,37 @@ def test_each_attempt_is_a_new_registration(session: Session) -> None:
     second = start_attempt(session, LEARNER, "C4-T5", OPTIONS)
     assert first.registration != second.registration
     assert open_attempt(session, LEARNER.issuer, LEARNER.sub, "C4-T5") is second
+
+
+def test_a_newer_attempt_replaces_an_older_one_left_open(session: Session) -> None:
+    older = start_attempt(session, LEARNER, "C4-T5", OPTIONS)
+    newer = start_attempt(session, LEARNER, "C4-T5", OPTIONS)
+    record_completion(session, newer, LEARNER, OPTIONS)
+    # The older attempt was never ended, but only the latest counts: no form reaches it.
+    assert open_attempt(session, LEARNER.issuer, LEARNER.sub, "C4-T5") is None
+    with pytest.raises(StaleForm) as refused:
+        attempt_of_form(session, LEARNER.issuer, LEARNER.sub, "C4-T5", older.registration)
+    assert (refused.value.reason, refused.value.latest) == ("replaced", newer)
+    assert refused.value.status == 409 and isinstance(refused.value, AttemptClosed)
+
+
+def test_a_form_names_its_attempt_and_only_the_persons_open_latest_one_is_found(
+    session: Session,
+) -> None:
+    mine = start_attempt(session, LEARNER, "C4-T5", OPTIONS)
+    assert attempt_of_form(session, LEARNER.issuer, LEARNER.sub, "C4-T5", mine.registration) is mine
+    for who, registration in (
+        ("someone-else", mine.registration),  # another person naming my registration
+        (LEARNER.sub, ""),  # no registration at all
+        (LEARNER.sub, "not-a-registration"),
+    ):
+        with pytest.raises(StaleForm) as refused:
+            attempt_of_form(session, LEARNER.issuer, who, "C4-T5", registration)
+        assert refused.value.reason == "replaced"
+    record_completion(session, mine, LEARNER, OPTIONS)
+    with pytest.raises(StaleForm) as closed:
+        attempt_of_form(session, LEARNER.issuer, LEARNER.sub, "C4-T5", mine.registration)
+    assert (closed.value.reason, closed.value.latest) == ("closed", mine)
 
 
 def test_an_invalid_statement_means_nothing_of_the_event_is_written(

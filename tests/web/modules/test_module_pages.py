@@ -9,10 +9,13 @@ from flask import Flask
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
+from plugin import app_state
 from plugin.competencies.framework import get_framework
 from plugin.competencies.models import Placement
 from plugin.competencies.modules import create_module
-from plugin.lti.models import GradeOutbox
+from plugin.lti.models import GradeOutbox, Launch
+from plugin.lti.tokens import read_launch_token
+from plugin.xapi.attempts import latest_attempt
 from tests.conftest import IRI_BASE
 from tests.lti.conftest import TOOL, Flow
 
@@ -76,6 +79,16 @@ def token_of(response: TestResponse) -> str:
     return response.headers["Location"].split("lt=", 1)[1]
 
 
+def registration_of(app: Flask, token: str, module_key: str) -> str:
+    """The registration of the latest attempt of the token's person at ``module_key``: what the
+    module page puts in its check form's ``attempt`` field."""
+    launch_id = read_launch_token(app_state.settings(app).secret_key, token, 3600) or ""
+    with app.extensions["plugin.db"].session_scope() as session:
+        person = session.get_one(Launch, launch_id).person
+        attempt = latest_attempt(session, person.issuer, person.sub, module_key)
+        return attempt.registration if attempt is not None else ""
+
+
 def outbox(app: Flask) -> list[GradeOutbox]:
     with app.extensions["plugin.db"].session_scope() as session:
         return list(session.scalars(select(GradeOutbox).order_by(GradeOutbox.id)))
@@ -96,7 +109,8 @@ def answer_all(flow: Flow, app: Flask, token: str, choice: str) -> TestResponse:
     page = flow.client.get("/lti/module", query_string={"lt": token}, base_url=TOOL)
     names = sorted(set(part.split('"')[0] for part in page.get_data(as_text=True).split(
         'name="item_')[1:]))  # fmt: skip
-    data = {"lt": token} | {f"item_{name}": choice for name in names}
+    attempt = page.get_data(as_text=True).split('name="attempt" value="', 1)[1].split('"', 1)[0]
+    data = {"lt": token, "attempt": attempt} | {f"item_{name}": choice for name in names}
     return flow.client.post("/lti/module/check", data=data, base_url=TOOL)
 
 
@@ -155,7 +169,8 @@ def test_finishing_a_module_without_a_check_queues_a_completion(flow: Flow, app:
     with app.extensions["plugin.db"].session_scope() as session:
         key = create_module(session, data, get_framework(session), IRI_BASE).key
     token = token_of(launch(flow, link="rl-reading", module_key=key))
-    response = flow.client.post("/lti/module/complete", data={"lt": token}, base_url=TOOL)
+    data = {"lt": token, "attempt": registration_of(app, token, key)}
+    response = flow.client.post("/lti/module/complete", data=data, base_url=TOOL)
     assert response.status_code == 200
     assert [row.score["scoreGiven"] for row in outbox(app)] == [100.0]
 

@@ -1,0 +1,161 @@
+"""In Chromium, through the sandbox with third-party cookies blocked: a learner fails a module's
+check, tries again and passes; focus lands on each result, and the browser's Back button after
+each result shows the module's result, never a live form.
+
+The tool runs on a server of this module's own, so the attempts made here change no other
+test's learner.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import FrameLocator, Page, expect
+from sqlalchemy import create_engine, select
+from sqlalchemy.orm import Session
+
+from plugin.competencies.models import Module
+from plugin.xapi.models import Attempt
+from tests.browser.conftest import (
+    LiveTool,
+    _flask,
+    _prepare_database,
+    _server_env,
+    _stop,
+    _tool_config,
+    _wait_for_health,
+    free_port,
+)
+from tests.browser.test_sandbox_launch import STEP_MS, launch_and_wait_for_tool, screenshot
+
+pytestmark = pytest.mark.browser
+
+SEEDED_MODULE = "tw-civil-service-dc.C4-T5"  # the sandbox's first link; pass mark 80 %
+CHECK_FORM = "form[action='/lti/module/check']"
+RETRY_FORM = "form[action='/lti/module/retry']"
+
+
+@pytest.fixture(scope="module")
+def own_tool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveTool]:
+    """The tool and its sandbox on a free port, for this module alone."""
+    instance_dir = tmp_path_factory.mktemp("live-tool-attempts")
+    port = free_port()
+    config_file = instance_dir / "config.toml"
+    config_file.write_text(_tool_config(instance_dir, port), encoding="utf-8")
+    env = _server_env(config_file)
+    _prepare_database(env, instance_dir)
+    live = LiveTool(
+        tool_url=f"http://127.0.0.1:{port}",
+        platform_url=f"http://localhost:{port}",
+        instance_dir=instance_dir,
+        log_file=instance_dir / "server.log",
+    )
+    with live.log_file.open("wb") as log:
+        server = subprocess.Popen(
+            _flask("run", "--host", "127.0.0.1", "--port", str(port)),
+            env=env, cwd=instance_dir, stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            _wait_for_health(f"{live.tool_url}/healthz", server, live)
+            yield live
+        finally:
+            _stop(server)
+
+
+def database(live: LiveTool) -> Session:
+    return Session(create_engine(f"sqlite:///{live.instance_dir / 'plugin.sqlite3'}"))
+
+
+def answer_and_send(page: Page, tool: FrameLocator, answers: list[tuple[int, list[str]]]) -> None:
+    """Tick ``answers`` and send the check with the keyboard; the tool answers 200."""
+    for item_id, keys in answers:
+        for key in keys:
+            tool.locator(f"#item_{item_id}_{key}").check()
+    submit = tool.locator(f"{CHECK_FORM} button[type=submit]")
+    with page.expect_response(lambda r: r.url.endswith("/lti/module/check")) as answer:
+        submit.focus()
+        submit.press("Enter")
+    assert answer.value.status == 200, answer.value.status
+
+
+def go_back(page: Page) -> None:
+    """The browser's Back button: the joint session history moves the tool's iframe back."""
+    with page.expect_response(lambda r: "/lti/module?lt=" in r.url) as answer:
+        page.evaluate("() => history.back()")
+    # The module page was not stored (no-store): Back asked the tool again.
+    assert answer.value.status == 200, answer.value.status
+    assert answer.value.headers["cache-control"] == "no-store"
+
+
+def test_learner_fails_tries_again_passes_and_back_always_shows_the_result(
+    page: Page, own_tool: LiveTool, artifacts_dir: Path
+) -> None:
+    with database(own_tool) as session:
+        module = session.scalars(select(Module).where(Module.key == SEEDED_MODULE)).one()
+        right = [
+            (item.id, [c["key"] for c in item.choices if c["correct"]])
+            for item in module.check_items
+        ]
+        wrong = [
+            (item.id, [c["key"] for c in item.choices if not c["correct"]][:1])
+            for item in module.check_items
+        ]
+    session.bind.dispose()  # type: ignore[union-attr]
+
+    page.goto(own_tool.sandbox("learner"))
+    launch_and_wait_for_tool(page, "a.launch-link >> nth=0", own_tool)
+    tool = page.frame_locator("#tool-frame")
+
+    # Fail: the result takes focus, says so, and offers another try.
+    answer_and_send(page, tool, right[:1] + wrong[1:])
+    heading = tool.locator("#result-title")
+    expect(heading).to_be_focused(timeout=STEP_MS)
+    result = tool.locator("#result")
+    expect(result).to_contain_text("尚未通過")
+    expect(result).not_to_contain_text("您已完成此單元")
+    expect(tool.locator(RETRY_FORM)).to_have_count(1)
+    screenshot(page, artifacts_dir, "61-learner-failed")
+
+    # Back: the module page shows the failed result and "try again", not the live check.
+    go_back(page)
+    expect(tool.locator("#result")).to_contain_text("及格標準：80%", timeout=STEP_MS)
+    expect(tool.locator(CHECK_FORM)).to_have_count(0)
+    expect(tool.locator("body")).not_to_contain_text("您已完成此單元")
+    screenshot(page, artifacts_dir, "62-learner-back-after-failing")
+
+    # Try again (keyboard): a new attempt's live check.
+    again = tool.locator(f"#result {RETRY_FORM} button[type=submit]")
+    expect(again).to_have_text("再試一次")
+    again.focus()
+    again.press("Enter")
+    expect(tool.locator(CHECK_FORM)).to_have_count(1, timeout=STEP_MS)
+    expect(tool.locator("#result")).to_have_count(0)
+
+    # Pass: focus on the result, which now says the module is finished.
+    answer_and_send(page, tool, right)
+    expect(tool.locator("#result-title")).to_be_focused(timeout=STEP_MS)
+    expect(tool.locator("#result")).to_contain_text("您已完成此單元")
+    expect(tool.locator(RETRY_FORM)).to_have_count(0)
+    screenshot(page, artifacts_dir, "63-learner-passed-after-trying-again")
+
+    # Back after finishing: the result, no form to send again.
+    go_back(page)
+    expect(tool.locator("#result")).to_contain_text("您已完成此單元", timeout=STEP_MS)
+    expect(tool.locator("#result")).to_contain_text("100%")
+    expect(tool.locator(CHECK_FORM)).to_have_count(0)
+    expect(tool.locator(RETRY_FORM)).to_have_count(0)
+    screenshot(page, artifacts_dir, "64-learner-back-after-passing")
+
+    with database(own_tool) as session:
+        attempts = session.scalars(
+            select(Attempt).where(Attempt.module_key == SEEDED_MODULE).order_by(Attempt.id)
+        ).all()
+        outcomes = [(a.outcome, a.is_open) for a in attempts]
+        registrations = {a.registration for a in attempts}
+    session.bind.dispose()  # type: ignore[union-attr]
+    assert outcomes == [("failed", False), ("passed", False)]
+    assert len(registrations) == 2
