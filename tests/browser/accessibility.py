@@ -34,14 +34,21 @@ _LOAD_AXE = """(src) => new Promise((resolve, reject) => {
   document.head.appendChild(script);
 })"""
 
-# Runs axe on the whole document; only what a person could act on is returned.
+# Runs axe on the whole document. Violations fail the test; "incomplete" (what axe could not
+# decide, e.g. contrast over a gradient) goes to the page's artifact for a person to review.
 # iframes: false — a tool page's only frames are module content from elsewhere, not the tool.
 _RUN_AXE = """(tags) => window.axe.run(document, {
-  runOnly: { type: "tag", values: tags }, iframes: false, resultTypes: ["violations"],
-}).then((results) => results.violations.map((v) => ({
-  id: v.id, impact: v.impact, help: v.help,
-  targets: v.nodes.map((n) => n.target.join(" ")),
-})))"""
+  runOnly: { type: "tag", values: tags }, iframes: false,
+  resultTypes: ["violations", "incomplete"],
+}).then((results) => {
+  const brief = (rules) => rules.map((r) => ({
+    id: r.id, impact: r.impact, help: r.help,
+    targets: r.nodes.map((n) => n.target.join(" ")),
+    why: [...new Set(r.nodes.flatMap((n) => [...n.any, ...n.all, ...n.none])
+      .map((c) => c.message))],
+  }));
+  return { violations: brief(results.violations), incomplete: brief(results.incomplete) };
+})"""
 
 
 def tool_frame(target: Page | Frame) -> Frame:
@@ -52,14 +59,23 @@ def tool_frame(target: Page | Frame) -> Frame:
     return framed if framed is not None else target.main_frame
 
 
-def axe_violations(target: Page | Frame, tool_url: str) -> list[dict[str, Any]]:
-    """Run axe-core, served by the tool, on the tool's document in ``target``."""
+def axe_results(target: Page | Frame, tool_url: str) -> dict[str, list[dict[str, Any]]]:
+    """Run axe-core, served by the tool, on the tool's document in ``target``.
+
+    The answer holds ``violations`` and ``incomplete``: each rule's id, impact, help text, the
+    selectors of the elements it concerns and axe's reasons (``why``).
+    """
     frame = tool_frame(target)
     assert frame.url.startswith(f"{tool_url}/"), f"not a tool page: {frame.url}"
     frame.wait_for_load_state("load")
     frame.evaluate(_LOAD_AXE, f"{tool_url}{AXE_PATH}")
-    violations: list[dict[str, Any]] = frame.evaluate(_RUN_AXE, AXE_TAGS)
-    return violations
+    results: dict[str, list[dict[str, Any]]] = frame.evaluate(_RUN_AXE, AXE_TAGS)
+    return results
+
+
+def axe_violations(target: Page | Frame, tool_url: str) -> list[dict[str, Any]]:
+    """The axe-core violations on the tool's document in ``target``."""
+    return axe_results(target, tool_url)["violations"]
 
 
 def describe(violations: list[dict[str, Any]]) -> str:
@@ -75,9 +91,10 @@ def assert_no_axe_violations(target: Page | Frame, tool_url: str, name: str) -> 
     ``name`` names the page kind in the failure and in ``test-artifacts/browser/axe-<name>.json``.
     """
     frame = tool_frame(target)
-    violations = axe_violations(frame, tool_url)
+    results = axe_results(frame, tool_url)
+    violations = results["violations"]
     ARTIFACTS_DIR.mkdir(parents=True, exist_ok=True)
-    record = {"page": name, "url": frame.url, "violations": violations}
+    record = {"page": name, "url": frame.url, **results}
     path: Path = ARTIFACTS_DIR / f"axe-{name}.json"
     path.write_text(json.dumps(record, indent=2, ensure_ascii=False), encoding="utf-8")
     assert not violations, (
