@@ -22,6 +22,7 @@ from sqlalchemy import create_engine, select
 from sqlalchemy.orm import Session
 
 from plugin.competencies.models import Module
+from tests.browser.accessibility import assert_no_axe_violations
 from tests.browser.conftest import LiveTool
 from tests.browser.test_designer_walkthrough import copy_from_the_picker
 from tests.browser.test_sandbox_launch import (
@@ -129,6 +130,7 @@ def test_designer_links_learner_passes_and_every_view_and_export_shows_the_level
     assert answer.value.status == 200, answer.value.status
     expect(tool.locator("section.notice")).to_contain_text("通過", timeout=STEP_MS)
     screenshot(page, artifacts_dir, "41-learner-passed-C6-T2")
+    assert_no_axe_violations(page, live_tool.tool_url, "learner-check-result")
 
     # The learner's map shows the tagged indicators above "not yet".
     map_link = tool.locator("a", has_text="我的職能地圖")
@@ -144,12 +146,14 @@ def test_designer_links_learner_passes_and_every_view_and_export_shows_the_level
         level = row.locator("td").first
         expect(level).not_to_have_text(NOT_YET)
     screenshot(page, artifacts_dir, "42-learner-map")
+    assert_no_axe_violations(page, live_tool.tool_url, "learner-map")
     page.locator("#tool-frame").screenshot(path=str(artifacts_dir / "42-learner-map-frame.png"))
     alone = page.context.new_page()  # the map on its own, 1280 × 900 (docs/competency-map.png)
     try:
         alone.goto(tool_frame_url(page))
         expect(alone.locator("#radar")).to_be_visible(timeout=STEP_MS)
         alone.screenshot(path=str(artifacts_dir / "42-learner-map-1280.png"))
+        assert_no_axe_violations(alone, live_tool.tool_url, "learner-map-top-level")
     finally:
         alone.close()
 
@@ -159,9 +163,11 @@ def test_designer_links_learner_passes_and_every_view_and_export_shows_the_level
     course = tool.locator("nav.designer-bar a", has_text="課程成員")
     expect(course).to_be_visible(timeout=STEP_MS)
     designer_lt = token_in_frame(page)
+    assert_no_axe_violations(page, live_tool.tool_url, "designer-module-passed-by-learner")
     course.click()
     heat_link = tool.locator('a[href*="/lti/course/heatmap"]').first
     expect(heat_link).to_be_visible(timeout=STEP_MS)
+    assert_no_axe_violations(page, live_tool.tool_url, "designer-course-members")
     heat_link.click()
     expect(tool.locator("table#heatmap")).to_be_visible(timeout=STEP_MS)
     row = tool.locator("table#heatmap tbody tr", has=tool.locator("th", has_text=LEARNER_NAME))
@@ -174,18 +180,21 @@ def test_designer_links_learner_passes_and_every_view_and_export_shows_the_level
     }
     assert any(shown.get(code, 0) >= 1 for code in tagged), shown
     screenshot(page, artifacts_dir, "43-designer-heat-map")
+    assert_no_axe_violations(page, live_tool.tool_url, "designer-heat-map")
 
     # The heat map's name link opens that learner's map for the designer.
     row.locator("th a").click()
     expect(tool.locator("h1")).to_be_visible(timeout=STEP_MS)
     assert "person=" in tool_frame_url(page)
     screenshot(page, artifacts_dir, "44-designer-views-learner-map")
+    assert_no_axe_violations(page, live_tool.tool_url, "designer-learner-map")
 
     # The administrator's organisation view counts the learner at level 1 or above.
     page.goto(live_tool.sandbox("admin"))
     page.locator(link).click()
     expect(tool.locator("nav.designer-bar")).to_be_visible(timeout=STEP_MS)
     admin_lt = token_in_frame(page)
+    assert_no_axe_violations(page, live_tool.tool_url, "admin-module")
     open_in_frame(page, f"{live_tool.tool_url}/lti/organisation?lt={admin_lt}")
     expect(tool.locator("h1")).to_have_text("組織總覽", timeout=STEP_MS)
     counts = tool.locator("table.org-table[id^=distribution-] tbody td.num").evaluate_all(
@@ -199,6 +208,7 @@ def test_designer_links_learner_passes_and_every_view_and_export_shows_the_level
     assert sum(above) >= 1, above  # DC2 at level 1 or above
     expect(tool.locator(f"table#distribution-{COMPETENCY}")).to_be_visible()
     screenshot(page, artifacts_dir, "45-admin-organisation")
+    assert_no_axe_violations(page, live_tool.tool_url, "admin-organisation")
 
     # Every export downloads and parses, each with the right person's token.
     exports = f"{live_tool.tool_url}/exports"

@@ -20,6 +20,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request, Route, expect
 
+from tests.browser.accessibility import assert_no_axe_violations
 from tests.browser.conftest import PHONE_VIEWPORT, VIEWPORT, LiveTool
 
 pytestmark = pytest.mark.browser
@@ -170,8 +171,10 @@ def test_learner_launch_from_sandbox_reaches_the_tool_with_third_party_cookies_b
 
     launch_and_wait_for_tool(page, f'a.launch-link:has-text("{SEEDED_LINK_TITLE}")', live_tool)
     screenshot(page, artifacts_dir, "02-learner-tool-page")
+    assert_no_axe_violations(page, live_tool.tool_url, "learner-module")
     page.set_viewport_size(PHONE_VIEWPORT)
     screenshot(page, artifacts_dir, "03-learner-tool-page-phone")
+    assert_no_axe_violations(page, live_tool.tool_url, "learner-module-phone")
     page.locator("#tool-frame").screenshot(
         path=str(artifacts_dir / "03-learner-tool-frame-phone.png")
     )
@@ -224,6 +227,7 @@ def test_designer_deep_links_a_module_then_the_learner_launches_it(
     deep_link_url = tool_frame_url(page)
     assert deep_link_url.startswith(f"{live_tool.tool_url}/lti/deep-link"), deep_link_url
     screenshot(page, artifacts_dir, "05-designer-deep-link-page")
+    assert_no_axe_violations(page, live_tool.tool_url, "designer-deep-link-picker")
 
     first_module.check()
     tool.locator("form:has(input[name=module]) button[type=submit]").click()
