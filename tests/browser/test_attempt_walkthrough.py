@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from plugin.competencies.models import Module
 from plugin.xapi.models import Attempt
+from tests.browser.accessibility import assert_no_axe_violations
 from tests.browser.conftest import (
     LiveTool,
     _flask,
@@ -119,6 +120,7 @@ def test_learner_fails_tries_again_passes_and_back_always_shows_the_result(
     expect(result).not_to_contain_text("您已完成此單元")
     expect(tool.locator(RETRY_FORM)).to_have_count(1)
     screenshot(page, artifacts_dir, "61-learner-failed")
+    assert_no_axe_violations(page, own_tool.tool_url, "learner-failed-result")
 
     # Back: the module page shows the failed result and "try again", not the live check.
     go_back(page)
@@ -149,6 +151,7 @@ def test_learner_fails_tries_again_passes_and_back_always_shows_the_result(
     expect(tool.locator(CHECK_FORM)).to_have_count(0)
     expect(tool.locator(RETRY_FORM)).to_have_count(0)
     screenshot(page, artifacts_dir, "64-learner-back-after-passing")
+    assert_no_axe_violations(page, own_tool.tool_url, "learner-back-after-passing")
 
     with database(own_tool) as session:
         attempts = session.scalars(
