@@ -125,14 +125,8 @@ def parse_score(body: Any) -> dict[str, Any]:
     user_id = body.get("userId")
     if not isinstance(user_id, str) or not user_id:
         raise InvalidInput("userId must be a non-empty string", field="userId")
-    activity = body.get("activityProgress")
-    if activity not in {p.value for p in ActivityProgress}:
-        choices = ", ".join(p.value for p in ActivityProgress)
-        raise InvalidInput(f"activityProgress must be one of {choices}", field="activityProgress")
-    grading = body.get("gradingProgress")
-    if grading not in {p.value for p in GradeProgress}:
-        choices = ", ".join(p.value for p in GradeProgress)
-        raise InvalidInput(f"gradingProgress must be one of {choices}", field="gradingProgress")
+    activity = _progress(body, "activityProgress", ActivityProgress)
+    grading = _progress(body, "gradingProgress", GradeProgress)
     timestamp = _timestamp(body.get("timestamp"))
     given, maximum = body.get("scoreGiven"), body.get("scoreMaximum")
     if given is not None and (not _number(given) or given < 0):
@@ -154,6 +148,17 @@ def parse_score(body: Any) -> dict[str, Any]:
         "grading_progress": grading,
         "timestamp": timestamp,
     }
+
+
+def _progress(
+    body: dict[str, Any], key: str, values: type[ActivityProgress] | type[GradeProgress]
+) -> Any:
+    """The ``activityProgress`` or ``gradingProgress`` member, one of its enumeration's values."""
+    value = body.get(key)
+    if value not in {p.value for p in values}:
+        choices = ", ".join(p.value for p in values)
+        raise InvalidInput(f"{key} must be one of {choices}", field=key)
+    return value
 
 
 def _timestamp(value: Any) -> datetime:
