@@ -13,7 +13,7 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plugin.competencies.demo_content import apply_demo_content, demo_entry
+from plugin.competencies.demo_content import demo_entry
 from plugin.competencies.framework_checks import REPORT_SCALE, check_references, first_error
 from plugin.competencies.models import (
     SEED_ORIGIN,
@@ -27,8 +27,10 @@ from plugin.competencies.models import (
     Scale,
     TrainingClass,
 )
+from plugin.competencies.modules import apply_content
 from plugin.competencies.schemas import FrameworkFile
 from plugin.core.errors import InvalidInput
+from plugin.core.files import read_utf8
 
 DEFAULT_FRAMEWORK_FILE = Path(__file__).resolve().parent / "data" / "framework.toml"
 
@@ -62,12 +64,7 @@ def item_iri(iri_base: str, framework_key: str, code: str) -> str:
 def read_framework_file(path: Path | str | None = None) -> dict[str, Any]:
     """Read and check a framework data file; errors name the entry and field."""
     source = Path(path) if path else DEFAULT_FRAMEWORK_FILE
-    try:
-        raw_text = source.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInput(f"{source}: file not found", field="file") from None
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{source}: not UTF-8 text", field="file") from None
+    raw_text = read_utf8(source)
     return parse_framework(raw_text, source=str(source))
 
 
@@ -115,7 +112,10 @@ def _upsert(session: Session, model: type, lookup: dict[str, Any]) -> tuple[Any,
     return row, True
 
 
-def _texts(prefix: str, text: dict[str, str] | None) -> dict[str, str]:
+Bilingual = dict[str, str] | None  # a text of the file in both languages (``zh_tw``, ``en``)
+
+
+def _texts(prefix: str, text: Bilingual) -> dict[str, str]:
     """``{"zh-TW": a, "en": b}`` as model columns ``prefix_zh`` and ``prefix_en``."""
     text = text or {}
     return {f"{prefix}_zh": text.get("zh_tw", ""), f"{prefix}_en": text.get("en", "")}
@@ -155,46 +155,29 @@ def _load_items(
 ) -> dict[str, Item]:
     items: dict[str, Item] = {}
     position = 0
+
+    def load(entry: dict[str, Any], kind: str, parent: Item | None, description: Bilingual) -> None:
+        nonlocal position
+        position += 1
+        item, created = _upsert(session, Item, {"framework_id": framework.id, "code": entry["id"]})
+        changed = _assign(
+            item,
+            kind=kind,
+            parent_id=parent.id if parent is not None else None,
+            position=position,
+            **_texts("name", entry["name"]),
+            **_texts("description", description),
+        )
+        report.count(kind, created, changed)
+        items[entry["id"]] = item
+
     for entry in data["competencies"]:
-        position += 1
-        item, created = _upsert(session, Item, {"framework_id": framework.id, "code": entry["id"]})
-        changed = _assign(
-            item,
-            kind="competency",
-            parent_id=None,
-            position=position,
-            **_texts("name", entry["name"]),
-            **_texts("description", entry["definition"]),
-        )
-        report.count("competency", created, changed)
-        items[entry["id"]] = item
-    session.flush()
+        load(entry, "competency", None, entry["definition"])
+    session.flush()  # the indicators below need their competencies' ids
     for entry in data["indicators"]:
-        position += 1
-        item, created = _upsert(session, Item, {"framework_id": framework.id, "code": entry["id"]})
-        changed = _assign(
-            item,
-            kind=entry["kind"],
-            parent_id=items[entry["competency"]].id,
-            position=position,
-            **_texts("name", entry["name"]),
-            **_texts("description", entry["description"]),
-        )
-        report.count(entry["kind"], created, changed)
-        items[entry["id"]] = item
+        load(entry, entry["kind"], items[entry["competency"]], entry["description"])
     for entry in data["attitudes"]:
-        position += 1
-        item, created = _upsert(session, Item, {"framework_id": framework.id, "code": entry["id"]})
-        changed = _assign(
-            item,
-            kind="attitude",
-            parent_id=None,
-            position=position,
-            **_texts("name", entry["name"]),
-            **_texts("description", entry["description"]),
-        )
-        report.count("attitude", created, changed)
-        items[entry["id"]] = item
+        load(entry, "attitude", None, entry["description"])
     session.flush()
     return items
 
@@ -330,7 +313,7 @@ def _load_topic_module(
         # Demo content is written once, at creation; later loads leave designers' edits alone.
         entry = demo_entry(framework.key, topic["id"])
         if entry is not None:
-            apply_demo_content(module, entry)
+            apply_content(module, entry)
             for _item in entry["check_items"]:
                 report.count("check_item", True, False)
 
