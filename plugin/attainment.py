@@ -158,22 +158,9 @@ def emit_imported(
             object_iri = item_iri(iri_base, framework.key, codes[0])
             object_type = COMPETENCY_TYPE
         statements.append(
-            evidence_statement(
-                statement_id=statement_id_for(row.source_id),
-                issuer=row.issuer,
-                sub=row.sub,
-                object_iri=object_iri,
-                object_name=row.object_title,
-                items=_refs(framework, iri_base, codes),
-                score=row.score,
-                success=row.success,
-                iri_base=iri_base,
-                moment=row.observed_at,
-                authority_agent=agent,
-                level=level_iri(iri_base, framework.key, max(lvl for _c, lvl in row.items)),
-                object_type=object_type,
-            )
-        )
+            _restatement(row, framework, iri_base, agent, statement_id_for(row.source_id),
+                         object_iri, row.object_title, object_type)
+        )  # fmt: skip
     enqueue_statements(session, statements, _targets(settings))
     return len(statements)
 
@@ -192,23 +179,40 @@ def emit_pulled(
         definition = obj.get("definition") or {}
         name = definition.get("name") or {}
         statements.append(
-            evidence_statement(
+            _restatement(
+                row,
+                framework,
+                iri_base,
+                agent,
                 # A new id: the original may sit in the same LRS (xAPI 1.0.3 §2.4.1: an id
                 # names one statement), and uuid5 keeps the restatement the same on re-pull.
-                statement_id=str(uuid.uuid5(ID_NAMESPACE, "pull|" + original["id"])),
-                issuer=row.issuer,
-                sub=row.sub,
-                object_iri=obj.get("id", ""),
-                object_name=str(name.get("zh-TW") or next(iter(name.values()), "")),
-                items=_refs(framework, iri_base, [code for code, _level in row.items]),
-                score=row.score,
-                success=row.success,
-                iri_base=iri_base,
-                moment=row.observed_at,
-                authority_agent=agent,
-                level=level_iri(iri_base, framework.key, max(lvl for _c, lvl in row.items)),
-                object_type=definition.get("type") or COURSE_TYPE,
+                str(uuid.uuid5(ID_NAMESPACE, "pull|" + original["id"])),
+                obj.get("id", ""),
+                str(name.get("zh-TW") or next(iter(name.values()), "")),
+                definition.get("type") or COURSE_TYPE,
             )
         )
     enqueue_statements(session, statements, _targets(settings))
     return len(statements)
+
+
+def _restatement(
+    row: Observation | Pulled, framework: Framework, iri_base: str, agent: dict[str, Any],
+    statement_id: str, object_iri: str, object_name: str, object_type: str,
+) -> dict[str, Any]:  # fmt: skip
+    """An imported or pulled row as our evidence statement, at its highest item level."""
+    return evidence_statement(
+        statement_id=statement_id,
+        issuer=row.issuer,
+        sub=row.sub,
+        object_iri=object_iri,
+        object_name=object_name,
+        items=_refs(framework, iri_base, [code for code, _level in row.items]),
+        score=row.score,
+        success=row.success,
+        iri_base=iri_base,
+        moment=row.observed_at,
+        authority_agent=agent,
+        level=level_iri(iri_base, framework.key, max(lvl for _c, lvl in row.items)),
+        object_type=object_type,
+    )

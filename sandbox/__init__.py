@@ -22,10 +22,10 @@ from plugin.core.errors import PluginError
 from plugin.core.migrate import SCHEMA_UPGRADES
 from plugin.lti.keys import ensure_active_key, public_jwks
 from plugin.web.security import forget_frame_origins
+from sandbox.courses import ensure_demo_data, register_with_tool
 from sandbox.errors import service_error_response
 from sandbox.migrate import upgrade_sandbox
 from sandbox.platform import PlatformUrls, SandboxPlatform, SandboxPlatformConf
-from sandbox.services import ensure_demo_data, register_with_tool
 
 # Its pages and scripts travel with the package; templates keep their "sandbox/" names.
 blueprint = Blueprint(

@@ -25,7 +25,16 @@ from plugin import app_state
 from plugin.core.errors import InvalidInput
 from plugin.web.inputs import MAX_PAGE, parse_int
 from sandbox import blueprint, platform_conf, sandbox_platform, tool_key_set
+from sandbox.courses import Page, find_memberships, get_course
 from sandbox.errors import BearerError, TokenError
+from sandbox.grades import (
+    create_line_item,
+    find_line_items,
+    find_results,
+    get_line_item,
+    record_score,
+)
+from sandbox.links import get_link
 from sandbox.models import (
     SandboxCourse,
     SandboxLineItem,
@@ -33,17 +42,6 @@ from sandbox.models import (
     SandboxResult,
 )
 from sandbox.platform import CLIENT_ASSERTION_TYPE, CLIENT_ID, check_tool_jwt
-from sandbox.services import (
-    Page,
-    create_line_item,
-    find_line_items,
-    find_memberships,
-    find_results,
-    get_course,
-    get_line_item,
-    get_link,
-    record_score,
-)
 
 AGS = "https://purl.imsglobal.org/spec/lti-ags/scope/"
 SCOPE_LINEITEM = AGS + "lineitem"

@@ -24,6 +24,17 @@ from sandbox import (
     secret_key,
     tool_key_set,
 )
+from sandbox.courses import (
+    COURSE_OFFERING,
+    DEFAULT_PERSONA,
+    PERSONAS,
+    demo_course,
+    find_person,
+    get_course,
+    is_designer,
+    membership_of,
+)
+from sandbox.grades import gradebook, line_item_for_link
 from sandbox.hints import (
     DEEP_LINK,
     LINK,
@@ -33,6 +44,7 @@ from sandbox.hints import (
     read_deep_link_data,
     read_message_hint,
 )
+from sandbox.links import add_links_from_content_items, course_links, get_link
 from sandbox.models import SandboxCourse, SandboxPerson
 from sandbox.platform import (
     CLIENT_ID,
@@ -41,21 +53,6 @@ from sandbox.platform import (
     SandboxMessageLaunch,
     SandboxOidcLogin,
     check_tool_jwt,
-)
-from sandbox.services import (
-    COURSE_OFFERING,
-    DEFAULT_PERSONA,
-    PERSONAS,
-    add_links_from_content_items,
-    course_links,
-    demo_course,
-    find_person,
-    get_course,
-    get_link,
-    gradebook,
-    is_designer,
-    line_item_for_link,
-    membership_of,
 )
 
 CLAIM_DEEP_LINKING_DATA = "https://purl.imsglobal.org/spec/lti-dl/claim/data"

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from plugin.cli.common import PluginGroup, db, loaded_framework
+from plugin.cli.common import PluginGroup, db, file_refused, loaded_framework
 from plugin.competencies.coverage import compute_coverage, coverage_csv, format_hours
 from plugin.competencies.outside_courses import (
     MAX_BYTES,
@@ -77,9 +77,7 @@ def catalog_import_outside(file: Path, source: str) -> None:
         with db().session_scope() as session:
             report = import_outside_courses(session, loaded_framework(session), data, source)
     except CourseFileInvalid as exc:
-        lines = [f"{file}: refused, nothing imported:"]
-        lines.extend(f"  {problem}" for problem in exc.problems)
-        raise click.ClickException("\n".join(lines)) from None
+        raise file_refused(file, exc.problems) from None
     click.echo(
         f"{file}: {len(report.created)} created, {len(report.updated)} updated, "
         f"{len(report.unchanged)} unchanged; read as {report.encoding}"

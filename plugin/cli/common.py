@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import click
@@ -64,3 +66,10 @@ def loaded_framework(session: Session) -> Framework:
     if framework is None:
         raise click.ClickException(NO_FRAMEWORK)
     return framework
+
+
+def file_refused(file: Path, problems: Sequence[object]) -> click.ClickException:
+    """An import that wrote nothing, with every problem of the file, one a line."""
+    lines = [f"{file}: refused, nothing imported:"]
+    lines.extend(f"  {problem}" for problem in problems)
+    return click.ClickException("\n".join(lines))

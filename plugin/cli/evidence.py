@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from plugin.attainment import emit_assessed, emit_imported, emit_pulled
-from plugin.cli.common import PluginGroup, db, loaded_framework, settings
+from plugin.cli.common import PluginGroup, db, file_refused, loaded_framework, settings
 from plugin.rollup.changes import merge_changes
 from plugin.rollup.config import rollup_config
 from plugin.rollup.imports import EvidenceFileInvalid, import_evidence
@@ -33,9 +33,7 @@ def evidence_import(file: Path) -> None:
             changes = merge_changes(report.changes)
             emit_assessed(session, changes, framework, config)
     except EvidenceFileInvalid as exc:
-        lines = [f"{file}: refused, nothing imported:"]
-        lines.extend(f"  {problem}" for problem in exc.problems)
-        raise click.ClickException("\n".join(lines)) from None
+        raise file_refused(file, exc.problems) from None
     click.echo(
         f"{file}: {report.rows} row(s), {len(report.new)} new, "
         f"{report.rows - len(report.new)} unchanged; {len(changes)} level(s) changed; "

@@ -267,6 +267,9 @@ def read_case(raw_text: str | bytes) -> dict[str, Any]:
     return _object(package, "file")
 
 
+_CheckedItem = tuple[str, dict[str, Any], dict[str, Any], str]
+
+
 def import_case(session: Session, package: dict[str, Any]) -> CaseImport:
     """Create or update a framework from a CFPackage; errors name the field at fault.
 
@@ -287,8 +290,41 @@ def import_case(session: Session, package: dict[str, Any]) -> CaseImport:
 
     # Check every item and association before writing anything.
     result = CaseImport()
+    checked, by_identifier = _check_items(entries, result)
+    parents = _check_parents(associations, by_identifier)
+
+    key = _framework_key({"identifier": identifier}, doc_ours)
+    result.framework = key
+    framework = session.scalars(select(Framework).where(Framework.key == key)).one_or_none()
+    if framework is None:
+        framework = Framework(key=key)
+        session.add(framework)
+    framework.version = _text(document.get("version"), "CFDocument.version")[:40]
+    framework.title_zh = title
+    framework.title_en = str(doc_ours.get("titleEn") or title)
+    framework.source_zh = _text(document.get("description"), "CFDocument.description")
+    framework.source_en = str(doc_ours.get("sourceEn") or "")
+    framework.targets_note_zh = str(doc_ours.get("targetsNoteZh") or "")
+    framework.targets_note_en = str(doc_ours.get("targetsNoteEn") or "")
+    canonical = json.dumps(package, sort_keys=True, ensure_ascii=False)
+    framework.content_sha256 = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
+    if changed_at is not None:
+        framework.loaded_at = changed_at
+    session.flush()
+    _write_items(session, framework, checked, parents, result)
+    session.expire(framework, ["items"])
+    return result
+
+
+def _check_items(
+    entries: list[Any], result: CaseImport
+) -> tuple[list[_CheckedItem], dict[str, str]]:
+    """The items to import as (code, entry, extensions, name), and each identifier's code.
+
+    Items without a code are skipped and noted in ``result``.
+    """
     by_identifier: dict[str, str] = {}
-    checked: list[tuple[str, dict[str, Any], dict[str, Any], str]] = []
+    checked: list[_CheckedItem] = []
     codes: set[str] = set()
     for index, raw_entry in enumerate(entries):
         path = f"CFItems[{index}]"
@@ -306,6 +342,11 @@ def import_case(session: Session, package: dict[str, Any]) -> CaseImport:
         codes.add(code)
         by_identifier[item_id] = code
         checked.append((code, entry, _ours(entry, path), name))
+    return checked, by_identifier
+
+
+def _check_parents(associations: list[Any], by_identifier: dict[str, str]) -> dict[str, str]:
+    """Each imported item's parent code, from the ``isChildOf`` associations between them."""
     parents: dict[str, str] = {}
     for index, raw_association in enumerate(associations):
         path = f"CFAssociations[{index}]"
@@ -329,26 +370,17 @@ def import_case(session: Session, package: dict[str, Any]) -> CaseImport:
         if child == parent:
             raise _fail(f"{path}.destinationNodeURI", f"{child} cannot be its own parent")
         parents[child] = parent
+    return parents
 
-    key = _framework_key({"identifier": identifier}, doc_ours)
-    result.framework = key
-    framework = session.scalars(select(Framework).where(Framework.key == key)).one_or_none()
-    if framework is None:
-        framework = Framework(key=key)
-        session.add(framework)
-    framework.version = _text(document.get("version"), "CFDocument.version")[:40]
-    framework.title_zh = title
-    framework.title_en = str(doc_ours.get("titleEn") or title)
-    framework.source_zh = _text(document.get("description"), "CFDocument.description")
-    framework.source_en = str(doc_ours.get("sourceEn") or "")
-    framework.targets_note_zh = str(doc_ours.get("targetsNoteZh") or "")
-    framework.targets_note_en = str(doc_ours.get("targetsNoteEn") or "")
-    canonical = json.dumps(package, sort_keys=True, ensure_ascii=False)
-    framework.content_sha256 = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
-    if changed_at is not None:
-        framework.loaded_at = changed_at
-    session.flush()
 
+def _write_items(
+    session: Session,
+    framework: Framework,
+    checked: list[_CheckedItem],
+    parents: dict[str, str],
+    result: CaseImport,
+) -> None:
+    """Create or update the framework's items in package order, then set their parents."""
     existing = {
         item.code: item
         for item in session.scalars(select(Item).where(Item.framework_id == framework.id))
@@ -374,5 +406,3 @@ def import_case(session: Session, package: dict[str, Any]) -> CaseImport:
         parent = parents.get(code)
         item.parent_id = items[parent].id if parent is not None else None
     session.flush()
-    session.expire(framework, ["items"])
-    return result

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import tomllib
 from collections.abc import Mapping
 from functools import cache
@@ -11,11 +10,11 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from plugin.competencies.content import check_markdown, render_markdown
-from plugin.competencies.models import CheckItem, Module
+from plugin.competencies.content import check_markdown
 from plugin.competencies.modules import MARKDOWN_FIELDS, first_error
 from plugin.competencies.schemas import ModuleInput
 from plugin.core.errors import InvalidInput
+from plugin.core.files import read_utf8
 
 DEFAULT_DEMO_CONTENT_FILE = Path(__file__).resolve().parent / "data" / "demo_content.toml"
 # The ModuleInput fields demo content supplies; titles and hours come from framework.toml.
@@ -47,12 +46,7 @@ def read_demo_content(
 ) -> dict[str, Any]:
     """Read and check a demo content file; errors name the topic and the field."""
     source = Path(path) if path else DEFAULT_DEMO_CONTENT_FILE
-    try:
-        raw_text = source.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInput(f"{source}: file not found", field="file") from None
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{source}: not UTF-8 text", field="file") from None
+    raw_text = read_utf8(source)
     try:
         raw = tomllib.loads(raw_text)
     except tomllib.TOMLDecodeError as exc:
@@ -125,22 +119,3 @@ def demo_entry(framework_key: str, topic_id: str) -> dict[str, Any] | None:
         return None
     entry: dict[str, Any] | None = content["modules"].get(topic_id)
     return entry
-
-
-def apply_demo_content(module: Module, entry: Mapping[str, Any]) -> None:
-    """Set a module's content (each language's Markdown and HTML), mastery score and checks."""
-    module.content_markdown_zh = entry["content_markdown_zh"]
-    module.content_markdown_en = entry["content_markdown_en"]
-    module.content_html_zh = render_markdown(entry["content_markdown_zh"])
-    module.content_html_en = render_markdown(entry["content_markdown_en"])
-    module.mastery_score = entry["mastery_score"]
-    module.check_items = [
-        CheckItem(
-            position=position,
-            prompt_zh=item["prompt_zh"],
-            prompt_en=item["prompt_en"],
-            multiple=item["multiple"],
-            choices=copy.deepcopy(item["choices"]),
-        )
-        for position, item in enumerate(entry["check_items"], start=1)
-    ]

@@ -13,7 +13,8 @@ from marshmallow import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plugin.competencies.demo_content import apply_demo_content, demo_entry
+from plugin.competencies.demo_content import demo_entry
+from plugin.competencies.framework_checks import REPORT_SCALE, check_references, first_error
 from plugin.competencies.models import (
     SEED_ORIGIN,
     Framework,
@@ -26,12 +27,12 @@ from plugin.competencies.models import (
     Scale,
     TrainingClass,
 )
+from plugin.competencies.modules import apply_content
 from plugin.competencies.schemas import FrameworkFile
 from plugin.core.errors import InvalidInput
+from plugin.core.files import read_utf8
 
 DEFAULT_FRAMEWORK_FILE = Path(__file__).resolve().parent / "data" / "framework.toml"
-REPORT_SCALE = "report"
-DIGCOMP_SCALE = "digcomp"
 
 
 @dataclass
@@ -63,12 +64,7 @@ def item_iri(iri_base: str, framework_key: str, code: str) -> str:
 def read_framework_file(path: Path | str | None = None) -> dict[str, Any]:
     """Read and check a framework data file; errors name the entry and field."""
     source = Path(path) if path else DEFAULT_FRAMEWORK_FILE
-    try:
-        raw_text = source.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise InvalidInput(f"{source}: file not found", field="file") from None
-    except UnicodeDecodeError:
-        raise InvalidInput(f"{source}: not UTF-8 text", field="file") from None
+    raw_text = read_utf8(source)
     return parse_framework(raw_text, source=str(source))
 
 
@@ -88,97 +84,12 @@ def check_framework(raw: dict[str, Any], source: str = "<data>") -> dict[str, An
     try:
         data: dict[str, Any] = FrameworkFile().load(raw)
     except ValidationError as exc:
-        path, message = _first_error(exc.messages, raw)
+        path, message = first_error(exc.messages, raw)
         raise InvalidInput(f"{source}: {path}: {message}", field=path) from None
-    _check_references(data, source)
+    check_references(data, source)
     canonical = json.dumps(raw, sort_keys=True, ensure_ascii=False, default=str)
     data["sha256"] = hashlib.sha256(canonical.encode("utf-8")).hexdigest()
     return data
-
-
-def _first_error(messages: Any, raw: Any, path: str = "") -> tuple[str, str]:
-    """The first marshmallow error as (``indicators[3] DC1-K4.name.en``, message)."""
-    if isinstance(messages, list):
-        return path or "file", "; ".join(str(m) for m in messages)
-    key = sorted(messages, key=str)[0]
-    child_raw = None
-    if isinstance(raw, dict):
-        child_raw = raw.get(key)
-    elif isinstance(raw, list) and isinstance(key, int) and key < len(raw):
-        child_raw = raw[key]
-    if isinstance(key, int):
-        entry_id = child_raw.get("id") if isinstance(child_raw, dict) else None
-        label = f"{path}[{key}]" + (f" ({entry_id})" if entry_id else "")
-    else:
-        label = f"{path}.{key}" if path else str(key)
-    return _first_error(messages[key], child_raw, label)
-
-
-def _check_references(data: dict[str, Any], source: str) -> None:
-    """Cross-entry rules: unique ids, known references, the two scales present."""
-
-    def fail(path: str, message: str) -> None:
-        raise InvalidInput(f"{source}: {path}: {message}", field=path)
-
-    seen: set[str] = set()
-    for section in ("competencies", "indicators", "attitudes"):
-        for entry in data[section]:
-            if entry["id"] in seen:
-                fail(f"{section} ({entry['id']}).id", "duplicate id")
-            seen.add(entry["id"])
-    competencies = {c["id"] for c in data["competencies"]}
-    for entry in data["indicators"]:
-        if entry["competency"] not in competencies:
-            fail(
-                f"indicators ({entry['id']}).competency",
-                f"unknown competency {entry['competency']}",
-            )
-    scales = {s["id"]: s for s in data["scales"]}
-    for required in (REPORT_SCALE, DIGCOMP_SCALE):
-        if required not in scales:
-            fail("scales", f"scale {required!r} is missing")
-    report_levels = {lvl["number"] for lvl in scales[REPORT_SCALE]["levels"]}
-    digcomp_levels = {lvl["number"] for lvl in scales[DIGCOMP_SCALE]["levels"]}
-    for row in data["scale_mapping"]:
-        if row["report_level"] not in report_levels:
-            fail(f"scale_mapping ({row['report_level']}).report_level", "no such report level")
-        for number in row["digcomp_levels"]:
-            if number not in digcomp_levels:
-                fail(f"scale_mapping ({row['report_level']}).digcomp_levels", f"no level {number}")
-    grades = {g["id"] for g in data["grades"]}
-    if len(grades) != len(data["grades"]):
-        fail("grades", "duplicate grade id")
-    class_ids: set[str] = set()
-    topic_ids: set[str] = set()
-    for entry in data["classes"]:
-        label = f"classes ({entry['id']})"
-        if entry["id"] in class_ids:
-            fail(f"{label}.id", "duplicate id")
-        class_ids.add(entry["id"])
-        for grade in entry["grades"]:
-            if grade not in grades:
-                fail(f"{label}.grades", f"unknown grade {grade!r}")
-        for code in entry["competencies"]:
-            if code not in competencies:
-                fail(f"{label}.competencies", f"unknown competency {code}")
-        for topic in entry["topics"]:
-            if topic["id"] in topic_ids:
-                fail(f"{label}.topics ({topic['id']}).id", "duplicate id")
-            topic_ids.add(topic["id"])
-            for tag in topic["tags"]:
-                if tag not in seen:
-                    fail(f"{label}.topics ({topic['id']}).tags", f"unknown id {tag}")
-    targets = data["targets"]
-    if targets["scale"] != REPORT_SCALE:
-        fail("targets.scale", f"must be {REPORT_SCALE!r}")
-    for row in targets["grades"]:
-        if row["grade"] not in grades:
-            fail(f"targets.grades ({row['grade']}).grade", "unknown grade")
-        for code, level in row["levels"].items():
-            if code not in competencies:
-                fail(f"targets.grades ({row['grade']}).levels.{code}", "unknown competency")
-            if level not in report_levels:
-                fail(f"targets.grades ({row['grade']}).levels.{code}", f"no report level {level}")
 
 
 def _assign(obj: Any, **values: Any) -> bool:
@@ -201,7 +112,10 @@ def _upsert(session: Session, model: type, lookup: dict[str, Any]) -> tuple[Any,
     return row, True
 
 
-def _texts(prefix: str, text: dict[str, str] | None) -> dict[str, str]:
+Bilingual = dict[str, str] | None  # a text of the file in both languages (``zh_tw``, ``en``)
+
+
+def _texts(prefix: str, text: Bilingual) -> dict[str, str]:
     """``{"zh-TW": a, "en": b}`` as model columns ``prefix_zh`` and ``prefix_en``."""
     text = text or {}
     return {f"{prefix}_zh": text.get("zh_tw", ""), f"{prefix}_en": text.get("en", "")}
@@ -241,46 +155,29 @@ def _load_items(
 ) -> dict[str, Item]:
     items: dict[str, Item] = {}
     position = 0
+
+    def load(entry: dict[str, Any], kind: str, parent: Item | None, description: Bilingual) -> None:
+        nonlocal position
+        position += 1
+        item, created = _upsert(session, Item, {"framework_id": framework.id, "code": entry["id"]})
+        changed = _assign(
+            item,
+            kind=kind,
+            parent_id=parent.id if parent is not None else None,
+            position=position,
+            **_texts("name", entry["name"]),
+            **_texts("description", description),
+        )
+        report.count(kind, created, changed)
+        items[entry["id"]] = item
+
     for entry in data["competencies"]:
-        position += 1
-        item, created = _upsert(session, Item, {"framework_id": framework.id, "code": entry["id"]})
-        changed = _assign(
-            item,
-            kind="competency",
-            parent_id=None,
-            position=position,
-            **_texts("name", entry["name"]),
-            **_texts("description", entry["definition"]),
-        )
-        report.count("competency", created, changed)
-        items[entry["id"]] = item
-    session.flush()
+        load(entry, "competency", None, entry["definition"])
+    session.flush()  # the indicators below need their competencies' ids
     for entry in data["indicators"]:
-        position += 1
-        item, created = _upsert(session, Item, {"framework_id": framework.id, "code": entry["id"]})
-        changed = _assign(
-            item,
-            kind=entry["kind"],
-            parent_id=items[entry["competency"]].id,
-            position=position,
-            **_texts("name", entry["name"]),
-            **_texts("description", entry["description"]),
-        )
-        report.count(entry["kind"], created, changed)
-        items[entry["id"]] = item
+        load(entry, entry["kind"], items[entry["competency"]], entry["description"])
     for entry in data["attitudes"]:
-        position += 1
-        item, created = _upsert(session, Item, {"framework_id": framework.id, "code": entry["id"]})
-        changed = _assign(
-            item,
-            kind="attitude",
-            parent_id=None,
-            position=position,
-            **_texts("name", entry["name"]),
-            **_texts("description", entry["description"]),
-        )
-        report.count("attitude", created, changed)
-        items[entry["id"]] = item
+        load(entry, "attitude", None, entry["description"])
     session.flush()
     return items
 
@@ -416,7 +313,7 @@ def _load_topic_module(
         # Demo content is written once, at creation; later loads leave designers' edits alone.
         entry = demo_entry(framework.key, topic["id"])
         if entry is not None:
-            apply_demo_content(module, entry)
+            apply_content(module, entry)
             for _item in entry["check_items"]:
                 report.count("check_item", True, False)
 

@@ -54,6 +54,18 @@ class_grades = Table(
 )
 
 
+class _FrameworkPart:
+    """Columns of a scale, grade or class: its framework, its key there, its two names."""
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    framework_id: Mapped[int] = mapped_column(
+        ForeignKey("competency_frameworks.id", ondelete="CASCADE"), index=True
+    )
+    key: Mapped[str] = mapped_column(String(40))
+    name_zh: Mapped[str] = mapped_column(Text)
+    name_en: Mapped[str] = mapped_column(Text)
+
+
 class Framework(Base):
     """One competency framework (the seed report's, or one imported later)."""
 
@@ -110,19 +122,11 @@ class Item(Base):
     children: Mapped[list[Item]] = relationship(back_populates="parent", order_by="Item.position")
 
 
-class Scale(Base):
+class Scale(_FrameworkPart, Base):
     """A proficiency scale: the report's three levels or DigComp 2.2's eight."""
 
     __tablename__ = "competency_scales"
     __table_args__ = (UniqueConstraint("framework_id", "key"),)
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    framework_id: Mapped[int] = mapped_column(
-        ForeignKey("competency_frameworks.id", ondelete="CASCADE"), index=True
-    )
-    key: Mapped[str] = mapped_column(String(40))
-    name_zh: Mapped[str] = mapped_column(Text)
-    name_en: Mapped[str] = mapped_column(Text)
 
     framework: Mapped[Framework] = relationship(back_populates="scales")
     levels: Mapped[list[Level]] = relationship(back_populates="scale", order_by="Level.number")
@@ -156,20 +160,13 @@ class Level(Base):
     scale: Mapped[Scale] = relationship(back_populates="levels")
 
 
-class Grade(Base):
+class Grade(_FrameworkPart, Base):
     """A civil-service grade a target applies to (委任, 薦任, 簡任, 主管)."""
 
     __tablename__ = "competency_grades"
     __table_args__ = (UniqueConstraint("framework_id", "key"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    framework_id: Mapped[int] = mapped_column(
-        ForeignKey("competency_frameworks.id", ondelete="CASCADE"), index=True
-    )
-    key: Mapped[str] = mapped_column(String(40))
     position: Mapped[int] = mapped_column(Integer, default=0)
-    name_zh: Mapped[str] = mapped_column(Text)
-    name_en: Mapped[str] = mapped_column(Text)
 
     framework: Mapped[Framework] = relationship(back_populates="grades")
     targets: Mapped[list[GradeTarget]] = relationship(back_populates="grade")
@@ -197,20 +194,13 @@ class GradeTarget(Base):
     item: Mapped[Item] = relationship()
 
 
-class TrainingClass(Base):
+class TrainingClass(_FrameworkPart, Base):
     """A recommended class (班別) of the report's 表 4; its topics are catalog modules."""
 
     __tablename__ = "competency_classes"
     __table_args__ = (UniqueConstraint("framework_id", "key"),)
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    framework_id: Mapped[int] = mapped_column(
-        ForeignKey("competency_frameworks.id", ondelete="CASCADE"), index=True
-    )
-    key: Mapped[str] = mapped_column(String(40))
     position: Mapped[int] = mapped_column(Integer, default=0)
-    name_zh: Mapped[str] = mapped_column(Text)
-    name_en: Mapped[str] = mapped_column(Text)
     audience_zh: Mapped[str] = mapped_column(Text, default="")
     audience_en: Mapped[str] = mapped_column(Text, default="")
     goal_zh: Mapped[str] = mapped_column(Text, default="")

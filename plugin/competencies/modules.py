@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import copy
 import uuid
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -188,12 +190,18 @@ def _apply(module: Module, values: dict[str, Any]) -> None:
     module.description_zh = values["description_zh"]
     module.description_en = values["description_en"]
     module.hours = values["hours"]
+    module.external_url = values["external_url"]
+    module.external_display = values["external_display"]
+    apply_content(module, values)
+
+
+def apply_content(module: Module, values: Mapping[str, Any]) -> None:
+    """Set a module's content (each language's Markdown and its HTML), mastery score and
+    knowledge check from checked values."""
     module.content_markdown_zh = values["content_markdown_zh"]
     module.content_markdown_en = values["content_markdown_en"]
     module.content_html_zh = render_markdown(values["content_markdown_zh"])
     module.content_html_en = render_markdown(values["content_markdown_en"])
-    module.external_url = values["external_url"]
-    module.external_display = values["external_display"]
     module.mastery_score = values["mastery_score"]
     module.check_items = [
         CheckItem(
@@ -201,7 +209,7 @@ def _apply(module: Module, values: dict[str, Any]) -> None:
             prompt_zh=item["prompt_zh"],
             prompt_en=item["prompt_en"],
             multiple=item["multiple"],
-            choices=item["choices"],
+            choices=copy.deepcopy(item["choices"]),
         )
         for position, item in enumerate(values["check_items"], start=1)
     ]

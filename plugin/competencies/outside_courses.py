@@ -121,6 +121,27 @@ def _check_header(line: int, header: list[str]) -> None:
     )
 
 
+def _check_code(code: str, fail: Callable[[str, str], None]) -> None:
+    if not code:
+        fail("code", "required")
+    elif len(code) > MAX_CODE_LENGTH:
+        fail("code", f"at most {MAX_CODE_LENGTH} characters")
+    elif any(not ch.isprintable() for ch in code):
+        fail("code", "must not contain control characters")
+    elif starts_formula(code):
+        # The code is an identifier that coverage exports write into spreadsheet cells.
+        fail("code", "must not start with =, +, -, @ (a spreadsheet would run it as a formula)")
+
+
+def _check_title(title: str, fail: Callable[[str, str], None]) -> None:
+    if not title:
+        fail("title", "required")
+    elif len(title) > MAX_TITLE_LENGTH:
+        fail("title", f"at most {MAX_TITLE_LENGTH} characters")
+    elif "\x00" in title:  # PostgreSQL text cannot hold it
+        fail("title", "must not contain NUL characters")
+
+
 class _RowChecker:
     """Checks rows against the framework's grades and item codes."""
 
@@ -153,39 +174,12 @@ class _RowChecker:
             problems.append(Problem(line, name, message))
 
         code = raw["code"]
-        if not code:
-            fail("code", "required")
-        elif len(code) > MAX_CODE_LENGTH:
-            fail("code", f"at most {MAX_CODE_LENGTH} characters")
-        elif any(not ch.isprintable() for ch in code):
-            fail("code", "must not contain control characters")
-        elif starts_formula(code):
-            # The code is an identifier that coverage exports write into spreadsheet cells.
-            fail("code", "must not start with =, +, -, @ (a spreadsheet would run it as a formula)")
+        _check_code(code, fail)
         title = raw["title"]
-        if not title:
-            fail("title", "required")
-        elif len(title) > MAX_TITLE_LENGTH:
-            fail("title", f"at most {MAX_TITLE_LENGTH} characters")
-        elif "\x00" in title:  # PostgreSQL text cannot hold it
-            fail("title", "must not contain NUL characters")
+        _check_title(title, fail)
         hours = self._hours(raw["hours"], fail)
-        audience: list[str] = []
-        for name in _split(raw["audience"]):
-            key = self.grades.get(name) or self.grades.get(name.lower())
-            if key is None:
-                fail("audience", f"unknown grade {name!r} (use {self.grade_help})")
-            elif key not in audience:
-                audience.append(key)
-        tags: list[str] = []
-        for name in _split(raw["tags"]):
-            code_found = self.items.get(name.upper())
-            if code_found is None:
-                fail("tags", f"unknown competency ID {name!r}")
-            elif code_found not in tags:
-                tags.append(code_found)
-        if not _split(raw["tags"]):
-            fail("tags", "at least one competency ID is required (e.g. DC1-K1;AT4)")
+        audience = self._audience(raw["audience"], fail)
+        tags = self._tags(raw["tags"], fail)
         if len(problems) > before or hours is None:
             return None
         return CourseRow(
@@ -196,6 +190,30 @@ class _RowChecker:
             audience=tuple(key for key in self.grade_order if key in audience),
             tags=tuple(sorted(tags)),
         )
+
+    def _audience(self, text: str, fail: Callable[[str, str], None]) -> list[str]:
+        """The grade keys a cell names (by key or Chinese name), each once."""
+        audience: list[str] = []
+        for name in _split(text):
+            key = self.grades.get(name) or self.grades.get(name.lower())
+            if key is None:
+                fail("audience", f"unknown grade {name!r} (use {self.grade_help})")
+            elif key not in audience:
+                audience.append(key)
+        return audience
+
+    def _tags(self, text: str, fail: Callable[[str, str], None]) -> list[str]:
+        """The item codes a cell names (any case), each once; at least one is required."""
+        tags: list[str] = []
+        for name in _split(text):
+            code_found = self.items.get(name.upper())
+            if code_found is None:
+                fail("tags", f"unknown competency ID {name!r}")
+            elif code_found not in tags:
+                tags.append(code_found)
+        if not _split(text):
+            fail("tags", "at least one competency ID is required (e.g. DC1-K1;AT4)")
+        return tags
 
     @staticmethod
     def _hours(text: str, fail: Callable[[str, str], None]) -> float | None:

@@ -222,54 +222,10 @@ def _complete(settings: Settings, base_dir: Path) -> Settings:
         instance_dir = (base_dir / instance_dir).resolve()
     changes: dict[str, Any] = {"instance_dir": str(instance_dir)}
     if settings.is_development:
-        if not settings.secret_key:
-            changes["secret_key"] = development_secret(instance_dir)
-        if not settings.database.url:
-            db_file = instance_dir / "plugin.sqlite3"
-            changes["database"] = dataclasses.replace(settings.database, url=f"sqlite:///{db_file}")
-        lti_changes: dict[str, Any] = {}
-        if not settings.lti.base_url:
-            lti_changes["base_url"] = development_tool_url()
-        if not settings.lti.dynamic_registration_urls:
-            lti_changes["dynamic_registration_urls"] = ("*",)
-        if lti_changes:
-            changes["lti"] = dataclasses.replace(settings.lti, **lti_changes)
-        if settings.sandbox.enabled and not settings.sandbox.platform_url:
-            changes["sandbox"] = dataclasses.replace(
-                settings.sandbox, platform_url=development_sandbox_url()
-            )
-        if not settings.xapi.lrs:
-            changes["xapi"] = dataclasses.replace(
-                settings.xapi, lrs=(development_lrs_target(instance_dir),)
-            )
+        changes.update(_development_defaults(settings, instance_dir))
     else:
-        required = (
-            ("secret_key", settings.secret_key),
-            ("database.url", settings.database.url),
-            ("lti.base_url", settings.lti.base_url),
-            # Statements are the tool's reason to exist; without an LRS they would only pile up.
-            ("xapi.lrs", settings.xapi.lrs),
-        )
-        for key, value in required:
-            if not value:
-                raise ConfigError(
-                    f"{settings.source}: key '{key}' is required when env = \"production\""
-                )
-        if settings.sandbox.enabled:
-            raise ConfigError(
-                f"{settings.source}: key 'sandbox.enabled' must be false when env = \"production\""
-            )
-    if not all(part.isidentifier() for part in settings.sandbox.module.split(".")):
-        raise ConfigError(
-            f"{settings.source}: key 'sandbox.module' must be a Python module name, "
-            f"got {settings.sandbox.module!r}"
-        )
-    for key, url in (
-        ("lti.base_url", settings.lti.base_url),
-        ("sandbox.platform_url", settings.sandbox.platform_url),
-    ):
-        if url and not url.startswith(("https://", "http://")):
-            raise ConfigError(f"{settings.source}: key '{key}' must be an http(s) URL, got {url!r}")
+        _check_production(settings)
+    _check_names_and_urls(settings)
     _check_lrs_targets(settings)
     _check_dynamic_registration_urls(settings)
     _check_rollup(settings)
@@ -281,6 +237,67 @@ def _complete(settings: Settings, base_dir: Path) -> Settings:
             f"{settings.source}: key 'secret_key' must be at least {MIN_SECRET_LENGTH} characters"
         )
     return dataclasses.replace(settings, **changes)
+
+
+def _development_defaults(settings: Settings, instance_dir: Path) -> dict[str, Any]:
+    """What development fills in that the file leaves out: secret, database, URLs, LRS."""
+    changes: dict[str, Any] = {}
+    if not settings.secret_key:
+        changes["secret_key"] = development_secret(instance_dir)
+    if not settings.database.url:
+        db_file = instance_dir / "plugin.sqlite3"
+        changes["database"] = dataclasses.replace(settings.database, url=f"sqlite:///{db_file}")
+    lti_changes: dict[str, Any] = {}
+    if not settings.lti.base_url:
+        lti_changes["base_url"] = development_tool_url()
+    if not settings.lti.dynamic_registration_urls:
+        lti_changes["dynamic_registration_urls"] = ("*",)
+    if lti_changes:
+        changes["lti"] = dataclasses.replace(settings.lti, **lti_changes)
+    if settings.sandbox.enabled and not settings.sandbox.platform_url:
+        changes["sandbox"] = dataclasses.replace(
+            settings.sandbox, platform_url=development_sandbox_url()
+        )
+    if not settings.xapi.lrs:
+        changes["xapi"] = dataclasses.replace(
+            settings.xapi, lrs=(development_lrs_target(instance_dir),)
+        )
+    return changes
+
+
+def _check_production(settings: Settings) -> None:
+    """Production names its secret, database, address and LRS, and runs no sandbox."""
+    required = (
+        ("secret_key", settings.secret_key),
+        ("database.url", settings.database.url),
+        ("lti.base_url", settings.lti.base_url),
+        # Statements are the tool's reason to exist; without an LRS they would only pile up.
+        ("xapi.lrs", settings.xapi.lrs),
+    )
+    for key, value in required:
+        if not value:
+            raise ConfigError(
+                f"{settings.source}: key '{key}' is required when env = \"production\""
+            )
+    if settings.sandbox.enabled:
+        raise ConfigError(
+            f"{settings.source}: key 'sandbox.enabled' must be false when env = \"production\""
+        )
+
+
+def _check_names_and_urls(settings: Settings) -> None:
+    """The sandbox's module is a module name; the tool's and the sandbox's URLs are http(s)."""
+    if not all(part.isidentifier() for part in settings.sandbox.module.split(".")):
+        raise ConfigError(
+            f"{settings.source}: key 'sandbox.module' must be a Python module name, "
+            f"got {settings.sandbox.module!r}"
+        )
+    for key, url in (
+        ("lti.base_url", settings.lti.base_url),
+        ("sandbox.platform_url", settings.sandbox.platform_url),
+    ):
+        if url and not url.startswith(("https://", "http://")):
+            raise ConfigError(f"{settings.source}: key '{key}' must be an http(s) URL, got {url!r}")
 
 
 def _check_lrs_targets(settings: Settings) -> None:
@@ -411,6 +428,11 @@ def _coerce(hint: Any, value: Any, name: str, source: str) -> Any:
         return tuple(_coerce(item_type, v, f"{name}[{i}]", source) for i, v in enumerate(value))
     if origin in (types.UnionType, typing.Union):
         raise TypeError(f"unsupported union type for {name}")  # settings never use unions
+    return _scalar(hint, value, name, source)
+
+
+def _scalar(hint: Any, value: Any, name: str, source: str) -> Any:
+    """Check a string, number or boolean ``value`` against ``hint``."""
     # bool is a subclass of int in Python; TOML keeps them apart, so must we.
     if hint is int and (isinstance(value, bool) or not isinstance(value, int)):
         raise ConfigError(f"{source}: key '{name}' must be an integer, got {_kind(value)}")

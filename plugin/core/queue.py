@@ -12,6 +12,7 @@ import random
 import threading
 from collections.abc import Callable
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -30,6 +31,24 @@ MAX_LEASE_SECONDS = 15 * 60.0
 
 # A short transaction: a worker opens one per lease and per recorded outcome.
 UnitOfWork = Callable[[], AbstractContextManager[Session]]
+
+
+@dataclass(frozen=True)
+class BatchPolicy:
+    """How many rows a batch takes, how long requests may take, how retries back off."""
+
+    batch_size: int = 50
+    timeout: float = 10.0
+    retry_base_seconds: float = 5.0
+    retry_max_seconds: float = 900.0
+
+    def retry_delay(
+        self, attempts: int, rng: random.Random | None = None, retry_after: float | None = None
+    ) -> timedelta:
+        """The policy's backoff with jitter before the next try (:func:`backoff_delay`)."""
+        return backoff_delay(
+            attempts, self.retry_base_seconds, self.retry_max_seconds, rng, retry_after
+        )
 
 
 def lease_seconds(step_seconds: float, steps: int) -> float:

@@ -46,13 +46,7 @@ class HttpUrl:
 
 def parse_http_url(text: str) -> HttpUrl:
     """``text`` parsed, or UrlRefused: only http(s), a host, no user info, no fragment."""
-    if not isinstance(text, str) or not text:
-        raise UrlRefused("it is empty")
-    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F or ch == "\\" for ch in text):
-        # Browsers and libraries disagree on what such characters mean in a URL.
-        raise UrlRefused("it contains spaces, control characters or backslashes")
-    if not text.isascii():
-        raise UrlRefused("it is not ASCII (write an international host name in its xn-- form)")
+    _check_characters(text)
     parts = urlsplit(text)
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
@@ -68,12 +62,28 @@ def parse_http_url(text: str) -> HttpUrl:
         port = parts.port or DEFAULT_PORTS[scheme]
     except ValueError:
         raise UrlRefused("its port is not a number from 1 to 65535") from None
-    segments = tuple(segment for segment in parts.path.split("/")[1:])
+    return HttpUrl(text=text, scheme=scheme, host=host, port=port, segments=_segments(parts.path))
+
+
+def _check_characters(text: str) -> None:
+    """Refuse an empty text and characters whose meaning in a URL is disputed."""
+    if not isinstance(text, str) or not text:
+        raise UrlRefused("it is empty")
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F or ch == "\\" for ch in text):
+        # Browsers and libraries disagree on what such characters mean in a URL.
+        raise UrlRefused("it contains spaces, control characters or backslashes")
+    if not text.isascii():
+        raise UrlRefused("it is not ASCII (write an international host name in its xn-- form)")
+
+
+def _segments(path: str) -> tuple[str, ...]:
+    """The path's segments without a trailing empty one; refused with . or .. segments."""
+    segments = tuple(segment for segment in path.split("/")[1:])
     if segments and segments[-1] == "":
         segments = segments[:-1]
     if any(unquote(segment) in (".", "..") for segment in segments):
         raise UrlRefused("its path has . or .. segments")
-    return HttpUrl(text=text, scheme=scheme, host=host, port=port, segments=segments)
+    return segments
 
 
 @dataclass(frozen=True)

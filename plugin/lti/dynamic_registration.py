@@ -169,44 +169,21 @@ def register_dynamically(
     """
     client = http or GuardedHttp(timeout=timeout, internal_origins=admitted.named_origins)
     configuration_url = admitted.url
-    headers = {"Accept": "application/json"}
-    if registration_token:
-        # Canvas requires the registration token on this request too.
-        headers["Authorization"] = f"Bearer {registration_token}"
-    config = _exchange(lambda: client.get_json(configuration_url.text, headers), "fetch")
-    if not isinstance(config, dict):
-        log.warning("dynamic registration: the configuration is not a JSON object")
-        raise RegistrationError.coded("platform_unreachable")
-    for field in REQUIRED_PLATFORM_FIELDS:
-        if not isinstance(config.get(field), str) or not config[field]:
-            raise RegistrationError.coded(
-                "configuration_incomplete", field=f"openid_configuration.{field}"
-            )
+    config = _exchange(
+        lambda: client.get_json(configuration_url.text, _headers(registration_token)), "fetch"
+    )
+    issuer_url = _check_configuration(config, configuration_url)
     issuer = config["issuer"]
-    issuer_url = _parse(issuer, "issuer")
-    # Dynamic Registration §3.5.1: the issuer's domain must be the one the configuration was
-    # fetched from, or any site could claim to be another platform.
-    if issuer_url.host != configuration_url.host:
-        raise RegistrationError.coded(
-            "issuer_host_mismatch", field="issuer", issuer=issuer, host=configuration_url.host
-        )
-    for field in ENDPOINT_FIELDS:
-        _parse(config[field], f"openid_configuration.{field}")
-    algorithms = config.get("id_token_signing_alg_values_supported") or ["RS256"]
-    if "RS256" not in algorithms:
-        raise RegistrationError.coded(
-            "rs256_unsupported", field="id_token_signing_alg_values_supported"
-        )
     platform = config.get(PLATFORM_CONFIGURATION) or {}
     name = (
         str(platform.get("product_family_code") or issuer) if isinstance(platform, dict) else issuer
     )
     body = tool.client_registration(config)
-    post_headers = {"Accept": "application/json"}
-    if registration_token:
-        post_headers["Authorization"] = f"Bearer {registration_token}"
     answer = _exchange(
-        lambda: client.post_json(config["registration_endpoint"], body, post_headers), "post"
+        lambda: client.post_json(
+            config["registration_endpoint"], body, _headers(registration_token)
+        ),
+        "post",
     )
     client_id = answer.get("client_id") if isinstance(answer, dict) else None
     if not isinstance(client_id, str) or not client_id.strip():
@@ -234,6 +211,43 @@ def register_dynamically(
     return create_registration(
         session, details, deployments, origin="dynamic", organisation=organisation
     )
+
+
+def _headers(registration_token: str) -> dict[str, str]:
+    """The headers of both requests; Canvas requires the registration token on the fetch too."""
+    headers = {"Accept": "application/json"}
+    if registration_token:
+        headers["Authorization"] = f"Bearer {registration_token}"
+    return headers
+
+
+def _check_configuration(config: Any, configuration_url: HttpUrl) -> HttpUrl:
+    """The platform's configuration has what the tool needs (Dynamic Registration §3.4, §3.5);
+    the issuer's URL."""
+    if not isinstance(config, dict):
+        log.warning("dynamic registration: the configuration is not a JSON object")
+        raise RegistrationError.coded("platform_unreachable")
+    for field in REQUIRED_PLATFORM_FIELDS:
+        if not isinstance(config.get(field), str) or not config[field]:
+            raise RegistrationError.coded(
+                "configuration_incomplete", field=f"openid_configuration.{field}"
+            )
+    issuer = config["issuer"]
+    issuer_url = _parse(issuer, "issuer")
+    # Dynamic Registration §3.5.1: the issuer's domain must be the one the configuration was
+    # fetched from, or any site could claim to be another platform.
+    if issuer_url.host != configuration_url.host:
+        raise RegistrationError.coded(
+            "issuer_host_mismatch", field="issuer", issuer=issuer, host=configuration_url.host
+        )
+    for field in ENDPOINT_FIELDS:
+        _parse(config[field], f"openid_configuration.{field}")
+    algorithms = config.get("id_token_signing_alg_values_supported") or ["RS256"]
+    if "RS256" not in algorithms:
+        raise RegistrationError.coded(
+            "rs256_unsupported", field="id_token_signing_alg_values_supported"
+        )
+    return issuer_url
 
 
 def _parse(text: Any, field: str) -> HttpUrl:

@@ -30,7 +30,7 @@ from sqlalchemy.orm import Session, joinedload
 from plugin.core import queue
 from plugin.core.db import utcnow
 from plugin.core.http_answers import parse_json
-from plugin.core.queue import UnitOfWork, backoff_delay, lease_due_ids, lease_seconds
+from plugin.core.queue import BatchPolicy, UnitOfWork, lease_due_ids, lease_seconds
 from plugin.lti import service_links as links
 from plugin.lti.grade_outbox import (
     DELIVERED,
@@ -64,11 +64,9 @@ REQUESTS_PER_ROW = 2 + MAX_LINEITEM_PAGES + 1 + 2
 
 
 @dataclass(frozen=True)
-class DeliveryPolicy:
-    """How many rows a batch takes, how long requests may take, how retries back off."""
+class DeliveryPolicy(BatchPolicy):
+    """The grade queue's batches: a platform's gradebook is retried less eagerly than an LRS."""
 
-    batch_size: int = 50
-    timeout: float = 10.0
     retry_base_seconds: float = 30.0
     retry_max_seconds: float = 3600.0
 
@@ -127,18 +125,6 @@ class BatchReport:
             f"(superseded {self.superseded}), deferred {self.deferred}, failed {self.failed}"
             + (f", released {self.released}" if self.released else "")
         )
-
-
-def retry_delay(
-    attempts: int,
-    policy: DeliveryPolicy,
-    rng: random.Random | None = None,
-    retry_after: float | None = None,
-) -> timedelta:
-    """The policy's backoff with jitter before the next try (see plugin.core.queue)."""
-    return backoff_delay(
-        attempts, policy.retry_base_seconds, policy.retry_max_seconds, rng, retry_after
-    )
 
 
 def claim_due(
@@ -380,7 +366,7 @@ def record_outcome(
     elif outcome.status == "released":
         row.next_attempt_at = now
     else:
-        row.next_attempt_at = now + retry_delay(row.attempts, policy, rng, outcome.retry_after)
+        row.next_attempt_at = now + policy.retry_delay(row.attempts, rng, outcome.retry_after)
         row.last_error = outcome.message
     session.flush()
     return row.status

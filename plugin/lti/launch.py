@@ -287,16 +287,7 @@ def _verify_signature(
 
 def _check_claims(launch: ToolMessageLaunch, claims: dict[str, Any]) -> None:
     """The LTI claims of LTI 1.3 core §5.3 (required message claims) and §5.4."""
-    message_type = claims.get(CLAIM_MESSAGE_TYPE)
-    if not message_type:
-        raise LaunchRejected("missing_claim", claim="message_type")
-    version = claims.get(CLAIM_VERSION)
-    if not version:
-        raise LaunchRejected("missing_claim", claim="version")
-    if version != "1.3.0":
-        raise LaunchRejected("wrong_version", version=version)
-    if message_type not in SUPPORTED_MESSAGE_TYPES:
-        raise LaunchRejected("unknown_message_type", message_type=message_type)
+    message_type = _check_message_type(claims)
     if len(_required_text(claims, "sub")) > MAX_IDENTIFIER_LENGTH:
         # OIDC Core §2 / LTI 1.3 core §5.3.6: sub is at most 255 ASCII characters.
         raise LaunchRejected("invalid_claim", claim="sub", reason="longer than 255 characters")
@@ -306,23 +297,9 @@ def _check_claims(launch: ToolMessageLaunch, claims: dict[str, Any]) -> None:
         raise LaunchRejected("missing_claim", claim="roles")
     if not isinstance(roles, list) or not all(isinstance(r, str) for r in roles):
         raise LaunchRejected("invalid_claim", claim="roles", reason="must be a list of strings")
-    deployment_id = claims.get(CLAIM_DEPLOYMENT_ID)
-    if deployment_id is None or deployment_id == "":
-        raise LaunchRejected("missing_claim", claim="deployment_id")
-    if not isinstance(deployment_id, str):
-        # Else str() of a number or an object would be recorded as a new deployment.
-        raise LaunchRejected("invalid_claim", claim="deployment_id", reason="must be a string")
-    if not deployment_id.strip() or len(deployment_id) > MAX_IDENTIFIER_LENGTH:
-        # LTI 1.3 core §5.3.3: a non-empty string of at most 255 characters.
-        reason = "must be 1 to 255 characters, not blank"
-        raise LaunchRejected("invalid_claim", claim="deployment_id", reason=reason)
+    _check_deployment_id(claims.get(CLAIM_DEPLOYMENT_ID))
     if message_type == "LtiResourceLinkRequest":
-        link = claims.get(CLAIM_RESOURCE_LINK)
-        if not isinstance(link, dict) or not link.get("id"):
-            raise LaunchRejected("missing_claim", claim="resource_link.id")
-        if not isinstance(link["id"], str):  # LTI 1.3 core §5.3.5
-            reason = "id must be a string"
-            raise LaunchRejected("invalid_claim", claim="resource_link", reason=reason)
+        _check_resource_link(claims.get(CLAIM_RESOURCE_LINK))
     if message_type == DEEP_LINKING_REQUEST:
         _check_deep_linking_settings(claims.get(CLAIM_DEEP_LINKING_SETTINGS))
     for claim in OBJECT_CLAIMS:
@@ -336,6 +313,42 @@ def _check_claims(launch: ToolMessageLaunch, claims: dict[str, Any]) -> None:
         launch.validate_message()
     except LtiException as exc:
         raise LaunchRejected("invalid_claim", claim="message", reason=str(exc)) from None
+
+
+def _check_message_type(claims: dict[str, Any]) -> str:
+    """The message type, once it and the version are present and ones the tool supports."""
+    message_type = claims.get(CLAIM_MESSAGE_TYPE)
+    if not message_type:
+        raise LaunchRejected("missing_claim", claim="message_type")
+    version = claims.get(CLAIM_VERSION)
+    if not version:
+        raise LaunchRejected("missing_claim", claim="version")
+    if version != "1.3.0":
+        raise LaunchRejected("wrong_version", version=version)
+    if message_type not in SUPPORTED_MESSAGE_TYPES:
+        raise LaunchRejected("unknown_message_type", message_type=message_type)
+    return str(message_type)
+
+
+def _check_deployment_id(deployment_id: Any) -> None:
+    """LTI 1.3 core §5.3.3: the deployment_id claim is a non-empty string of at most 255."""
+    if deployment_id is None or deployment_id == "":
+        raise LaunchRejected("missing_claim", claim="deployment_id")
+    if not isinstance(deployment_id, str):
+        # Else str() of a number or an object would be recorded as a new deployment.
+        raise LaunchRejected("invalid_claim", claim="deployment_id", reason="must be a string")
+    if not deployment_id.strip() or len(deployment_id) > MAX_IDENTIFIER_LENGTH:
+        reason = "must be 1 to 255 characters, not blank"
+        raise LaunchRejected("invalid_claim", claim="deployment_id", reason=reason)
+
+
+def _check_resource_link(link: Any) -> None:
+    """LTI 1.3 core §5.3.5: a resource link launch names its link by a string id."""
+    if not isinstance(link, dict) or not link.get("id"):
+        raise LaunchRejected("missing_claim", claim="resource_link.id")
+    if not isinstance(link["id"], str):
+        reason = "id must be a string"
+        raise LaunchRejected("invalid_claim", claim="resource_link", reason=reason)
 
 
 def _check_grade_service(endpoint: dict[str, Any] | None) -> None:

@@ -99,6 +99,23 @@ def fetch_statements(
         url, params = urljoin(target.endpoint, more), None
 
 
+def _context_activity_ids(context: dict[str, Any]) -> list[str]:
+    """The ids of every context activity, whether a kind holds a list or one activity."""
+    activities = context.get("contextActivities") or {}
+    lists = [value if isinstance(value, list) else [value] for value in activities.values()]
+    return [a.get("id", "") for group in lists for a in group if isinstance(a, dict)]
+
+
+def _observed_at(statement: dict[str, Any]) -> datetime | None:
+    """When the statement says it happened (else when stored), if that has a time zone."""
+    moment = statement.get("timestamp") or statement.get("stored") or ""
+    try:
+        observed_at = datetime.fromisoformat(moment.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return observed_at if observed_at.tzinfo is not None else None
+
+
 class _Reader:
     def __init__(self, session: Session, framework: Framework, iri_base: str) -> None:
         self.prefix = f"{iri_base}{framework.key}/"
@@ -109,9 +126,7 @@ class _Reader:
 
     def read(self, statement: dict[str, Any]) -> Pulled | None:
         context = statement.get("context") or {}
-        activities = context.get("contextActivities") or {}
-        lists = [value if isinstance(value, list) else [value] for value in activities.values()]
-        ids = [a.get("id", "") for group in lists for a in group if isinstance(a, dict)]
+        ids = _context_activity_ids(context)
         if self.profile in ids:
             return None  # our own statement, already recorded when it was made
         account = (statement.get("actor") or {}).get("account") or {}
@@ -122,7 +137,19 @@ class _Reader:
         score = self._score(result)
         if score is None:
             return None
-        level = self._level(context)
+        items = self._items(statement, ids, self._level(context))
+        if not items:
+            return None
+        observed_at = _observed_at(statement)
+        if observed_at is None:
+            return None
+        success = result.get("success") if isinstance(result.get("success"), bool) else None
+        return Pulled(statement, issuer, sub, tuple(sorted(items.items())), score, success,
+                      observed_at)  # fmt: skip
+
+    def _items(self, statement: dict[str, Any], ids: list[str], level: int) -> dict[str, int]:
+        """Item code → level: the framework's items among the context activities, and the
+        tags of a known module the statement is about (the higher level wins)."""
         items: dict[str, int] = {}
         for iri in ids:
             if iri.startswith(self.prefix) and iri[len(self.prefix) :] in self.codes:
@@ -131,18 +158,7 @@ class _Reader:
         if module is not None:
             for tag in module.active_tags:
                 items[tag.item.code] = max(items.get(tag.item.code, 0), tag.level)
-        if not items:
-            return None
-        moment = statement.get("timestamp") or statement.get("stored") or ""
-        try:
-            observed_at = datetime.fromisoformat(moment.replace("Z", "+00:00"))
-        except ValueError:
-            return None
-        if observed_at.tzinfo is None:
-            return None
-        success = result.get("success") if isinstance(result.get("success"), bool) else None
-        return Pulled(statement, issuer, sub, tuple(sorted(items.items())), score, success,
-                      observed_at)  # fmt: skip
+        return items
 
     @staticmethod
     def _score(result: dict[str, Any]) -> float | None:

@@ -47,19 +47,11 @@ def init_app(app: Flask) -> None:
     api.init_app(app)
     app.register_blueprint(lti_pages.blueprint)
     course.init_app(app)
-    app.register_blueprint(coverage.blueprint)
-    app.register_blueprint(exports.blueprint)
-    app.register_blueprint(designer.blueprint)
-    app.register_blueprint(designer_copy.blueprint)
-    app.register_blueprint(modules.blueprint)
-    app.register_blueprint(competency_map.blueprint)
-    app.register_blueprint(health.blueprint)
-    app.register_blueprint(pages.blueprint)
-    app.register_blueprint(xapi_admin.blueprint)
-    app.register_blueprint(audit_admin.blueprint)
-    app.register_blueprint(heatmap.blueprint)
-    app.register_blueprint(outside_template.blueprint)
-    app.register_blueprint(vendor.blueprint)
+    for view in (
+        coverage, exports, designer, designer_copy, modules, competency_map, health, pages,
+        xapi_admin, audit_admin, heatmap, outside_template, vendor,
+    ):  # fmt: skip
+        app.register_blueprint(view.blueprint)
     sandbox = app_state.settings(app).sandbox
     if sandbox.enabled:  # development only: config refuses it in production
         load_extension(app, sandbox.module)

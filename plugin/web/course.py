@@ -66,9 +66,11 @@ def key_loader() -> KeyLoader:
     return load
 
 
-def read_roster(launch: Launch) -> tuple[bool, Roster | None, str]:
+def read_roster(
+    launch: Launch, purpose: str = "heat map roster"
+) -> tuple[bool, Roster | None, str]:
     """The course's roster from the platform (NRPS 2.0): (offered, the roster or None, the
-    problem when it could not be read)."""
+    problem when it could not be read); ``purpose`` names the reading in the log."""
     url = memberships_url(launch.claims)
     if url is None:
         return False, None, ""
@@ -84,7 +86,7 @@ def read_roster(launch: Launch) -> tuple[bool, Roster | None, str]:
             max_seconds=ROSTER_SECONDS_PER_TIMEOUT * app_state.settings().lti.http_timeout_seconds,
         )
     except ServiceError as exc:
-        log.warning("heat map roster of %s not read: %s", registration.issuer, exc.message)
+        log.warning("%s of %s not read: %s", purpose, registration.issuer, exc.message)
         return True, None, exc.message
     return True, roster, ""
 
@@ -114,24 +116,7 @@ def course_page() -> str:
     page = _page_number()
     registration = launch.deployment.registration
     grades = queue_counts(app_state.session(), registration.id)
-    roster: Roster | None = None
-    problem = ""
-    url = memberships_url(launch.claims)
-    if url is not None:
-        try:
-            roster = fetch_roster(
-                service_tokens(),
-                ServiceCredentials.of(registration),
-                key_loader(),
-                url,
-                limit=NRPS_PAGE_LIMIT,
-                max_pages=app_state.settings().lti.nrps_max_pages,
-                max_seconds=ROSTER_SECONDS_PER_TIMEOUT
-                * app_state.settings().lti.http_timeout_seconds,
-            )
-        except ServiceError as exc:
-            log.warning("course members of %s not read: %s", registration.issuer, exc.message)
-            problem = exc.message
+    offered, roster, problem = read_roster(launch, "course members")
     members = [_member_row(m, launch.person.sub) for m in roster.members] if roster else []
     pages = max(1, math.ceil(len(members) / PAGE_SIZE))
     if page > pages:
@@ -141,7 +126,7 @@ def course_page() -> str:
         "course/course.html",
         launch=launch,
         title=launch.context_title or (roster.context_title if roster else ""),
-        offered=url is not None,
+        offered=offered,
         roster=roster,
         problem=problem,
         members=shown,

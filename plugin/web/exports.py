@@ -138,21 +138,28 @@ def _launch() -> Launch:
     return launch
 
 
-def _learner(session: Session, launch: Launch) -> Learner:
-    """The learner an export is about: the launch's own, or ``?person=`` for designers."""
+def _learner(session: Session, launch: Launch, action: str) -> Learner:
+    """The learner an export is about: the launch's own, or ``?person=`` for designers; the
+    export is recorded in the access audit as ``action``."""
     person = request.args.get("person", "")
     if launch.role in (DESIGNER, ADMINISTRATOR):
         # Designers reach their own platform's learners only (competency_map.named_learner).
-        return named_learner(session, launch, person)
-    if launch.role != LEARNER or person:
+        learner = named_learner(session, launch, person)
+    elif launch.role != LEARNER or person:
         raise Forbidden(_("Learners can download only their own records."))
-    learner = find_learner(session, launch.person.issuer, launch.person.sub)
-    if learner is None:
-        raise NotFound(_("You have no recorded competency evidence yet."), field="person")
+    else:
+        found = find_learner(session, launch.person.issuer, launch.person.sub)
+        if found is None:
+            raise NotFound(_("You have no recorded competency evidence yet."), field="person")
+        learner = found
+    audit_learner(launch, action, learner.id)
     return learner
 
 
-def _attainment_rows(session: Session, learner: Learner) -> tuple[str, list[list[Any]]]:
+def _attainment_rows(action: str) -> tuple[str, list[list[Any]]]:
+    """The file name (without extension) and rows of the attainment export ``action``."""
+    session = app_state.session()
+    learner = _learner(session, _launch(), action)
     framework = _framework(session)
     report = attainment_report(
         session, learner, framework, rollup_config(app_state.settings().rollup)
@@ -181,34 +188,23 @@ def _attainment_rows(session: Session, learner: Learner) -> tuple[str, list[list
                 len(entry["evidence"]),
             ]
         )
-    return framework.key, rows
+    return f"attainment-{framework.key}-{learner.id}", rows
 
 
 @blueprint.get("/attainment.csv")
 def attainment_csv() -> Response:
     """A learner's attainment per item as CSV (UTF-8 with BOM for Excel, framework order)."""
-    launch = _launch()
-    session = app_state.session()
-    learner = _learner(session, launch)
-    audit_learner(launch, "export.attainment_csv", learner.id)
-    key, rows = _attainment_rows(session, learner)
-    return _download(
-        UTF8_BOM + csv_text(ATTAINMENT_COLUMNS, rows),
-        "text/csv; charset=utf-8",
-        f"attainment-{key}-{learner.id}.csv",
-    )
+    name, rows = _attainment_rows("export.attainment_csv")
+    body = UTF8_BOM + csv_text(ATTAINMENT_COLUMNS, rows)
+    return _download(body, "text/csv; charset=utf-8", f"{name}.csv")
 
 
 @blueprint.get("/attainment.xlsx")
 def attainment_xlsx() -> Response:
     """A learner's attainment per item as an Excel workbook (the CSV's columns)."""
-    launch = _launch()
-    session = app_state.session()
-    learner = _learner(session, launch)
-    audit_learner(launch, "export.attainment_xlsx", learner.id)
-    key, rows = _attainment_rows(session, learner)
+    name, rows = _attainment_rows("export.attainment_xlsx")
     body = _workbook("attainment", ATTAINMENT_COLUMNS, rows)
-    return _download(body, XLSX_TYPE, f"attainment-{key}-{learner.id}.xlsx")
+    return _download(body, XLSX_TYPE, f"{name}.xlsx")
 
 
 @blueprint.get("/badges.json")
@@ -216,8 +212,7 @@ def badges_json() -> Response:
     """The learner's Open Badges 3.0 credentials, one per attained competency (unsigned)."""
     launch = _launch()
     session = app_state.session()
-    learner = _learner(session, launch)
-    audit_learner(launch, "export.badges", learner.id)
+    learner = _learner(session, launch, "export.badges")
     framework = _framework(session)
     config = app_state.settings()
     own = launch.role == LEARNER
@@ -244,7 +239,7 @@ def _heatmap_table(action: str) -> tuple[str, list[str], list[list[Any]]]:
     session = app_state.session()
     framework = _framework(session)
     codes = [item.code for item in framework_order(framework) if item.kind in HEAT_KINDS]
-    _offered, roster, _problem = read_roster(launch)
+    _offered, roster, _problem = read_roster(launch, "heat map roster")
     rows = [
         [row.learner_id or "", row.name, row.sub] + [row.levels.get(code, 0) for code in codes]
         for row in launch_heat_rows(session, launch, roster)

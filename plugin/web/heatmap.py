@@ -77,7 +77,7 @@ def course_heatmap() -> str:
     session = app_state.session()
     framework = framework_or_404(session)
     columns = [item for item in framework_order(framework) if item.kind in HEAT_KINDS]
-    offered, roster, problem = read_roster(launch)
+    offered, roster, problem = read_roster(launch, "heat map roster")
     rows = launch_heat_rows(session, launch, roster)
     audit_launch(launch, "heatmap.view", course_subject(launch, len(rows)))
     top = top_level(framework)

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, load_only
 
 from plugin.core import queue
 from plugin.core.db import affected_rows, utcnow
-from plugin.core.queue import UnitOfWork, backoff_delay, lease_due_ids, lease_seconds
+from plugin.core.queue import BatchPolicy, UnitOfWork, lease_due_ids, lease_seconds
 from plugin.organisations.audience import Audience
 from plugin.xapi.lrs_client import MAX_REASON, LrsAnswer, LrsClient
 from plugin.xapi.models import DELIVERED, PENDING, QUARANTINED, OutboxStatement
@@ -43,13 +43,8 @@ NOT_TRIED_NOTE = "not tried: "
 
 
 @dataclass(frozen=True)
-class DeliveryPolicy:
-    """How many rows a batch takes, how long requests may take, how retries back off."""
-
-    batch_size: int = 50
-    timeout: float = 10.0
-    retry_base_seconds: float = 5.0
-    retry_max_seconds: float = 900.0
+class DeliveryPolicy(BatchPolicy):
+    """The statement queue's batches, which a refused statement splits."""
 
     @property
     def request_budget_seconds(self) -> float:
@@ -114,18 +109,6 @@ class BatchReport:
             + (f", released {self.released}" if self.released else "")
             + f" ({self.requests} request(s))"
         )
-
-
-def retry_delay(
-    attempts: int,
-    policy: DeliveryPolicy,
-    rng: random.Random | None = None,
-    retry_after: float | None = None,
-) -> timedelta:
-    """The policy's backoff with jitter before the next try (see plugin.core.queue)."""
-    return backoff_delay(
-        attempts, policy.retry_base_seconds, policy.retry_max_seconds, rng, retry_after
-    )
 
 
 def claim_due(
@@ -213,7 +196,7 @@ def _schedule_retries(
     ).all()
     for row in rows:
         row.attempts += 1
-        row.next_attempt_at = now + retry_delay(row.attempts, policy, rng, outcome.retry_after)
+        row.next_attempt_at = now + policy.retry_delay(row.attempts, rng, outcome.retry_after)
         row.last_error = outcome.message[:MAX_REASON]
     session.flush()
     return len(rows)

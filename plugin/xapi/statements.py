@@ -128,31 +128,24 @@ def _actor(learner: LearnerContext, send_names: bool) -> Agent:
     return agent
 
 
+def _platform_activity(iri: str, activity_type: str, title: str) -> Activity:
+    """The platform's resource link or course, named when the platform named it."""
+    if not title:
+        return Activity(id=iri, definition=ActivityDefinition(type=activity_type))
+    return Activity(
+        id=iri, definition=ActivityDefinition(type=activity_type, name=_names(title, ""))
+    )
+
+
 def _context(learner: LearnerContext, registration: str) -> Context:
     parent: list[Activity] = []
     grouping: list[Activity] = []
     if learner.resource_link_id:
-        parent.append(
-            Activity(
-                id=_link_iri(learner.issuer, "links", learner.resource_link_id),
-                definition=ActivityDefinition(
-                    type=LINK_TYPE, name=_names(learner.resource_link_title, "")
-                )
-                if learner.resource_link_title
-                else ActivityDefinition(type=LINK_TYPE),
-            )
-        )
+        link_iri = _link_iri(learner.issuer, "links", learner.resource_link_id)
+        parent.append(_platform_activity(link_iri, LINK_TYPE, learner.resource_link_title))
     if learner.context_id:
-        grouping.append(
-            Activity(
-                id=_link_iri(learner.issuer, "contexts", learner.context_id),
-                definition=ActivityDefinition(
-                    type=COURSE_TYPE, name=_names(learner.context_title, "")
-                )
-                if learner.context_title
-                else ActivityDefinition(type=COURSE_TYPE),
-            )
-        )
+        course_iri = _link_iri(learner.issuer, "contexts", learner.context_id)
+        grouping.append(_platform_activity(course_iri, COURSE_TYPE, learner.context_title))
     other = [
         Activity(
             id=tag.iri,

@@ -197,22 +197,23 @@ class _Checker:
             self.fail(f"{path}.duration", "not an ISO 8601 duration")
         if "extensions" in result:
             self.extensions(result["extensions"], f"{path}.extensions")
-        score = result.get("score")
-        if score is None:
-            return
+        if result.get("score") is not None:
+            self.score(result["score"], f"{path}.score")
+
+    def score(self, score: Any, path: str) -> None:
         if not isinstance(score, dict):
-            self.fail(f"{path}.score", "must be an object")
+            self.fail(path, "must be an object")
         scaled = score.get("scaled")
         # The profile's scores are in [0, 1] (xAPI allows [-1, 1]; ours are never negative).
         if scaled is not None and not (isinstance(scaled, int | float) and 0 <= scaled <= 1):
-            self.fail(f"{path}.score.scaled", f"must be a number in [0, 1], got {scaled!r}")
+            self.fail(f"{path}.scaled", f"must be a number in [0, 1], got {scaled!r}")
         low, high, raw = score.get("min"), score.get("max"), score.get("raw")
         if low is not None and high is not None and low > high:
-            self.fail(f"{path}.score", "min is above max")
+            self.fail(path, "min is above max")
         if raw is not None and low is not None and raw < low:
-            self.fail(f"{path}.score.raw", "below min")
+            self.fail(f"{path}.raw", "below min")
         if raw is not None and high is not None and raw > high:
-            self.fail(f"{path}.score.raw", "above max")
+            self.fail(f"{path}.raw", "above max")
 
     def context(self, context: Any) -> None:
         path = "statement.context"

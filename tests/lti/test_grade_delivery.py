@@ -38,7 +38,6 @@ from plugin.lti.grade_delivery import (
     GradeDeliverer,
     claim_due,
     deliver_due_scores,
-    retry_delay,
     run_worker,
 )
 from plugin.lti.grade_outbox import DELIVERED, FAILED, PENDING, Score, enqueue_score
@@ -484,10 +483,10 @@ def test_backoff_doubles_is_capped_and_jittered() -> None:
     policy = DeliveryPolicy(retry_base_seconds=30, retry_max_seconds=3600)
     rng = random.Random(7)
     for attempts, nominal in ((1, 30), (2, 60), (3, 120), (8, 3600), (40, 3600)):
-        delays = [retry_delay(attempts, policy, rng).total_seconds() for _ in range(50)]
+        delays = [policy.retry_delay(attempts, rng).total_seconds() for _ in range(50)]
         assert all(nominal / 2 <= d <= nominal for d in delays), (attempts, delays)
         assert len({round(d, 3) for d in delays}) > 1  # jitter spreads the retries
-    assert retry_delay(1, policy, rng, retry_after=900).total_seconds() >= 900
+    assert policy.retry_delay(1, rng, retry_after=900).total_seconds() >= 900
 
 
 def test_scores_url_appends_to_the_path_and_keeps_the_query() -> None:

@@ -14,7 +14,7 @@ import plugin.web.course as course_module
 from plugin.lti.claims import CLAIM_NRPS
 from plugin.lti.models import Launch
 from plugin.lti.tokens import issue_launch_token
-from sandbox.services import DEMO_COURSE_TITLE
+from sandbox.courses import DEMO_COURSE_TITLE
 from tests.conftest import TEST_SECRET
 from tests.lti.test_grade_delivery import GradesWorld, build_world
 from tests.sandbox.conftest import TOOL, Browser, parse_page

@@ -38,7 +38,6 @@ from plugin.xapi.delivery import (
     DeliveryPolicy,
     claim_due,
     deliver_due_statements,
-    retry_delay,
     run_worker,
 )
 from plugin.xapi.lrs_client import MAX_REASON, LrsClient, judge
@@ -414,10 +413,10 @@ def test_backoff_doubles_is_capped_and_jittered() -> None:
     policy = DeliveryPolicy(retry_base_seconds=5, retry_max_seconds=900)
     rng = random.Random(7)
     for attempts, nominal in ((1, 5), (2, 10), (3, 20), (9, 900), (40, 900)):
-        delays = [retry_delay(attempts, policy, rng).total_seconds() for _ in range(50)]
+        delays = [policy.retry_delay(attempts, rng).total_seconds() for _ in range(50)]
         assert all(nominal / 2 <= d <= nominal for d in delays), (attempts, delays)
         assert len({round(d, 3) for d in delays}) > 1  # jitter spreads the retries
-    assert retry_delay(1, policy, rng, retry_after=600).total_seconds() >= 600
+    assert policy.retry_delay(1, rng, retry_after=600).total_seconds() >= 600
 
 
 def test_the_lease_covers_a_split_batch_but_is_capped() -> None:

@@ -233,26 +233,27 @@ class ModulePage(Page):
 # --- coverage ---------------------------------------------------------------------------------
 
 
-class ModuleUseOut(Schema):
+class _UseOut(Schema):
+    """How a module or outside course counts on a coverage row."""
+
+    hours = fields.Float(required=True)
+    grades = fields.List(fields.String(), required=True)
+    direct = fields.Boolean(required=True)
+    via = fields.List(fields.String(), required=True)
+
+
+class ModuleUseOut(_UseOut):
     """A module counted on a coverage row."""
 
     key = fields.String(required=True)
     title = fields.Nested(Text, required=True)
-    hours = fields.Float(required=True)
-    grades = fields.List(fields.String(), required=True)
-    direct = fields.Boolean(required=True)
-    via = fields.List(fields.String(), required=True)
 
 
-class CourseUseOut(Schema):
+class CourseUseOut(_UseOut):
     """An outside course counted on a coverage row."""
 
     code = fields.String(required=True)
     title = fields.String(required=True)
-    hours = fields.Float(required=True)
-    grades = fields.List(fields.String(), required=True)
-    direct = fields.Boolean(required=True)
-    via = fields.List(fields.String(), required=True)
 
 
 class CoverageRowOut(Schema):

@@ -9,7 +9,13 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, selectinload
 
 from plugin import app_state
-from plugin.competencies.coverage import compute_coverage, framework_order, module_grades
+from plugin.competencies.coverage import (
+    CourseUse,
+    ModuleUse,
+    compute_coverage,
+    framework_order,
+    module_grades,
+)
 from plugin.competencies.framework import count_items, get_framework, item_iri
 from plugin.competencies.models import (
     Framework,
@@ -289,26 +295,11 @@ def get_coverage(call: Call) -> dict[str, Any]:
                 "name": _text(row.name_zh, row.name_en),
                 "covered": row.covered,
                 "modules": [
-                    {
-                        "key": use.key,
-                        "title": _text(use.title_zh, use.title_en),
-                        "hours": use.hours,
-                        "grades": list(use.grades),
-                        "direct": use.direct,
-                        "via": list(use.via),
-                    }
+                    {"key": use.key, "title": _text(use.title_zh, use.title_en), **_use(use)}
                     for use in row.modules
                 ],
                 "courses": [
-                    {
-                        "code": use.code,
-                        "title": use.title,
-                        "hours": use.hours,
-                        "grades": list(use.grades),
-                        "direct": use.direct,
-                        "via": list(use.via),
-                    }
-                    for use in row.courses
+                    {"code": use.code, "title": use.title, **_use(use)} for use in row.courses
                 ],
                 "module_hours": row.module_hours,
                 "course_hours": row.course_hours,
@@ -332,6 +323,16 @@ def get_coverage(call: Call) -> dict[str, Any]:
     }
 
 
+def _use(use: ModuleUse | CourseUse) -> dict[str, Any]:
+    """How a module or outside course counts on a coverage row."""
+    return {
+        "hours": use.hours,
+        "grades": list(use.grades),
+        "direct": use.direct,
+        "via": list(use.via),
+    }
+
+
 # --- persons ----------------------------------------------------------------------------------
 
 
@@ -350,6 +351,15 @@ def _audit(call: Call, action: str, subject: str) -> None:
     """Record an API token's read of person data (a learner's own launch is not recorded)."""
     if call.principal is not None and call.principal.token is not None:
         audit_token(call.principal.token, action, subject)
+
+
+def _read_person(call: Call, person_id: int, action: str) -> tuple[Session, Audience, Learner]:
+    """The learner ``person_id`` if the token reaches them, the read recorded as ``action``."""
+    session = app_state.session()
+    audience = audience_of(call)
+    learner = learner_or_404(session, person_id, audience)
+    _audit(call, action, learner_subject(learner.id))
+    return session, audience, learner
 
 
 def learner_or_404(session: Session, person_id: int, audience: Audience) -> Learner:
@@ -397,10 +407,7 @@ def list_persons(call: Call) -> dict[str, Any]:
 )
 def get_person(call: Call, person_id: int) -> dict[str, Any]:
     """One learner with their platform identities and grade."""
-    session = app_state.session()
-    audience = audience_of(call)
-    learner = learner_or_404(session, person_id, audience)
-    _audit(call, "api.person", learner_subject(learner.id))
+    session, audience, learner = _read_person(call, person_id, "api.person")
     return person_body(learner, identities_in_reach(session, audience, [learner.id])[learner.id])
 
 
@@ -436,10 +443,7 @@ def get_person_attainment(call: Call, person_id: int) -> dict[str, Any]:
 
     Each item lists the evidence (source ids) its value and level came from.
     """
-    session = app_state.session()
-    audience = audience_of(call)
-    learner = learner_or_404(session, person_id, audience)
-    _audit(call, "api.attainment", learner_subject(learner.id))
+    session, audience, learner = _read_person(call, person_id, "api.attainment")
     return _attainment(session, learner, call.args.get("framework"), audience)
 
 
@@ -452,9 +456,7 @@ def get_person_attainment(call: Call, person_id: int) -> dict[str, Any]:
 )
 def list_person_evidence(call: Call, person_id: int) -> dict[str, Any]:
     """A person's evidence in observation order, optionally of one item (``item``)."""
-    session = app_state.session()
-    learner = learner_or_404(session, person_id, audience_of(call))
-    _audit(call, "api.evidence", learner_subject(learner.id))
+    session, _audience, learner = _read_person(call, person_id, "api.evidence")
     rows, total = slice_page(evidence_for(session, learner, call.args.get("item")), call.args)
     return page_body(rows, total, call.args)
 
