@@ -11,12 +11,12 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import select, tuple_
 from sqlalchemy.orm import Session
 
 from plugin.lti.models import Person, Registration
 from plugin.organisations.audience import Audience
-from plugin.rollup.scope import identities_in_reach
+from plugin.rollup.scope import identities_in_reach, people_in_reach
 
 
 @dataclass(frozen=True)
@@ -78,3 +78,27 @@ def person_labels(
             identity=f"{best.issuer} {best.sub}",
         )
     return labels
+
+
+def launched_names(
+    session: Session, audience: Audience, person_ids: Iterable[int]
+) -> dict[int, PersonLabel]:
+    """The name and platform of each launched person (``lti_people`` id) ``audience`` reaches
+    and a platform named: the staff an access audit names by id."""
+    wanted = set(person_ids)
+    if not wanted:
+        return {}
+    query = select(Person).where(Person.id.in_(wanted))
+    reached = people_in_reach(audience)
+    if reached is not None:
+        query = query.where(tuple_(Person.issuer, Person.sub).in_(reached))
+    rows = session.scalars(query).all()
+    platforms = platform_names(session, audience, {row.issuer for row in rows})
+    found: dict[int, PersonLabel] = {}
+    for row in rows:
+        full = row.name or " ".join(part for part in (row.given_name, row.family_name) if part)
+        if full:
+            found[row.id] = PersonLabel(
+                row.id, full, platforms[row.issuer], f"{row.issuer} {row.sub}"
+            )
+    return found

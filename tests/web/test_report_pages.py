@@ -140,3 +140,16 @@ def test_the_coverage_page_links_both_of_its_downloads(world: GradesWorld) -> No
     html = page(world, "/catalog/coverage", world.launch("designer")).get_data(as_text=True)
     assert re.search(r'href="/catalog/coverage.csv\?lt=[^"]+" download', html)
     assert re.search(r'href="/exports/coverage.xlsx\?lt=[^"]+" download', html)
+
+
+def test_the_access_audit_names_who_read_whose_records_beside_their_ids(
+    world: GradesWorld,
+) -> None:
+    pass_c4_t5(world)
+    person = learner_id_of(world, "sandbox-learner")
+    admin = world.launch("admin")
+    assert page(world, "/lti/map", admin, person=str(person)).status_code == 200
+    html = page(world, "/lti/audit", admin, lang="en").get_data(as_text=True)
+    table = html.split('id="audit"', 1)[1].split("</table>", 1)[0]
+    assert f"王小明 (Sandbox LMS learner #{person})" in table
+    assert re.search(r"陳志豪 \(Sandbox LMS\) <span class=\"code\">person \d+</span>", table), table
