@@ -119,3 +119,15 @@ def test_every_page_kind_fits_a_360_px_phone_for_every_role(
     page.set_viewport_size(PHONE_360)
     visit(page, f"{tool}/lti/audit?lt={admin}", artifacts_dir, "78-audit")
     visit(page, f"{tool}/lti/course/heatmap?lt={admin}", artifacts_dir, "79-admin-heat-map")
+    # Every indicator open: the widest table, still inside its box, its learner column frozen.
+    url = f"{tool}/lti/course/heatmap?lt={admin}&open=all"
+    visit(page, url, artifacts_dir, "79-heat-map-all-open")
+    box = page.locator(".heat-scroll")
+    first = page.locator("table#heatmap tbody th").first
+    box.focus()
+    before = first.bounding_box()
+    for _ in range(5):
+        box.press("ArrowRight")  # a keyboard scrolls the focused box
+    page.wait_for_function("document.querySelector('.heat-scroll').scrollLeft > 0")
+    after = first.bounding_box()
+    assert before and after and after["x"] == before["x"]  # the learner column stays put
