@@ -4,6 +4,8 @@ and the operator's, are not theirs to see."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from flask import Blueprint, Response, render_template
 from flask_babel import gettext as _
 
@@ -14,6 +16,7 @@ from plugin.lti.claims import ADMINISTRATOR
 from plugin.lti.models import Launch
 from plugin.privacy.audit import list_entries
 from plugin.privacy.models import AuditEntry
+from plugin.rollup.people import launched_names, person_labels
 from plugin.web.audience import launch_audience
 from plugin.web.lti import current_launch
 
@@ -35,10 +38,28 @@ def _administrator() -> Launch:
 def audit_page() -> str:
     """The newest audit entries of the administrator's organisation."""
     launch = _administrator()
-    entries = list_entries(app_state.session(), launch_audience(launch), limit=PAGE_LIMIT)
+    session = app_state.session()
+    audience = launch_audience(launch)
+    entries = list_entries(session, audience, limit=PAGE_LIMIT)
     return render_template(
-        "audit_admin/audit.html", launch=launch, entries=entries, limit=PAGE_LIMIT
+        "audit_admin/audit.html",
+        launch=launch,
+        entries=entries,
+        limit=PAGE_LIMIT,
+        actors=launched_names(session, audience, _numbered(entries, "actor_id", "person")),
+        learners=person_labels(session, audience, _numbered(entries, "subject", "learner")),
     )
+
+
+def _numbered(entries: Sequence[AuditEntry], column: str, word: str) -> set[int]:
+    """The ids of the entries' ``column`` values that read "``word`` <id>" (how the audit
+    names launched people and learners: plugin.privacy.records)."""
+    found = set()
+    for entry in entries:
+        head, _space, number = str(getattr(entry, column)).partition(" ")
+        if head == word and number.isdigit():
+            found.add(int(number))
+    return found
 
 
 @blueprint.get("/lti/audit.csv")

@@ -6,22 +6,24 @@ render; reading the roster from the platform (NRPS) is plugin.web.course's ``rea
 
 from __future__ import annotations
 
-from flask import Blueprint, render_template
+from dataclasses import dataclass
+
+from flask import Blueprint, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
 from plugin import app_state
 from plugin.competencies.coverage import compute_coverage, framework_order
 from plugin.competencies.framework import get_framework
-from plugin.competencies.models import Framework
+from plugin.competencies.models import Framework, Item
 from plugin.core.errors import Forbidden, NotFound
 from plugin.lti.claims import ADMINISTRATOR, DESIGNER
 from plugin.lti.models import Launch
 from plugin.lti.nrps import Roster
+from plugin.rollup.people import person_labels, platform_names
 from plugin.rollup.reports import (
     HEAT_KINDS,
     HeatRow,
-    column_groups,
     heat_counts,
     heat_rows,
     organisation_data,
@@ -31,9 +33,64 @@ from plugin.web.access_audit import audit_launch, course_subject
 from plugin.web.audience import launch_audience
 from plugin.web.course import read_roster
 from plugin.web.i18n import localized
-from plugin.web.lti import current_launch
+from plugin.web.lti import current_launch, launch_url_for
 
 blueprint = Blueprint("heatmap", __name__)
+# The query argument naming the competencies whose indicators are shown: codes joined by commas,
+# or "all". One argument (not repeated ones), so that the language links keep it.
+OPEN_PARAM = "open"
+
+
+@dataclass(frozen=True)
+class HeatGroup:
+    """A competency's columns (its own level, then its indicators when open), or the attitudes;
+    ``toggle`` is the address of this page with the group opened or closed."""
+
+    parent: Item | None
+    columns: list[Item]
+    hidden: int
+    is_open: bool
+    toggle: str
+
+
+def _opened(codes: list[str]) -> set[str]:
+    """The competencies the request asks to show open (unknown codes are ignored)."""
+    asked = {part.strip() for part in request.args.get(OPEN_PARAM, "").split(",")}
+    return set(codes) if "all" in asked else asked & set(codes)
+
+
+def heat_groups(framework: Framework, opened: set[str]) -> list[HeatGroup]:
+    """The heat map's column groups in framework order: each competency with its level column
+    and, when open, its indicators; then the attitudes, always shown."""
+    groups: list[HeatGroup] = []
+    attitudes: list[Item] = []
+    ordered = framework_order(framework)
+    for item in ordered:
+        if item.kind == "competency":
+            indicators = [
+                child
+                for child in ordered
+                if child.parent_id == item.id and child.kind in HEAT_KINDS
+            ]
+            is_open = item.code in opened
+            others = opened ^ {item.code}
+            toggle = launch_url_for(
+                "heatmap.course_heatmap", **{OPEN_PARAM: ",".join(sorted(others)) or None}
+            )
+            groups.append(
+                HeatGroup(
+                    item,
+                    [item, *indicators] if is_open else [item],
+                    0 if is_open else len(indicators),
+                    is_open,
+                    toggle,
+                )
+            )
+        elif item.kind == "attitude":
+            attitudes.append(item)
+    if attitudes:
+        groups.append(HeatGroup(None, attitudes, 0, True, ""))
+    return groups
 
 
 def framework_or_404(session: Session) -> Framework:
@@ -76,11 +133,15 @@ def course_heatmap() -> str:
         raise Forbidden(_("Only course designers and administrators can see the heat map."))
     session = app_state.session()
     framework = framework_or_404(session)
-    columns = [item for item in framework_order(framework) if item.kind in HEAT_KINDS]
+    competencies = [item.code for item in framework.items if item.kind == "competency"]
+    opened = _opened(competencies)
+    groups = heat_groups(framework, opened)
+    columns = [item for group in groups for item in group.columns]
     offered, roster, problem = read_roster(launch, "heat map roster")
     rows = launch_heat_rows(session, launch, roster)
     audit_launch(launch, "heatmap.view", course_subject(launch, len(rows)))
     top = top_level(framework)
+    known = [row.learner_id for row in rows if row.learner_id is not None]
     return render_template(
         "heatmap/course.html",
         launch=launch,
@@ -89,8 +150,20 @@ def course_heatmap() -> str:
         roster=roster,
         problem=problem,
         rows=rows,
+        labels=person_labels(session, launch_audience(launch), known),
+        platform=platform_names(session, launch_audience(launch), [launch.person.issuer])[
+            launch.person.issuer
+        ],
         columns=columns,
-        groups=column_groups(columns),
+        groups=groups,
+        all_open=set(competencies) <= opened,
+        open_all=launch_url_for("heatmap.course_heatmap", **{OPEN_PARAM: "all"}),
+        close_all=launch_url_for("heatmap.course_heatmap"),
+        named=[
+            item
+            for item in framework_order(framework)
+            if item.kind == "competency" or item.kind in HEAT_KINDS
+        ],
         counts=heat_counts(rows, columns, top),
         levels=_level_names(framework),
         top=top,
@@ -117,6 +190,7 @@ def organisation() -> str:
         distribution=data.distribution,
         targets=data.targets,
         shortfalls=data.shortfalls,
+        labels=person_labels(session, audience, {row.learner_id for row in data.shortfalls}),
         coverage=compute_coverage(session, data.framework, audience),
         levels=_level_names(data.framework),
         top=data.top,

@@ -103,7 +103,7 @@ def test_designer_links_learner_passes_and_every_view_and_export_shows_the_level
 
     # The designer also tags the competency itself, so passing gives it a direct level.
     page.locator(link).click()
-    tool.locator("nav.designer-bar a", has_text="職能標記").click()
+    tool.locator(".designer-bar a", has_text="職能標記").click()
     search = tool.locator("input#q")
     expect(search).to_be_visible(timeout=STEP_MS)
     search.fill(COMPETENCY)
@@ -160,7 +160,7 @@ def test_designer_links_learner_passes_and_every_view_and_export_shows_the_level
     # The designer's course page links to the heat map; the learner's row shows the level.
     page.goto(live_tool.sandbox("designer"))
     page.locator(link).click()
-    course = tool.locator("nav.designer-bar a", has_text="課程成員")
+    course = tool.locator(".designer-bar a", has_text="課程成員")
     expect(course).to_be_visible(timeout=STEP_MS)
     designer_lt = token_in_frame(page)
     assert_no_axe_violations(page, live_tool.tool_url, "designer-module-passed-by-learner")
@@ -192,7 +192,7 @@ def test_designer_links_learner_passes_and_every_view_and_export_shows_the_level
     # The administrator's organisation view counts the learner at level 1 or above.
     page.goto(live_tool.sandbox("admin"))
     page.locator(link).click()
-    expect(tool.locator("nav.designer-bar")).to_be_visible(timeout=STEP_MS)
+    expect(tool.locator(".designer-bar")).to_be_visible(timeout=STEP_MS)
     admin_lt = token_in_frame(page)
     assert_no_axe_violations(page, live_tool.tool_url, "admin-module")
     open_in_frame(page, f"{live_tool.tool_url}/lti/organisation?lt={admin_lt}")

@@ -104,7 +104,7 @@ def test_designer_deep_links_two_modules_edits_their_tags_and_learners_open_each
         page.locator(f'a.launch-link[data-link-id="{link_id}"]').click()
         expect(tool.locator("h1")).to_have_text(titles[link_id], timeout=STEP_MS)
         assert_no_axe_violations(page, live_tool.tool_url, "designer-module")
-        tool.locator("nav.designer-bar a", has_text="職能標記").click()
+        tool.locator(".designer-bar a", has_text="職能標記").click()
         search = tool.locator("input#q")
         expect(search).to_be_visible(timeout=STEP_MS)
         search.fill(code)

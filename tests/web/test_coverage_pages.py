@@ -101,7 +101,8 @@ def test_designer_sees_the_demo_catalogs_uncovered_indicator_first_and_highlight
     # Listed at the top, before the table, as a link to its row.
     assert html.index('href="#item-DC2-K3"') < html.index('<tr id="item-DC1"')
     assert 'class="badge badge--uncovered"' in html
-    assert "<caption>" in html and 'scope="col"' in html and 'scope="row"' in html
+    assert '<caption id="coverage-caption">' in html
+    assert 'scope="col"' in html and 'scope="row"' in html
     # Module titles are listed per row, and every grade has an hours column.
     assert "資料管理" in html
     for grade in ("委任", "薦任", "簡任", "主管"):

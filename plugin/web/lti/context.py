@@ -133,3 +133,5 @@ def init_app(app: Flask) -> None:
     app.jinja_env.globals["launch_url_for"] = launch_url_for
     app.jinja_env.globals["with_launch_token"] = with_launch_token
     app.jinja_env.globals["launch_token"] = lambda: g.get("launch_token", "")
+    # The launch this request already read (None without one): the staff bar's role check.
+    app.jinja_env.globals["request_launch"] = lambda: g.get("launch")
