@@ -409,3 +409,23 @@ def test_a_designer_without_a_record_of_their_own_is_offered_no_downloads(flow: 
     designer = token_of(launch(flow, link="rl-1", module_key=C4_T5, role="Instructor", sub="d-1"))
     assert "/exports/" not in open_map(flow, designer).get_data(as_text=True)
 
+
+@pytest.mark.parametrize("role", ["Instructor", "Administrator"])
+def test_a_learners_map_opened_by_staff_says_whose_it_is_in_every_heading(
+    flow: Flow, app: Flask, role: str
+) -> None:
+    learner = graded_launch(flow, "junior")
+    pass_check(flow, app, learner, C4_T5)
+    person = learner_id(app, "learner-001")
+    staff = token_of(launch(flow, link="rl-1", module_key=C4_T5, role=role, sub="staff-1"))
+    shown = open_map(flow, staff, person=str(person), lang="en")
+    assert shown.status_code == 200, shown.get_data(as_text=True)
+    text = shown.get_data(as_text=True)
+    # The test platform sends the learner's name 王小明.
+    assert "<title>王小明's competency map</title>" in text
+    assert "<h1>王小明's competency map <span" in text
+    assert "Targets for 王小明's grade: Junior rank" in text
+    assert '<span class="legend legend--target">Target for 王小明\'s grade</span>' in text
+    assert "Downloads</h2>" in text
+    for yours in ("My competency map", "your grade", "My downloads", "Your LMS"):
+        assert yours not in text, yours
