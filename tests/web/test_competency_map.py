@@ -320,6 +320,21 @@ def test_suggestions_leave_out_a_passed_module_and_put_the_largest_gaps_first(
     ]
 
 
+def test_a_failed_module_is_still_suggested(flow: Flow, app: Flask) -> None:
+    token = graded_launch(flow, "junior", module_key=C5_T2)
+    with app.extensions["plugin.db"].session_scope() as session:
+        module = get_module(session, C5_T2)
+        title = module.title_zh
+        # Every item answered with a wrong choice only: 0 %, below the mastery score.
+        wrong: dict[str, object] = {"lt": token, "attempt": registration_of(app, token, C5_T2)}
+        for item in module.check_items:
+            wrong[f"item_{item.id}"] = [next(c["key"] for c in item.choices if not c["correct"])]
+    failed = flow.client.post("/lti/module/check", data=wrong, base_url=TOOL)
+    assert failed.status_code == 200, failed.get_data(as_text=True)
+    dc1 = dict(suggested(open_map(flow, token)))["DC1"]
+    assert dc1[0] == title  # not finished: still the module that builds the most of DC1
+
+
 def fake_module(key: str, hours: float, *tags: tuple[str, int]) -> SimpleNamespace:
     """A catalog module as rank_modules reads it: key, hours and active tags."""
     return SimpleNamespace(
