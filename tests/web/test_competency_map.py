@@ -391,6 +391,7 @@ def test_the_map_links_the_learners_own_downloads_and_they_hold_only_their_recor
         "/exports/attainment.csv",
         "/exports/attainment.xlsx",
         "/exports/badges.json",
+        "/exports/my-data.json",
     ]
     assert all("person=" not in link for link in links)
     csv = flow.client.get(links[0].replace("&amp;", "&"), base_url=TOOL)
@@ -444,3 +445,47 @@ def test_a_learners_map_opened_by_staff_says_whose_it_is_in_every_heading(
     assert "Downloads</h2>" in text
     for yours in ("My competency map", "your grade", "My downloads", "Your LMS"):
         assert yours not in text, yours
+
+
+def test_the_personal_data_download_holds_the_launched_persons_records_and_no_one_elses(
+    flow: Flow, app: Flask
+) -> None:
+    first = token_of(launch(flow, link="rl-1", module_key=C4_T5))
+    pass_check(flow, app, first, C4_T5)
+    passed_id = next(s["id"] for s in statements(app) if s["verb"]["id"].endswith("/passed"))
+    person = learner_id(app, "learner-001")
+    second = token_of(launch(flow, link="rl-1", module_key=C4_T5, sub="learner-002"))
+    link = re.search(
+        r'<a href="(/exports/my-data.json\?[^"]+)" download>',
+        open_map(flow, second).get_data(as_text=True),
+    )
+    assert link and "person=" not in link.group(1)
+    url = link.group(1).replace("&amp;", "&")
+    mine = flow.client.get(url, base_url=TOOL)
+    assert mine.status_code == 200
+    assert mine.headers["Content-Disposition"] == 'attachment; filename="personal-data.json"'
+    assert mine.headers["Cache-Control"] == "private, no-store"
+    document = mine.get_json(force=True)
+    assert [account["sub"] for account in document["accounts"]] == ["learner-002"]
+    body = mine.get_data(as_text=True)
+    assert "learner-001" not in body and passed_id not in body
+    # Naming anyone, even oneself, is refused; nothing is sent.
+    own = learner_id(app, "learner-002")
+    for named in (str(person), str(own)):
+        refused = flow.client.get(f"{url}&person={named}", base_url=TOOL)
+        assert refused.status_code == 403
+        assert "attachment" not in refused.headers.get("Content-Disposition", "")
+    # The first learner's own download holds their passed statement.
+    first_body = flow.client.get(
+        "/exports/my-data.json", query_string={"lt": first}, base_url=TOOL
+    ).get_data(as_text=True)
+    assert passed_id in first_body
+    # A designer's copy is the designer's own, and their view of a learner offers none.
+    designer = token_of(launch(flow, link="rl-1", module_key=C4_T5, role="Instructor", sub="d-1"))
+    theirs = flow.client.get(
+        "/exports/my-data.json", query_string={"lt": designer}, base_url=TOOL
+    ).get_data(as_text=True)
+    assert "learner-001" not in theirs and passed_id not in theirs
+    shown = open_map(flow, designer, person=str(person)).get_data(as_text=True)
+    assert "my-data.json" not in shown
+    assert flow.client.get("/exports/my-data.json", base_url=TOOL).status_code == 401
