@@ -273,6 +273,8 @@ def test_passing_a_module_of_four_indicators_shows_the_counts_and_the_mean_level
     assert "3 / 6 indicators at Foundation" in dc4
     assert "0 / 6 indicators at Intermediate" in dc4 and "0 / 6 indicators at Advanced" in dc4
     assert "0.5 / 3" in dc4 and "Not yet Foundation (0/3)" in dc4 and "1 level short" in dc4
+    chinese = overview_row(open_map(flow, token, lang="zh_TW"), "DC4")
+    assert "3 / 6 指標達基礎" in chinese and "0.5 / 3" in chinese  # the wording
     # DC3 has five, one at Foundation: 1 / 5 = 0.2. DC1 has seven, none.
     dc3 = overview_row(response, "DC3")
     assert "1 / 5 indicators at Foundation" in dc3 and "0.2 / 3" in dc3
@@ -445,6 +447,13 @@ def test_a_learners_map_opened_by_staff_says_whose_it_is_in_every_heading(
     assert "Downloads</h2>" in text
     for yours in ("My competency map", "your grade", "My downloads", "Your LMS"):
         assert yours not in text, yours
+    chinese = open_map(flow, staff, person=str(person), lang="zh_TW").get_data(as_text=True)
+    assert "<h1>王小明的職能地圖 <span" in chinese
+    assert "依王小明的官等設定目標：委任" in chinese
+    assert '<span class="legend legend--target">王小明官等的目標</span>' in chinese
+    assert '<h2 id="downloads-title">下載</h2>' in chinese
+    for yours in ("我的", "依您的官等", "您官等的目標"):
+        assert yours not in chinese, yours
 
 
 def test_the_personal_data_download_holds_the_launched_persons_records_and_no_one_elses(
@@ -489,3 +498,7 @@ def test_the_personal_data_download_holds_the_launched_persons_records_and_no_on
     shown = open_map(flow, designer, person=str(person)).get_data(as_text=True)
     assert "my-data.json" not in shown
     assert flow.client.get("/exports/my-data.json", base_url=TOOL).status_code == 401
+    refused = flow.client.get(f"{url}&person={own}&lang=zh_TW", base_url=TOOL)
+    assert "此下載僅包含您本人的紀錄。" in refused.get_data(as_text=True)
+    chinese = open_map(flow, second, lang="zh_TW").get_data(as_text=True)
+    assert "本工具保存的我的所有個人資料（JSON）</a>" in chinese
