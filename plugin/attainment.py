@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 from urllib.parse import quote
 
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import Session
 
 from plugin.competencies.framework import get_framework, item_iri
@@ -41,6 +41,7 @@ from plugin.xapi.assessment import (
     level_iri,
 )
 from plugin.xapi.learning import attempt_evidence
+from plugin.xapi.models import Attempt
 from plugin.xapi.outbox import enqueue_statements
 from plugin.xapi.statements import timestamp_now
 from plugin.xapi.vocabulary import COMPETENCY_TYPE
@@ -216,3 +217,19 @@ def _restatement(
         level=level_iri(iri_base, framework.key, max(lvl for _c, lvl in row.items)),
         object_type=object_type,
     )
+
+
+def finished_modules(session: Session, learner: Learner) -> set[str]:
+    """Keys of the modules any identity of ``learner`` has passed, or completed where no
+    check judged the attempt (its outcome stays empty): what the map no longer suggests."""
+    people = [(identity.issuer, identity.sub) for identity in identities_of(learner)]
+    if not people:
+        return set()
+    same_person = or_(
+        *(and_(Attempt.person_issuer == iss, Attempt.person_sub == sub) for iss, sub in people)
+    )
+    done = or_(
+        Attempt.outcome == "passed",
+        and_(Attempt.outcome == "", Attempt.completed_at.is_not(None)),
+    )
+    return set(session.scalars(select(Attempt.module_key).where(same_person, done).distinct()))

@@ -1,9 +1,11 @@
-"""The learner's competency map: a radar of DC1–DC5, the items with their evidence, and
-catalog modules suggested for the largest gaps (docs/ARCHITECTURE.md §1, §6)."""
+"""The learner's competency map: a radar of DC1–DC5 (progress, attained level, target), per
+competency how many indicators reached each level, the items with their evidence, and catalog
+modules not yet finished suggested for the largest gaps (docs/ARCHITECTURE.md §1, §6)."""
 
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,9 +16,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin import app_state
+from plugin.attainment import finished_modules
 from plugin.competencies.coverage import framework_order, module_grades
 from plugin.competencies.framework import get_framework
-from plugin.competencies.models import Framework, Grade, Item, Module
+from plugin.competencies.models import Framework, Item, Module
 from plugin.competencies.modules import readable_by
 from plugin.core.errors import Forbidden, NotFound
 from plugin.lti.claims import ADMINISTRATOR, CLAIM_LAUNCH_PRESENTATION, DESIGNER
@@ -33,6 +36,8 @@ from plugin.web.audience import launch_audience
 from plugin.web.i18n import localized
 from plugin.web.inputs import parse_int
 from plugin.web.lti import current_launch
+from plugin.web.radar import Radar, RadarAxis, radar_chart
+from plugin.web.rollup_explained import explain_rollup
 
 blueprint = Blueprint("competency_map", __name__)
 MAX_SUGGESTIONS = 5
@@ -74,6 +79,23 @@ class CompetencyGroup:
     row: ItemRow
     gap: int | None
     indicators: list[ItemRow] = field(default_factory=list)
+    # Per level of the scale (its name): how many indicators are at that level or above.
+    reached: list[tuple[str, int]] = field(default_factory=list)
+    # The mean indicator level: progress toward the next level before the competency moves.
+    mean: float = 0.0
+
+    @property
+    def mean_text(self) -> str:
+        """The mean indicator level with one decimal."""
+        return f"{self.mean:.1f}"
+
+    @property
+    def shortfall(self) -> int:
+        """Levels the indicators lack in all to reach the target (0 without a target)."""
+        target = self.row.target
+        if target is None:
+            return 0
+        return sum(max(0, target - row.level) for row in self.indicators)
 
 
 @dataclass
@@ -155,6 +177,35 @@ def _empty_report(framework: Framework) -> dict[str, Any]:
     return {"person": {"grade": None}, "items": items, "competencies": competencies}
 
 
+def rank_modules(
+    modules: Sequence[Module],
+    short: Mapping[str, int],
+    target: int,
+    for_grade: Callable[[Module], bool],
+) -> list[tuple[Module, list[Item], bool]]:
+    """The modules that raise an item of ``short`` (code → present level) toward ``target``,
+    as (module, the items it raises, designed for other grades), those closing the most
+    levels first, then those for the learner's grade, the shorter, by key.
+
+    A tag raises an item only when it teaches above the item's present level: passing a
+    module at 基礎 cannot move an indicator already at 基礎 toward 中級."""
+    ranked = []
+    for module in modules:
+        tags = [
+            tag
+            for tag in module.active_tags
+            if tag.item.code in short and tag.level > short[tag.item.code]
+        ]
+        if tags:
+            closes = sum(min(tag.level, target) - short[tag.item.code] for tag in tags)
+            other_grade = not for_grade(module)
+            ranked.append((-closes, other_grade, module.hours, module.key, tags, module))
+    ranked.sort(key=lambda entry: entry[:4])
+    return [
+        (module, [tag.item for tag in tags], other) for _c, other, _h, _k, tags, module in ranked
+    ]
+
+
 def _suggestions(
     session: Session,
     audience: Audience,
@@ -162,31 +213,34 @@ def _suggestions(
     grade: str,
     all_grades: tuple[str, ...],
     names: dict[int, str],
+    finished: set[str],
 ) -> list[GapSuggestions]:
+    # The largest gaps first: levels the competency lacks, then levels its indicators lack.
     with_gap = sorted(
         (group for group in groups if group.gap),
-        key=lambda group: -(group.gap or 0),
+        key=lambda group: (-(group.gap or 0), -group.shortfall),
     )[:MAX_SUGGESTED_COMPETENCIES]
     if not with_gap:
         return []
-    # Suggested from the catalog the viewer's organisation places: its own and the national.
-    modules = list(
-        session.scalars(select(Module).where(readable_by(audience)).order_by(Module.key))
-    )
+    # Suggested from the catalog the viewer's organisation places (its own and the national),
+    # leaving out what the learner has already finished.
+    modules = [
+        module
+        for module in session.scalars(
+            select(Module).where(readable_by(audience)).order_by(Module.key)
+        )
+        if module.key not in finished
+    ]
     found = []
     for group in with_gap:
         target = group.row.target or 0
-        short = {row.code for row in group.indicators if row.level < target}
-        short.add(group.row.code)
-        ranked = []
-        for module in modules:
-            builds = [tag.item for tag in module.active_tags if tag.item.code in short]
-            if builds:
-                for_grade = grade in module_grades(module, all_grades)
-                ranked.append(
-                    (-len(builds), not for_grade, module.hours, module.key, builds, module)
-                )
-        ranked.sort(key=lambda entry: entry[:4])
+        # What each item still lacks; a module builds an item only above its current level.
+        short = {row.code: row.level for row in group.indicators if row.level < target}
+        if group.row.level < target:
+            short[group.row.code] = group.row.level
+        ranked = rank_modules(
+            modules, short, target, lambda module: grade in module_grades(module, all_grades)
+        )
         chosen = [
             Suggestion(
                 title=localized(module, "title"),
@@ -194,7 +248,7 @@ def _suggestions(
                 builds=[(item.code, localized(item, "name")) for item in builds],
                 for_grade=not other_grade,
             )
-            for _count, other_grade, _h, _key, builds, module in ranked[:MAX_SUGGESTIONS]
+            for module, builds, other_grade in ranked[:MAX_SUGGESTIONS]
         ]
         found.append(
             GapSuggestions(
@@ -256,50 +310,65 @@ def build_map(
             attitudes.append(item_row(item))
         elif groups:
             groups[-1].indicators.append(item_row(item))
+    top = max(names)
+    for group in groups:
+        _progress(group, names, top)
     grade_key = learner.grade if learner is not None else ""
     grade = next((g for g in framework.grades if g.key == grade_key), None)
     all_grades = tuple(g.key for g in sorted(framework.grades, key=lambda g: g.position))
-    top = max(names)
+    finished = finished_modules(session, learner) if learner is not None else set()
     return {
         "groups": groups,
         "attitudes": attitudes,
         "grade": grade,
         "level_names": names,
         "max_level": top,
-        "suggestions": _suggestions(session, audience, groups, grade_key, all_grades, names),
-        "chart": _chart_data(groups, grade, names, top),
+        "suggestions": _suggestions(
+            session, audience, groups, grade_key, all_grades, names, finished
+        ),
+        "radar": _radar(groups, names, top),
+        "radar_summary": _radar_summary(groups, names, top),
+        "rules": explain_rollup(settings.rollup, names),
     }
 
 
-def _chart_data(
-    groups: list[CompetencyGroup], grade: Grade | None, names: dict[int, str], top: int
-) -> dict[str, Any]:
+def _progress(group: CompetencyGroup, names: dict[int, str], top: int) -> None:
+    """Fill in how many indicators reached each level and their mean level."""
+    levels = [row.level for row in group.indicators]
+    group.reached = [
+        (names.get(number, str(number)), sum(1 for level in levels if level >= number))
+        for number in range(1, top + 1)
+    ]
+    group.mean = sum(levels) / len(levels) if levels else float(group.row.level)
+
+
+def _radar(groups: list[CompetencyGroup], names: dict[int, str], top: int) -> Radar | None:
+    axes = [
+        RadarAxis(
+            code=group.row.code,
+            name=group.row.name,
+            level=group.row.level,
+            mean=group.mean,
+            target=group.row.target,
+        )
+        for group in groups
+    ]
+    return radar_chart(axes, top, names)
+
+
+def _radar_summary(groups: list[CompetencyGroup], names: dict[int, str], top: int) -> str:
+    """The radar's text alternative: each competency's numbers in one sentence."""
     parts = []
     for group in groups:
         row = group.row
-        if grade is not None and row.target is not None:
-            parts.append(
-                _("%(code)s %(name)s: %(level)s, target %(target)s",
-                  code=row.code, name=row.name, level=row.level_name,
-                  target=names.get(row.target, str(row.target)))
-            )  # fmt: skip
-        else:
-            parts.append(f"{row.code} {row.name}: {row.level_name}")
-    return {
-        "max": top,
-        "levels": [names[number] for number in sorted(names)],
-        "axes": [
-            {
-                "id": group.row.code,
-                "name": group.row.name,
-                "level": group.row.level,
-                "target": group.row.target if grade is not None else None,
-            }
-            for group in groups
-        ],
-        "series": {"level": _("Attained level"), "target": _("Target for your grade")},
-        "summary": _("Competency map: %(details)s.", details="; ".join(parts)),
-    }
+        progress = _(
+            "%(code)s %(name)s: mean indicator level %(mean)s of %(top)s, attained %(level)s",
+            code=row.code, name=row.name, mean=group.mean_text, top=top, level=row.level_name,
+        )  # fmt: skip
+        if row.target is not None:
+            progress += _(", target %(target)s", target=names.get(row.target, str(row.target)))
+        parts.append(progress)
+    return _("Competency map: %(details)s.", details=_("; ").join(parts))
 
 
 def named_learner(session: Session, launch: Launch, person: str) -> Learner:
@@ -348,6 +417,8 @@ def competency_map() -> str:
         viewed=learner if learner is not own else None,
         viewed_name=learner_name(session, learner) if learner and learner is not own else "",
         return_url=_return_url(launch),
+        # The learner's own exports (plugin/web/exports.py), once there is a record to export.
+        downloads=learner is not None,
         timezone=app_state.settings().i18n.timezone,
         **build_map(session, framework, learner, launch_audience(launch)),
     )

@@ -8,7 +8,9 @@ Who may download what:
 - ``/exports/attainment.csv|.xlsx?lt=`` and ``/exports/badges.json?lt=``: a learner gets their
   own; designers name a learner of their own platform registration, administrators one of
   their organisation, with ``?person=<learner id>``;
-- ``/exports/organisation…``: administrators, their organisation's people.
+- ``/exports/organisation…``: administrators, their organisation's people;
+- ``/exports/my-data.json?lt=``: everything the tool holds about the launched person (what the
+  operator's ``person export`` writes), to that person only, whatever their role.
 
 Whose people a launch reaches is one rule (plugin.rollup.scope), the pages' own.
 """
@@ -31,6 +33,7 @@ from plugin.core.errors import Forbidden, NotFound
 from plugin.core.spreadsheet import csv_text, xlsx_bytes
 from plugin.lti.claims import ADMINISTRATOR, DESIGNER, LEARNER
 from plugin.lti.models import Launch
+from plugin.privacy.export import export_person
 from plugin.rollup.badges import learner_credentials
 from plugin.rollup.config import rollup_config
 from plugin.rollup.learners import find_learner
@@ -229,6 +232,22 @@ def badges_json() -> Response:
     )
     body = json.dumps(credentials, ensure_ascii=False, indent=2) + "\n"
     return _download(body, "application/json; charset=utf-8", f"badges-{learner.id}.json")
+
+
+@blueprint.get("/my-data.json")
+def personal_data_json() -> Response:
+    """Everything held about the launched person, as ``person export`` writes it
+    (docs/ARCHITECTURE.md §10): always the launch's own account, never a named one."""
+    launch = _launch()
+    if "person" in request.args:
+        # Not even one's own id: this download has no way to name anyone.
+        raise Forbidden(_("This download holds only your own records."))
+    session = app_state.session()
+    document = export_person(session, launch.person.issuer, launch.person.sub)
+    if document["learner"] is not None:
+        audit_learner(launch, "export.personal_data", document["learner"]["id"])
+    body = json.dumps(document, ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+    return _download(body, "application/json; charset=utf-8", "personal-data.json")
 
 
 def _heatmap_table(action: str) -> tuple[str, list[str], list[list[Any]]]:

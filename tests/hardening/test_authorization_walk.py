@@ -106,6 +106,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("/exports/attainment.csv", "GET"): OWN,
     ("/exports/attainment.xlsx", "GET"): OWN,
     ("/exports/badges.json", "GET"): OWN,
+    ("/exports/my-data.json", "GET"): OWN,
     ("/api/v1/me/attainment", "GET"): ME,
     ("/catalog/coverage", "GET"): DESIGNERS,
     ("/catalog/coverage.csv", "GET"): DESIGNERS,
@@ -156,6 +157,7 @@ OWN_STATUSES: dict[tuple[str, str], tuple[int, int]] = {
     ("/exports/attainment.csv", "GET"): (200, 403),
     ("/exports/attainment.xlsx", "GET"): (200, 403),
     ("/exports/badges.json", "GET"): (200, 403),
+    ("/exports/my-data.json", "GET"): (200, 403),
     ("/api/v1/me/attainment", "GET"): (200, 400),  # 400: the API names an unknown parameter
     ("/lti/module/retry", "POST"): (303, 303),
     ("/lti/module/progress", "POST"): (204, 204),
