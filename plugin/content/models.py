@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from plugin.competencies.models import Module
 from plugin.core.db import Base, UTCDateTime, utcnow
 
 
@@ -42,6 +43,7 @@ class PackageVersion(Base):
     total_bytes: Mapped[int] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
+    module: Mapped[Module] = relationship()
     items: Mapped[list[PackageItem]] = relationship(
         back_populates="version", order_by="PackageItem.position", cascade="all, delete-orphan"
     )

@@ -104,7 +104,7 @@ def _version_row(
     )
     number = (latest or 0) + 1
     version = PackageVersion(
-        module_id=module.id,
+        module=module,
         number=number,
         storage_key=f"{module.key}/v{number}-{uuid.uuid4().hex[:16]}",
         scorm_version=manifest.version,
