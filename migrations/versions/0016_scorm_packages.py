@@ -40,9 +40,9 @@ def upgrade() -> None:
         sa.Column("item_tree", sa.JSON(), nullable=False),
         sa.Column("original_name", sa.String(length=255), nullable=False),
         sa.Column("original_sha256", sa.String(length=64), nullable=False),
-        sa.Column("original_bytes", sa.Integer(), nullable=False),
+        sa.Column("original_bytes", sa.BigInteger(), nullable=False),
         sa.Column("file_count", sa.Integer(), nullable=False),
-        sa.Column("total_bytes", sa.Integer(), nullable=False),
+        sa.Column("total_bytes", sa.BigInteger(), nullable=False),
         sa.Column("created_at", plugin.core.db.UTCDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["module_id"],

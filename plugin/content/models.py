@@ -9,7 +9,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from plugin.competencies.models import Module
@@ -38,9 +48,10 @@ class PackageVersion(Base):
     item_tree: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
     original_name: Mapped[str] = mapped_column(String(255), default="")
     original_sha256: Mapped[str] = mapped_column(String(64))
-    original_bytes: Mapped[int] = mapped_column(Integer)
+    # Bytes past 2**31 (a 2 GiB package) need 64 bits on PostgreSQL.
+    original_bytes: Mapped[int] = mapped_column(BigInteger)
     file_count: Mapped[int] = mapped_column(Integer)
-    total_bytes: Mapped[int] = mapped_column(Integer)
+    total_bytes: Mapped[int] = mapped_column(BigInteger)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     module: Mapped[Module] = relationship()
