@@ -105,6 +105,10 @@ def path_for(rule: str, learner_id: int, module: str) -> str:
         "table": "below_target",
         "filename": "css/plugin.css",
         "key": FRAMEWORK_KEY if rule.startswith("/api/v1/frameworks/") else module,
+        "module_key": module,
+        "version_dir": "v1-0123456789abcdef",
+        "name": "index.html",
+        "number": "1",
     }
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: values[m.group(1)], rule)
 
