@@ -57,6 +57,7 @@ def check_entries(archive: zipfile.ZipFile, limits: Limits) -> list[zipfile.ZipI
     files: list[zipfile.ZipInfo] = []
     total = compressed = 0
     for info in entries:
+        info.filename = decoded_name(info)
         check_name(info.filename)
         check_type(info)
         if info.is_dir():
@@ -75,6 +76,24 @@ def check_entries(archive: zipfile.ZipFile, limits: Limits) -> list[zipfile.ZipI
     if total > RATIO_FLOOR_BYTES:
         _check_ratio(total, compressed, limits, "")
     return files
+
+
+def decoded_name(info: zipfile.ZipInfo) -> str:
+    """The entry's name as the manifest spells it. Without the UTF-8 flag (APPNOTE 4.4.4 bit
+    11) zipfile reads names as cp437; authoring tools on Chinese Windows write cp950 there, and
+    many write UTF-8 without setting the flag."""
+    if info.flag_bits & 0x800:
+        return info.filename
+    try:
+        raw = info.filename.encode("cp437")
+    except UnicodeEncodeError:
+        return info.filename
+    for encoding in ("utf-8", "cp950"):
+        try:
+            return raw.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    return info.filename
 
 
 def _check_ratio(size: int, packed: int, limits: Limits, name: str) -> None:

@@ -129,6 +129,27 @@ def test_the_2004_edition_comes_from_schemaversion(
     assert stored["scorm"] == expected and stored["items"][0][1] == "sco"  # type: ignore[index]
 
 
+@pytest.mark.parametrize("encoding", ["cp950", "utf-8"])
+def test_file_names_written_without_the_utf8_flag_match_the_manifest(
+    app: Flask, module_key: str, tmp_path: Path, encoding: str
+) -> None:
+    # Zip tools on Chinese Windows write names in cp950 (or UTF-8) without the UTF-8 flag.
+    name = "課程.html"
+    manifest = MANIFEST_12.format(title="t").replace('"index.html"', f'"{name}"')
+    stand_in = "x" * len(name.encode(encoding))  # as long as the name, so offsets hold
+    upload = build_zip(
+        tmp_path / "p.zip",
+        {"imsmanifest.xml": manifest, stand_in: SCO_PAGE, "media/clip.mp4": b"v"},
+    )
+    upload.write_bytes(upload.read_bytes().replace(stand_in.encode(), name.encode(encoding)))
+
+    stored = run_import(app, module_key, upload)
+
+    assert stored["items"][0][2] == f"{name}?lang=zh"  # type: ignore[index]
+    files = storage_dir(app) / str(stored["key"]) / "files"
+    assert (files / name).read_bytes() == SCO_PAGE
+
+
 # --- Refusals ---------------------------------------------------------------------------------
 
 BILLION_LAUGHS = """<?xml version="1.0"?>
