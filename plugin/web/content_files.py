@@ -27,10 +27,18 @@ from plugin.lti.models import Launch
 from plugin.web.audience import launch_audience
 from plugin.web.designer import is_designer
 from plugin.web.lti import current_launch
+from plugin.web.security import use_policy
 
 blueprint = Blueprint("content_files", __name__)
 
 YEAR_SECONDS = 365 * 24 * 3600
+# Until the player serves packages with a runtime token of their own, a file is opened with the
+# designer's launch token in its URL: a package's script could read it and act as the designer.
+# So these documents are sandboxed into an opaque origin with no script (CSP3 "sandbox").
+FILES_POLICY = (
+    "sandbox; default-src 'self' data:; script-src 'none'; object-src 'none'; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+)
 # What authoring tools put in packages, typed the same on every host whatever its mime.types.
 TYPES = {
     ".html": "text/html",
@@ -95,6 +103,7 @@ def serve(module_key: str, version_dir: str, name: str) -> Response:
     path = storage_for(app_state.settings().content).file_path(version.storage_key, name)
     if path is None:
         abort(404)
+    use_policy(FILES_POLICY)
     response = send_file(path, mimetype=media_type(name), conditional=True, max_age=YEAR_SECONDS)
     # private: the URL carries a launch token; immutable: the version's bytes never change.
     response.headers["Cache-Control"] = f"private, max-age={YEAR_SECONDS}, immutable"

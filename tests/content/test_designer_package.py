@@ -154,7 +154,7 @@ def _file_url(app: Flask, key: str, name: str) -> str:
         return f"/content/{package_versions(session, module)[0].storage_key}/{name}"
 
 
-def test_package_files_are_served_with_their_type_ranges_and_immutable_caching(
+def test_package_files_are_served_sandboxed_with_their_type_ranges_and_immutable_caching(
     designer: Tool, app: Flask, tmp_path: Path
 ) -> None:
     key = created_module(upload(designer, "/designer/packages/new", scorm12(tmp_path / "p.zip")))
@@ -168,6 +168,8 @@ def test_package_files_are_served_with_their_type_ranges_and_immutable_caching(
     assert whole.status_code == 200 and whole.mimetype == "text/html"
     assert "immutable" in whole.headers["Cache-Control"]
     assert "max-age=31536000" in whole.headers["Cache-Control"]
+    policy = whole.headers["Content-Security-Policy"]
+    assert policy.startswith("sandbox;") and "script-src 'none'" in policy
     assert part.status_code == 206 and part.mimetype == "video/mp4"
     assert part.headers["Content-Range"] == "bytes 256-511/16384"
     assert part.data == bytes(range(256))
