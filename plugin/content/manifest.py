@@ -19,6 +19,7 @@ from plugin.content.errors import PackageRefused
 
 MAX_MANIFEST_BYTES = 5 * 1024 * 1024
 MAX_ITEMS = 2000
+MAX_IDENTIFIER = 255
 MAX_DEPTH = 20
 
 CP_12 = "http://www.imsproject.org/xsd/imscp_rootv1p1p2"
@@ -167,11 +168,22 @@ def parse_manifest(data: bytes) -> Manifest:
             found=_local(root.tag),
         )
     cp = _namespace(root.tag)
-    version = _version(root, cp)
+    version = _version(root, cp, data)
     adlcp = ADLCP_12 if version == SCORM_12 else ADLCP_2004
     resources = _resources(root, cp, adlcp)
     organization, title, items = _organization(root, cp, adlcp, version)
+    seen: set[str] = set()
     for item in _walk(items):
+        if item.identifier in seen or not 0 < len(item.identifier) <= MAX_IDENTIFIER:
+            # Items are xs:ID (SCORM 2004 CAM §3.4.1.12): the player addresses them by it.
+            raise PackageRefused(
+                "manifest_duplicate_item",
+                f"the item identifier {item.identifier[:80]!r} is missing, longer than "
+                f"{MAX_IDENTIFIER} characters or used by more than one item",
+                item=item.identifier[:80],
+                limit=MAX_IDENTIFIER,
+            )
+        seen.add(item.identifier)
         if item.resource and item.resource not in resources:
             raise PackageRefused(
                 "manifest_unknown_resource",
@@ -201,7 +213,7 @@ def _text(element: ET.Element | None) -> str:
     return (element.text or "").strip() if element is not None else ""
 
 
-def _version(root: ET.Element, cp: str) -> str:
+def _version(root: ET.Element, cp: str, data: bytes) -> str:
     """SCORM version from ``<metadata><schemaversion>``, else from the namespaces used."""
     stated = _text(root.find(f"{{{cp}}}metadata/{{{cp}}}schemaversion"))
     if stated:
@@ -214,10 +226,11 @@ def _version(root: ET.Element, cp: str) -> str:
                 found=stated,
             )
         return version
-    text = ET.tostring(root, encoding="unicode")
-    if ADLCP_12 in text or cp == CP_12:
+    # The namespaces declared anywhere in the document (the raw bytes: serialising a deeply
+    # nested tree again would recurse without bound).
+    if ADLCP_12.encode() in data or cp == CP_12:
         return SCORM_12
-    if ADLCP_2004 in text or IMSSS in text:
+    if ADLCP_2004.encode() in data or IMSSS.encode() in data:
         # 2004 without a stated edition: the 4th edition's run-time is a superset of earlier ones.
         return SCORM_2004_4
     raise PackageRefused(

@@ -123,7 +123,7 @@ def _version_row(
         version.items.append(
             PackageItem(
                 position=position,
-                identifier=item.identifier[:255],
+                identifier=item.identifier,
                 resource_identifier=resource.identifier[:255],
                 title=item.title,
                 scorm_type=resource.scorm_type if resource.scorm_type == "sco" else "asset",

@@ -72,6 +72,24 @@ MESSAGES: dict[str, Callable[[dict[str, str | int]], str]] = {
         "4th edition) are supported.",
         **p,
     ),
+    "manifest_not_scorm": lambda p: _(
+        "imsmanifest.xml is not a SCORM manifest (found: %(found)s).", **p
+    ),
+    "manifest_no_resources": lambda p: _("The manifest has no resources."),
+    "manifest_unknown_resource": lambda p: _(
+        "Item %(item)s names resource %(resource)s, which the manifest does not have.", **p
+    ),
+    "manifest_duplicate_item": lambda p: _(
+        "The item identifier %(item)s is missing, longer than %(limit)s characters or used by "
+        "more than one item.",
+        **p,
+    ),
+    "manifest_too_many_items": lambda p: _(
+        "The organization has more than %(limit)s items or is nested too deeply.", **p
+    ),
+    "manifest_bad_mastery_score": lambda p: _(
+        "Item %(item)s has the mastery score %(found)s, which is out of range.", **p
+    ),
     "manifest_no_organization": lambda p: _("The manifest has no organization of items."),
     "manifest_nothing_to_launch": lambda p: _(
         "The manifest's default organization has no item that launches a resource."

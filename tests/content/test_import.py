@@ -17,6 +17,7 @@ from plugin.content.services import import_package, limits_for, package_versions
 from tests.content.conftest import row_counts, storage_dir, stored_files
 from tests.content.packages import (
     MANIFEST_12,
+    MANIFEST_2004,
     SCO_PAGE,
     build_zip,
     raw_zip,
@@ -310,3 +311,34 @@ def test_an_entry_whose_header_understates_its_size_is_refused_as_damaged_and_le
 
     assert refused.value.code in ("not_a_zip", "missing_file")
     assert stored_files(app) == [] and row_counts(app) == (0, 0)
+
+
+def test_items_sharing_an_identifier_are_refused(
+    app: Flask, module_key: str, tmp_path: Path
+) -> None:
+    manifest = MANIFEST_2004.replace('<item identifier="b"', '<item identifier="a"')
+    files = {
+        "imsmanifest.xml": manifest,
+        "content/a/index.html": SCO_PAGE,
+        "content/b/index.html": SCO_PAGE,
+        "content/glossary.html": "g",
+        "content/shared/app.js": "js",
+    }
+
+    with pytest.raises(PackageRefused) as refused:
+        run_import(app, module_key, build_zip(tmp_path / "p.zip", files))
+
+    assert refused.value.code == "manifest_duplicate_item" and "'a'" in refused.value.message
+    assert row_counts(app) == (0, 0) and stored_files(app) == []
+
+
+def test_a_deeply_nested_manifest_without_schemaversion_is_refused_not_a_crash(
+    app: Flask, module_key: str, tmp_path: Path
+) -> None:
+    nested = "<x>" * 5000 + "</x>" * 5000
+    manifest = f'<manifest xmlns="urn:not-scorm"><metadata>{nested}</metadata></manifest>'
+
+    with pytest.raises(PackageRefused) as refused:
+        run_import(app, module_key, build_zip(tmp_path / "p.zip", {"imsmanifest.xml": manifest}))
+
+    assert refused.value.code == "manifest_not_scorm"
