@@ -91,8 +91,8 @@ def may_read_files(launch: Launch, version: PackageVersion) -> bool:
     return found is not None
 
 
-@blueprint.get("/content/<module_key>/<version_dir>/<path:name>")
-def serve(module_key: str, version_dir: str, name: str) -> Response:
+@blueprint.get("/content/<module_key>/<version_dir>/<path:file_path>")
+def serve(module_key: str, version_dir: str, file_path: str) -> Response:
     """One file of a stored package version."""
     launch = current_launch()
     if not is_designer(launch):
@@ -100,11 +100,13 @@ def serve(module_key: str, version_dir: str, name: str) -> Response:
     version = version_by_key(app_state.session(), f"{module_key}/{version_dir}")
     if version is None or not may_read_files(launch, version):
         abort(404)  # another organisation's package is as unknown as a missing one (§9)
-    path = storage_for(app_state.settings().content).file_path(version.storage_key, name)
+    path = storage_for(app_state.settings().content).file_path(version.storage_key, file_path)
     if path is None:
         abort(404)
     use_policy(FILES_POLICY)
-    response = send_file(path, mimetype=media_type(name), conditional=True, max_age=YEAR_SECONDS)
+    response = send_file(
+        path, mimetype=media_type(file_path), conditional=True, max_age=YEAR_SECONDS
+    )
     # private: the URL carries a launch token; immutable: the version's bytes never change.
     response.headers["Cache-Control"] = f"private, max-age={YEAR_SECONDS}, immutable"
     return response

@@ -124,7 +124,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("/designer/modules/<key>/package/<int:number>/original.zip", "GET"): DESIGNERS,
     ("/designer/packages/new", "GET"): DESIGNERS,
     ("/designer/packages/new", "POST"): DESIGNERS,
-    ("/content/<module_key>/<version_dir>/<path:name>", "GET"): DESIGNERS,
+    ("/content/<module_key>/<version_dir>/<path:file_path>", "GET"): DESIGNERS,
     ("/designer/tags/bulk", "GET"): DESIGNERS,
     ("/designer/tags/bulk", "POST"): DESIGNERS,
     ("/lti/deep-link", "GET"): DESIGNERS,
@@ -204,7 +204,7 @@ def path_of(rule: str, world: World) -> str:
         "key": FRAMEWORK_KEY if rule.startswith("/api/v1/frameworks/") else MODULE,
         "module_key": MODULE,
         "version_dir": "v1-0123456789abcdef",
-        "name": "index.html",
+        "file_path": "index.html",
         "number": "1",
     }
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: values[m.group(1)], rule)
