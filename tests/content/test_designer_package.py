@@ -18,10 +18,17 @@ from plugin.content.services import import_package, limits_for, package_versions
 from plugin.organisations.services import create_organisation
 from tests.conftest import IRI_BASE
 from tests.content.conftest import row_counts, stored_files
-from tests.content.packages import raw_zip, scorm12, scorm2004
+from tests.content.packages import build_zip, raw_zip, scorm12, scorm2004
 from tests.lti.conftest import Flow, register
-from tests.lti.platform import TestPlatform, running_platform
-from tests.web.test_designer_pages import SEED_MODULE, Tool, count_modules, resource_launch, text
+from tests.lti.platform import LTI, ROLE, TestPlatform, running_platform
+from tests.web.test_designer_pages import (
+    SEED_MODULE,
+    Tool,
+    count_modules,
+    resource_launch,
+    text,
+    token_of,
+)
 
 
 @pytest.fixture
@@ -105,9 +112,21 @@ def test_a_refused_upload_says_why_in_the_pages_language_naming_the_field_and_st
 
     page = text(response)
     assert response.status_code == 400
-    assert "Package file (.zip): " in page and "../../evil.html" in page and "'..' segment" in page
+    assert "套件檔（.zip）：" in page and "「../../evil.html」" in page and "「..」路徑段" in page
     assert 'aria-invalid="true"' in page
     assert count_modules(app) == modules and row_counts(app) == (0, 0) and stored_files(app) == []
+
+
+def test_an_english_launch_is_told_why_in_english(flow: Flow, app: Flask, tmp_path: Path) -> None:
+    sub = {"sub": "designer-en", "locale": "en"}
+    response = flow.complete(**{LTI + "roles": [ROLE + "Instructor"], **sub})
+    english = Tool(flow.client, token_of(response))
+    aicc = build_zip(tmp_path / "aicc.zip", {"course.au": "x", "course.crs": "x"})
+
+    page = text(upload(english, "/designer/packages/new", aicc))
+
+    assert "Package file (.zip): The zip holds AICC course files (course.au, course.crs)" in page
+    assert row_counts(app) == (0, 0)
 
 
 def test_an_upload_without_a_file_is_refused_naming_the_field(designer: Tool, app: Flask) -> None:
@@ -117,7 +136,7 @@ def test_an_upload_without_a_file_is_refused_naming_the_field(designer: Tool, ap
 
     response = designer.post(f"/designer/modules/{own}/package", {})
 
-    assert response.status_code == 400 and "Package file (.zip): " in text(response)
+    assert response.status_code == 400 and "套件檔（.zip）：請選擇" in text(response)
     assert row_counts(app) == (1, 1)
 
 
@@ -131,7 +150,7 @@ def test_an_upload_larger_than_max_upload_bytes_is_refused_before_it_is_read(
     response = upload(designer, "/designer/packages/new", scorm12(tmp_path / "p.zip"))
 
     assert response.status_code == 413
-    assert "Package file (.zip)" in text(response) and row_counts(app) == (0, 0)
+    assert "套件檔（.zip）：檔案超過" in text(response) and row_counts(app) == (0, 0)
 
 
 def test_the_national_catalogs_modules_take_no_package_from_a_launch(
