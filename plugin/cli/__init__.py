@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Flask
 
 from plugin.cli.catalog import catalog_group
+from plugin.cli.content import content_group
 from plugin.cli.db import db_group
 from plugin.cli.evidence import evidence_group
 from plugin.cli.framework import framework_group
@@ -26,6 +27,7 @@ def init_app(app: Flask) -> None:
         db_group,
         framework_group,
         catalog_group,
+        content_group,
         platform_group,
         organisation_group,
         deployment_group,

@@ -27,6 +27,11 @@ ITEM_KINDS = ("competency", "knowledge", "skill", "attitude")
 SEED_ORIGIN = "seed"
 EDITED_SEED_ORIGIN = "seed-edited"
 DESIGNER_ORIGIN = "designer"
+# Module.kind: a page the tool renders (Markdown, a link, a knowledge check) or a SCORM package
+# (plugin/content/).
+PAGE_KIND = "page"
+SCORM_KIND = "scorm"
+MODULE_KINDS = (PAGE_KIND, SCORM_KIND)
 
 class_competencies = Table(
     "competency_class_items",
@@ -227,6 +232,7 @@ class Module(Base):
         ForeignKey("competency_classes.id", ondelete="SET NULL"), index=True
     )
     origin: Mapped[str] = mapped_column(String(20), default="designer")
+    kind: Mapped[str] = mapped_column(String(20), default=PAGE_KIND, server_default=PAGE_KIND)
     # The agency whose designers edit the module; None for the national demo catalog, which
     # every agency reads and places and none edits from a launch.
     organisation_id: Mapped[int | None] = mapped_column(

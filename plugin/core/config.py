@@ -153,6 +153,20 @@ class RetentionSettings:
 
 
 @dataclass(frozen=True)
+class ContentSettings:
+    """SCORM packages: where their files are kept and the bounds an upload must stay within."""
+
+    # Empty: "content" under the instance folder. Hosts that share packages point at one volume.
+    storage_dir: str = ""
+    # A separate origin serving package files (the player uses it); empty: the tool's own.
+    base_url: str = ""
+    max_upload_bytes: int = 500 * 1024 * 1024
+    max_entries: int = 10000
+    max_total_bytes: int = 2 * 1024 * 1024 * 1024
+    max_ratio: float = 100.0
+
+
+@dataclass(frozen=True)
 class LogSettings:
     """Logging."""
 
@@ -174,6 +188,7 @@ class Settings:
     rollup: RollupSettings = field(default_factory=RollupSettings)
     sandbox: SandboxSettings = field(default_factory=SandboxSettings)
     retention: RetentionSettings = field(default_factory=RetentionSettings)
+    content: ContentSettings = field(default_factory=ContentSettings)
     log: LogSettings = field(default_factory=LogSettings)
     source: str = field(default="<defaults>", metadata={"internal": True})
 
@@ -221,6 +236,10 @@ def _complete(settings: Settings, base_dir: Path) -> Settings:
     if not instance_dir.is_absolute():
         instance_dir = (base_dir / instance_dir).resolve()
     changes: dict[str, Any] = {"instance_dir": str(instance_dir)}
+    storage_dir = Path(settings.content.storage_dir or "content")
+    if not storage_dir.is_absolute():
+        storage_dir = (instance_dir if not settings.content.storage_dir else base_dir) / storage_dir
+    changes["content"] = dataclasses.replace(settings.content, storage_dir=str(storage_dir))
     if settings.is_development:
         changes.update(_development_defaults(settings, instance_dir))
     else:
@@ -231,6 +250,7 @@ def _complete(settings: Settings, base_dir: Path) -> Settings:
     _check_rollup(settings)
     _check_retention(settings)
     _check_lti(settings)
+    _check_content(settings)
     secret = changes.get("secret_key", settings.secret_key)
     if len(secret) < MIN_SECRET_LENGTH:
         raise ConfigError(
@@ -286,7 +306,8 @@ def _check_production(settings: Settings) -> None:
 
 
 def _check_names_and_urls(settings: Settings) -> None:
-    """The sandbox's module is a module name; the tool's and the sandbox's URLs are http(s)."""
+    """The sandbox's module is a module name; the tool's, the sandbox's and the content
+    origin's URLs are http(s)."""
     if not all(part.isidentifier() for part in settings.sandbox.module.split(".")):
         raise ConfigError(
             f"{settings.source}: key 'sandbox.module' must be a Python module name, "
@@ -295,6 +316,7 @@ def _check_names_and_urls(settings: Settings) -> None:
     for key, url in (
         ("lti.base_url", settings.lti.base_url),
         ("sandbox.platform_url", settings.sandbox.platform_url),
+        ("content.base_url", settings.content.base_url),
     ):
         if url and not url.startswith(("https://", "http://")):
             raise ConfigError(f"{settings.source}: key '{key}' must be an http(s) URL, got {url!r}")
@@ -372,6 +394,16 @@ def _check_rollup(settings: Settings) -> None:
     for key, bad, rule in problems:
         if bad:
             raise ConfigError(f"{settings.source}: key 'rollup.{key}' {rule}")
+
+
+def _check_content(settings: Settings) -> None:
+    """The [content] bounds must be positive (a ratio of at least 1)."""
+    content = settings.content
+    for key in ("max_upload_bytes", "max_entries", "max_total_bytes"):
+        if getattr(content, key) < 1:
+            raise ConfigError(f"{settings.source}: key 'content.{key}' must be at least 1")
+    if content.max_ratio < 1:
+        raise ConfigError(f"{settings.source}: key 'content.max_ratio' must be at least 1")
 
 
 # Over a century is surely a typo; a day is the least that leaves an OIDC login time to finish.

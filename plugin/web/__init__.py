@@ -11,9 +11,11 @@ from plugin.web import (
     api,
     audit_admin,
     competency_map,
+    content_files,
     course,
     coverage,
     designer,
+    designer_content,
     designer_copy,
     errors,
     exports,
@@ -48,8 +50,8 @@ def init_app(app: Flask) -> None:
     app.register_blueprint(lti_pages.blueprint)
     course.init_app(app)
     for view in (
-        coverage, exports, designer, designer_copy, modules, competency_map, health, pages,
-        xapi_admin, audit_admin, heatmap, outside_template, vendor,
+        coverage, exports, designer, designer_copy, designer_content, content_files, modules,
+        competency_map, health, pages, xapi_admin, audit_admin, heatmap, outside_template, vendor,
     ):  # fmt: skip
         app.register_blueprint(view.blueprint)
     sandbox = app_state.settings(app).sandbox

@@ -104,6 +104,11 @@ def allow_frame_source(url: str) -> bool:
     return bool(origin)
 
 
+def use_policy(policy: str) -> None:
+    """Answer this one response with ``policy`` as its Content Security Policy."""
+    g.own_content_security_policy = policy
+
+
 def tool_origins() -> set[str]:
     """The origins the tool's own pages are served from."""
     base_url = app_state.settings().lti.base_url
@@ -196,8 +201,11 @@ def set_security_headers(response: Response) -> Response:
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["X-Content-Type-Options"] = "nosniff"
     if request.blueprint != "sandbox":
-        # The sandbox plays the LMS, which frames the tool: it keeps its own rules.
-        response.headers["Content-Security-Policy"] = content_security_policy()
+        # The sandbox plays the LMS, which frames the tool: it keeps its own rules. A view
+        # answering with content not of the tool's making (a package's files) sets a stricter
+        # policy of its own with use_policy().
+        policy = g.get("own_content_security_policy") or content_security_policy()
+        response.headers["Content-Security-Policy"] = policy
     return response
 
 

@@ -11,7 +11,7 @@ from plugin.core.errors import NotFound
 
 def test_every_registered_command_group_is_a_plugin_group(app: Flask) -> None:
     groups = [command for command in app.cli.commands.values() if isinstance(command, click.Group)]
-    assert len(groups) == 14
+    assert len(groups) == 15
     assert [group.name for group in groups if not isinstance(group, PluginGroup)] == []
 
 

@@ -120,6 +120,12 @@ ROUTES: dict[tuple[str, str], str] = {
     ("/designer/modules/<key>/tags", "GET"): DESIGNERS,
     ("/designer/modules/<key>/tags", "POST"): DESIGNERS,
     ("/designer/modules/<key>/copy", "POST"): DESIGNERS,
+    ("/designer/modules/<key>/package", "GET"): DESIGNERS,
+    ("/designer/modules/<key>/package", "POST"): DESIGNERS,
+    ("/designer/modules/<key>/package/<int:number>/original.zip", "GET"): DESIGNERS,
+    ("/designer/packages/new", "GET"): DESIGNERS,
+    ("/designer/packages/new", "POST"): DESIGNERS,
+    ("/content/<module_key>/<version_dir>/<path:file_path>", "GET"): DESIGNERS,
     ("/designer/tags/bulk", "GET"): DESIGNERS,
     ("/designer/tags/bulk", "POST"): DESIGNERS,
     ("/lti/deep-link", "GET"): DESIGNERS,
@@ -198,6 +204,10 @@ def path_of(rule: str, world: World) -> str:
         "package": "axe-core",
         "name": "axe.min.js",
         "key": FRAMEWORK_KEY if rule.startswith("/api/v1/frameworks/") else MODULE,
+        "module_key": MODULE,
+        "version_dir": "v1-0123456789abcdef",
+        "file_path": "index.html",
+        "number": "1",
     }
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: values[m.group(1)], rule)
 

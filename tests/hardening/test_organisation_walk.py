@@ -104,7 +104,13 @@ def path_for(rule: str, learner_id: int, module: str) -> str:
         "person_id": str(learner_id),
         "table": "below_target",
         "filename": "css/plugin.css",
+        "package": "axe-core",
+        "name": "axe.min.js",
         "key": FRAMEWORK_KEY if rule.startswith("/api/v1/frameworks/") else module,
+        "module_key": module,
+        "version_dir": "v1-0123456789abcdef",
+        "file_path": "index.html",
+        "number": "1",
     }
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: values[m.group(1)], rule)
 

@@ -1,0 +1,1 @@
+"""SCORM packages as modules: manifest reading, safe archive storage, package versions."""

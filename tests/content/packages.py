@@ -1,0 +1,150 @@
+"""SCORM packages built in code for the tests: well-formed ones and hostile ones."""
+
+from __future__ import annotations
+
+import io
+import stat
+import zipfile
+from pathlib import Path
+
+SCO_PAGE = b"""<!doctype html><html><head><title>SCO</title><script>
+function findAPI(w){var n=0;while(!w.API&&w.parent&&w.parent!==w&&n<10){w=w.parent;n++}return w.API}
+var api=findAPI(window);if(api){api.LMSInitialize("");}
+</script></head><body>SCO</body></html>"""
+
+MANIFEST_12 = """<?xml version="1.0" encoding="UTF-8"?>
+<manifest identifier="pkg-12" version="1.0"
+  xmlns="http://www.imsproject.org/xsd/imscp_rootv1p1p2"
+  xmlns:adlcp="http://www.adlnet.org/xsd/adlcp_rootv1p2">
+  <metadata><schema>ADL SCORM</schema><schemaversion>1.2</schemaversion></metadata>
+  <organizations default="org">
+    <organization identifier="org">
+      <title>{title}</title>
+      <item identifier="item-1" identifierref="res-1" parameters="?lang=zh">
+        <title>第一課 Lesson one</title>
+        <adlcp:masteryscore>80</adlcp:masteryscore>
+        <adlcp:maxtimeallowed>0000:30:00</adlcp:maxtimeallowed>
+        <adlcp:timelimitaction>exit,message</adlcp:timelimitaction>
+        <adlcp:datafromlms>mode=review</adlcp:datafromlms>
+      </item>
+    </organization>
+  </organizations>
+  <resources>
+    <resource identifier="res-1" type="webcontent" adlcp:scormtype="sco" href="index.html">
+      <file href="index.html"/>
+      <file href="media/clip.mp4"/>
+    </resource>
+  </resources>
+</manifest>
+"""
+
+MANIFEST_2004 = """<?xml version="1.0" encoding="UTF-8"?>
+<manifest identifier="pkg-2004" version="1"
+  xmlns="http://www.imsglobal.org/xsd/imscp_v1p1"
+  xmlns:adlcp="http://www.adlnet.org/xsd/adlcp_v1p3"
+  xmlns:adlseq="http://www.adlnet.org/xsd/adlseq_v1p3"
+  xmlns:adlnav="http://www.adlnet.org/xsd/adlnav_v1p3"
+  xmlns:imsss="http://www.imsglobal.org/xsd/imsss">
+  <metadata><schema>ADL SCORM</schema><schemaversion>2004 4th Edition</schemaversion></metadata>
+  <organizations default="main">
+    <organization identifier="other"><title>Not the default</title>
+      <item identifier="x" identifierref="sco-a"><title>x</title></item>
+    </organization>
+    <organization identifier="main">
+      <title>資安意識 Security awareness</title>
+      <item identifier="module-1">
+        <title>單元一 Part one</title>
+        <item identifier="a" identifierref="sco-a"><title>A</title>
+          <adlcp:dataFromLMS>start=1</adlcp:dataFromLMS>
+          <adlcp:timeLimitAction>continue,no message</adlcp:timeLimitAction>
+          <imsss:sequencing>
+            <imsss:limitConditions attemptAbsoluteDurationLimit="PT45M"/>
+            <imsss:objectives>
+              <imsss:primaryObjective objectiveID="pass-a" satisfiedByMeasure="true">
+                <imsss:minNormalizedMeasure>0.7</imsss:minNormalizedMeasure>
+              </imsss:primaryObjective>
+            </imsss:objectives>
+          </imsss:sequencing>
+        </item>
+        <item identifier="b" identifierref="sco-b"><title>B</title>
+          <imsss:sequencing><imsss:objectives>
+            <imsss:primaryObjective objectiveID="pass-b" satisfiedByMeasure="true">
+              <imsss:minNormalizedMeasure>0.7</imsss:minNormalizedMeasure>
+            </imsss:primaryObjective>
+          </imsss:objectives></imsss:sequencing>
+        </item>
+      </item>
+      <item identifier="glossary" identifierref="asset-g" isvisible="false"><title>G</title></item>
+      <imsss:sequencing><imsss:controlMode choice="true" flow="true"/></imsss:sequencing>
+    </organization>
+  </organizations>
+  <resources xml:base="content/">
+    <resource identifier="sco-a" type="webcontent" adlcp:scormType="sco" href="a/index.html">
+      <file href="a/index.html"/>
+      <dependency identifierref="common"/>
+    </resource>
+    <resource identifier="sco-b" type="webcontent" adlcp:scormType="sco" href="b/index.html?x=1">
+      <file href="b/index.html"/>
+    </resource>
+    <resource identifier="asset-g" type="webcontent" adlcp:scormType="asset" href="glossary.html">
+      <file href="glossary.html"/>
+    </resource>
+    <resource identifier="common" type="webcontent" adlcp:scormType="asset">
+      <file href="shared/app.js"/>
+    </resource>
+  </resources>
+</manifest>
+"""
+
+
+def build_zip(
+    path: Path, files: dict[str, bytes | str], *, links: dict[str, str] | None = None
+) -> Path:
+    """Write a zip of ``files`` (and symbolic ``links``: name → target) at ``path``."""
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, body in files.items():
+            archive.writestr(name, body.encode() if isinstance(body, str) else body)
+        for name, target in (links or {}).items():
+            info = zipfile.ZipInfo(name)
+            info.create_system = 3  # Unix, so the mode below is read
+            info.external_attr = (stat.S_IFLNK | 0o777) << 16
+            archive.writestr(info, target)
+    return path
+
+
+def scorm12(path: Path, title: str = "個資保護 Privacy basics") -> Path:
+    """A SCORM 1.2 single-SCO package with a mastery score of 80."""
+    return build_zip(
+        path,
+        {
+            "imsmanifest.xml": MANIFEST_12.format(title=title),
+            "index.html": SCO_PAGE,
+            "media/clip.mp4": bytes(range(256)) * 64,
+        },
+    )
+
+
+def scorm2004(path: Path) -> Path:
+    """A SCORM 2004 4th edition package: two SCOs and an asset, mastery score 0.7."""
+    return build_zip(
+        path,
+        {
+            "imsmanifest.xml": MANIFEST_2004,
+            "content/a/index.html": SCO_PAGE,
+            "content/b/index.html": SCO_PAGE,
+            "content/glossary.html": "<p>glossary</p>",
+            "content/shared/app.js": "console.log('shared');",
+        },
+    )
+
+
+def raw_zip(path: Path, names: dict[str, bytes]) -> Path:
+    """A zip whose entry names are written exactly as given (no normalisation)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, body in names.items():
+            info = zipfile.ZipInfo("placeholder")
+            info.filename = name  # ZipInfo() would turn backslashes and drive letters around
+            archive.writestr(info, body)
+    path.write_bytes(buffer.getvalue())
+    return path

@@ -1,0 +1,63 @@
+"""On PostgreSQL (lengths and 64-bit sizes enforced, unlike SQLite): packages import as
+versions, and a refused one leaves nothing behind."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from sqlalchemy.orm import Session
+
+from plugin import create_app
+from plugin.competencies.framework import load_framework
+from plugin.core.db import create_db_engine
+from plugin.core.migrate import upgrade_database
+from tests.conftest import IRI_BASE, app_config
+from tests.content.conftest import row_counts, stored_files
+from tests.content.packages import build_zip, scorm12, scorm2004
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture
+def pg_app(tmp_path: Path, postgres_url: str, framework_data: dict[str, Any]) -> Iterator[Flask]:
+    """An app on a fresh PostgreSQL schema at ``head`` with the framework loaded."""
+    engine = create_db_engine(postgres_url)
+    upgrade_database(engine)
+    with Session(engine) as session:
+        load_framework(session, framework_data, IRI_BASE)
+        session.commit()
+    engine.dispose()
+    application = create_app(app_config(tmp_path, postgres_url))
+    yield application
+    application.extensions["plugin.db"].dispose()
+
+
+def test_packages_import_as_versions_and_a_refused_one_leaves_nothing(
+    pg_app: Flask, tmp_path: Path
+) -> None:
+    runner = pg_app.test_cli_runner()
+    created = runner.invoke(args=["content", "import", str(scorm2004(tmp_path / "a.zip"))])
+    assert created.exit_code == 0, created.output
+    key = created.output.split("\t")[0]
+    again = runner.invoke(
+        args=["content", "import", str(scorm12(tmp_path / "b.zip")), "--module", key]
+    )
+    assert again.exit_code == 0 and "\tversion 2\t" in again.output, again.output
+    files = stored_files(pg_app)
+
+    refused = runner.invoke(
+        args=[
+            "content",
+            "import",
+            str(build_zip(tmp_path / "c.zip", {"x.au": "x"})),
+            "--module",
+            key,
+        ]
+    )
+
+    assert refused.exit_code == 1 and "AICC" in refused.output
+    assert row_counts(pg_app) == (2, 4) and stored_files(pg_app) == files
