@@ -38,7 +38,16 @@ from plugin.lti.models import Launch
 from plugin.lti.tokens import issue_launch_token, read_launch_token
 from plugin.organisations.tokens import SCOPES, create_token
 from tests.conftest import TEST_SECRET
-from tests.hardening.authz_support import (
+from tests.lti.conftest import (  # noqa: F401 (fixtures)
+    TOOL,
+    Flow,
+    flow,
+    make_app,
+    platform,
+    register,
+    tool,
+)
+from tests.support.authz import (
     ADMIN,
     B_LEARNER_ID,
     DESIGNER,
@@ -56,16 +65,7 @@ from tests.hardening.authz_support import (
     launch,
     without_echo,
 )
-from tests.lti.conftest import (  # noqa: F401 (fixtures)
-    TOOL,
-    Flow,
-    flow,
-    make_app,
-    platform,
-    register,
-    tool,
-)
-from tests.lti.platform import running_platform
+from tests.support.platform import running_platform
 
 PUBLIC = "public"
 PROTOCOL = "lti-protocol"

@@ -30,14 +30,14 @@ from plugin.rollup.evidence import EvidenceInput, record_evidence
 from plugin.rollup.learners import learner_for
 from plugin.web.api.declare import PREFIX
 from plugin.web.api.openapi import build_spec
-from tests.hardening.fuzz_support import (
+from tests.lti.conftest import TOOL, Flow, register
+from tests.support.fuzz import (
     any_text,
     fuzz_settings,
     nasty_text,
     sql_writes,
 )
-from tests.lti.conftest import TOOL, Flow, register
-from tests.lti.platform import running_platform
+from tests.support.platform import running_platform
 
 SPEC = build_spec()
 OPERATIONS = {path: ops["get"] for path, ops in SPEC["paths"].items()}

@@ -28,14 +28,14 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from plugin.competencies.models import OutsideCourse
-from tests.hardening.fuzz_support import (
+from tests.lti.conftest import TOOL, Flow, register
+from tests.support.fuzz import (
     any_text,
     fuzz_settings,
     snapshot,
     written,
 )
-from tests.lti.conftest import TOOL, Flow, register
-from tests.lti.platform import LTI, ROLE, running_platform
+from tests.support.platform import LTI, ROLE, running_platform
 
 ISSUER = "https://lms.example.edu"
 MODULE_KEY = "tw-civil-service-dc.C4-T5"  # a demo catalog module with active tags

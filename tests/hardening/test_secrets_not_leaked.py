@@ -56,7 +56,8 @@ from plugin.lti.registrations import PlatformDetails, register_platform
 from plugin.lti.tokens import issue_launch_token
 from plugin.organisations.tokens import SCOPES, create_token, revoke_token
 from tests.conftest import _copy_database, app_config
-from tests.hardening.authz_support import (
+from tests.lti.conftest import TOOL, Flow
+from tests.support.authz import (
     ADMIN,
     DESIGNER,
     LEARNER_A,
@@ -66,8 +67,7 @@ from tests.hardening.authz_support import (
     launch_claims,
     token_of,
 )
-from tests.lti.conftest import TOOL, Flow
-from tests.lti.platform import TestPlatform, running_platform
+from tests.support.platform import TestPlatform, running_platform
 
 SECRET_KEY = "sk-" + secrets.token_urlsafe(40)
 LRS_USERS = {

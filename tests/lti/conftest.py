@@ -18,7 +18,7 @@ from plugin import create_app
 from plugin.lti.models import Deployment, Launch, LoginState, Person, Registration
 from plugin.lti.registrations import PlatformDetails, register_platform
 from tests.conftest import _copy_database, app_config
-from tests.lti.platform import TestPlatform, auth_request, login_params, running_platform
+from tests.support.platform import TestPlatform, auth_request, login_params, running_platform
 
 TOOL = "https://tool.test"
 # Words every refusal page carries, in both languages (templates/lti/rejected.html).

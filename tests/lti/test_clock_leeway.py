@@ -9,7 +9,7 @@ import pytest
 from flask import Flask
 
 from tests.lti.conftest import Flow, assert_refused, counts, register
-from tests.lti.platform import running_platform
+from tests.support.platform import running_platform
 
 
 def _times(exp_offset: int, iat_offset: int) -> dict[str, int]:

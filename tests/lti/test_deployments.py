@@ -10,7 +10,7 @@ from werkzeug.test import TestResponse
 
 from plugin.lti.models import Deployment, LoginState
 from tests.lti.conftest import Flow, assert_refused, counts, register
-from tests.lti.platform import LTI, running_platform
+from tests.support.platform import LTI, running_platform
 
 NEW_DEPLOYMENT = "deployment-new-course"
 

@@ -1,6 +1,6 @@
 """LTI Dynamic Registration 1.0 end to end, against a fake platform on loopback.
 
-The fake platform (tests/lti/registration_platform.py) runs on 127.0.0.1, so the tool reaches
+The fake platform (tests/support/registration_platform.py) runs on 127.0.0.1, so the tool reaches
 it only because its allow-list names the platform's origin: loopback is internal and allowed
 only when named (docs/ARCHITECTURE.md §9).
 """
@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from plugin.lti.models import Deployment, Registration
 from tests.lti.conftest import TOOL, Flow, counts
-from tests.lti.registration_platform import (
+from tests.support.registration_platform import (
     CLIENT_ID,
     DEPLOYMENT_ID,
     TOOL_CONFIGURATION,

@@ -36,8 +36,8 @@ from plugin.lti.registrations import (
 )
 from plugin.organisations.models import Organisation
 from tests.lti.conftest import TOOL, Flow, counts
-from tests.lti.platform import TestPlatform, auth_request, pooled_key, running_platform
-from tests.lti.registration_platform import (
+from tests.support.platform import TestPlatform, auth_request, pooled_key, running_platform
+from tests.support.registration_platform import (
     CLIENT_ID,
     FakePlatform,
     allowing,

@@ -17,7 +17,7 @@ from plugin.core.db import utcnow
 from plugin.lti.login import purge_expired_login_states
 from plugin.lti.models import LoginState
 from tests.lti.conftest import Flow, assert_refused, counts, register
-from tests.lti.platform import LTI, running_platform
+from tests.support.platform import LTI, running_platform
 
 
 def _states(app: Flask) -> int:

@@ -15,7 +15,7 @@ import pytest
 from flask import Flask
 
 from tests.lti.conftest import TOOL, Flow, assert_refused, counts
-from tests.lti.platform import DL_SETTINGS, LTI, TestPlatform
+from tests.support.platform import DL_SETTINGS, LTI, TestPlatform
 
 
 def _b64(data: bytes) -> str:
@@ -243,7 +243,7 @@ def test_login_for_an_unknown_client_id_is_refused(flow: Flow) -> None:
 
 
 def test_login_by_post_is_accepted(flow: Flow) -> None:
-    from tests.lti.platform import login_params
+    from tests.support.platform import login_params
 
     response = flow.client.post("/lti/login", data=login_params(flow.platform), base_url=TOOL)
     assert response.status_code == 302

@@ -19,7 +19,7 @@ from plugin.core.migrate import upgrade_database
 from plugin.lti.models import Launch, Person
 from tests.conftest import app_config
 from tests.lti.conftest import TOOL, Flow, assert_refused, counts, register
-from tests.lti.platform import LTI, TestPlatform, running_platform
+from tests.support.platform import LTI, TestPlatform, running_platform
 
 pytestmark = pytest.mark.postgres
 

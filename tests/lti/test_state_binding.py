@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from plugin.lti.models import Registration
 from tests.lti.conftest import TOOL, Flow, assert_refused, counts, storage_config
-from tests.lti.platform import login_params
+from tests.support.platform import login_params
 
 
 def _cookieless(app: Flask) -> FlaskClient:

@@ -11,7 +11,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-from tests.hardening.authz_support import (
+from tests.lti.conftest import Flow, flow, platform, register, tool  # noqa: F401 (fixtures)
+from tests.support.authz import (
     ADMIN,
     DESIGNER,
     LEARNER_A,
@@ -21,7 +22,6 @@ from tests.hardening.authz_support import (
     learner_id_of,
     take_a_check,
 )
-from tests.lti.conftest import Flow, flow, platform, register, tool  # noqa: F401 (fixtures)
 
 
 @dataclass

@@ -13,11 +13,11 @@ from sqlalchemy import select
 from plugin.organisations.models import Organisation
 from plugin.organisations.tokens import create_token
 from plugin.privacy.models import AuditEntry
-from tests.hardening.authz_support import ADMIN, DESIGNER, LEARNER_A, LEARNER_B, launch
-from tests.hardening.tenant_support import EAST, EAST_ADMIN, EAST_CLIENT, register_in
 from tests.lti.conftest import TOOL, Flow
-from tests.lti.platform import running_platform
 from tests.privacy.conftest import People
+from tests.support.authz import ADMIN, DESIGNER, LEARNER_A, LEARNER_B, launch
+from tests.support.platform import running_platform
+from tests.support.tenants import EAST, EAST_ADMIN, EAST_CLIENT, register_in
 
 
 def _get(people: People, path: str, token: str, **query: object):

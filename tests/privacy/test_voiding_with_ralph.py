@@ -14,10 +14,10 @@ from plugin.xapi.ledger import person_key
 from plugin.xapi.models import DELIVERED, OutboxStatement
 from plugin.xapi.vocabulary import VOIDED
 from tests.conftest import _copy_database, app_config
-from tests.hardening.authz_support import LEARNER_A, LEARNER_B, launch, take_a_check
 from tests.lti.conftest import Flow, register
-from tests.lti.platform import running_platform
 from tests.privacy.conftest import People
+from tests.support.authz import LEARNER_A, LEARNER_B, launch, take_a_check
+from tests.support.platform import running_platform
 from tests.xapi.conftest import TARGET, RalphServer, ralph, running_ralph  # noqa: F401
 
 

@@ -14,7 +14,7 @@ from werkzeug.test import TestResponse
 from plugin.competencies.modules import get_module
 from plugin.rollup.models import Identity
 from tests.lti.conftest import TOOL, Flow, platform, tool  # noqa: F401 (fixtures)
-from tests.lti.platform import TestPlatform
+from tests.support.platform import TestPlatform
 from tests.web.modules.test_module_pages import LTI, launch, token_of
 from tests.web.modules.test_module_statements import C4_T5, correct_answers, statements
 

@@ -18,7 +18,7 @@ from plugin.competencies.framework import get_framework
 from plugin.competencies.models import OutsideCourse
 from plugin.organisations.audience import Audience
 from tests.lti.conftest import TOOL, Flow, register
-from tests.lti.platform import TestPlatform, running_platform
+from tests.support.platform import TestPlatform, running_platform
 
 ROLES = "https://purl.imsglobal.org/spec/lti/claim/roles"
 INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"

@@ -28,7 +28,7 @@ from plugin.competencies.modules import similar_module_tags
 from plugin.organisations.audience import Audience
 from plugin.web.module_form import error_anchor
 from tests.lti.conftest import TOOL, Flow, register
-from tests.lti.platform import LTI, ROLE, TestPlatform, running_platform
+from tests.support.platform import LTI, ROLE, TestPlatform, running_platform
 
 DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"

@@ -20,7 +20,7 @@ from plugin.rollup.config import rollup_config
 from plugin.rollup.evidence import EvidenceInput, record_evidence
 from plugin.rollup.learners import learner_for
 from tests.lti.conftest import TOOL, Flow, register
-from tests.lti.platform import TestPlatform, running_platform
+from tests.support.platform import TestPlatform, running_platform
 
 ROLES = "https://purl.imsglobal.org/spec/lti/claim/roles"
 INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"

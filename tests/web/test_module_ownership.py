@@ -20,7 +20,7 @@ from plugin.organisations.services import create_organisation, default_organisat
 from tests.competencies.test_modules import module_input
 from tests.conftest import IRI_BASE
 from tests.lti.conftest import Flow, register
-from tests.lti.platform import TestPlatform, running_platform
+from tests.support.platform import TestPlatform, running_platform
 from tests.web.test_designer_pages import (
     SEED_MODULE,
     Tool,

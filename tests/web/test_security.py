@@ -19,7 +19,7 @@ from plugin.lti.registrations import PlatformDetails, register_platform
 from plugin.web.security import CROSS_SITE_BLUEPRINTS, CROSS_SITE_ENDPOINTS, FrameOriginCache
 from plugin.xapi.models import Attempt, OutboxStatement
 from tests.lti.conftest import TOOL, Flow, platform, tool  # noqa: F401 (fixtures)
-from tests.lti.platform import TestPlatform
+from tests.support.platform import TestPlatform
 from tests.web.modules.test_module_pages import launch, token_of
 
 CANVAS_SCHOOL = "https://school.instructure.example"

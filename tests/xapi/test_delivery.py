@@ -44,7 +44,7 @@ from plugin.xapi.delivery import (
 from plugin.xapi.lrs_client import MAX_REASON, LrsClient, judge
 from plugin.xapi.models import DELIVERED, PENDING, QUARANTINED, OutboxStatement
 from tests.lti.conftest import TOOL, Flow, register
-from tests.lti.platform import LTI, ROLE, TestPlatform, running_platform
+from tests.support.platform import LTI, ROLE, TestPlatform, running_platform
 from tests.xapi.conftest import (
     FORWARD,
     HANG_BEFORE,

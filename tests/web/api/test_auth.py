@@ -20,7 +20,7 @@ from plugin.rollup.evidence import EvidenceInput, record_evidence
 from plugin.rollup.learners import learner_for
 from plugin.web.api.declare import ENDPOINTS
 from tests.lti.conftest import Flow
-from tests.lti.platform import TestPlatform
+from tests.support.platform import TestPlatform
 from tests.web.api.conftest import MakeToken, launch_token
 
 MODULE = "tw-civil-service-dc.C1-T1"

@@ -20,7 +20,7 @@ from flask import Flask
 from werkzeug.test import TestResponse
 
 from tests.lti.conftest import TOOL
-from tests.lti.platform import TestPlatform, pooled_key
+from tests.support.platform import TestPlatform, pooled_key
 
 REGISTRATION_TOKEN = "reg-token-7f3a"
 CLIENT_ID = "dyn-client-1"
