@@ -20,7 +20,8 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request, Route, expect
 
-from tests.browser.conftest import PHONE_VIEWPORT, VIEWPORT, LiveTool
+from tests.support.chromium import PHONE_VIEWPORT, VIEWPORT
+from tests.support.live_tool import LiveTool
 
 pytestmark = pytest.mark.browser
 

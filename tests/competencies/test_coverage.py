@@ -24,7 +24,7 @@ from plugin.competencies.models import Framework
 from plugin.competencies.modules import create_module, set_module_tags
 from plugin.competencies.outside_courses import import_outside_courses
 from plugin.organisations.audience import Audience
-from tests.conftest import IRI_BASE
+from tests.support.app import IRI_BASE
 
 OPERATOR = Audience.operator()
 

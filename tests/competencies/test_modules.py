@@ -25,7 +25,7 @@ from plugin.competencies.modules import (
 )
 from plugin.core.errors import InvalidInput
 from plugin.organisations.audience import Audience
-from tests.conftest import IRI_BASE
+from tests.support.app import IRI_BASE
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from plugin.competencies.outside_courses import (
     import_outside_courses,
     read_outside_courses,
 )
-from tests.conftest import IRI_BASE
+from tests.support.app import IRI_BASE
 
 HEADER = "code,title,hours,audience,tags"
 GOOD = (

@@ -30,7 +30,7 @@ from plugin.rollup.evidence import EvidenceInput, record_evidence
 from plugin.rollup.learners import learner_for
 from plugin.web.api.declare import PREFIX
 from plugin.web.api.openapi import build_spec
-from tests.lti.conftest import TOOL, Flow, register
+from tests.support.flows import TOOL, Flow, register
 from tests.support.fuzz import (
     any_text,
     fuzz_settings,

@@ -28,7 +28,7 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from plugin.competencies.models import OutsideCourse
-from tests.lti.conftest import TOOL, Flow, register
+from tests.support.flows import TOOL, Flow, register
 from tests.support.fuzz import (
     any_text,
     fuzz_settings,

@@ -40,8 +40,8 @@ from plugin.lti.claims import (
     CLAIM_TOOL_PLATFORM,
     CLAIM_VERSION,
 )
-from tests.conftest import IRI_BASE
-from tests.lti.conftest import TOOL, Flow, register
+from tests.support.app import IRI_BASE
+from tests.support.flows import TOOL, Flow, register
 from tests.support.fuzz import (
     Snapshot,
     any_text,

@@ -43,7 +43,6 @@ from tests.hardening.test_authorization_walk import (
     get_as,
     is_api,
 )
-from tests.lti.conftest import TOOL, Flow, register
 from tests.support.authz import (
     ADMIN,
     B_LEARNER_ID,
@@ -61,6 +60,7 @@ from tests.support.authz import (
     launch,
     without_echo,
 )
+from tests.support.flows import TOOL, Flow, register
 from tests.support.platform import running_platform
 from tests.support.tenants import (
     E_LEARNER_ID,

@@ -55,8 +55,7 @@ from plugin.lti.models import ToolKey
 from plugin.lti.registrations import PlatformDetails, register_platform
 from plugin.lti.tokens import issue_launch_token
 from plugin.organisations.tokens import SCOPES, create_token, revoke_token
-from tests.conftest import _copy_database, app_config
-from tests.lti.conftest import TOOL, Flow
+from tests.support.app import app_config, copy_database
 from tests.support.authz import (
     ADMIN,
     DESIGNER,
@@ -67,6 +66,7 @@ from tests.support.authz import (
     launch_claims,
     token_of,
 )
+from tests.support.flows import TOOL, Flow
 from tests.support.platform import TestPlatform, running_platform
 
 SECRET_KEY = "sk-" + secrets.token_urlsafe(40)
@@ -319,7 +319,7 @@ def failing_view() -> str:
 @pytest.fixture
 def secret_app(tmp_path: Path, seeded_sqlite: Path, peer: Peer) -> Iterator[Flask]:
     """The tool with the secrets configured, its test client recording every exchange."""
-    app = create_app(secret_settings(tmp_path, _copy_database(seeded_sqlite, tmp_path), peer))
+    app = create_app(secret_settings(tmp_path, copy_database(seeded_sqlite, tmp_path), peer))
     app.add_url_rule("/test-only/broken", "test_only_broken", failing_view)
     app.test_client_class = type("Recorder", (RecordingClient,), {"exchanges": []})
     yield app

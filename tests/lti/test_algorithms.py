@@ -17,7 +17,7 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from flask import Flask
 
-from tests.lti.conftest import Flow, assert_refused, counts
+from tests.support.flows import Flow, assert_refused, counts
 from tests.support.platform import TestPlatform, pooled_key, private_key
 
 

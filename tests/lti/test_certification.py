@@ -17,7 +17,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from plugin.lti.models import Launch, LoginState, Person
-from tests.lti.conftest import TOOL, Flow, assert_refused, counts
+from tests.support.flows import TOOL, Flow, assert_refused, counts
 from tests.support.platform import LTI, ROLE, TestPlatform
 
 Token = Callable[[TestPlatform, str], str]

@@ -8,7 +8,7 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 
-from tests.lti.conftest import Flow, assert_refused, counts, register
+from tests.support.flows import Flow, assert_refused, counts, register
 from tests.support.platform import running_platform
 
 

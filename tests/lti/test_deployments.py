@@ -9,7 +9,7 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from plugin.lti.models import Deployment, LoginState
-from tests.lti.conftest import Flow, assert_refused, counts, register
+from tests.support.flows import Flow, assert_refused, counts, register
 from tests.support.platform import LTI, running_platform
 
 NEW_DEPLOYMENT = "deployment-new-course"

@@ -16,7 +16,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from plugin.lti.models import Deployment, Registration
-from tests.lti.conftest import TOOL, Flow, counts
+from tests.support.flows import TOOL, Flow, counts
 from tests.support.registration_platform import (
     CLIENT_ID,
     DEPLOYMENT_ID,

@@ -35,7 +35,7 @@ from plugin.lti.registrations import (
     register_platform,
 )
 from plugin.organisations.models import Organisation
-from tests.lti.conftest import TOOL, Flow, counts
+from tests.support.flows import TOOL, Flow, counts
 from tests.support.platform import TestPlatform, auth_request, pooled_key, running_platform
 from tests.support.registration_platform import (
     CLIENT_ID,

@@ -48,8 +48,9 @@ from plugin.lti.service_tokens import EXTENSION, MAX_SERVICE_ANSWER_BYTES, Servi
 from plugin.lti.tokens import read_launch_token
 from plugin.organisations.services import default_organisation
 from sandbox.models import SandboxLineItem, SandboxScore
-from tests.conftest import TEST_SECRET, app_config
-from tests.sandbox.conftest import PLATFORM, TOOL, AppTransport, Browser, launch_links
+from tests.support.app import TEST_SECRET, app_config
+from tests.support.flows import TOOL
+from tests.support.sandbox import PLATFORM, AppTransport, Browser, launch_links
 
 SCORES = "/scores"
 TOKEN_PATH = "/sandbox/token"

@@ -16,7 +16,7 @@ from flask import Flask
 
 from plugin.lti.errors import LaunchRejected
 from plugin.lti.keysets import MIN_REFETCH_INTERVAL, KeySetCache
-from tests.lti.conftest import Flow, assert_refused, counts, register
+from tests.support.flows import Flow, assert_refused, counts, register
 from tests.support.platform import TestPlatform, running_platform
 
 

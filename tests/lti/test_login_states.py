@@ -16,7 +16,7 @@ from sqlalchemy import func, select, update
 from plugin.core.db import utcnow
 from plugin.lti.login import purge_expired_login_states
 from plugin.lti.models import LoginState
-from tests.lti.conftest import Flow, assert_refused, counts, register
+from tests.support.flows import Flow, assert_refused, counts, register
 from tests.support.platform import LTI, running_platform
 
 

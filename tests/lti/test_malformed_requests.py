@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.lti.conftest import TOOL, Flow, assert_refused, counts
+from tests.support.flows import TOOL, Flow, assert_refused, counts
 from tests.support.platform import DL_SETTINGS, LTI, TestPlatform
 
 

@@ -17,9 +17,9 @@ from plugin.lti.models import Person
 from plugin.lti.nrps import MEMBERSHIP_MEDIA, Member, fetch_roster, memberships_url
 from plugin.lti.registrations import find_registration
 from plugin.lti.service_tokens import EXTENSION, ServiceCredentials, ServiceError, ServiceTokens
-from tests.conftest import TEST_SECRET
 from tests.lti.test_grade_delivery import GradesWorld, build_world
-from tests.sandbox.conftest import CONTEXT_URL, PLATFORM, Browser
+from tests.support.app import TEST_SECRET
+from tests.support.sandbox import CONTEXT_URL, PLATFORM, Browser
 
 MEMBERSHIPS_URL = CONTEXT_URL + "/memberships"
 MEMBERSHIPS_PATH = "/sandbox/api/contexts/sandbox-course-1/memberships"

@@ -17,8 +17,8 @@ from plugin import create_app
 from plugin.core.db import create_db_engine
 from plugin.core.migrate import upgrade_database
 from plugin.lti.models import Launch, Person
-from tests.conftest import app_config
-from tests.lti.conftest import TOOL, Flow, assert_refused, counts, register
+from tests.support.app import app_config
+from tests.support.flows import TOOL, Flow, assert_refused, counts, register
 from tests.support.platform import LTI, TestPlatform, running_platform
 
 pytestmark = pytest.mark.postgres

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 import plugin.lti.launch as launch_module
 from plugin.lti.models import Launch, LoginState
-from tests.lti.conftest import TOOL, Flow, assert_refused, counts
+from tests.support.flows import TOOL, Flow, assert_refused, counts
 
 
 def test_same_id_token_posted_twice_is_refused_the_second_time(flow: Flow, app: Flask) -> None:

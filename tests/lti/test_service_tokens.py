@@ -25,9 +25,9 @@ from plugin.lti.service_tokens import (
     ServiceTokens,
     ensure_service_tokens,
 )
-from tests.conftest import TEST_SECRET
 from tests.lti.test_grade_delivery import GradesWorld, build_world
-from tests.sandbox.conftest import PLATFORM, TOKEN_URL, Browser
+from tests.support.app import TEST_SECRET
+from tests.support.sandbox import PLATFORM, TOKEN_URL, Browser
 
 SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"

@@ -14,7 +14,7 @@ from sqlalchemy import select, text
 
 from plugin.core.db import utcnow
 from plugin.lti.models import ToolKey
-from tests.lti.conftest import TOOL, Flow
+from tests.support.flows import TOOL, Flow
 from tests.support.platform import DL_SETTINGS, LTI
 
 

@@ -13,9 +13,9 @@ from sqlalchemy import select
 from plugin.organisations.models import Organisation
 from plugin.organisations.tokens import create_token
 from plugin.privacy.models import AuditEntry
-from tests.lti.conftest import TOOL, Flow
-from tests.privacy.conftest import People
 from tests.support.authz import ADMIN, DESIGNER, LEARNER_A, LEARNER_B, launch
+from tests.support.flows import TOOL, Flow
+from tests.support.people import People
 from tests.support.platform import running_platform
 from tests.support.tenants import EAST, EAST_ADMIN, EAST_CLIENT, register_in
 

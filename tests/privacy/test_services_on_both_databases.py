@@ -26,7 +26,7 @@ from plugin.rollup.models import Attainment, Evidence, Identity, Learner
 from plugin.xapi.models import DELIVERED, Attempt, OutboxStatement, StatementLedger
 from plugin.xapi.outbox import enqueue_statements
 from plugin.xapi.vocabulary import VOIDED
-from tests.xapi.conftest import make_statement
+from tests.support.outbox import make_statement
 
 ISSUER = "https://lms.example"
 OTHER_ISSUER = "https://other.example"

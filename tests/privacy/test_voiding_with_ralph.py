@@ -13,23 +13,23 @@ from plugin import create_app
 from plugin.xapi.ledger import person_key
 from plugin.xapi.models import DELIVERED, OutboxStatement
 from plugin.xapi.vocabulary import VOIDED
-from tests.conftest import _copy_database, app_config
-from tests.lti.conftest import Flow, register
-from tests.privacy.conftest import People
+from tests.support.app import app_config, copy_database
 from tests.support.authz import LEARNER_A, LEARNER_B, launch, take_a_check
+from tests.support.flows import Flow, register
+from tests.support.lrs import TARGET, RalphServer
+from tests.support.people import People
 from tests.support.platform import running_platform
-from tests.xapi.conftest import TARGET, RalphServer, ralph, running_ralph  # noqa: F401
 
 
 @pytest.fixture
 def ralph_people(
     tmp_path: Path,
     seeded_sqlite: Path,
-    running_ralph: RalphServer,  # noqa: F811
+    running_ralph: RalphServer,
 ) -> Iterator[People]:
     """A and B take the check on an app whose one LRS is Ralph."""
     config = app_config(
-        tmp_path, _copy_database(seeded_sqlite, tmp_path), xapi={"lrs": [running_ralph.target()]}
+        tmp_path, copy_database(seeded_sqlite, tmp_path), xapi={"lrs": [running_ralph.target()]}
     )
     app: Flask = create_app(config)
     with running_platform() as platform:
@@ -50,7 +50,7 @@ def _worker(people: People) -> None:
 
 def test_ralph_holds_a_voiding_statement_for_each_statement_about_the_erased_person(
     ralph_people: People,
-    running_ralph: RalphServer,  # noqa: F811
+    running_ralph: RalphServer,
 ) -> None:
     people = ralph_people
     _worker(people)

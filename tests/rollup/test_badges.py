@@ -18,7 +18,7 @@ from plugin.rollup.evidence import EvidenceInput, record_evidence
 from plugin.rollup.learners import learner_for
 from plugin.rollup.models import Learner
 from plugin.xapi.assessment import level_iri
-from tests.conftest import IRI_BASE
+from tests.support.app import IRI_BASE
 
 ISSUER = "https://lms.example.gov.tw"
 SUB = "learner-badge-001"

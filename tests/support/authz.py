@@ -35,7 +35,7 @@ from plugin.competencies.modules import get_module
 from plugin.lti.models import GradeOutbox, Launch, Person
 from plugin.rollup.models import Attainment, Evidence, Identity, Learner
 from plugin.xapi.models import Attempt, OutboxStatement
-from tests.lti.conftest import TOOL, Flow
+from tests.support.flows import TOOL, Flow
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"

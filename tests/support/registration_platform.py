@@ -19,7 +19,7 @@ from urllib.parse import urlsplit
 from flask import Flask
 from werkzeug.test import TestResponse
 
-from tests.lti.conftest import TOOL
+from tests.support.flows import TOOL
 from tests.support.platform import TestPlatform, pooled_key
 
 REGISTRATION_TOKEN = "reg-token-7f3a"

@@ -17,7 +17,6 @@ from plugin.competencies.models import Module, ModuleTag
 from plugin.lti.registrations import PlatformDetails, register_platform
 from plugin.organisations.services import create_organisation
 from plugin.xapi.models import QUARANTINED, OutboxStatement
-from tests.lti.conftest import TOOL, Flow
 from tests.support.authz import (
     DESIGNER,
     INSTITUTION,
@@ -34,6 +33,7 @@ from tests.support.authz import (
     reserve_b,
     take_a_check,
 )
+from tests.support.flows import TOOL, Flow
 from tests.support.platform import TestPlatform
 
 E_PERSON_ID = 61837

@@ -7,24 +7,16 @@ import re
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from plugin.competencies.modules import get_module
 from plugin.rollup.models import Identity
-from tests.lti.conftest import TOOL, Flow, platform, tool  # noqa: F401 (fixtures)
-from tests.support.platform import TestPlatform
+from tests.support.flows import TOOL, Flow
 from tests.web.modules.test_module_pages import LTI, launch, token_of
 from tests.web.modules.test_module_statements import C4_T5, correct_answers, statements
 
 RETURN_URL = "https://lms.example.edu/course/7"
-
-
-@pytest.fixture
-def flow(tool: FlaskClient, platform: TestPlatform) -> Flow:  # noqa: F811
-    """Login/launch driver for the registered test platform."""
-    return Flow(tool, platform)
 
 
 def open_map(flow: Flow, token: str, **query: str) -> TestResponse:

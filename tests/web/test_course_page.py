@@ -15,9 +15,10 @@ from plugin.lti.claims import CLAIM_NRPS
 from plugin.lti.models import Launch
 from plugin.lti.tokens import issue_launch_token
 from sandbox.services import DEMO_COURSE_TITLE
-from tests.conftest import TEST_SECRET
 from tests.lti.test_grade_delivery import GradesWorld, build_world
-from tests.sandbox.conftest import TOOL, Browser, parse_page
+from tests.support.app import TEST_SECRET
+from tests.support.flows import TOOL
+from tests.support.sandbox import Browser, parse_page
 
 MEMBERSHIPS_PATH = "/sandbox/api/contexts/sandbox-course-1/memberships"
 NAMES = ("王小明", "林雅婷", "陳志豪")

@@ -17,9 +17,10 @@ from plugin.lti.models import Launch
 from plugin.lti.tokens import issue_launch_token
 from plugin.rollup.models import Identity
 from sandbox.models import SandboxResourceLink
-from tests.conftest import TEST_SECRET
 from tests.lti.test_grade_delivery import GradesWorld, build_world
-from tests.sandbox.conftest import PLATFORM, TOOL, Browser
+from tests.support.app import TEST_SECRET
+from tests.support.flows import TOOL
+from tests.support.sandbox import PLATFORM, Browser
 from tests.web.modules.test_module_statements import C4_T5, correct_answers
 
 HEAT_KINDS = ("knowledge", "skill", "attitude")

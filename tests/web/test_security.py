@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
@@ -18,17 +17,11 @@ from plugin.lti.models import GradeOutbox
 from plugin.lti.registrations import PlatformDetails, register_platform
 from plugin.web.security import CROSS_SITE_BLUEPRINTS, CROSS_SITE_ENDPOINTS, FrameOriginCache
 from plugin.xapi.models import Attempt, OutboxStatement
-from tests.lti.conftest import TOOL, Flow, platform, tool  # noqa: F401 (fixtures)
+from tests.support.flows import TOOL, Flow
 from tests.support.platform import TestPlatform
 from tests.web.modules.test_module_pages import launch, token_of
 
 CANVAS_SCHOOL = "https://school.instructure.example"
-
-
-@pytest.fixture
-def flow(tool: FlaskClient, platform: TestPlatform) -> Flow:  # noqa: F811
-    """Login/launch driver for the registered test platform."""
-    return Flow(tool, platform)
 
 
 def policy(response: TestResponse) -> dict[str, list[str]]:
@@ -42,7 +35,7 @@ def policy(response: TestResponse) -> dict[str, list[str]]:
 
 
 @pytest.fixture
-def registered(app: Flask, platform: TestPlatform) -> TestPlatform:  # noqa: F811
+def registered(app: Flask, platform: TestPlatform) -> TestPlatform:
     """The test platform plus a Canvas-like one framed from a school domain and a disabled one."""
     with app.extensions["plugin.db"].session_scope() as session:
         register_platform(

@@ -43,20 +43,19 @@ from plugin.xapi.delivery import (
 )
 from plugin.xapi.lrs_client import MAX_REASON, LrsClient, judge
 from plugin.xapi.models import DELIVERED, PENDING, QUARANTINED, OutboxStatement
-from tests.lti.conftest import TOOL, Flow, register
-from tests.support.platform import LTI, ROLE, TestPlatform, running_platform
-from tests.xapi.conftest import (
+from tests.support.flows import TOOL, Flow
+from tests.support.lrs import (
     FORWARD,
     HANG_BEFORE,
     LAUNCHER,
     LRS_PYTHON,
     TARGET,
     FaultyLrs,
-    Outbox,
     RalphServer,
-    free_port,
-    make_statement,
 )
+from tests.support.net import free_port
+from tests.support.outbox import Outbox, make_statement
+from tests.support.platform import LTI, ROLE, TestPlatform
 
 ADMINISTRATOR = "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"
 
@@ -452,14 +451,6 @@ def test_worker_loop_sleeps_when_idle_or_failing_and_stops_when_told() -> None:
 
 
 # The admin page (a launch with the LIS Administrator role).
-
-
-@pytest.fixture
-def platform(app: Flask) -> Iterator[TestPlatform]:
-    """A test platform registered with the app."""
-    with running_platform() as test_platform:
-        register(app, test_platform)
-        yield test_platform
 
 
 def launch_token(flow: Flow, role: str, sub: str) -> str:

@@ -7,7 +7,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from plugin.competencies.modules import get_module
-from tests.lti.conftest import TOOL, Flow
+from tests.support.flows import TOOL, Flow
 from tests.web.modules.test_module_pages import launch, token_of
 from tests.web.modules.test_module_statements import C4_T5, correct_answers, statements
 

@@ -13,8 +13,8 @@ from plugin.competencies.framework import get_framework
 from plugin.competencies.models import Placement
 from plugin.competencies.modules import create_module
 from plugin.lti.models import GradeOutbox
-from tests.conftest import IRI_BASE
-from tests.lti.conftest import TOOL, Flow
+from tests.support.app import IRI_BASE
+from tests.support.flows import TOOL, Flow
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"

@@ -1,26 +1,25 @@
-"""Fixtures for LTI tests: a registered test platform and a client that completes logins."""
+"""Registering the test platform with an app, and driving login → launch as a browser would."""
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
-import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
-from plugin import create_app
 from plugin.lti.models import Deployment, Launch, LoginState, Person, Registration
 from plugin.lti.registrations import PlatformDetails, register_platform
-from tests.conftest import _copy_database, app_config
-from tests.support.platform import TestPlatform, auth_request, login_params, running_platform
+from tests.support.platform import LTI, ROLE, TestPlatform, auth_request, login_params
 
 TOOL = "https://tool.test"
+# Makes a JSON API token with the scopes given (the ``make_token`` fixture of tests/web/api).
+MakeToken = Callable[..., str]
 # Words every refusal page carries, in both languages (templates/lti/rejected.html).
 REFUSED_ZH = "無法開啟此活動"
 REFUSED_EN = "This activity cannot be opened"
@@ -49,32 +48,6 @@ def register(
             ),
             deployments,
         )
-
-
-@pytest.fixture
-def platform(app: Flask) -> Iterator[TestPlatform]:
-    """A test platform registered with the app, its deployment active."""
-    with running_platform() as test_platform:
-        register(app, test_platform)
-        yield test_platform
-
-
-@pytest.fixture
-def make_app(tmp_path: Path, seeded_sqlite: Path) -> Iterator[Callable[..., Flask]]:
-    """Build apps with settings overrides, e.g. ``make_app(lti={"clock_leeway_seconds": 0})``."""
-    apps: list[Flask] = []
-
-    def build(**overrides: Any) -> Flask:
-        folder = tmp_path / f"app-{len(apps)}"
-        folder.mkdir()
-        database_url = _copy_database(seeded_sqlite, folder)
-        application = create_app(app_config(folder, database_url, **overrides))
-        apps.append(application)
-        return application
-
-    yield build
-    for application in apps:
-        application.extensions["plugin.db"].dispose()
 
 
 def counts(app: Flask) -> dict[str, int]:
@@ -107,12 +80,6 @@ def storage_config(response: TestResponse) -> dict[str, Any]:
     )
     assert match, text
     return json.loads(match.group(1))
-
-
-@pytest.fixture
-def tool(app: Flask) -> FlaskClient:
-    """A browser on the tool over HTTPS (the state cookie is Secure)."""
-    return app.test_client()
 
 
 class Flow:
@@ -157,7 +124,15 @@ class Flow:
         return self.client.get(response.headers["Location"], base_url=TOOL)
 
 
-@pytest.fixture
-def flow(tool: FlaskClient, platform: TestPlatform) -> Flow:
-    """Login/launch driver for the registered test platform."""
-    return Flow(tool, platform)
+def launch_token(driver: Flow, **claims: object) -> str:
+    """Launch as a learner through the test platform; the launch token (``lt``)."""
+    response = driver.complete(**claims)
+    assert response.status_code == 303, response.get_data(as_text=True)
+    return parse_qs(urlsplit(response.headers["Location"]).query)["lt"][0]
+
+
+def designer_token(driver: Flow) -> str:
+    """Launch as a course designer (LIS role Instructor); the launch token (``lt``)."""
+    return launch_token(
+        driver, sub="instructor-001", name="林老師", **{LTI + "roles": [ROLE + "Instructor"]}
+    )
