@@ -14,7 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -24,8 +24,10 @@ from plugin.core.db import create_db_engine, normalise_url
 from plugin.core.migrate import upgrade_database
 from tests.support.app import IRI_BASE, app_config, copy_database
 from tests.support.flows import Flow, register
+from tests.support.grades import GradesWorld, build_world
 from tests.support.lrs import RalphServer, start_ralph
 from tests.support.platform import TestPlatform, running_platform
+from tests.support.sandbox import Browser
 
 DEFAULT_TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
@@ -137,6 +139,18 @@ def postgres_url(postgres_server_url: str) -> Iterator[str]:
         admin.dispose()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database, once on SQLite and once (marker ``postgres``) on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    database = create_db_engine(url)
+    yield database
+    database.dispose()
+
+
 @pytest.fixture
 def make_app(tmp_path: Path, seeded_sqlite: Path) -> Iterator[Callable[..., Flask]]:
     """Build apps with settings overrides, e.g. ``make_app(lti={"clock_leeway_seconds": 0})``."""
@@ -173,6 +187,14 @@ def tool(app: Flask) -> FlaskClient:
 def flow(tool: FlaskClient, platform: TestPlatform) -> Flow:
     """Login/launch driver for the registered test platform."""
     return Flow(tool, platform)
+
+
+@pytest.fixture
+def sandbox_world(tmp_path: Path, sandbox_sqlite: Path) -> Iterator[GradesWorld]:
+    """The sandbox LMS and the tool in one app, the tool's outbound calls scripted and recorded."""
+    app, transport = build_world(tmp_path, sandbox_sqlite)
+    yield GradesWorld(app, transport, Browser(app.test_client()))
+    app.extensions["plugin.db"].dispose()
 
 
 @pytest.fixture(scope="session")

@@ -25,7 +25,6 @@ import json
 import logging
 import secrets
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -67,6 +66,7 @@ from tests.support.authz import (
     token_of,
 )
 from tests.support.flows import TOOL, Flow
+from tests.support.net import serving
 from tests.support.platform import TestPlatform, running_platform
 
 SECRET_KEY = "sk-" + secrets.token_urlsafe(40)
@@ -186,14 +186,8 @@ class PeerHandler(BaseHTTPRequestHandler):
 def peer() -> Iterator[Peer]:
     """The loopback peer, stopped after the test."""
     server = Peer()
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 # --- recording everything --------------------------------------------------------------------
@@ -630,19 +624,13 @@ def test_the_servers_request_log_keeps_no_launch_or_registration_token(
     launch_token = issue_launch_token(SECRET_KEY, "00000000-0000-0000-0000-000000000000")
     registration = "regtok-" + secrets.token_urlsafe(16)
     server = make_server("127.0.0.1", 0, secret_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         base = f"http://127.0.0.1:{server.port}"
         with requests.Session() as http:
             http.get(f"{base}/lti/map", params={"lt": launch_token, "lang": "en"}, timeout=30)
             query = {"openid_configuration": "http://127.0.0.1:9/x",
                      "registration_token": registration}  # fmt: skip
             http.get(f"{base}/lti/register", params=query, timeout=30)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
     # gunicorn's access log (`%(r)s` is the request line) and error log (the request's URI)
     # go through the same filter.
     request_line = f"GET /lti/home?lt={launch_token} HTTP/1.1"
@@ -667,18 +655,12 @@ def test_the_servers_request_log_masks_the_login_hints(
     hint = "ming@example.gov.tw-" + secrets.token_hex(6)
     message_hint = "msg-" + secrets.token_hex(6)
     server = make_server("127.0.0.1", 0, secret_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         base = f"http://127.0.0.1:{server.port}"
         query = {"iss": "https://lms.example", "login_hint": hint,
                  "lti_message_hint": message_hint, "client_id": "c"}  # fmt: skip
         with requests.Session() as http:
             http.get(f"{base}/lti/login", params=query, timeout=30)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
     request_line = f"GET /lti/login?iss=x&login_hint={hint}&lti_message_hint={message_hint}"
     logging.getLogger("gunicorn.access").info("%(r)s %(s)s", {"r": request_line, "s": "302"})
     servers = ("werkzeug", "gunicorn.access")

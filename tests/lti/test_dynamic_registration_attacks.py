@@ -14,7 +14,6 @@ comes from the rule under test and not from the loopback guard.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -36,6 +35,7 @@ from plugin.lti.registrations import (
 )
 from plugin.organisations.models import Organisation
 from tests.support.flows import TOOL, Flow, counts
+from tests.support.net import serving
 from tests.support.platform import TestPlatform, auth_request, pooled_key, running_platform
 from tests.support.registration_platform import (
     CLIENT_ID,
@@ -81,15 +81,9 @@ def internal() -> Iterator[dict[str, Any]]:
             """Quiet."""
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
     seen["port"] = server.server_address[1]
-    try:
+    with serving(server):
         yield seen
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture

@@ -15,10 +15,9 @@ from plugin.xapi.models import DELIVERED, OutboxStatement
 from plugin.xapi.vocabulary import VOIDED
 from tests.support.app import app_config, copy_database
 from tests.support.authz import LEARNER_A, LEARNER_B, launch, take_a_check
-from tests.support.flows import Flow, register
+from tests.support.flows import registered_flow
 from tests.support.lrs import TARGET, RalphServer
 from tests.support.people import People
-from tests.support.platform import running_platform
 
 
 @pytest.fixture
@@ -32,14 +31,12 @@ def ralph_people(
         tmp_path, copy_database(seeded_sqlite, tmp_path), xapi={"lrs": [running_ralph.target()]}
     )
     app: Flask = create_app(config)
-    with running_platform() as platform:
-        register(app, platform)
-        flow = Flow(app.test_client(), platform)
+    with registered_flow(app) as flow:
         tokens = {}
         for persona, correct in ((LEARNER_A, 3), (LEARNER_B, 2)):
             tokens[persona.sub] = launch(flow, persona)
             take_a_check(flow, tokens[persona.sub], correct_items=correct)
-        yield People(app, flow, platform.issuer, tokens)
+        yield People(app, flow, flow.platform.issuer, tokens)
     app.extensions["plugin.db"].dispose()
 
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
@@ -15,7 +16,14 @@ from werkzeug.test import TestResponse
 
 from plugin.lti.models import Deployment, Launch, LoginState, Person, Registration
 from plugin.lti.registrations import PlatformDetails, register_platform
-from tests.support.platform import LTI, ROLE, TestPlatform, auth_request, login_params
+from tests.support.platform import (
+    LTI,
+    ROLE,
+    TestPlatform,
+    auth_request,
+    login_params,
+    running_platform,
+)
 
 TOOL = "https://tool.test"
 # Makes a JSON API token with the scopes given (the ``make_token`` fixture of tests/web/api).
@@ -136,3 +144,12 @@ def designer_token(driver: Flow) -> str:
     return launch_token(
         driver, sub="instructor-001", name="林老師", **{LTI + "roles": [ROLE + "Instructor"]}
     )
+
+
+@contextmanager
+def registered_flow(app: Flask, **platform: Any) -> Iterator[Flow]:
+    """A login/launch driver for a test platform (``platform``: its settings) registered with
+    ``app``, its deployment active, until the block ends."""
+    with running_platform(**platform) as test_platform:
+        register(app, test_platform)
+        yield Flow(app.test_client(), test_platform)

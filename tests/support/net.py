@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import socket
+import socketserver
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 import pytest
 
@@ -24,3 +27,17 @@ def wait_until(condition: Callable[[], bool], seconds: float, what: str) -> None
             return
         time.sleep(0.05)
     pytest.fail(f"timed out after {seconds} s waiting for {what}")
+
+
+@contextmanager
+def serving(server: socketserver.BaseServer) -> Iterator[None]:
+    """Serve ``server`` on a thread of its own until the block ends, then close it."""
+    # A short poll interval: shutdown() waits for it.
+    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
+    thread.start()
+    try:
+        yield
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=5)

@@ -8,7 +8,6 @@ own key, published at its own JWKS URL. Overrides let a test make it lie like an
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from flask import Flask
 from werkzeug.test import TestResponse
 
 from tests.support.flows import TOOL
+from tests.support.net import serving
 from tests.support.platform import TestPlatform, pooled_key
 
 REGISTRATION_TOKEN = "reg-token-7f3a"
@@ -191,14 +191,8 @@ def running_registration_platform(tool_base_url: str) -> Iterator[FakePlatform]:
         jwks_url=base_url + "/jwks",
     )
     signer.use_key(private_pem, public)
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield FakePlatform(server.state, signer)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def allowing(make_app: Callable[..., Flask], *entries: str) -> Flask:

@@ -9,10 +9,12 @@ cookie is Secure), as two sites in one app. The tool fetches the platform's JWKS
 from __future__ import annotations
 
 import json
+import shutil
 import time
 import uuid
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urljoin, urlsplit
 
@@ -24,8 +26,9 @@ from requests.adapters import BaseAdapter
 from requests.structures import CaseInsensitiveDict
 from werkzeug.test import TestResponse
 
+from plugin import create_app
 from plugin.lti.keys import signing_key
-from tests.support.app import TEST_SECRET
+from tests.support.app import TEST_SECRET, app_config
 from tests.support.flows import TOOL
 
 PLATFORM = "http://localhost"
@@ -229,3 +232,17 @@ def access_token(browser: Browser, app: Flask, scope: str = ALL_SCOPES) -> str:
     response = request_token(browser, app, scope)
     assert response.status_code == 200, response.get_data(as_text=True)
     return response.json["access_token"]
+
+
+def sandbox_app_on(tmp_path: Path, template: Path) -> Flask:
+    """An app with the sandbox on, on a copy of the SQLite file ``template``, platform and tool
+    on two hosts (``PLATFORM`` and ``TOOL``)."""
+    database = tmp_path / "plugin.sqlite3"
+    shutil.copy(template, database)
+    config = app_config(
+        tmp_path,
+        f"sqlite:///{database}",
+        sandbox={"enabled": True, "platform_url": PLATFORM},
+        lti={"base_url": TOOL},
+    )
+    return create_app(config)

@@ -56,6 +56,7 @@ from tests.support.lrs import (
 from tests.support.net import free_port
 from tests.support.outbox import Outbox, make_statement
 from tests.support.platform import LTI, ROLE, TestPlatform
+from tests.support.workers import scripted_batches
 
 ADMINISTRATOR = "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"
 
@@ -425,26 +426,12 @@ def test_the_lease_covers_a_split_batch_but_is_capped() -> None:
 
 
 def test_worker_loop_sleeps_when_idle_or_failing_and_stops_when_told() -> None:
-    stop = threading.Event()
     reports = [
         BatchReport(claimed=2, delivered=2, more_due=True),  # full: the next follows at once
         BatchReport(claimed=2, deferred=2),  # the LRS failed: wait
         BatchReport(claimed=0),  # nothing due: wait
     ]
-    waits: list[float] = []
-    original_wait = stop.wait
-
-    def counting_wait(timeout: float | None = None) -> bool:
-        waits.append(timeout or 0)
-        return original_wait(0)
-
-    stop.wait = counting_wait  # type: ignore[method-assign]
-
-    def batch() -> BatchReport:
-        report = reports.pop(0)
-        if not reports:
-            stop.set()
-        return report
+    batch, stop, waits = scripted_batches(reports)
 
     assert run_worker(batch, interval=7.0, once=False, stop=stop) == 4
     assert waits == [7.0, 7.0]
