@@ -22,7 +22,7 @@ from plugin import create_app
 from plugin.competencies.framework import load_framework, read_framework_file
 from plugin.core.db import create_db_engine, normalise_url
 from plugin.core.migrate import upgrade_database
-from tests.support.app import IRI_BASE, app_config, copy_database
+from tests.support.app import IRI_BASE, app_config, app_factory, copy_database
 from tests.support.flows import Flow, register
 from tests.support.grades import GradesWorld, build_world
 from tests.support.lrs import RalphServer, start_ralph
@@ -154,19 +154,8 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 @pytest.fixture
 def make_app(tmp_path: Path, seeded_sqlite: Path) -> Iterator[Callable[..., Flask]]:
     """Build apps with settings overrides, e.g. ``make_app(lti={"clock_leeway_seconds": 0})``."""
-    apps: list[Flask] = []
-
-    def build(**overrides: Any) -> Flask:
-        folder = tmp_path / f"app-{len(apps)}"
-        folder.mkdir()
-        database_url = copy_database(seeded_sqlite, folder)
-        application = create_app(app_config(folder, database_url, **overrides))
-        apps.append(application)
-        return application
-
-    yield build
-    for application in apps:
-        application.extensions["plugin.db"].dispose()
+    with app_factory(tmp_path, seeded_sqlite) as build:
+        yield build
 
 
 @pytest.fixture

@@ -51,7 +51,6 @@ from plugin.core.errors import ConfigError
 from plugin.core.migrate import upgrade_database
 from plugin.lti.keys import signing_key
 from plugin.lti.models import ToolKey
-from plugin.lti.registrations import PlatformDetails, register_platform
 from plugin.lti.tokens import issue_launch_token
 from plugin.organisations.tokens import SCOPES, create_token, revoke_token
 from tests.support.app import app_config, copy_database
@@ -65,7 +64,7 @@ from tests.support.authz import (
     launch_claims,
     token_of,
 )
-from tests.support.flows import TOOL, Flow
+from tests.support.flows import TOOL, Flow, register
 from tests.support.net import serving
 from tests.support.platform import TestPlatform, running_platform
 
@@ -322,19 +321,7 @@ def secret_app(tmp_path: Path, seeded_sqlite: Path, peer: Peer) -> Iterator[Flas
 
 def register_with_peer(app: Flask, platform: TestPlatform, peer: Peer) -> None:
     """Register ``platform`` with its token endpoint on the peer."""
-    with app.extensions["plugin.db"].session_scope() as session:
-        register_platform(
-            session,
-            PlatformDetails(
-                issuer=platform.issuer,
-                client_id=platform.client_id,
-                auth_login_url=platform.auth_login_url,
-                auth_token_url=peer.url + "/platform/token",
-                key_set_url=platform.jwks_url,
-                name="Test LMS",
-            ),
-            (platform.deployment_id,),
-        )
+    register(app, platform, auth_token_url=peer.url + "/platform/token")
 
 
 class Driver:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import random
 import shutil
 import signal
 import subprocess
@@ -11,7 +10,6 @@ import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -42,9 +40,10 @@ from plugin.lti.service_tokens import EXTENSION, MAX_SERVICE_ANSWER_BYTES, Servi
 from plugin.organisations.services import default_organisation
 from sandbox.models import SandboxLineItem
 from tests.support.app import TEST_SECRET
+from tests.support.database import scope_of
 from tests.support.grades import LINEITEMS_PATH, SCORES, TOKEN_PATH, GradesWorld
 from tests.support.sandbox import PLATFORM
-from tests.support.workers import scripted_batches
+from tests.support.workers import assert_backoff_doubles_capped_and_jittered, scripted_batches
 
 
 def test_pass_posts_the_score_to_the_sandbox_line_item_exactly_once(
@@ -301,12 +300,8 @@ def test_rows_a_slow_batch_cannot_reach_before_its_lease_ends_are_handed_back(
 
 def test_backoff_doubles_is_capped_and_jittered() -> None:
     policy = DeliveryPolicy(retry_base_seconds=30, retry_max_seconds=3600)
-    rng = random.Random(7)
-    for attempts, nominal in ((1, 30), (2, 60), (3, 120), (8, 3600), (40, 3600)):
-        delays = [retry_delay(attempts, policy, rng).total_seconds() for _ in range(50)]
-        assert all(nominal / 2 <= d <= nominal for d in delays), (attempts, delays)
-        assert len({round(d, 3) for d in delays}) > 1  # jitter spreads the retries
-    assert retry_delay(1, policy, rng, retry_after=900).total_seconds() >= 900
+    nominal = ((1, 30), (2, 60), (3, 120), (8, 3600), (40, 3600))
+    assert_backoff_doubles_capped_and_jittered(retry_delay, policy, nominal, retry_after=900)
 
 
 def test_scores_url_appends_to_the_path_and_keeps_the_query() -> None:
@@ -488,17 +483,7 @@ def test_workers_racing_on_postgres_deliver_every_row_exactly_once(
     tokens = ServiceTokens(timeout=5)
     tokens.http.mount("https://lms.example/", platform)
 
-    @contextmanager
-    def scope() -> Iterator[Session]:
-        session = pg_database()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+    scope = scope_of(pg_database)
 
     def worker() -> None:
         policy = DeliveryPolicy(batch_size=4)

@@ -40,6 +40,7 @@ def register(
     *,
     client_id: str | None = None,
     key_set_url: str | None = None,
+    auth_token_url: str | None = None,
 ) -> None:
     """Register ``platform`` with ``app`` (its own deployment active unless told otherwise)."""
     deployments = (platform.deployment_id,) if deployment_ids is None else deployment_ids
@@ -50,7 +51,7 @@ def register(
                 issuer=platform.issuer,
                 client_id=client_id or platform.client_id,
                 auth_login_url=platform.auth_login_url,
-                auth_token_url=platform.auth_token_url,
+                auth_token_url=auth_token_url or platform.auth_token_url,
                 key_set_url=key_set_url or platform.jwks_url,
                 name="Test LMS",
             ),

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import random
 import threading
 from collections.abc import Callable
-from typing import TypeVar
+from datetime import timedelta
+from typing import Any, TypeVar
 
 Report = TypeVar("Report")
 
@@ -31,3 +33,19 @@ def scripted_batches(
         return report
 
     return batch, stop, waits
+
+
+def assert_backoff_doubles_capped_and_jittered(
+    retry_delay: Callable[..., timedelta],
+    policy: Any,
+    nominal_by_attempts: tuple[tuple[int, float], ...],
+    retry_after: int,
+) -> None:
+    """``retry_delay`` under ``policy``: after n attempts, between half the nominal delay and
+    the nominal delay, spread by jitter; a Retry-After of ``retry_after`` s is waited at least."""
+    rng = random.Random(7)
+    for attempts, nominal in nominal_by_attempts:
+        delays = [retry_delay(attempts, policy, rng).total_seconds() for _ in range(50)]
+        assert all(nominal / 2 <= d <= nominal for d in delays), (attempts, delays)
+        assert len({round(d, 3) for d in delays}) > 1  # jitter spreads the retries
+    assert retry_delay(1, policy, rng, retry_after=retry_after).total_seconds() >= retry_after

@@ -5,18 +5,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import uuid
-from datetime import UTC, datetime
 
 import pytest
 from flask import Flask
 from openpyxl import load_workbook
 from werkzeug.test import TestResponse
 
-from plugin.competencies.framework import get_framework
-from plugin.rollup.config import rollup_config
-from plugin.rollup.evidence import EvidenceInput, record_evidence
-from plugin.rollup.learners import learner_for
+from tests.support.evidence import record_level
 from tests.support.flows import TOOL, Flow, designer_token, launch_token
 
 DC1_INDICATORS = ("DC1-K1", "DC1-K2", "DC1-K3", "DC1-K4", "DC1-S1", "DC1-S2", "DC1-S3")
@@ -31,25 +26,7 @@ def designer(flow: Flow) -> str:
 def _evidence(app: Flask, issuer: str, sub: str, codes: tuple[str, ...]) -> int:
     """Record level-1 evidence for ``sub`` on ``codes``; the learner's id."""
     with app.extensions["plugin.db"].session_scope() as session:
-        learner = learner_for(session, issuer, sub)
-        record_evidence(
-            session,
-            learner,
-            [
-                EvidenceInput(
-                    item_id=code,
-                    level=1,
-                    score=1.0,
-                    observed_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
-                    source_kind="statement",
-                    source_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{sub}/{code}")),
-                    module_key="tw-civil-service-dc.C1-T1",
-                )
-                for code in codes
-            ],
-            get_framework(session),
-            rollup_config(app.extensions["plugin.settings"].rollup),
-        )
+        learner = record_level(app, session, issuer, sub, codes)
         return learner.id
 
 

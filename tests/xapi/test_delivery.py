@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import io
 import json
-import random
 import stat
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -43,6 +41,7 @@ from plugin.xapi.delivery import (
 )
 from plugin.xapi.lrs_client import MAX_REASON, LrsClient, judge
 from plugin.xapi.models import DELIVERED, PENDING, QUARANTINED, OutboxStatement
+from tests.support.database import scope_of
 from tests.support.flows import TOOL, Flow
 from tests.support.lrs import (
     FORWARD,
@@ -56,7 +55,7 @@ from tests.support.lrs import (
 from tests.support.net import free_port
 from tests.support.outbox import Outbox, make_statement
 from tests.support.platform import LTI, ROLE, TestPlatform
-from tests.support.workers import scripted_batches
+from tests.support.workers import assert_backoff_doubles_capped_and_jittered, scripted_batches
 
 ADMINISTRATOR = "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"
 
@@ -412,12 +411,8 @@ def test_statements_url_joins_the_endpoint_with_one_slash() -> None:
 
 def test_backoff_doubles_is_capped_and_jittered() -> None:
     policy = DeliveryPolicy(retry_base_seconds=5, retry_max_seconds=900)
-    rng = random.Random(7)
-    for attempts, nominal in ((1, 5), (2, 10), (3, 20), (9, 900), (40, 900)):
-        delays = [retry_delay(attempts, policy, rng).total_seconds() for _ in range(50)]
-        assert all(nominal / 2 <= d <= nominal for d in delays), (attempts, delays)
-        assert len({round(d, 3) for d in delays}) > 1  # jitter spreads the retries
-    assert retry_delay(1, policy, rng, retry_after=600).total_seconds() >= 600
+    nominal = ((1, 5), (2, 10), (3, 20), (9, 900), (40, 900))
+    assert_backoff_doubles_capped_and_jittered(retry_delay, policy, nominal, retry_after=600)
 
 
 def test_the_lease_covers_a_split_batch_but_is_capped() -> None:
@@ -555,17 +550,7 @@ def test_workers_racing_on_postgres_send_every_statement_to_ralph_exactly_once(
 ) -> None:
     statements = _pg_rows(pg_sessions, 60)
 
-    @contextmanager
-    def scope() -> Iterator[Session]:
-        session = pg_sessions()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+    scope = scope_of(pg_sessions)
 
     with FaultyLrs(running_ralph, lambda _i: FORWARD) as proxy:
         target = LrsTarget(**running_ralph.target(endpoint=proxy.endpoint))
