@@ -743,6 +743,17 @@ def closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def what_the_database_pages_said(app: Flask) -> tuple[list[str], str]:
+    """What the database pages said (:func:`drive_database_pages`) and what the plugin logged
+    meanwhile; the app's database is closed afterwards."""
+    try:
+        with plugin_log_stream() as plugin_log:
+            said = drive_database_pages(app)
+    finally:
+        app.extensions["plugin.db"].dispose()
+    return said, plugin_log.getvalue()
+
+
 def drive_database_pages(app: Flask) -> list[str]:
     """Pages, API calls and commands that touch the database; everything they said."""
     client = app.test_client()
@@ -773,14 +784,10 @@ def test_an_unreachable_databases_password_never_shows(
     caplog.set_level(logging.DEBUG)
     url = f"postgresql://tool:{DB_PASSWORD}@127.0.0.1:{closed_port()}/dc"
     app = create_app(app_config(tmp_path, url, secret_key=SECRET_KEY, log={"level": "DEBUG"}))
-    try:
-        with plugin_log_stream() as plugin_log:
-            said = drive_database_pages(app)
-    finally:
-        app.extensions["plugin.db"].dispose()
+    said, plugin_log = what_the_database_pages_said(app)
     assert '"reachable":false' in said[0].replace(" ", "")
     assert any(line.startswith("500") for line in said), "the pages met the database error"
-    for text in [*said, caplog.text, plugin_log.getvalue()]:
+    for text in [*said, caplog.text, plugin_log]:
         assert DB_PASSWORD not in text, text[:3000]
         assert SECRET_KEY not in text
 
@@ -799,11 +806,7 @@ def test_a_postgres_urls_password_never_shows(
         app_config(tmp_path, url.render_as_string(hide_password=False), secret_key=SECRET_KEY,
                    log={"level": "DEBUG"})
     )  # fmt: skip
-    try:
-        with plugin_log_stream() as plugin_log:
-            said = drive_database_pages(app)
-    finally:
-        app.extensions["plugin.db"].dispose()
+    said, plugin_log = what_the_database_pages_said(app)
     assert '"reachable":true' in said[0].replace(" ", "")
-    for text in [*said, caplog.text, plugin_log.getvalue()]:
+    for text in [*said, caplog.text, plugin_log]:
         assert DB_PASSWORD not in text, text[:3000]

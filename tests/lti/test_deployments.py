@@ -53,16 +53,9 @@ def test_second_launch_from_a_pending_deployment_records_it_once(flow: Flow, app
 def test_activated_deployment_is_accepted(flow: Flow, app: Flask) -> None:
     assert_refused(_launch_from(flow, NEW_DEPLOYMENT), 403, "deployment_pending")
 
-    result = app.test_cli_runner().invoke(
-        args=[
-            "deployment",
-            "activate",
-            "--issuer",
-            flow.platform.issuer,
-            "--deployment-id",
-            NEW_DEPLOYMENT,
-        ]
-    )
+    issuer = flow.platform.issuer
+    activate = ["deployment", "activate", "--issuer", issuer, "--deployment-id", NEW_DEPLOYMENT]
+    result = app.test_cli_runner().invoke(args=activate)
 
     assert result.exit_code == 0, result.output
     assert NEW_DEPLOYMENT in result.output

@@ -8,7 +8,7 @@ only when named (docs/ARCHITECTURE.md §9).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -20,22 +20,13 @@ from tests.support.flows import TOOL, Flow, counts
 from tests.support.registration_platform import (
     CLIENT_ID,
     DEPLOYMENT_ID,
+    DEV_TOOL_URL,
     TOOL_CONFIGURATION,
     FakePlatform,
     PlatformState,
     allowing,
     register_through,
-    running_registration_platform,
 )
-
-DEV_TOOL_URL = "http://127.0.0.1:5000"
-
-
-@pytest.fixture
-def fake_platform() -> Iterator[FakePlatform]:
-    """A platform supporting dynamic registration, on 127.0.0.1."""
-    with running_registration_platform(DEV_TOOL_URL) as platform:
-        yield platform
 
 
 @pytest.fixture

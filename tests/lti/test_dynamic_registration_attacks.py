@@ -42,10 +42,8 @@ from tests.support.registration_platform import (
     FakePlatform,
     allowing,
     register_through,
-    running_registration_platform,
 )
 
-DEV_TOOL_URL = "http://127.0.0.1:5000"
 VICTIM_ISSUER = "http://victim-lms.example"
 VICTIM_CLIENT = "victim-client"
 INTERNAL_SECRET = "internal-answer-4f1c9e"
@@ -54,10 +52,9 @@ GENERIC_ZH = "無法向平臺完成註冊"
 
 
 @pytest.fixture
-def attacker() -> Iterator[FakePlatform]:
+def attacker(fake_platform: FakePlatform) -> FakePlatform:
     """The attacker's registration platform, on 127.0.0.1."""
-    with running_registration_platform(DEV_TOOL_URL) as platform:
-        yield platform
+    return fake_platform
 
 
 @pytest.fixture

@@ -52,7 +52,8 @@ class FakePlatform(requests.adapters.BaseAdapter):
             f'{{"access_token": "token-{n}", "token_type": "Bearer", "expires_in": 3600}}'.encode(),
         )
         self.service_statuses: list[int] = []
-        self.token_delay = 0.0
+        # Set, token answers wait until it is set: requests arrive while one is under way.
+        self.token_gate: threading.Event | None = None
         self.lock = threading.Lock()
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
@@ -64,7 +65,8 @@ class FakePlatform(requests.adapters.BaseAdapter):
         response.request = request
         response.url = request.url or ""
         if request.url == CREDENTIALS.token_url:
-            time.sleep(self.token_delay)
+            if self.token_gate is not None:
+                assert self.token_gate.wait(10), "the token gate was never opened"
             body = request.body if isinstance(request.body, str) else ""
             with self.lock:
                 self.token_forms.append({k: v[0] for k, v in parse_qs(body).items()})
@@ -252,10 +254,14 @@ def test_network_errors_are_transient(tokens: ServiceTokens, key: SigningKey) ->
 def test_threads_wanting_the_same_token_fetch_it_once(
     tokens: ServiceTokens, fake: FakePlatform, key: SigningKey
 ) -> None:
-    fake.token_delay = 0.05
+    fake.token_gate = threading.Event()
+    arrived: list[int] = []
     results: list[str] = []
 
     def want() -> None:
+        arrived.append(1)
+        if len(arrived) == 8:  # the token is answered only once all eight want it
+            fake.token_gate.set()
         results.append(tokens.access_token(CREDENTIALS, [SCORE], lambda: key))
 
     threads = [threading.Thread(target=want) for _ in range(8)]

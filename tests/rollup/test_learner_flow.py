@@ -65,17 +65,8 @@ def test_grade_comes_from_the_grade_custom_parameter(flow: Flow, app: Flask) -> 
         }
     )
     assert response.status_code == 303
-    result = app.test_cli_runner().invoke(
-        args=[
-            "rollup",
-            "show",
-            "--issuer",
-            flow.platform.issuer,
-            "--sub",
-            flow.platform.claims("n")["sub"],
-            "--json",
-        ]
-    )
+    person = ["--issuer", flow.platform.issuer, "--sub", flow.platform.claims("n")["sub"]]
+    result = app.test_cli_runner().invoke(args=["rollup", "show", *person, "--json"])
     assert json.loads(result.output)["person"]["grade"] == "supervisor"
 
 

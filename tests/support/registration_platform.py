@@ -22,6 +22,8 @@ from tests.support.flows import TOOL
 from tests.support.net import serving
 from tests.support.platform import TestPlatform, pooled_key
 
+# The tool as make_run serves it: a registration platform on loopback is allowed to reach it.
+DEV_TOOL_URL = "http://127.0.0.1:5000"
 REGISTRATION_TOKEN = "reg-token-7f3a"
 CLIENT_ID = "dyn-client-1"
 DEPLOYMENT_ID = "dyn-deployment-1"
