@@ -99,7 +99,8 @@ def _wait_for_health(url: str, server: subprocess.Popen[bytes], live: LiveTool) 
             with urllib.request.urlopen(url, timeout=2) as response:
                 if response.status == 200:
                     return
-        except (urllib.error.URLError, ConnectionError):
+        except OSError:
+            # Refused, reset, or a read timed out while the server still starts: poll again.
             pass
         if time.monotonic() > deadline:
             pytest.fail(
