@@ -1,11 +1,12 @@
-"""Shared fixtures: an app per test on its own database, PostgreSQL when reachable."""
+"""Shared fixtures: an app per test on its own database, PostgreSQL when reachable, the LTI
+test platform registered with it and a login/launch driver, and the session's Ralph LRS."""
 
 from __future__ import annotations
 
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
@@ -21,27 +22,14 @@ from plugin import create_app
 from plugin.competencies.framework import load_framework, read_framework_file
 from plugin.core.db import create_db_engine, normalise_url
 from plugin.core.migrate import upgrade_database
+from tests.support.app import IRI_BASE, app_config, app_factory, copy_database
+from tests.support.flows import Flow, register
+from tests.support.grades import GradesWorld, build_world
+from tests.support.lrs import RalphServer, start_ralph
+from tests.support.platform import TestPlatform, running_platform
+from tests.support.sandbox import Browser
 
 DEFAULT_TEST_DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/test"
-TEST_SECRET = "test-secret-" + "x" * 40
-IRI_BASE = "https://w3id.org/tw-civil-service-dc/"
-
-
-def app_config(tmp_path: Path, database_url: str, **overrides: Any) -> dict[str, Any]:
-    """A settings mapping for a test app whose instance folder is ``tmp_path``."""
-    config: dict[str, Any] = {
-        "env": "development",
-        "secret_key": TEST_SECRET,
-        "instance_dir": str(tmp_path),
-        "database": {"url": database_url},
-        "log": {"level": "WARNING"},
-    }
-    for key, value in overrides.items():
-        if isinstance(value, dict):
-            config.setdefault(key, {}).update(value)
-        else:
-            config[key] = value
-    return config
 
 
 @pytest.fixture(scope="session")
@@ -86,16 +74,10 @@ def sandbox_sqlite(seeded_sqlite: Path) -> Path:
     return path
 
 
-def _copy_database(template: Path, tmp_path: Path) -> str:
-    target = tmp_path / "plugin.sqlite3"
-    shutil.copy(template, target)
-    return f"sqlite:///{target}"
-
-
 @pytest.fixture
 def app(tmp_path: Path, seeded_sqlite: Path) -> Iterator[Flask]:
     """An app on its own SQLite database, migrated, with the seed framework loaded."""
-    application = create_app(app_config(tmp_path, _copy_database(seeded_sqlite, tmp_path)))
+    application = create_app(app_config(tmp_path, copy_database(seeded_sqlite, tmp_path)))
     yield application
     application.extensions["plugin.db"].dispose()
 
@@ -103,7 +85,7 @@ def app(tmp_path: Path, seeded_sqlite: Path) -> Iterator[Flask]:
 @pytest.fixture
 def empty_app(tmp_path: Path, migrated_sqlite: Path) -> Iterator[Flask]:
     """An app on its own migrated SQLite database with no framework loaded."""
-    application = create_app(app_config(tmp_path, _copy_database(migrated_sqlite, tmp_path)))
+    application = create_app(app_config(tmp_path, copy_database(migrated_sqlite, tmp_path)))
     yield application
     application.extensions["plugin.db"].dispose()
 
@@ -155,3 +137,67 @@ def postgres_url(postgres_server_url: str) -> Iterator[str]:
         with admin.begin() as connection:
             connection.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    """An empty database, once on SQLite and once (marker ``postgres``) on PostgreSQL."""
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'empty.sqlite3'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    database = create_db_engine(url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture
+def make_app(tmp_path: Path, seeded_sqlite: Path) -> Iterator[Callable[..., Flask]]:
+    """Build apps with settings overrides, e.g. ``make_app(lti={"clock_leeway_seconds": 0})``."""
+    with app_factory(tmp_path, seeded_sqlite) as build:
+        yield build
+
+
+@pytest.fixture
+def platform(app: Flask) -> Iterator[TestPlatform]:
+    """A test platform registered with the app, its deployment active."""
+    with running_platform() as test_platform:
+        register(app, test_platform)
+        yield test_platform
+
+
+@pytest.fixture
+def tool(app: Flask) -> FlaskClient:
+    """A browser on the tool over HTTPS (the state cookie is Secure)."""
+    return app.test_client()
+
+
+@pytest.fixture
+def flow(tool: FlaskClient, platform: TestPlatform) -> Flow:
+    """Login/launch driver for the registered test platform."""
+    return Flow(tool, platform)
+
+
+@pytest.fixture
+def sandbox_world(tmp_path: Path, sandbox_sqlite: Path) -> Iterator[GradesWorld]:
+    """The sandbox LMS and the tool in one app, the tool's outbound calls scripted and recorded."""
+    app, transport = build_world(tmp_path, sandbox_sqlite)
+    yield GradesWorld(app, transport, Browser(app.test_client()))
+    app.extensions["plugin.db"].dispose()
+
+
+@pytest.fixture(scope="session")
+def ralph(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RalphServer]:
+    """A running Ralph LRS for the whole session (started by the launcher, stopped after)."""
+    server = start_ralph(tmp_path_factory.mktemp("ralph") / "data")
+    yield server
+    server.stop()
+    server.http.close()
+
+
+@pytest.fixture
+def running_ralph(ralph: RalphServer) -> RalphServer:
+    """The session's Ralph, started again if a test left it stopped."""
+    if ralph.process is None or ralph.process.poll() is not None:
+        ralph.start()
+    return ralph

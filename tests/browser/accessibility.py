@@ -15,7 +15,7 @@ from typing import Any
 
 from playwright.sync_api import Frame, Page
 
-from tests.browser.conftest import ARTIFACTS_DIR
+from tests.support.chromium import ARTIFACTS_DIR
 
 AXE_PATH = "/vendor/axe-core/axe.min.js"
 # WCAG 2.0 and 2.1, levels A and AA, plus axe's best practices.

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from plugin.competencies.models import Module
 from tests.browser.accessibility import assert_no_axe_violations
-from tests.browser.conftest import LiveTool
 from tests.browser.test_designer_walkthrough import copy_from_the_picker
 from tests.browser.test_sandbox_launch import (
     LEARNER_NAME,
@@ -33,6 +32,7 @@ from tests.browser.test_sandbox_launch import (
     screenshot,
     tool_frame_url,
 )
+from tests.support.live_tool import LiveTool
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,6 @@ test's learner.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -20,17 +19,8 @@ from sqlalchemy.orm import Session
 from plugin.competencies.models import Module
 from plugin.xapi.models import Attempt
 from tests.browser.accessibility import assert_no_axe_violations
-from tests.browser.conftest import (
-    LiveTool,
-    _flask,
-    _prepare_database,
-    _server_env,
-    _stop,
-    _tool_config,
-    _wait_for_health,
-    free_port,
-)
 from tests.browser.test_sandbox_launch import STEP_MS, launch_and_wait_for_tool, screenshot
+from tests.support.live_tool import LiveTool, serving_tool
 
 pytestmark = pytest.mark.browser
 
@@ -42,29 +32,8 @@ RETRY_FORM = "form[action='/lti/module/retry']"
 @pytest.fixture(scope="module")
 def own_tool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveTool]:
     """The tool and its sandbox on a free port, for this module alone."""
-    instance_dir = tmp_path_factory.mktemp("live-tool-attempts")
-    port = free_port()
-    config_file = instance_dir / "config.toml"
-    config_file.write_text(_tool_config(instance_dir, port), encoding="utf-8")
-    env = _server_env(config_file)
-    _prepare_database(env, instance_dir)
-    live = LiveTool(
-        tool_url=f"http://127.0.0.1:{port}",
-        platform_url=f"http://localhost:{port}",
-        instance_dir=instance_dir,
-        log_file=instance_dir / "server.log",
-    )
-    with live.log_file.open("wb") as log:
-        server = subprocess.Popen(
-            _flask("run", "--host", "127.0.0.1", "--port", str(port)),
-            env=env, cwd=instance_dir, stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        try:
-            _wait_for_health(f"{live.tool_url}/healthz", server, live)
-            yield live
-        finally:
-            _stop(server)
+    with serving_tool(tmp_path_factory.mktemp("live-tool-attempts")) as live:
+        yield live
 
 
 def database(live: LiveTool) -> Session:

@@ -14,7 +14,6 @@ import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
 from tests.browser.accessibility import assert_no_axe_violations
-from tests.browser.conftest import LiveTool
 from tests.browser.test_sandbox_launch import (
     STEP_MS,
     launch_and_wait_for_tool,
@@ -22,6 +21,7 @@ from tests.browser.test_sandbox_launch import (
     screenshot,
     tool_frame_url,
 )
+from tests.support.live_tool import LiveTool
 
 pytestmark = pytest.mark.browser
 

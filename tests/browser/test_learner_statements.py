@@ -9,7 +9,6 @@ competency IRIs in context.contextActivities.other.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,23 +21,14 @@ from sqlalchemy.orm import Session
 
 from plugin.competencies.models import Module
 from plugin.xapi.models import PENDING, OutboxStatement
-from tests.browser.conftest import (
-    LiveTool,
-    _flask,
-    _prepare_database,
-    _server_env,
-    _stop,
-    _tool_config,
-    _wait_for_health,
-    free_port,
-)
 from tests.browser.test_sandbox_launch import (
     STEP_MS,
     launch_and_wait_for_tool,
     screenshot,
     tool_frame_url,
 )
-from tests.xapi.conftest import LRS_PYTHON, RalphServer
+from tests.support.live_tool import LiveTool, flask_command, server_env, serving_tool
+from tests.support.lrs import RalphServer, start_ralph
 
 pytestmark = pytest.mark.browser
 
@@ -50,15 +40,9 @@ CMI5_ORDER = ["launched", "initialized", "progressed", "answered", "answered", "
 @pytest.fixture(scope="module")
 def ralph_for_tool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RalphServer]:
     """A Ralph LRS of this module's own."""
-    if not LRS_PYTHON.exists():
-        reason = f"{LRS_PYTHON} is missing (make test builds it)"
-        if os.environ.get("CI") == "true":
-            pytest.fail(reason)
-        pytest.skip(reason)
     data_dir = tmp_path_factory.mktemp("ralph-browser") / "data"
     data_dir.mkdir()
-    server = RalphServer(data_dir, free_port())
-    server.start()
+    server = start_ralph(data_dir)
     yield server
     server.stop()
 
@@ -68,31 +52,10 @@ def tool_with_lrs(
     tmp_path_factory: pytest.TempPathFactory, ralph_for_tool: RalphServer
 ) -> Iterator[LiveTool]:
     """The tool (and its sandbox) sending statements to ``ralph_for_tool``."""
-    instance_dir = tmp_path_factory.mktemp("live-tool-lrs")
-    port = free_port()
     target = ralph_for_tool.target("browser-ralph")
     lrs = "\n".join(["[[xapi.lrs]]", *(f"{k} = {json.dumps(v)}" for k, v in target.items())])
-    config_file = instance_dir / "config.toml"
-    config_file.write_text(_tool_config(instance_dir, port) + lrs + "\n", encoding="utf-8")
-    env = _server_env(config_file)
-    _prepare_database(env, instance_dir)
-    live = LiveTool(
-        tool_url=f"http://127.0.0.1:{port}",
-        platform_url=f"http://localhost:{port}",
-        instance_dir=instance_dir,
-        log_file=instance_dir / "server.log",
-    )
-    with live.log_file.open("wb") as log:
-        server = subprocess.Popen(
-            _flask("run", "--host", "127.0.0.1", "--port", str(port)),
-            env=env, cwd=instance_dir, stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        try:
-            _wait_for_health(f"{live.tool_url}/healthz", server, live)
-            yield live
-        finally:
-            _stop(server)
+    with serving_tool(tmp_path_factory.mktemp("live-tool-lrs"), lrs + "\n") as live:
+        yield live
 
 
 def database(live: LiveTool) -> Session:
@@ -127,9 +90,9 @@ def test_learner_passes_a_module_and_ralph_holds_the_statements_in_cmi5_order(
     expect(tool.locator("section.notice")).to_contain_text("通過", timeout=STEP_MS)
     screenshot(page, artifacts_dir, "31-learner-passed")
 
-    env = _server_env(tool_with_lrs.instance_dir / "config.toml")
+    env = server_env(tool_with_lrs.instance_dir / "config.toml")
     result = subprocess.run(
-        _flask("xapi", "worker", "--once"), env=env, cwd=tool_with_lrs.instance_dir,
+        flask_command("xapi", "worker", "--once"), env=env, cwd=tool_with_lrs.instance_dir,
         capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert result.returncode == 0, result.stdout + result.stderr
@@ -163,7 +126,7 @@ def test_learner_passes_a_module_and_ralph_holds_the_statements_in_cmi5_order(
     # attainment (assessed) statements that cite it reached Ralph too.
     passed_id = next(s["id"] for s in ordered if _verb(s) == "passed")
     show = subprocess.run(
-        _flask("rollup", "show", "--issuer", f"{tool_with_lrs.platform_url}/sandbox",
+        flask_command("rollup", "show", "--issuer", f"{tool_with_lrs.platform_url}/sandbox",
                "--sub", "sandbox-learner", "--json"),
         env=env, cwd=tool_with_lrs.instance_dir, capture_output=True, text=True, timeout=120,
         check=False,

@@ -14,7 +14,6 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from playwright.sync_api import Page, expect
 
-from tests.browser.conftest import LiveTool
 from tests.browser.layout import PHONE_360, assert_no_sideways_scroll
 from tests.browser.test_sandbox_launch import (
     SEEDED_LINK_TITLE,
@@ -22,6 +21,7 @@ from tests.browser.test_sandbox_launch import (
     screenshot,
     tool_frame_url,
 )
+from tests.support.live_tool import LiveTool
 
 pytestmark = pytest.mark.browser
 

@@ -21,7 +21,8 @@ import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request, Route, expect
 
 from tests.browser.accessibility import assert_no_axe_violations
-from tests.browser.conftest import PHONE_VIEWPORT, VIEWPORT, LiveTool
+from tests.support.chromium import PHONE_VIEWPORT, VIEWPORT
+from tests.support.live_tool import LiveTool
 
 pytestmark = pytest.mark.browser
 

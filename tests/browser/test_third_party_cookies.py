@@ -29,7 +29,7 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 import pytest
 from playwright.sync_api import BrowserContext, Page, Playwright, expect
 
-from tests.browser.conftest import ALLOW_THIRD_PARTY_PREFS, launch_chromium
+from tests.support.chromium import ALLOW_THIRD_PARTY_PREFS, launch_chromium
 
 pytestmark = pytest.mark.browser
 

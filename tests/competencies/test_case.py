@@ -25,7 +25,7 @@ from plugin.competencies.case import (
 from plugin.competencies.framework import get_framework, item_iri
 from plugin.competencies.models import Framework, Item
 from plugin.core.errors import InvalidInput
-from tests.conftest import IRI_BASE, _copy_database, app_config
+from tests.support.app import IRI_BASE, app_config, copy_database
 
 
 @pytest.fixture
@@ -33,7 +33,7 @@ def blank_app(tmp_path: Path, migrated_sqlite: Path) -> Iterator[Flask]:
     """A second app, beside ``app``, on a migrated database with no framework."""
     folder = tmp_path / "blank"
     folder.mkdir()
-    application = create_app(app_config(folder, _copy_database(migrated_sqlite, folder)))
+    application = create_app(app_config(folder, copy_database(migrated_sqlite, folder)))
     yield application
     application.extensions["plugin.db"].dispose()
 

@@ -19,22 +19,14 @@ from plugin.competencies.coverage import (
     csv_columns,
     csv_rows,
 )
-from plugin.competencies.framework import get_framework, load_framework
+from plugin.competencies.framework import get_framework
 from plugin.competencies.models import Framework
 from plugin.competencies.modules import create_module, set_module_tags
 from plugin.competencies.outside_courses import import_outside_courses
 from plugin.organisations.audience import Audience
-from tests.conftest import IRI_BASE
+from tests.support.app import IRI_BASE
 
 OPERATOR = Audience.operator()
-
-
-@pytest.fixture
-def framework(session: Session, framework_data: dict[str, Any]) -> Framework:
-    load_framework(session, framework_data, IRI_BASE)
-    loaded = get_framework(session)
-    assert loaded is not None
-    return loaded
 
 
 def topic_tags(framework_data: dict[str, Any]) -> set[str]:

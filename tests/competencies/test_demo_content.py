@@ -24,7 +24,7 @@ from plugin.competencies.framework import DEFAULT_FRAMEWORK_FILE, check_framewor
 from plugin.competencies.models import CheckItem, Module
 from plugin.competencies.modules import get_module, update_module
 from plugin.core.errors import InvalidInput
-from tests.conftest import IRI_BASE
+from tests.support.app import IRI_BASE
 
 FRAMEWORK_KEY = "tw-civil-service-dc"
 RAW = tomllib.loads(DEFAULT_DEMO_CONTENT_FILE.read_text(encoding="utf-8"))

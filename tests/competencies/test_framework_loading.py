@@ -34,7 +34,7 @@ from plugin.competencies.models import (
 from plugin.core.db import create_db_engine
 from plugin.core.errors import InvalidInput
 from plugin.core.migrate import upgrade_database
-from tests.conftest import IRI_BASE
+from tests.support.app import IRI_BASE
 
 
 @pytest.fixture(scope="module")

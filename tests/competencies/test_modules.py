@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin.competencies.content import MAX_MARKDOWN_CHARS, render_markdown
-from plugin.competencies.framework import get_framework, load_framework
+from plugin.competencies.framework import load_framework
 from plugin.competencies.models import Module, ModuleTag
 from plugin.competencies.modules import (
     bind_placement,
@@ -25,13 +25,7 @@ from plugin.competencies.modules import (
 )
 from plugin.core.errors import InvalidInput
 from plugin.organisations.audience import Audience
-from tests.conftest import IRI_BASE
-
-
-@pytest.fixture
-def framework(session: Session, framework_data: dict[str, Any]) -> Any:
-    load_framework(session, framework_data, IRI_BASE)
-    return get_framework(session)
+from tests.support.app import IRI_BASE
 
 
 def module_input(**overrides: Any) -> dict[str, Any]:

@@ -11,14 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plugin.competencies import outside_courses
-from plugin.competencies.framework import get_framework, load_framework
 from plugin.competencies.models import Framework, OutsideCourse, outside_course_items
 from plugin.competencies.outside_courses import (
     CourseFileInvalid,
     import_outside_courses,
     read_outside_courses,
 )
-from tests.conftest import IRI_BASE
 
 HEADER = "code,title,hours,audience,tags"
 GOOD = (
@@ -27,14 +25,6 @@ GOOD = (
     "EL-102,AI 時代的溝通品質,1.5,委任;薦任,DC2-K3\n"
     'EL-103,"政府資料開放, 入門",3,supervisor,DC1-K1;AT4\n'
 )
-
-
-@pytest.fixture
-def framework(session: Session, framework_data: dict[str, Any]) -> Framework:
-    load_framework(session, framework_data, IRI_BASE)
-    loaded = get_framework(session)
-    assert loaded is not None
-    return loaded
 
 
 def stored(session: Session) -> dict[str, tuple[Any, ...]]:

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 from flask import Flask
-from sqlalchemy import func, select
 
 from plugin.competencies.framework import get_framework
 from plugin.competencies.modules import create_module
-from plugin.content.models import PackageItem, PackageVersion
 from plugin.organisations.services import default_organisation
-from tests.conftest import IRI_BASE
+from tests.support.app import IRI_BASE
 
 
 @pytest.fixture
@@ -26,22 +22,3 @@ def module_key(app: Flask) -> str:
             session, data, framework, IRI_BASE, organisation_id=default_organisation(session).id
         )
         return module.key
-
-
-def storage_dir(app: Flask) -> Path:
-    """The app's package storage folder."""
-    return Path(app.extensions["plugin.settings"].content.storage_dir)
-
-
-def stored_files(app: Flask) -> list[Path]:
-    """Every file under the storage folder (staging included)."""
-    root = storage_dir(app)
-    return sorted(path for path in root.rglob("*") if path.is_file()) if root.exists() else []
-
-
-def row_counts(app: Flask) -> tuple[int, int]:
-    """How many version and item rows the database holds."""
-    with app.extensions["plugin.db"].session_scope() as session:
-        versions = session.scalar(select(func.count()).select_from(PackageVersion))
-        items = session.scalar(select(func.count()).select_from(PackageItem))
-        return versions or 0, items or 0

@@ -8,8 +8,8 @@ from flask import Flask
 
 from plugin.competencies.modules import get_module
 from plugin.content.services import package_versions
-from tests.content.conftest import row_counts, stored_files
 from tests.content.packages import build_zip, scorm12, scorm2004
+from tests.support.content import row_counts, stored_files
 from tests.web.test_designer_pages import count_modules
 
 

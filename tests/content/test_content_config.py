@@ -8,7 +8,7 @@ import pytest
 
 from plugin.core.config import Settings, settings_from_mapping
 from plugin.core.errors import ConfigError
-from tests.conftest import TEST_SECRET
+from tests.support.app import TEST_SECRET
 
 
 def settings(tmp_path: Path, content: dict[str, object]) -> Settings:

@@ -16,11 +16,11 @@ from plugin.competencies.framework import get_framework
 from plugin.competencies.modules import create_module, get_module
 from plugin.content.services import import_package, limits_for, package_versions, storage_for
 from plugin.organisations.services import create_organisation
-from tests.conftest import IRI_BASE
-from tests.content.conftest import row_counts, stored_files
 from tests.content.packages import build_zip, raw_zip, scorm12, scorm2004
-from tests.lti.conftest import Flow, register
 from tests.lti.platform import LTI, ROLE, TestPlatform, running_platform
+from tests.support.app import IRI_BASE
+from tests.support.content import row_counts, stored_files
+from tests.support.flows import Flow, register
 from tests.web.test_designer_pages import (
     SEED_MODULE,
     Tool,

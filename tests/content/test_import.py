@@ -14,7 +14,6 @@ from plugin.content.archive import Limits
 from plugin.content.errors import PackageRefused
 from plugin.content.models import PackageVersion
 from plugin.content.services import import_package, limits_for, package_versions, storage_for
-from tests.content.conftest import row_counts, storage_dir, stored_files
 from tests.content.packages import (
     MANIFEST_12,
     MANIFEST_2004,
@@ -24,6 +23,7 @@ from tests.content.packages import (
     scorm12,
     scorm2004,
 )
+from tests.support.content import row_counts, storage_dir, stored_files
 
 
 def run_import(

@@ -15,9 +15,9 @@ from plugin import create_app
 from plugin.competencies.framework import load_framework
 from plugin.core.db import create_db_engine
 from plugin.core.migrate import upgrade_database
-from tests.conftest import IRI_BASE, app_config
-from tests.content.conftest import row_counts, stored_files
 from tests.content.packages import build_zip, scorm12, scorm2004
+from tests.support.app import IRI_BASE, app_config
+from tests.support.content import row_counts, stored_files
 
 pytestmark = pytest.mark.postgres
 

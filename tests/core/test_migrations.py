@@ -13,7 +13,7 @@ from plugin import create_app
 from plugin.core.db import create_db_engine
 from plugin.core.migrate import current_revision, downgrade_database, upgrade_database
 from plugin.models import import_all_models
-from tests.conftest import app_config
+from tests.support.app import app_config
 
 
 def schema_differences(url: str) -> list[object]:

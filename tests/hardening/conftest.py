@@ -9,11 +9,11 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.hardening.authz_support import OTHER_ISSUER, World, build_world
-from tests.hardening.fuzz_support import strictest_app
-from tests.hardening.tenant_support import EAST, EAST_CLIENT, build_east, register_in
-from tests.lti.conftest import Flow, flow, platform, register, tool  # noqa: F401 (fixtures)
-from tests.lti.platform import running_platform
+from tests.support.authz import OTHER_ISSUER, World, build_world
+from tests.support.flows import Flow, register
+from tests.support.fuzz import strictest_app
+from tests.support.platform import running_platform
+from tests.support.tenants import EAST, EAST_CLIENT, build_east, register_in
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def fuzz_app(
 
 
 @pytest.fixture
-def world(flow: Flow, app: Flask) -> Iterator[World]:  # noqa: F811 (flow: a fixture)
+def world(flow: Flow, app: Flask) -> Iterator[World]:
     """Everyone launched on the test platform, a learner, a designer and an administrator
     on a second registered platform (another issuer), and the east organisation on a third
     registration of the first platform's issuer."""

@@ -37,8 +37,8 @@ from plugin.core.db import utcnow
 from plugin.lti.models import Launch
 from plugin.lti.tokens import issue_launch_token, read_launch_token
 from plugin.organisations.tokens import SCOPES, create_token
-from tests.conftest import TEST_SECRET
-from tests.hardening.authz_support import (
+from tests.support.app import TEST_SECRET
+from tests.support.authz import (
     ADMIN,
     B_LEARNER_ID,
     DESIGNER,
@@ -56,16 +56,8 @@ from tests.hardening.authz_support import (
     launch,
     without_echo,
 )
-from tests.lti.conftest import (  # noqa: F401 (fixtures)
-    TOOL,
-    Flow,
-    flow,
-    make_app,
-    platform,
-    register,
-    tool,
-)
-from tests.lti.platform import running_platform
+from tests.support.flows import TOOL, Flow, register
+from tests.support.platform import running_platform
 
 PUBLIC = "public"
 PROTOCOL = "lti-protocol"
@@ -553,7 +545,7 @@ def test_administrators_of_any_platform_see_the_organisation_by_design(world: Wo
 
 
 def test_the_sandbox_routes_exist_only_in_a_development_app(
-    make_app: Callable[..., Flask],  # noqa: F811
+    make_app: Callable[..., Flask],
     app: Flask,
 ) -> None:
     # The sandbox LMS plays the platform, not the tool, and config refuses it in production

@@ -16,7 +16,7 @@ import re
 import uuid
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qs, quote, urlencode, urlsplit
+from urllib.parse import quote, urlencode
 
 import pytest
 from flask import Flask
@@ -30,14 +30,13 @@ from plugin.rollup.evidence import EvidenceInput, record_evidence
 from plugin.rollup.learners import learner_for
 from plugin.web.api.declare import PREFIX
 from plugin.web.api.openapi import build_spec
-from tests.hardening.fuzz_support import (
+from tests.support.flows import TOOL, launch_token, registered_flow
+from tests.support.fuzz import (
     any_text,
     fuzz_settings,
     nasty_text,
     sql_writes,
 )
-from tests.lti.conftest import TOOL, Flow, register
-from tests.lti.platform import running_platform
 
 SPEC = build_spec()
 OPERATIONS = {path: ops["get"] for path, ops in SPEC["paths"].items()}
@@ -47,12 +46,9 @@ OPERATIONS = {path: ops["get"] for path, ops in SPEC["paths"].items()}
 def credentials(fuzz_app: Flask) -> dict[str, str]:
     """A learner launched through the test platform with one piece of evidence, their launch
     token, a token with every scope and one with a single scope."""
-    with running_platform() as platform:
-        register(fuzz_app, platform)
-        flow = Flow(fuzz_app.test_client(), platform)
-        response = flow.complete()
-        assert response.status_code == 303, response.get_data(as_text=True)
-        launch = parse_qs(urlsplit(response.headers["Location"]).query)["lt"][0]
+    with registered_flow(fuzz_app) as flow:
+        launch = launch_token(flow)
+        issuer = flow.platform.issuer
     settings = fuzz_app.extensions["plugin.settings"]
     with fuzz_app.extensions["plugin.db"].session_scope() as session:
         framework = get_framework(session)
@@ -60,7 +56,7 @@ def credentials(fuzz_app: Flask) -> dict[str, str]:
             item_id="DC1-K2", level=1, score=1.0, observed_at=datetime(2026, 1, 5, tzinfo=UTC),
             source_kind="statement", source_id=str(uuid.uuid4()),
         )  # fmt: skip
-        learner = learner_for(session, platform.issuer, "learner-001")
+        learner = learner_for(session, issuer, "learner-001")
         record_evidence(session, learner, [evidence], framework, rollup_config(settings.rollup))
         _row, every_scope = create_token(session, "fuzz", SCOPES)
         _row, one_scope = create_token(session, "fuzz-one", ["read:modules"])

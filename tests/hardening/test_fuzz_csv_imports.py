@@ -28,14 +28,14 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 
 from plugin.competencies.models import OutsideCourse
-from tests.hardening.fuzz_support import (
+from tests.support.flows import TOOL, Flow, registered_flow
+from tests.support.fuzz import (
     any_text,
     fuzz_settings,
     snapshot,
     written,
 )
-from tests.lti.conftest import TOOL, Flow, register
-from tests.lti.platform import LTI, ROLE, running_platform
+from tests.support.platform import LTI, ROLE
 
 ISSUER = "https://lms.example.edu"
 MODULE_KEY = "tw-civil-service-dc.C4-T5"  # a demo catalog module with active tags
@@ -351,9 +351,7 @@ def _assert_cli_refused_cleanly(result: Result, before: Any, app: Flask) -> None
 @pytest.fixture
 def designer_flow(fuzz_app: Flask) -> Iterator[tuple[Flow, str]]:
     """A designer's launch (the upload form's ``lt``) through the test platform."""
-    with running_platform() as platform:
-        register(fuzz_app, platform)
-        flow = Flow(fuzz_app.test_client(), platform)
+    with registered_flow(fuzz_app) as flow:
         response = flow.complete(sub="instructor-001", **{LTI + "roles": [ROLE + "Instructor"]})
         assert response.status_code == 303, response.get_data(as_text=True)
         yield flow, response.headers["Location"].split("lt=", 1)[1]

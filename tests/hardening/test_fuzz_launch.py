@@ -40,8 +40,9 @@ from plugin.lti.claims import (
     CLAIM_TOOL_PLATFORM,
     CLAIM_VERSION,
 )
-from tests.conftest import IRI_BASE
-from tests.hardening.fuzz_support import (
+from tests.support.app import IRI_BASE
+from tests.support.flows import TOOL, Flow, register
+from tests.support.fuzz import (
     Snapshot,
     any_text,
     fuzz_settings,
@@ -51,8 +52,7 @@ from tests.hardening.fuzz_support import (
     snapshot,
     written,
 )
-from tests.lti.conftest import TOOL, Flow, register
-from tests.lti.platform import ROLE, TestPlatform, running_platform
+from tests.support.platform import ROLE, TestPlatform, running_platform
 
 LOGIN_PARAMS = (
     "iss", "login_hint", "target_link_uri", "lti_message_hint", "client_id",

@@ -1,7 +1,7 @@
 """Agencies as tenants: the designers, administrators and API tokens of one organisation read
 and change nothing of another's, through any page, export or API endpoint.
 
-The world is the authorization walk's (conftest.py, authz_support.py, tenant_support.py): the
+The world is the authorization walk's (conftest.py, tests/support/authz.py and tenants.py): the
 default organisation (learners A and B, its designer and administrator, its own copy of a
 demo module) and "east" (learner E, its designer and administrator, a module of its own) on
 two registrations of one issuer. Every route of the walk's table is called as each
@@ -35,7 +35,15 @@ from plugin.lti.claims import CLAIM_NRPS
 from plugin.lti.service_tokens import EXTENSION
 from plugin.organisations.services import default_organisation, get_organisation
 from plugin.organisations.tokens import SCOPES, create_token
-from tests.hardening.authz_support import (
+from tests.hardening.test_authorization_walk import (
+    FRAMEWORK_KEY,
+    ROUTES,
+    api_routes,
+    call,
+    get_as,
+    is_api,
+)
+from tests.support.authz import (
     ADMIN,
     B_LEARNER_ID,
     DESIGNER,
@@ -52,7 +60,9 @@ from tests.hardening.authz_support import (
     launch,
     without_echo,
 )
-from tests.hardening.tenant_support import (
+from tests.support.flows import TOOL, Flow, register
+from tests.support.platform import running_platform
+from tests.support.tenants import (
     E_LEARNER_ID,
     EAST,
     EAST_ADMIN,
@@ -62,16 +72,6 @@ from tests.hardening.tenant_support import (
     east_values,
     module_state,
 )
-from tests.hardening.test_authorization_walk import (
-    FRAMEWORK_KEY,
-    ROUTES,
-    api_routes,
-    call,
-    get_as,
-    is_api,
-)
-from tests.lti.conftest import TOOL, Flow, register
-from tests.lti.platform import running_platform
 
 HOME = (DESIGNER, ADMIN)
 EASTERN = (EAST_DESIGNER, EAST_ADMIN)

@@ -25,7 +25,6 @@ import json
 import logging
 import secrets
 import socket
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -52,11 +51,10 @@ from plugin.core.errors import ConfigError
 from plugin.core.migrate import upgrade_database
 from plugin.lti.keys import signing_key
 from plugin.lti.models import ToolKey
-from plugin.lti.registrations import PlatformDetails, register_platform
 from plugin.lti.tokens import issue_launch_token
 from plugin.organisations.tokens import SCOPES, create_token, revoke_token
-from tests.conftest import _copy_database, app_config
-from tests.hardening.authz_support import (
+from tests.support.app import app_config, copy_database
+from tests.support.authz import (
     ADMIN,
     DESIGNER,
     LEARNER_A,
@@ -66,8 +64,9 @@ from tests.hardening.authz_support import (
     launch_claims,
     token_of,
 )
-from tests.lti.conftest import TOOL, Flow
-from tests.lti.platform import TestPlatform, running_platform
+from tests.support.flows import TOOL, Flow, register
+from tests.support.net import serving
+from tests.support.platform import TestPlatform, running_platform
 
 SECRET_KEY = "sk-" + secrets.token_urlsafe(40)
 LRS_USERS = {
@@ -186,14 +185,8 @@ class PeerHandler(BaseHTTPRequestHandler):
 def peer() -> Iterator[Peer]:
     """The loopback peer, stopped after the test."""
     server = Peer()
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 # --- recording everything --------------------------------------------------------------------
@@ -319,7 +312,7 @@ def failing_view() -> str:
 @pytest.fixture
 def secret_app(tmp_path: Path, seeded_sqlite: Path, peer: Peer) -> Iterator[Flask]:
     """The tool with the secrets configured, its test client recording every exchange."""
-    app = create_app(secret_settings(tmp_path, _copy_database(seeded_sqlite, tmp_path), peer))
+    app = create_app(secret_settings(tmp_path, copy_database(seeded_sqlite, tmp_path), peer))
     app.add_url_rule("/test-only/broken", "test_only_broken", failing_view)
     app.test_client_class = type("Recorder", (RecordingClient,), {"exchanges": []})
     yield app
@@ -328,19 +321,7 @@ def secret_app(tmp_path: Path, seeded_sqlite: Path, peer: Peer) -> Iterator[Flas
 
 def register_with_peer(app: Flask, platform: TestPlatform, peer: Peer) -> None:
     """Register ``platform`` with its token endpoint on the peer."""
-    with app.extensions["plugin.db"].session_scope() as session:
-        register_platform(
-            session,
-            PlatformDetails(
-                issuer=platform.issuer,
-                client_id=platform.client_id,
-                auth_login_url=platform.auth_login_url,
-                auth_token_url=peer.url + "/platform/token",
-                key_set_url=platform.jwks_url,
-                name="Test LMS",
-            ),
-            (platform.deployment_id,),
-        )
+    register(app, platform, auth_token_url=peer.url + "/platform/token")
 
 
 class Driver:
@@ -630,19 +611,13 @@ def test_the_servers_request_log_keeps_no_launch_or_registration_token(
     launch_token = issue_launch_token(SECRET_KEY, "00000000-0000-0000-0000-000000000000")
     registration = "regtok-" + secrets.token_urlsafe(16)
     server = make_server("127.0.0.1", 0, secret_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         base = f"http://127.0.0.1:{server.port}"
         with requests.Session() as http:
             http.get(f"{base}/lti/map", params={"lt": launch_token, "lang": "en"}, timeout=30)
             query = {"openid_configuration": "http://127.0.0.1:9/x",
                      "registration_token": registration}  # fmt: skip
             http.get(f"{base}/lti/register", params=query, timeout=30)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
     # gunicorn's access log (`%(r)s` is the request line) and error log (the request's URI)
     # go through the same filter.
     request_line = f"GET /lti/home?lt={launch_token} HTTP/1.1"
@@ -667,18 +642,12 @@ def test_the_servers_request_log_masks_the_login_hints(
     hint = "ming@example.gov.tw-" + secrets.token_hex(6)
     message_hint = "msg-" + secrets.token_hex(6)
     server = make_server("127.0.0.1", 0, secret_app, threaded=True)
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         base = f"http://127.0.0.1:{server.port}"
         query = {"iss": "https://lms.example", "login_hint": hint,
                  "lti_message_hint": message_hint, "client_id": "c"}  # fmt: skip
         with requests.Session() as http:
             http.get(f"{base}/lti/login", params=query, timeout=30)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
     request_line = f"GET /lti/login?iss=x&login_hint={hint}&lti_message_hint={message_hint}"
     logging.getLogger("gunicorn.access").info("%(r)s %(s)s", {"r": request_line, "s": "302"})
     servers = ("werkzeug", "gunicorn.access")
@@ -774,6 +743,17 @@ def closed_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def what_the_database_pages_said(app: Flask) -> tuple[list[str], str]:
+    """What the database pages said (:func:`drive_database_pages`) and what the plugin logged
+    meanwhile; the app's database is closed afterwards."""
+    try:
+        with plugin_log_stream() as plugin_log:
+            said = drive_database_pages(app)
+    finally:
+        app.extensions["plugin.db"].dispose()
+    return said, plugin_log.getvalue()
+
+
 def drive_database_pages(app: Flask) -> list[str]:
     """Pages, API calls and commands that touch the database; everything they said."""
     client = app.test_client()
@@ -804,14 +784,10 @@ def test_an_unreachable_databases_password_never_shows(
     caplog.set_level(logging.DEBUG)
     url = f"postgresql://tool:{DB_PASSWORD}@127.0.0.1:{closed_port()}/dc"
     app = create_app(app_config(tmp_path, url, secret_key=SECRET_KEY, log={"level": "DEBUG"}))
-    try:
-        with plugin_log_stream() as plugin_log:
-            said = drive_database_pages(app)
-    finally:
-        app.extensions["plugin.db"].dispose()
+    said, plugin_log = what_the_database_pages_said(app)
     assert '"reachable":false' in said[0].replace(" ", "")
     assert any(line.startswith("500") for line in said), "the pages met the database error"
-    for text in [*said, caplog.text, plugin_log.getvalue()]:
+    for text in [*said, caplog.text, plugin_log]:
         assert DB_PASSWORD not in text, text[:3000]
         assert SECRET_KEY not in text
 
@@ -830,11 +806,7 @@ def test_a_postgres_urls_password_never_shows(
         app_config(tmp_path, url.render_as_string(hide_password=False), secret_key=SECRET_KEY,
                    log={"level": "DEBUG"})
     )  # fmt: skip
-    try:
-        with plugin_log_stream() as plugin_log:
-            said = drive_database_pages(app)
-    finally:
-        app.extensions["plugin.db"].dispose()
+    said, plugin_log = what_the_database_pages_said(app)
     assert '"reachable":true' in said[0].replace(" ", "")
-    for text in [*said, caplog.text, plugin_log.getvalue()]:
+    for text in [*said, caplog.text, plugin_log]:
         assert DB_PASSWORD not in text, text[:3000]

@@ -44,7 +44,7 @@ from bench.launch_load import (
 )
 from plugin import create_app
 from plugin.xapi.models import DELIVERED, PENDING, OutboxStatement
-from tests.xapi.conftest import LRS_PYTHON, RalphServer
+from tests.support.lrs import LRS_PYTHON, RalphServer
 
 pytestmark = pytest.mark.load
 

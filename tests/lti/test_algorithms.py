@@ -17,8 +17,8 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from flask import Flask
 
-from tests.lti.conftest import Flow, assert_refused, counts
-from tests.lti.platform import TestPlatform, pooled_key, private_key
+from tests.support.flows import Flow, assert_refused, counts
+from tests.support.platform import TestPlatform, pooled_key, private_key
 
 
 def _b64(data: bytes) -> str:

@@ -6,7 +6,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from plugin.lti.models import Launch
-from tests.lti.conftest import Flow, assert_refused, counts, register
+from tests.support.flows import Flow, assert_refused, counts, register
 
 OTHER = "some-other-client"
 

@@ -17,8 +17,8 @@ from flask import Flask
 from sqlalchemy import select
 
 from plugin.lti.models import Launch, LoginState, Person
-from tests.lti.conftest import TOOL, Flow, assert_refused, counts
-from tests.lti.platform import LTI, ROLE, TestPlatform
+from tests.support.flows import TOOL, Flow, assert_refused, counts
+from tests.support.platform import LTI, ROLE, TestPlatform
 
 Token = Callable[[TestPlatform, str], str]
 

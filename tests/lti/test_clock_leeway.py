@@ -8,8 +8,7 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 
-from tests.lti.conftest import Flow, assert_refused, counts, register
-from tests.lti.platform import running_platform
+from tests.support.flows import Flow, assert_refused, counts, registered_flow
 
 
 def _times(exp_offset: int, iat_offset: int) -> dict[str, int]:
@@ -55,8 +54,6 @@ def test_zero_leeway_rejects_what_the_default_leeway_accepts(
     times: Callable[[], dict[str, int]], code: str, make_app: Callable[..., Flask]
 ) -> None:
     app = make_app(lti={"clock_leeway_seconds": 0})
-    with running_platform() as platform:
-        register(app, platform)
-        flow = Flow(app.test_client(), platform)
+    with registered_flow(app) as flow:
         assert_refused(flow.complete(**times()), 401, code)
         assert counts(app)["launches"] == 0

@@ -9,8 +9,8 @@ from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from plugin.lti.models import Deployment, LoginState
-from tests.lti.conftest import Flow, assert_refused, counts, register
-from tests.lti.platform import LTI, running_platform
+from tests.support.flows import Flow, assert_refused, counts, registered_flow
+from tests.support.platform import LTI
 
 NEW_DEPLOYMENT = "deployment-new-course"
 
@@ -53,16 +53,9 @@ def test_second_launch_from_a_pending_deployment_records_it_once(flow: Flow, app
 def test_activated_deployment_is_accepted(flow: Flow, app: Flask) -> None:
     assert_refused(_launch_from(flow, NEW_DEPLOYMENT), 403, "deployment_pending")
 
-    result = app.test_cli_runner().invoke(
-        args=[
-            "deployment",
-            "activate",
-            "--issuer",
-            flow.platform.issuer,
-            "--deployment-id",
-            NEW_DEPLOYMENT,
-        ]
-    )
+    issuer = flow.platform.issuer
+    activate = ["deployment", "activate", "--issuer", issuer, "--deployment-id", NEW_DEPLOYMENT]
+    result = app.test_cli_runner().invoke(args=activate)
 
     assert result.exit_code == 0, result.output
     assert NEW_DEPLOYMENT in result.output
@@ -82,9 +75,7 @@ def test_activating_a_deployment_never_seen_fails_naming_it(flow: Flow, app: Fla
 
 def test_auto_activated_deployment_is_accepted_at_once(make_app: Callable[..., Flask]) -> None:
     app = make_app(lti={"auto_activate_deployments": True})
-    with running_platform() as platform:
-        register(app, platform)
-        flow = Flow(app.test_client(), platform)
+    with registered_flow(app) as flow:
         assert flow.land(_launch_from(flow, NEW_DEPLOYMENT)).status_code == 200
         recorded = _deployment(app, NEW_DEPLOYMENT)
         assert recorded is not None and recorded.active
@@ -95,12 +86,12 @@ def test_auto_activation_still_refuses_a_bad_launch_and_records_nothing(
     make_app: Callable[..., Flask],
 ) -> None:
     app = make_app(lti={"auto_activate_deployments": True})
-    with running_platform() as platform:
-        register(app, platform)
-        flow = Flow(app.test_client(), platform)
+    with registered_flow(app) as flow:
         auth = flow.login()
-        body = platform.claims("not-the-login-nonce", **{LTI + "deployment_id": NEW_DEPLOYMENT})
-        assert_refused(flow.launch(platform.sign(body), auth["state"]), 401, "nonce_mismatch")
+        body = flow.platform.claims(
+            "not-the-login-nonce", **{LTI + "deployment_id": NEW_DEPLOYMENT}
+        )
+        assert_refused(flow.launch(flow.platform.sign(body), auth["state"]), 401, "nonce_mismatch")
         assert _deployment(app, NEW_DEPLOYMENT) is None
 
 

@@ -1,6 +1,6 @@
 """LTI Dynamic Registration 1.0 end to end, against a fake platform on loopback.
 
-The fake platform (tests/lti/registration_platform.py) runs on 127.0.0.1, so the tool reaches
+The fake platform (tests/support/registration_platform.py) runs on 127.0.0.1, so the tool reaches
 it only because its allow-list names the platform's origin: loopback is internal and allowed
 only when named (docs/ARCHITECTURE.md §9).
 """
@@ -8,7 +8,7 @@ only when named (docs/ARCHITECTURE.md §9).
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -16,26 +16,17 @@ from flask import Flask
 from sqlalchemy import select
 
 from plugin.lti.models import Deployment, Registration
-from tests.lti.conftest import TOOL, Flow, counts
-from tests.lti.registration_platform import (
+from tests.support.flows import TOOL, Flow, counts
+from tests.support.registration_platform import (
     CLIENT_ID,
     DEPLOYMENT_ID,
+    DEV_TOOL_URL,
     TOOL_CONFIGURATION,
     FakePlatform,
     PlatformState,
     allowing,
     register_through,
-    running_registration_platform,
 )
-
-DEV_TOOL_URL = "http://127.0.0.1:5000"
-
-
-@pytest.fixture
-def fake_platform() -> Iterator[FakePlatform]:
-    """A platform supporting dynamic registration, on 127.0.0.1."""
-    with running_registration_platform(DEV_TOOL_URL) as platform:
-        yield platform
 
 
 @pytest.fixture

@@ -14,7 +14,6 @@ comes from the rule under test and not from the loopback guard.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -35,17 +34,16 @@ from plugin.lti.registrations import (
     register_platform,
 )
 from plugin.organisations.models import Organisation
-from tests.lti.conftest import TOOL, Flow, counts
-from tests.lti.platform import TestPlatform, auth_request, pooled_key, running_platform
-from tests.lti.registration_platform import (
+from tests.support.flows import TOOL, Flow, counts
+from tests.support.net import serving
+from tests.support.platform import TestPlatform, auth_request, pooled_key, running_platform
+from tests.support.registration_platform import (
     CLIENT_ID,
     FakePlatform,
     allowing,
     register_through,
-    running_registration_platform,
 )
 
-DEV_TOOL_URL = "http://127.0.0.1:5000"
 VICTIM_ISSUER = "http://victim-lms.example"
 VICTIM_CLIENT = "victim-client"
 INTERNAL_SECRET = "internal-answer-4f1c9e"
@@ -54,10 +52,9 @@ GENERIC_ZH = "無法向平臺完成註冊"
 
 
 @pytest.fixture
-def attacker() -> Iterator[FakePlatform]:
+def attacker(fake_platform: FakePlatform) -> FakePlatform:
     """The attacker's registration platform, on 127.0.0.1."""
-    with running_registration_platform(DEV_TOOL_URL) as platform:
-        yield platform
+    return fake_platform
 
 
 @pytest.fixture
@@ -81,15 +78,9 @@ def internal() -> Iterator[dict[str, Any]]:
             """Quiet."""
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
     seen["port"] = server.server_address[1]
-    try:
+    with serving(server):
         yield seen
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 @pytest.fixture

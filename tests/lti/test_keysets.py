@@ -7,7 +7,6 @@ tests of :class:`plugin.lti.keysets.KeySetCache` with an injected clock.
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -16,8 +15,8 @@ from flask import Flask
 
 from plugin.lti.errors import LaunchRejected
 from plugin.lti.keysets import MIN_REFETCH_INTERVAL, KeySetCache
-from tests.lti.conftest import Flow, assert_refused, counts, register
-from tests.lti.platform import TestPlatform, running_platform
+from tests.support.flows import Flow, assert_refused, counts, register
+from tests.support.platform import TestPlatform, running_platform
 
 
 class FakeClock:
@@ -211,14 +210,20 @@ def test_launches_arriving_during_the_first_fetch_wait_for_it_and_share_it(
     cache = _cache(FakeClock())
     slow_fetch = cache._fetch_and_store
 
-    def fetch_slowly(url: str) -> Any:
-        time.sleep(0.3)
+    all_arrived = threading.Event()
+    arrived: list[int] = []
+
+    def fetch_once_all_arrived(url: str) -> Any:
+        assert all_arrived.wait(10), "the five launches never all arrived"
         return slow_fetch(url)
 
-    monkeypatch.setattr(cache, "_fetch_and_store", fetch_slowly)
+    monkeypatch.setattr(cache, "_fetch_and_store", fetch_once_all_arrived)
     found: list[str] = []
 
     def launch() -> None:
+        arrived.append(1)
+        if len(arrived) == 5:  # the first fetch ends only once all five launches have come
+            all_arrived.set()
         found.append(cache.find_key(jwks_server.jwks_url, jwks_server.kid)["kid"])
 
     threads = [threading.Thread(target=launch) for _ in range(5)]

@@ -16,8 +16,8 @@ from plugin.core.db import utcnow
 from plugin.lti import launch as launch_module
 from plugin.lti.claims import CLAIM_AGS_ENDPOINT
 from plugin.lti.models import LoginState
-from tests.lti.conftest import Flow, assert_refused, counts
-from tests.lti.platform import LTI
+from tests.support.flows import Flow, assert_refused, counts
+from tests.support.platform import LTI
 
 
 def _expiry(app: Flask, state: str, when: datetime) -> datetime:

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from plugin.lti.claims import CLAIM_LAUNCH_PRESENTATION, launch_locale
-from tests.lti.conftest import TOOL, Flow
+from tests.support.flows import TOOL, Flow
 
 PRESENTATION = {"document_target": "iframe", "return_url": "https://lms.example/course"}
 

@@ -6,7 +6,7 @@ from flask import Flask
 from sqlalchemy import func, select
 
 from plugin.lti.models import Launch, LoginState, Person
-from tests.lti.conftest import TOOL, Flow
+from tests.support.flows import TOOL, Flow
 
 
 def test_valid_launch_lands_on_the_tool_page_with_a_launch_token(flow: Flow, app: Flask) -> None:

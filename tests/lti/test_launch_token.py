@@ -17,8 +17,8 @@ from werkzeug.test import TestResponse
 from plugin.core.db import utcnow
 from plugin.lti.models import Launch, Person
 from plugin.lti.tokens import SALT
-from tests.conftest import TEST_SECRET
-from tests.lti.conftest import TOOL, Flow
+from tests.support.app import TEST_SECRET
+from tests.support.flows import TOOL, Flow
 
 
 def _token(response_location: str) -> str:

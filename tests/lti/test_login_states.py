@@ -16,8 +16,8 @@ from sqlalchemy import func, select, update
 from plugin.core.db import utcnow
 from plugin.lti.login import purge_expired_login_states
 from plugin.lti.models import LoginState
-from tests.lti.conftest import Flow, assert_refused, counts, register
-from tests.lti.platform import LTI, running_platform
+from tests.support.flows import Flow, assert_refused, counts, register, registered_flow
+from tests.support.platform import LTI, running_platform
 
 
 def _states(app: Flask) -> int:
@@ -185,9 +185,7 @@ def test_a_deployment_id_of_255_characters_is_accepted_and_256_refused_naming_th
     make_app: Callable[..., Flask],
 ) -> None:
     app = make_app(lti={"auto_activate_deployments": True})
-    with running_platform() as platform:
-        register(app, platform)
-        flow = Flow(app.test_client(), platform)
+    with registered_flow(app) as flow:
         accepted = flow.complete(**{LTI + "deployment_id": "d" * 255})
         assert accepted.status_code == 303, accepted.get_data(as_text=True)
         refused = flow.complete(**{LTI + "deployment_id": "d" * 256})

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from tests.lti.conftest import TOOL, Flow, assert_refused, counts
-from tests.lti.platform import DL_SETTINGS, LTI, TestPlatform
+from tests.support.flows import TOOL, Flow, assert_refused, counts
+from tests.support.platform import DL_SETTINGS, LTI, TestPlatform, apply_overrides
 
 
 def _b64(data: bytes) -> str:
@@ -40,17 +40,8 @@ def _unsigned_body(**overrides: Any) -> Callable[[TestPlatform, str], str]:
     return make
 
 
-def _apply(body: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    for key, value in overrides.items():
-        if value is None:
-            body.pop(key, None)
-        else:
-            body[key] = value
-    return body
-
-
 def _signed(**overrides: Any) -> Callable[[TestPlatform, str], str]:
-    return lambda platform, nonce: platform.sign(_apply(platform.claims(nonce), overrides))
+    return lambda platform, nonce: platform.sign(apply_overrides(platform.claims(nonce), overrides))
 
 
 def _signed_deep_link(**overrides: Any) -> Callable[[TestPlatform, str], str]:
@@ -243,7 +234,7 @@ def test_login_for_an_unknown_client_id_is_refused(flow: Flow) -> None:
 
 
 def test_login_by_post_is_accepted(flow: Flow) -> None:
-    from tests.lti.platform import login_params
+    from tests.support.platform import login_params
 
     response = flow.client.post("/lti/login", data=login_params(flow.platform), base_url=TOOL)
     assert response.status_code == 302

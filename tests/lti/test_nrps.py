@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -17,9 +15,9 @@ from plugin.lti.models import Person
 from plugin.lti.nrps import MEMBERSHIP_MEDIA, Member, fetch_roster, memberships_url
 from plugin.lti.registrations import find_registration
 from plugin.lti.service_tokens import EXTENSION, ServiceCredentials, ServiceError, ServiceTokens
-from tests.conftest import TEST_SECRET
-from tests.lti.test_grade_delivery import GradesWorld, build_world
-from tests.sandbox.conftest import CONTEXT_URL, PLATFORM, Browser
+from tests.support.app import TEST_SECRET
+from tests.support.grades import GradesWorld
+from tests.support.sandbox import CONTEXT_URL, PLATFORM
 
 MEMBERSHIPS_URL = CONTEXT_URL + "/memberships"
 MEMBERSHIPS_PATH = "/sandbox/api/contexts/sandbox-course-1/memberships"
@@ -27,13 +25,10 @@ MEMBERSHIP = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
 
 
 @pytest.fixture
-def world(tmp_path: Path, sandbox_sqlite: Path) -> Iterator[GradesWorld]:
+def world(sandbox_world: GradesWorld) -> GradesWorld:
     """The sandbox platform behind a recording transport, after one designer launch."""
-    app, transport = build_world(tmp_path, sandbox_sqlite)
-    world = GradesWorld(app, transport, Browser(app.test_client()))
-    world.launch("designer")
-    yield world
-    app.extensions["plugin.db"].dispose()
+    sandbox_world.launch("designer")
+    return sandbox_world
 
 
 def sandbox_access(world: GradesWorld) -> tuple[ServiceTokens, ServiceCredentials, SigningKey]:

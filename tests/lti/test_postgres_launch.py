@@ -3,7 +3,6 @@ platform or a browser are refused or trimmed, never a 500; racing launches accep
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -12,14 +11,14 @@ import pytest
 from flask import Flask
 from sqlalchemy import select
 
-import plugin.lti.launch as launch_module
 from plugin import create_app
 from plugin.core.db import create_db_engine
 from plugin.core.migrate import upgrade_database
 from plugin.lti.models import Launch, Person
-from tests.conftest import app_config
-from tests.lti.conftest import TOOL, Flow, assert_refused, counts, register
-from tests.lti.platform import LTI, TestPlatform, running_platform
+from tests.support.app import app_config
+from tests.support.flows import TOOL, Flow, assert_refused, counts, register
+from tests.support.platform import LTI, TestPlatform, running_platform
+from tests.support.races import race_past_the_checks
 
 pytestmark = pytest.mark.postgres
 
@@ -92,14 +91,6 @@ def test_two_launches_racing_for_the_same_state_accept_only_one_on_postgres(
 ) -> None:
     auth = pg_flow.login()
     token = pg_flow.platform.sign(pg_flow.platform.claims(auth["nonce"]))
-    both_checked = threading.Barrier(2, timeout=10)
-    real_consume = launch_module._consume_state
-
-    def consume_after_both_checked(session: Any, state: str) -> None:
-        both_checked.wait()
-        real_consume(session, state)
-
-    monkeypatch.setattr(launch_module, "_consume_state", consume_after_both_checked)
     statuses: list[int] = []
 
     def racer() -> None:
@@ -112,11 +103,7 @@ def test_two_launches_racing_for_the_same_state_accept_only_one_on_postgres(
         )
         statuses.append(response.status_code)
 
-    threads = [threading.Thread(target=racer) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    race_past_the_checks(monkeypatch, racer)
 
     assert sorted(statuses) == [303, 401]
     with pg_app.extensions["plugin.db"].session_scope() as session:

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import threading
-from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
 
-import plugin.lti.launch as launch_module
 from plugin.lti.models import Launch, LoginState
-from tests.lti.conftest import TOOL, Flow, assert_refused, counts
+from tests.support.flows import TOOL, Flow, assert_refused, counts
+from tests.support.races import race_past_the_checks
 
 
 def test_same_id_token_posted_twice_is_refused_the_second_time(flow: Flow, app: Flask) -> None:
@@ -64,15 +63,6 @@ def test_two_launches_racing_for_the_same_state_accept_only_one(
     token = flow.platform.sign(flow.platform.claims(auth["nonce"]))
     cookie = flow.client.get_cookie(f"lti1p3-{auth['state']}", domain="tool.test", path="/lti/")
     assert cookie is not None
-    # Both launches pass every check before either marks the state used.
-    both_checked = threading.Barrier(2, timeout=10)
-    real_consume = launch_module._consume_state
-
-    def consume_after_both_checked(session: Any, state: str) -> None:
-        both_checked.wait()
-        real_consume(session, state)
-
-    monkeypatch.setattr(launch_module, "_consume_state", consume_after_both_checked)
     results: list[tuple[int, str]] = []
     lock = threading.Lock()
 
@@ -85,11 +75,7 @@ def test_two_launches_racing_for_the_same_state_accept_only_one(
         with lock:
             results.append((response.status_code, response.get_data(as_text=True)))
 
-    threads = [threading.Thread(target=racer) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=30)
+    race_past_the_checks(monkeypatch, racer)
 
     statuses = sorted(status for status, _ in results)
     assert statuses == [303, 401], results

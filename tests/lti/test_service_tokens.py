@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable, Iterator
-from pathlib import Path
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -25,9 +24,9 @@ from plugin.lti.service_tokens import (
     ServiceTokens,
     ensure_service_tokens,
 )
-from tests.conftest import TEST_SECRET
-from tests.lti.test_grade_delivery import GradesWorld, build_world
-from tests.sandbox.conftest import PLATFORM, TOKEN_URL, Browser
+from tests.support.app import TEST_SECRET
+from tests.support.grades import GradesWorld
+from tests.support.sandbox import PLATFORM, TOKEN_URL
 
 SCORE = "https://purl.imsglobal.org/spec/lti-ags/scope/score"
 LINEITEM = "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem"
@@ -53,7 +52,8 @@ class FakePlatform(requests.adapters.BaseAdapter):
             f'{{"access_token": "token-{n}", "token_type": "Bearer", "expires_in": 3600}}'.encode(),
         )
         self.service_statuses: list[int] = []
-        self.token_delay = 0.0
+        # Set, token answers wait until it is set: requests arrive while one is under way.
+        self.token_gate: threading.Event | None = None
         self.lock = threading.Lock()
 
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
@@ -65,7 +65,8 @@ class FakePlatform(requests.adapters.BaseAdapter):
         response.request = request
         response.url = request.url or ""
         if request.url == CREDENTIALS.token_url:
-            time.sleep(self.token_delay)
+            if self.token_gate is not None:
+                assert self.token_gate.wait(10), "the token gate was never opened"
             body = request.body if isinstance(request.body, str) else ""
             with self.lock:
                 self.token_forms.append({k: v[0] for k, v in parse_qs(body).items()})
@@ -253,10 +254,14 @@ def test_network_errors_are_transient(tokens: ServiceTokens, key: SigningKey) ->
 def test_threads_wanting_the_same_token_fetch_it_once(
     tokens: ServiceTokens, fake: FakePlatform, key: SigningKey
 ) -> None:
-    fake.token_delay = 0.05
+    fake.token_gate = threading.Event()
+    arrived: list[int] = []
     results: list[str] = []
 
     def want() -> None:
+        arrived.append(1)
+        if len(arrived) == 8:  # the token is answered only once all eight want it
+            fake.token_gate.set()
         results.append(tokens.access_token(CREDENTIALS, [SCORE], lambda: key))
 
     threads = [threading.Thread(target=want) for _ in range(8)]
@@ -274,25 +279,17 @@ def test_the_app_keeps_one_service_token_cache(app: Flask) -> None:
     assert ensure_service_tokens(app.extensions, 10.0) is tokens
 
 
-@pytest.fixture
-def world(tmp_path: Path, sandbox_sqlite: Path) -> Iterator[GradesWorld]:
-    """The sandbox platform, reached through the scripted transport."""
-    app, transport = build_world(tmp_path, sandbox_sqlite)
-    yield GradesWorld(app, transport, Browser(app.test_client()))
-    app.extensions["plugin.db"].dispose()
-
-
-def test_sandbox_token_endpoint_accepts_the_tools_assertion(world: GradesWorld) -> None:
-    world.launch()  # registers the sandbox with the tool
-    with world.app.extensions["plugin.db"].session_scope() as session:
+def test_sandbox_token_endpoint_accepts_the_tools_assertion(sandbox_world: GradesWorld) -> None:
+    sandbox_world.launch()  # registers the sandbox with the tool
+    with sandbox_world.app.extensions["plugin.db"].session_scope() as session:
         registration = find_registration(session, PLATFORM + "/sandbox", "sandbox-tool")
         assert registration is not None
         credentials = ServiceCredentials.of(registration)
         key = signing_key(session, TEST_SECRET)
     assert credentials.audience == TOKEN_URL
-    tokens: ServiceTokens = world.app.extensions[EXTENSION]
+    tokens: ServiceTokens = sandbox_world.app.extensions[EXTENSION]
     token = tokens.access_token(credentials, [SCORE, LINEITEM], lambda: key)
-    assert token and world.transport.count("POST", "/sandbox/token") == 1
+    assert token and sandbox_world.transport.count("POST", "/sandbox/token") == 1
     # The platform refuses a replayed jti, so each fetch must sign a new assertion.
     tokens.forget(credentials, [SCORE, LINEITEM])
     assert tokens.access_token(credentials, [SCORE, LINEITEM], lambda: key)

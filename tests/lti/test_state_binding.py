@@ -3,18 +3,56 @@ LTI platform storage (LTI Client Side OIDC Launch) when the cookie is blocked.""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from werkzeug.test import TestResponse
 
 from plugin.lti.models import Registration
-from tests.lti.conftest import TOOL, Flow, assert_refused, counts, storage_config
-from tests.lti.platform import login_params
+from tests.support.flows import TOOL, Flow, assert_refused, counts, storage_config
+from tests.support.platform import login_params
 
 
 def _cookieless(app: Flask) -> FlaskClient:
     """A browser that blocks the tool's cookie inside the LMS iframe."""
     return app.test_client(use_cookies=False)
+
+
+def _storage_login(flow: Flow, app: Flask) -> tuple[FlaskClient, dict[str, Any], str]:
+    """A cookieless browser's login with a storage target: the browser, the storage page's
+    config and an id_token for its nonce."""
+    browser = _cookieless(app)
+    login = browser.get(
+        "/lti/login",
+        query_string=login_params(flow.platform, lti_storage_target="_parent"),
+        base_url=TOOL,
+    )
+    config = storage_config(login)
+    return browser, config, flow.platform.sign(flow.platform.claims(config["nonce"]))
+
+
+def _storage_answer(
+    browser: FlaskClient,
+    config: dict[str, Any],
+    token: str,
+    stored_state: str,
+    headers: dict[str, str] | None = None,
+) -> TestResponse:
+    """The launch form sent back after the storage check read ``stored_state``."""
+    return browser.post(
+        "/lti/launch",
+        data={
+            "id_token": token,
+            "state": config["state"],
+            "lti_storage_state": stored_state,
+            "lti_storage_checked": "1",
+        },
+        base_url=TOOL,
+        headers=headers or {"Origin": TOOL},
+    )
 
 
 def test_launch_without_state_cookie_or_platform_storage_is_rejected(
@@ -51,14 +89,7 @@ def test_login_with_a_storage_target_returns_the_storage_page_with_state_and_non
 def test_cookieless_launch_of_a_storage_login_gets_the_storage_check_page(
     flow: Flow, app: Flask
 ) -> None:
-    browser = _cookieless(app)
-    login = browser.get(
-        "/lti/login",
-        query_string=login_params(flow.platform, lti_storage_target="_parent"),
-        base_url=TOOL,
-    )
-    config = storage_config(login)
-    token = flow.platform.sign(flow.platform.claims(config["nonce"]))
+    browser, config, token = _storage_login(flow, app)
 
     check = browser.post(
         "/lti/launch",
@@ -78,67 +109,23 @@ def test_cookieless_launch_of_a_storage_login_gets_the_storage_check_page(
     assert f'name="state" value="{config["state"]}"' in text
     assert counts(app)["launches"] == 0 and counts(app)["used_states"] == 0
 
-    accepted = browser.post(
-        "/lti/launch",
-        data={
-            "id_token": token,
-            "state": config["state"],
-            "lti_storage_state": config["state"],
-            "lti_storage_checked": "1",
-        },
-        base_url=TOOL,
-        headers={"Origin": TOOL},
-    )
+    accepted = _storage_answer(browser, config, token, config["state"])
     assert accepted.status_code == 303, accepted.get_data(as_text=True)
     assert browser.get(accepted.headers["Location"], base_url=TOOL).status_code == 200
     assert counts(app)["launches"] == 1
 
 
-def test_storage_check_with_a_wrong_stored_state_is_rejected(flow: Flow, app: Flask) -> None:
-    browser = _cookieless(app)
-    login = browser.get(
-        "/lti/login",
-        query_string=login_params(flow.platform, lti_storage_target="_parent"),
-        base_url=TOOL,
-    )
-    config = storage_config(login)
-    token = flow.platform.sign(flow.platform.claims(config["nonce"]))
-    response = browser.post(
-        "/lti/launch",
-        data={
-            "id_token": token,
-            "state": config["state"],
-            "lti_storage_state": "state-of-another-login",
-            "lti_storage_checked": "1",
-        },
-        base_url=TOOL,
-        headers={"Origin": TOOL},
-    )
-    assert_refused(response, 400, "state_mismatch")
+@pytest.mark.parametrize(
+    ("stored_state", "code"),
+    [("state-of-another-login", "state_mismatch"), ("", "state_unverified")],
+    ids=["another-logins-state", "nothing-stored"],
+)
+def test_storage_check_that_read_another_or_no_state_is_rejected(
+    flow: Flow, app: Flask, stored_state: str, code: str
+) -> None:
+    browser, config, token = _storage_login(flow, app)
+    assert_refused(_storage_answer(browser, config, token, stored_state), 400, code)
     assert counts(app)["launches"] == 0
-
-
-def test_storage_check_that_found_nothing_is_rejected(flow: Flow, app: Flask) -> None:
-    browser = _cookieless(app)
-    login = browser.get(
-        "/lti/login",
-        query_string=login_params(flow.platform, lti_storage_target="_parent"),
-        base_url=TOOL,
-    )
-    config = storage_config(login)
-    token = flow.platform.sign(flow.platform.claims(config["nonce"]))
-    response = browser.post(
-        "/lti/launch",
-        data={
-            "id_token": token,
-            "state": config["state"],
-            "lti_storage_state": "",
-            "lti_storage_checked": "1",
-        },
-        base_url=TOOL,
-        headers={"Origin": TOOL},
-    )
-    assert_refused(response, 400, "state_unverified")
 
 
 def test_state_cookie_with_a_wrong_value_is_rejected(flow: Flow, app: Flask) -> None:
@@ -161,23 +148,12 @@ def test_state_cookie_is_secure_httponly_samesite_none_and_partitioned(flow: Flo
 
 def test_storage_answer_from_a_cross_site_form_is_ignored(flow: Flow, app: Flask) -> None:
     """A forged form on another site cannot claim the platform-storage check (login CSRF)."""
-    browser = _cookieless(app)
-    login = browser.get(
-        "/lti/login",
-        query_string=login_params(flow.platform, lti_storage_target="_parent"),
-        base_url=TOOL,
-    )
-    config = storage_config(login)
-    token = flow.platform.sign(flow.platform.claims(config["nonce"]))
-    response = browser.post(
-        "/lti/launch",
-        data={
-            "id_token": token,
-            "state": config["state"],
-            "lti_storage_state": config["state"],
-            "lti_storage_checked": "1",
-        },
-        base_url=TOOL,
+    browser, config, token = _storage_login(flow, app)
+    response = _storage_answer(
+        browser,
+        config,
+        token,
+        config["state"],
         headers={"Origin": "https://attacker.example", "Sec-Fetch-Site": "cross-site"},
     )
     assert response.status_code == 200
@@ -202,14 +178,7 @@ def test_a_storage_login_without_a_known_platform_origin_is_refused(flow: Flow, 
 
 
 def test_a_storage_check_without_a_known_platform_origin_is_refused(flow: Flow, app: Flask) -> None:
-    browser = _cookieless(app)
-    login = browser.get(
-        "/lti/login",
-        query_string=login_params(flow.platform, lti_storage_target="_parent"),
-        base_url=TOOL,
-    )
-    config = storage_config(login)
-    token = flow.platform.sign(flow.platform.claims(config["nonce"]))
+    browser, config, token = _storage_login(flow, app)
     _lose_platform_origin(app)
     check = browser.post(
         "/lti/launch",

@@ -7,7 +7,7 @@ from collections.abc import Callable
 import pytest
 from flask import Flask
 
-from tests.lti.conftest import TOOL
+from tests.support.flows import TOOL
 
 BASE = "https://dc-tool.example.gov.tw/lti-tool"
 

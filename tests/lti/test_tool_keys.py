@@ -14,8 +14,8 @@ from sqlalchemy import select, text
 
 from plugin.core.db import utcnow
 from plugin.lti.models import ToolKey
-from tests.lti.conftest import TOOL, Flow
-from tests.lti.platform import DL_SETTINGS, LTI
+from tests.support.flows import TOOL, Flow
+from tests.support.platform import DL_SETTINGS, LTI
 
 
 def _jwks(app: Flask) -> list[dict]:

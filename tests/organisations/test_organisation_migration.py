@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import Engine, text
 
-from plugin.core.db import create_db_engine
 from plugin.core.migrate import upgrade_database
 
 NOW = "2026-11-30 00:00:00.000000+00:00"
@@ -65,17 +60,6 @@ def _owners(engine: Engine) -> dict[str, object]:
                 text("SELECT organisation_id FROM api_tokens")
             ).scalar_one(),
         }
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'before.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    database = create_db_engine(url)
-    yield database
-    database.dispose()
 
 
 def test_existing_registrations_designer_modules_and_tokens_join_the_default_organisation(

@@ -3,13 +3,8 @@ the attempt's launch; rows without one stay the operator's."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
-import pytest
 from sqlalchemy import Engine, text
 
-from plugin.core.db import create_db_engine
 from plugin.core.migrate import upgrade_database
 
 NOW = "2026-12-01 00:00:00.000000+00:00"
@@ -73,17 +68,6 @@ def _seed_before_attribution(engine: Engine) -> None:
                 {"id": row_id, "sid": f"s-{row_id}", "attempt": attempt_id, "now": NOW},
             )
     upgrade_database(engine)
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'before.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    database = create_db_engine(url)
-    yield database
-    database.dispose()
 
 
 def test_attempt_statements_take_their_launchs_organisation_and_others_stay_unattributed(

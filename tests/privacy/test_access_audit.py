@@ -13,11 +13,11 @@ from sqlalchemy import select
 from plugin.organisations.models import Organisation
 from plugin.organisations.tokens import create_token
 from plugin.privacy.models import AuditEntry
-from tests.hardening.authz_support import ADMIN, DESIGNER, LEARNER_A, LEARNER_B, launch
-from tests.hardening.tenant_support import EAST, EAST_ADMIN, EAST_CLIENT, register_in
-from tests.lti.conftest import TOOL, Flow
-from tests.lti.platform import running_platform
-from tests.privacy.conftest import People
+from tests.support.authz import ADMIN, DESIGNER, LEARNER_A, LEARNER_B, launch
+from tests.support.flows import TOOL, Flow
+from tests.support.people import People
+from tests.support.platform import running_platform
+from tests.support.tenants import EAST, EAST_ADMIN, EAST_CLIENT, register_in
 
 
 def _get(people: People, path: str, token: str, **query: object):
@@ -143,12 +143,18 @@ def test_designers_and_learners_may_not_read_the_audit(people: People) -> None:
             assert _get(people, path, people.token(persona)).status_code == 403
 
 
-def test_the_operator_lists_every_organisations_entries(
+def _both_administrators_open_their_organisation_view(
     people: People, east_admin: tuple[Flow, str]
 ) -> None:
     east_flow, east_token = east_admin
     east_flow.client.get("/lti/organisation", query_string={"lt": east_token}, base_url=TOOL)
     _get(people, "/lti/organisation", people.token(ADMIN))
+
+
+def test_the_operator_lists_every_organisations_entries(
+    people: People, east_admin: tuple[Flow, str]
+) -> None:
+    _both_administrators_open_their_organisation_view(people, east_admin)
     result = people.cli("audit", "list")
     assert result.exit_code == 0, result.output
     rows = list(csv.DictReader(io.StringIO(result.output)))
@@ -160,9 +166,7 @@ def test_the_operator_lists_every_organisations_entries(
 def test_the_operator_lists_one_organisations_entries_or_is_told_the_key_is_unknown(
     people: People, east_admin: tuple[Flow, str]
 ) -> None:
-    east_flow, east_token = east_admin
-    east_flow.client.get("/lti/organisation", query_string={"lt": east_token}, base_url=TOOL)
-    _get(people, "/lti/organisation", people.token(ADMIN))
+    _both_administrators_open_their_organisation_view(people, east_admin)
     result = people.cli("audit", "list", "--organisation", EAST)
     rows = list(csv.DictReader(io.StringIO(result.output)))
     assert len(rows) == 1 and rows[0]["action"] == "organisation.view"

@@ -14,8 +14,8 @@ from plugin.rollup.models import Attainment, Evidence, Identity, Learner
 from plugin.xapi.ledger import person_key
 from plugin.xapi.models import DELIVERED, PENDING, Attempt, OutboxStatement, StatementLedger
 from plugin.xapi.vocabulary import VOIDED
-from tests.hardening.authz_support import LEARNER_A, LEARNER_B, MODULE
-from tests.privacy.conftest import People
+from tests.support.authz import LEARNER_A, LEARNER_B, MODULE
+from tests.support.people import People
 
 
 def _deliver(people: People, sub: str, *, days_ago: int) -> list[str]:
@@ -176,8 +176,8 @@ def test_erase_is_all_or_nothing(people: People, monkeypatch) -> None:
 
 def test_after_erasure_no_page_export_or_api_answer_names_the_person(people: People) -> None:
     from plugin.organisations.tokens import create_token
-    from tests.hardening.authz_support import ADMIN, DESIGNER
-    from tests.lti.conftest import TOOL
+    from tests.support.authz import ADMIN, DESIGNER
+    from tests.support.flows import TOOL
 
     b = people.learner_id(LEARNER_B)
     client = people.flow.client

@@ -4,13 +4,9 @@ and go with upgrade and downgrade, on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from sqlalchemy import Engine, inspect, text
 
-from plugin.core.db import create_db_engine
 from plugin.core.migrate import downgrade_database, upgrade_database
 from plugin.xapi.ledger import person_key
 from plugin.xapi.vocabulary import VOIDED
@@ -22,17 +18,6 @@ NEW_TABLES = {"xapi_statement_ledger", "privacy_audit", "privacy_erased_counts"}
 
 def _statement(verb: str, actor: dict) -> str:
     return json.dumps({"id": "x", "verb": {"id": verb}, "actor": actor})
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'before.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    database = create_db_engine(url)
-    yield database
-    database.dispose()
 
 
 def _seed_at_0014(engine: Engine) -> None:

@@ -14,8 +14,8 @@ from plugin.lti.models import Launch, LoginState, Person
 from plugin.privacy.audit import Accessor, record_access
 from plugin.privacy.models import AuditEntry
 from plugin.xapi.models import DELIVERED, OutboxStatement, StatementLedger
-from tests.hardening.authz_support import LEARNER_A, LEARNER_B, launch
-from tests.privacy.conftest import People
+from tests.support.authz import LEARNER_A, LEARNER_B, launch
+from tests.support.people import People
 
 
 def _config(tmp_path, retention: dict) -> dict:

@@ -6,14 +6,14 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session
 
 from plugin.core.config import RetentionSettings
-from plugin.core.db import create_db_engine, utcnow
+from plugin.core.db import utcnow
 from plugin.core.migrate import upgrade_database
 from plugin.lti.models import GradeOutbox, Launch, Person
 from plugin.lti.registrations import PlatformDetails, register_platform
@@ -26,23 +26,18 @@ from plugin.rollup.models import Attainment, Evidence, Identity, Learner
 from plugin.xapi.models import DELIVERED, Attempt, OutboxStatement, StatementLedger
 from plugin.xapi.outbox import enqueue_statements
 from plugin.xapi.vocabulary import VOIDED
-from tests.xapi.conftest import make_statement
+from tests.support.outbox import make_statement
 
 ISSUER = "https://lms.example"
 OTHER_ISSUER = "https://other.example"
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def session(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Session]:
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'privacy.sqlite3'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
-    engine = create_db_engine(url)
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session on a database at ``head``, on SQLite and on PostgreSQL."""
     upgrade_database(engine)
     with Session(engine) as db_session:
         yield db_session
-    engine.dispose()
 
 
 def _person(session: Session, deployment_id: int, issuer: str, sub: str, learner: Learner) -> None:

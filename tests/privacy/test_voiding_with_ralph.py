@@ -13,33 +13,30 @@ from plugin import create_app
 from plugin.xapi.ledger import person_key
 from plugin.xapi.models import DELIVERED, OutboxStatement
 from plugin.xapi.vocabulary import VOIDED
-from tests.conftest import _copy_database, app_config
-from tests.hardening.authz_support import LEARNER_A, LEARNER_B, launch, take_a_check
-from tests.lti.conftest import Flow, register
-from tests.lti.platform import running_platform
-from tests.privacy.conftest import People
-from tests.xapi.conftest import TARGET, RalphServer, ralph, running_ralph  # noqa: F401
+from tests.support.app import app_config, copy_database
+from tests.support.authz import LEARNER_A, LEARNER_B, launch, take_a_check
+from tests.support.flows import registered_flow
+from tests.support.lrs import TARGET, RalphServer
+from tests.support.people import People
 
 
 @pytest.fixture
 def ralph_people(
     tmp_path: Path,
     seeded_sqlite: Path,
-    running_ralph: RalphServer,  # noqa: F811
+    running_ralph: RalphServer,
 ) -> Iterator[People]:
     """A and B take the check on an app whose one LRS is Ralph."""
     config = app_config(
-        tmp_path, _copy_database(seeded_sqlite, tmp_path), xapi={"lrs": [running_ralph.target()]}
+        tmp_path, copy_database(seeded_sqlite, tmp_path), xapi={"lrs": [running_ralph.target()]}
     )
     app: Flask = create_app(config)
-    with running_platform() as platform:
-        register(app, platform)
-        flow = Flow(app.test_client(), platform)
+    with registered_flow(app) as flow:
         tokens = {}
         for persona, correct in ((LEARNER_A, 3), (LEARNER_B, 2)):
             tokens[persona.sub] = launch(flow, persona)
             take_a_check(flow, tokens[persona.sub], correct_items=correct)
-        yield People(app, flow, platform.issuer, tokens)
+        yield People(app, flow, flow.platform.issuer, tokens)
     app.extensions["plugin.db"].dispose()
 
 
@@ -50,7 +47,7 @@ def _worker(people: People) -> None:
 
 def test_ralph_holds_a_voiding_statement_for_each_statement_about_the_erased_person(
     ralph_people: People,
-    running_ralph: RalphServer,  # noqa: F811
+    running_ralph: RalphServer,
 ) -> None:
     people = ralph_people
     _worker(people)

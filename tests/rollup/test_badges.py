@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import uuid
-from datetime import UTC, datetime
 
 from flask import Flask
 from sqlalchemy.orm import Session
@@ -13,12 +11,11 @@ from sqlalchemy.orm import Session
 from plugin.competencies.case import export_case
 from plugin.competencies.framework import get_framework, item_iri
 from plugin.rollup.badges import CONTEXT, identity_hash, learner_credentials, recipient_salt
-from plugin.rollup.config import rollup_config
-from plugin.rollup.evidence import EvidenceInput, record_evidence
 from plugin.rollup.learners import learner_for
 from plugin.rollup.models import Learner
 from plugin.xapi.assessment import level_iri
-from tests.conftest import IRI_BASE
+from tests.support.app import IRI_BASE
+from tests.support.evidence import record_level
 
 ISSUER = "https://lms.example.gov.tw"
 SUB = "learner-badge-001"
@@ -28,28 +25,7 @@ DC1_INDICATORS = ("DC1-K1", "DC1-K2", "DC1-K3", "DC1-K4", "DC1-S1", "DC1-S2", "D
 
 
 def _learner(app: Flask, session: Session, codes: tuple[str, ...], level: int = 1) -> Learner:
-    framework = get_framework(session)
-    assert framework is not None
-    learner = learner_for(session, ISSUER, SUB)
-    record_evidence(
-        session,
-        learner,
-        [
-            EvidenceInput(
-                item_id=code,
-                level=level,
-                score=1.0,
-                observed_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
-                source_kind="statement",
-                source_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{SUB}/{code}")),
-                module_key="tw-civil-service-dc.C1-T1",
-            )
-            for code in codes
-        ],
-        framework,
-        rollup_config(app.extensions["plugin.settings"].rollup),
-    )
-    return learner
+    return record_level(app, session, ISSUER, SUB, codes, level)
 
 
 def _credentials(session: Session, learner: Learner, **extra: object) -> list[dict]:

@@ -12,11 +12,11 @@ from sqlalchemy import select
 
 from plugin import create_app
 from plugin.xapi.models import OutboxStatement
-from tests.conftest import IRI_BASE, _copy_database, app_config
-from tests.lti.conftest import TOOL, Flow
+from tests.support.app import IRI_BASE, app_config, copy_database
+from tests.support.flows import TOOL, Flow
+from tests.support.lrs import RalphServer
 from tests.web.modules.test_module_pages import launch, token_of
 from tests.web.modules.test_module_statements import C4_T5, correct_answers
-from tests.xapi.conftest import RalphServer
 
 ASSESSED = "https://w3id.org/xapi/tla/verbs/assessed"
 FRAMEWORK = "tw-civil-service-dc"
@@ -65,23 +65,14 @@ def test_grade_comes_from_the_grade_custom_parameter(flow: Flow, app: Flask) -> 
         }
     )
     assert response.status_code == 303
-    result = app.test_cli_runner().invoke(
-        args=[
-            "rollup",
-            "show",
-            "--issuer",
-            flow.platform.issuer,
-            "--sub",
-            flow.platform.claims("n")["sub"],
-            "--json",
-        ]
-    )
+    person = ["--issuer", flow.platform.issuer, "--sub", flow.platform.claims("n")["sub"]]
+    result = app.test_cli_runner().invoke(args=["rollup", "show", *person, "--json"])
     assert json.loads(result.output)["person"]["grade"] == "supervisor"
 
 
 def ralph_app(tmp_path: Path, seeded: Path, ralph: RalphServer) -> Flask:
     return create_app(
-        app_config(tmp_path, _copy_database(seeded, tmp_path), xapi={"lrs": [ralph.target()]})
+        app_config(tmp_path, copy_database(seeded, tmp_path), xapi={"lrs": [ralph.target()]})
     )
 
 

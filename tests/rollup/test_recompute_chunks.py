@@ -34,7 +34,7 @@ from plugin.rollup.models import Attainment, Evidence, Learner
 from plugin.rollup.recompute import recompute_all, recompute_learner
 from plugin.xapi.assessment import ASSESSED_VERB
 from plugin.xapi.models import OutboxStatement
-from tests.conftest import IRI_BASE
+from tests.support.app import IRI_BASE
 
 ISS = "https://lms.example"
 START = datetime(2026, 1, 1, tzinfo=UTC)

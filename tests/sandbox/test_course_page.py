@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 
 from plugin.lti.models import Deployment, Registration
 from sandbox.models import SandboxCourse, SandboxPerson, SandboxResourceLink
-from tests.sandbox.conftest import PLATFORM, TOOL, Browser, launch_links, parse_page
+from tests.support.flows import TOOL
+from tests.support.sandbox import PLATFORM, Browser, launch_links, parse_page
 
 
 def test_course_page_lists_the_seeded_link_the_people_and_the_tool_frame(browser: Browser) -> None:

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from plugin import create_app
-from tests.conftest import app_config
+from tests.support.app import app_config
 
 
 def test_the_product_runs_without_importing_the_sandbox(tmp_path: Path) -> None:

@@ -15,16 +15,9 @@ from sqlalchemy import func, select
 
 from sandbox.hints import issue_deep_link_data
 from sandbox.models import SandboxLineItem, SandboxResourceLink
-from tests.conftest import TEST_SECRET
-from tests.sandbox.conftest import (
-    PLATFORM,
-    TOOL,
-    Browser,
-    launch_links,
-    parse_page,
-    query_of,
-    tool_signed,
-)
+from tests.support.app import TEST_SECRET
+from tests.support.flows import TOOL
+from tests.support.sandbox import PLATFORM, Browser, launch_links, parse_page, query_of, tool_signed
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"

@@ -15,7 +15,7 @@ from plugin.core.migrate import current_revision, is_tool_table, upgrade_databas
 from plugin.models import import_all_models
 from sandbox.migrate import VERSION_TABLE, downgrade_sandbox, is_sandbox_table, upgrade_sandbox
 from sandbox.models import SandboxBase, SandboxCourse
-from tests.conftest import app_config
+from tests.support.app import app_config
 
 SANDBOX_TABLES = set(SandboxBase.metadata.tables)
 

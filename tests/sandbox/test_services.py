@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from werkzeug.test import TestResponse
 
-from tests.sandbox.conftest import (
+from tests.support.sandbox import (
     CONTEXT_URL,
     PLATFORM,
     TOKEN_URL,

@@ -8,25 +8,18 @@ from types import SimpleNamespace
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from plugin.competencies.modules import get_module
 from plugin.rollup.models import Identity
 from plugin.web.competency_map import rank_modules
-from tests.lti.conftest import TOOL, Flow, platform, tool  # noqa: F401 (fixtures)
-from tests.lti.platform import TestPlatform
-from tests.web.modules.test_module_pages import LTI, launch, registration_of, token_of
+from tests.support.flows import TOOL, Flow
+from tests.support.platform import LTI
+from tests.web.modules.test_module_pages import launch, registration_of, token_of
 from tests.web.modules.test_module_statements import C4_T5, correct_answers, statements
 
 RETURN_URL = "https://lms.example.edu/course/7"
-
-
-@pytest.fixture
-def flow(tool: FlaskClient, platform: TestPlatform) -> Flow:  # noqa: F811
-    """Login/launch driver for the registered test platform."""
-    return Flow(tool, platform)
 
 
 def open_map(flow: Flow, token: str, **query: str) -> TestResponse:
@@ -80,6 +73,15 @@ def graded_launch(flow: Flow, grade: str, module_key: str = C4_T5) -> str:
     return token_of(response)
 
 
+def pass_c4_t5(flow: Flow, app: Flask) -> tuple[str, TestResponse]:
+    """The test platform's learner launches C4-T5 and passes its check: the launch token and
+    the result page."""
+    token = token_of(launch(flow, link="rl-1", module_key=C4_T5))
+    passed = flow.client.post("/lti/module/check", data=correct_answers(app, token), base_url=TOOL)
+    assert passed.status_code == 200
+    return token, passed
+
+
 def test_a_learner_sees_five_axes_and_the_table(flow: Flow) -> None:
     token = token_of(launch(flow, link="rl-1", module_key=C4_T5))
     response = open_map(flow, token)
@@ -101,9 +103,7 @@ def test_a_learner_sees_five_axes_and_the_table(flow: Flow) -> None:
 def test_passing_c4_t5_shows_levels_and_the_passed_statement_as_evidence(
     flow: Flow, app: Flask
 ) -> None:
-    token = token_of(launch(flow, link="rl-1", module_key=C4_T5))
-    passed = flow.client.post("/lti/module/check", data=correct_answers(app, token), base_url=TOOL)
-    assert passed.status_code == 200
+    token, passed = pass_c4_t5(flow, app)
     assert f"/lti/map?lt={token}" in passed.get_data(as_text=True)  # the result page links it
     passed_id = next(s["id"] for s in statements(app) if s["verb"]["id"].endswith("/passed"))
     with app.extensions["plugin.db"].session_scope() as session:
@@ -175,9 +175,7 @@ def learner_id(app: Flask, sub: str) -> int:
 def test_a_designer_sees_a_learners_map_and_a_learner_never_sees_anothers(
     flow: Flow, app: Flask
 ) -> None:
-    token = token_of(launch(flow, link="rl-1", module_key=C4_T5))
-    passed = flow.client.post("/lti/module/check", data=correct_answers(app, token), base_url=TOOL)
-    assert passed.status_code == 200
+    token, _passed = pass_c4_t5(flow, app)
     person = learner_id(app, "learner-001")
     designer = token_of(launch(flow, link="rl-1", module_key=C4_T5, role="Instructor", sub="d-1"))
     shown = open_map(flow, designer, person=str(person))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -15,26 +13,19 @@ from plugin.lti.claims import CLAIM_NRPS
 from plugin.lti.models import Launch
 from plugin.lti.tokens import issue_launch_token
 from sandbox.courses import DEMO_COURSE_TITLE
-from tests.conftest import TEST_SECRET
-from tests.lti.test_grade_delivery import GradesWorld, build_world
-from tests.sandbox.conftest import TOOL, Browser, parse_page
+from tests.support.app import TEST_SECRET
+from tests.support.flows import TOOL
+from tests.support.grades import GradesWorld
+from tests.support.sandbox import parse_page
 
 MEMBERSHIPS_PATH = "/sandbox/api/contexts/sandbox-course-1/memberships"
 NAMES = ("王小明", "林雅婷", "陳志豪")
 
 
-@pytest.fixture
-def world(tmp_path: Path, sandbox_sqlite: Path) -> Iterator[GradesWorld]:
-    """The sandbox platform and the tool, outbound calls through a recording transport."""
-    app, transport = build_world(tmp_path, sandbox_sqlite)
-    yield GradesWorld(app, transport, Browser(app.test_client()))
-    app.extensions["plugin.db"].dispose()
-
-
-def course_page(world: GradesWorld, launch_id: str, **query: str) -> TestResponse:
+def course_page(sandbox_world: GradesWorld, launch_id: str, **query: str) -> TestResponse:
     """GET /lti/course with the launch's token (and ``query``)."""
     token = issue_launch_token(TEST_SECRET, launch_id)
-    return world.browser.get(TOOL + "/lti/course?" + urlencode({"lt": token, **query}))
+    return sandbox_world.browser.get(TOOL + "/lti/course?" + urlencode({"lt": token, **query}))
 
 
 def member_rows(page: TestResponse) -> list[list[str]]:
@@ -60,8 +51,10 @@ def _text(html: str) -> str:
     return "".join(out)
 
 
-def test_designer_sees_the_three_sandbox_members_with_their_roles(world: GradesWorld) -> None:
-    page = course_page(world, world.launch("designer"), lang="en")
+def test_designer_sees_the_three_sandbox_members_with_their_roles(
+    sandbox_world: GradesWorld,
+) -> None:
+    page = course_page(sandbox_world, sandbox_world.launch("designer"), lang="en")
     assert page.status_code == 200, page.get_data(as_text=True)
     html = page.get_data(as_text=True)
     assert f"<h1>{DEMO_COURSE_TITLE}</h1>" in html
@@ -75,30 +68,30 @@ def test_designer_sees_the_three_sandbox_members_with_their_roles(world: GradesW
     )
 
 
-def test_administrator_sees_the_members_too(world: GradesWorld) -> None:
-    page = course_page(world, world.launch("admin"))
+def test_administrator_sees_the_members_too(sandbox_world: GradesWorld) -> None:
+    page = course_page(sandbox_world, sandbox_world.launch("admin"))
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert all(name in html for name in NAMES)
 
 
-def test_learner_is_refused_with_403(world: GradesWorld) -> None:
-    page = course_page(world, world.launch("learner"))
+def test_learner_is_refused_with_403(sandbox_world: GradesWorld) -> None:
+    page = course_page(sandbox_world, sandbox_world.launch("learner"))
     assert page.status_code == 403
     assert not any(name in page.get_data(as_text=True) for name in ("林雅婷", "陳志豪"))
-    assert world.transport.count("GET", MEMBERSHIPS_PATH) == 0
+    assert sandbox_world.transport.count("GET", MEMBERSHIPS_PATH) == 0
 
 
-def test_without_a_launch_token_the_page_asks_for_a_launch(world: GradesWorld) -> None:
-    assert world.browser.get(TOOL + "/lti/course").status_code == 401
+def test_without_a_launch_token_the_page_asks_for_a_launch(sandbox_world: GradesWorld) -> None:
+    assert sandbox_world.browser.get(TOOL + "/lti/course").status_code == 401
 
 
 def test_members_are_paged_and_every_link_carries_the_launch_token(
-    world: GradesWorld, monkeypatch: pytest.MonkeyPatch
+    sandbox_world: GradesWorld, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(course_module, "PAGE_SIZE", 2)
-    launch_id = world.launch("designer")
-    first = course_page(world, launch_id, lang="en")
+    launch_id = sandbox_world.launch("designer")
+    first = course_page(sandbox_world, launch_id, lang="en")
     assert [row[0] for row in member_rows(first)] == ["王小明", "林雅婷 (you)"]
     token = parse_qs(urlsplit(first.request.url).query)["lt"][0]
     anchors = parse_page(first.get_data(as_text=True)).anchors
@@ -108,7 +101,7 @@ def test_members_are_paged_and_every_link_carries_the_launch_token(
         href = anchor.get("href", "")
         if href.startswith("/") and not href.startswith("/static"):
             assert f"lt={token}" in href, href
-    second = course_page(world, launch_id, lang="en", page="2")
+    second = course_page(sandbox_world, launch_id, lang="en", page="2")
     assert member_rows(second) == [["陳志豪", "administrator", "active"]]
     html = second.get_data(as_text=True)
     assert "Members 3–3 of 3" in html and 'aria-current="page"' in html
@@ -119,47 +112,47 @@ def test_members_are_paged_and_every_link_carries_the_launch_token(
     [("0", 400), ("abc", 400), ("9", 404), ("²", 400), ("１", 400), ("٢", 400), ("9" * 40, 400)],
 )
 def test_a_bad_page_number_is_refused_naming_the_field(
-    world: GradesWorld, page: str, status: int
+    sandbox_world: GradesWorld, page: str, status: int
 ) -> None:
-    response = course_page(world, world.launch("designer"), page=page, lang="en")
+    response = course_page(sandbox_world, sandbox_world.launch("designer"), page=page, lang="en")
     assert response.status_code == status
     assert "page" in response.get_data(as_text=True)
 
 
-def test_a_platform_without_nrps_gets_a_clear_message(world: GradesWorld) -> None:
-    launch_id = world.launch("designer")
-    with world.app.extensions["plugin.db"].session_scope() as session:
+def test_a_platform_without_nrps_gets_a_clear_message(sandbox_world: GradesWorld) -> None:
+    launch_id = sandbox_world.launch("designer")
+    with sandbox_world.app.extensions["plugin.db"].session_scope() as session:
         launch = session.get(Launch, launch_id)
         assert launch is not None
         launch.claims = {k: v for k, v in launch.claims.items() if k != CLAIM_NRPS}
-    page = course_page(world, launch_id, lang="en")
+    page = course_page(sandbox_world, launch_id, lang="en")
     assert page.status_code == 200
     assert "offers no member list" in page.get_data(as_text=True)
-    assert world.transport.count("GET", MEMBERSHIPS_PATH) == 0
+    assert sandbox_world.transport.count("GET", MEMBERSHIPS_PATH) == 0
 
 
 @pytest.mark.parametrize(
     "answer", [requests.ConnectionError("refused"), 500, 403], ids=["down", "500", "403"]
 )
 def test_a_failing_membership_service_shows_a_message_not_a_500(
-    world: GradesWorld, answer: int | Exception
+    sandbox_world: GradesWorld, answer: int | Exception
 ) -> None:
-    launch_id = world.launch("designer")
-    world.transport.answer("GET", MEMBERSHIPS_PATH, answer)
-    page = course_page(world, launch_id, lang="en")
+    launch_id = sandbox_world.launch("designer")
+    sandbox_world.transport.answer("GET", MEMBERSHIPS_PATH, answer)
+    page = course_page(sandbox_world, launch_id, lang="en")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
     assert "could not be read from the platform" in html and 'role="alert"' in html
     assert "Scores sent to the gradebook" in html  # the rest of the page still works
 
 
-def test_the_grade_queue_counts_of_this_registration_are_shown(world: GradesWorld) -> None:
-    learner = world.launch("learner")
-    world.enqueue(learner)
-    world.enqueue(learner, user_id="not-a-member")
-    world.worker_once()  # one delivered, one refused (400)
-    world.enqueue(learner)  # and one waiting
-    page = course_page(world, world.launch("designer"), lang="en")
+def test_the_grade_queue_counts_of_this_registration_are_shown(sandbox_world: GradesWorld) -> None:
+    learner = sandbox_world.launch("learner")
+    sandbox_world.enqueue(learner)
+    sandbox_world.enqueue(learner, user_id="not-a-member")
+    sandbox_world.worker_once()  # one delivered, one refused (400)
+    sandbox_world.enqueue(learner)  # and one waiting
+    page = course_page(sandbox_world, sandbox_world.launch("designer"), lang="en")
     html = " ".join(page.get_data(as_text=True).split())
     assert "<dt>Waiting to be sent</dt><dd>1</dd>" in html
     assert "<dt>Delivered</dt><dd>1</dd>" in html

@@ -7,7 +7,6 @@ the deep-linking answers are decoded with the tool's published JWKS.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from html import unescape
 from typing import Any
@@ -27,28 +26,14 @@ from plugin.competencies.models import Module, ModuleTag
 from plugin.competencies.modules import similar_module_tags
 from plugin.organisations.audience import Audience
 from plugin.web.module_form import error_anchor
-from tests.lti.conftest import TOOL, Flow, register
-from tests.lti.platform import LTI, ROLE, TestPlatform, running_platform
+from tests.support.flows import TOOL, Flow
+from tests.support.platform import LTI, ROLE, TestPlatform
 
 DL = "https://purl.imsglobal.org/spec/lti-dl/claim/"
 AGS_CLAIM = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
 AGS_SCOPE = "https://purl.imsglobal.org/spec/lti-ags/scope/"
 SEED_MODULE = "tw-civil-service-dc.C4-T1"  # 生成式AI概論: DC3-K2, DC5-K1, AT4
 OTHER_SEED_MODULES = ("tw-civil-service-dc.C4-T2", "tw-civil-service-dc.C1-T1")
-
-
-@pytest.fixture
-def platform(app: Flask) -> Iterator[TestPlatform]:
-    """A test platform registered with the app."""
-    with running_platform() as test_platform:
-        register(app, test_platform)
-        yield test_platform
-
-
-@pytest.fixture
-def flow(app: Flask, platform: TestPlatform) -> Flow:
-    """Login/launch driver for the registered test platform."""
-    return Flow(app.test_client(), platform)
 
 
 @dataclass

@@ -5,77 +5,28 @@ from __future__ import annotations
 import csv
 import io
 import json
-import uuid
-from collections.abc import Iterator
-from datetime import UTC, datetime
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from flask import Flask
 from openpyxl import load_workbook
 from werkzeug.test import TestResponse
 
-from plugin.competencies.framework import get_framework
-from plugin.rollup.config import rollup_config
-from plugin.rollup.evidence import EvidenceInput, record_evidence
-from plugin.rollup.learners import learner_for
-from tests.lti.conftest import TOOL, Flow, register
-from tests.lti.platform import TestPlatform, running_platform
+from tests.support.evidence import record_level
+from tests.support.flows import TOOL, Flow, designer_token, launch_token
 
-ROLES = "https://purl.imsglobal.org/spec/lti/claim/roles"
-INSTRUCTOR = "http://purl.imsglobal.org/vocab/lis/v2/membership#Instructor"
 DC1_INDICATORS = ("DC1-K1", "DC1-K2", "DC1-K3", "DC1-K4", "DC1-S1", "DC1-S2", "DC1-S3")
-
-
-@pytest.fixture
-def test_platform(app: Flask) -> Iterator[TestPlatform]:
-    """A test LMS registered with the app."""
-    with running_platform() as lms:
-        register(app, lms)
-        yield lms
-
-
-@pytest.fixture
-def flow(app: Flask, test_platform: TestPlatform) -> Flow:
-    """Login/launch driver for the registered test platform."""
-    return Flow(app.test_client(), test_platform)
-
-
-def launch_token(flow: Flow, **claims: object) -> str:
-    """Launch through the test platform and return the ``lt`` on the landing redirect."""
-    response = flow.complete(**claims)
-    assert response.status_code == 303, response.get_data(as_text=True)
-    return parse_qs(urlsplit(response.headers["Location"]).query)["lt"][0]
 
 
 @pytest.fixture
 def designer(flow: Flow) -> str:
     """A designer's (Instructor's) launch token."""
-    return launch_token(flow, sub="instructor-001", name="林老師", **{ROLES: [INSTRUCTOR]})
+    return designer_token(flow)
 
 
 def _evidence(app: Flask, issuer: str, sub: str, codes: tuple[str, ...]) -> int:
     """Record level-1 evidence for ``sub`` on ``codes``; the learner's id."""
     with app.extensions["plugin.db"].session_scope() as session:
-        learner = learner_for(session, issuer, sub)
-        record_evidence(
-            session,
-            learner,
-            [
-                EvidenceInput(
-                    item_id=code,
-                    level=1,
-                    score=1.0,
-                    observed_at=datetime(2026, 1, 5, 9, 0, tzinfo=UTC),
-                    source_kind="statement",
-                    source_id=str(uuid.uuid5(uuid.NAMESPACE_URL, f"{sub}/{code}")),
-                    module_key="tw-civil-service-dc.C1-T1",
-                )
-                for code in codes
-            ],
-            get_framework(session),
-            rollup_config(app.extensions["plugin.settings"].rollup),
-        )
+        learner = record_level(app, session, issuer, sub, codes)
         return learner.id
 
 

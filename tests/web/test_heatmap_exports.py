@@ -9,49 +9,53 @@ from openpyxl import load_workbook
 from sqlalchemy import select
 
 from sandbox.models import SandboxPerson
-from tests.lti.test_grade_delivery import GradesWorld
-from tests.web.test_heatmap_pages import page, pass_c4_t5, tagged_codes, world  # noqa: F401
+from tests.support.grades import GradesWorld
+from tests.web.test_heatmap_pages import page, pass_c4_t5, tagged_codes
 
 
 def test_heat_map_downloads_as_csv_and_xlsx_with_the_learners_levels(
-    world: GradesWorld,  # noqa: F811
+    sandbox_world: GradesWorld,
 ) -> None:
-    pass_c4_t5(world)
-    tagged = tagged_codes(world)
-    designer = world.launch("designer")
-    answer = page(world, "/exports/heatmap.csv", designer)
+    pass_c4_t5(sandbox_world)
+    tagged = tagged_codes(sandbox_world)
+    designer = sandbox_world.launch("designer")
+    answer = page(sandbox_world, "/exports/heatmap.csv", designer)
     assert answer.status_code == 200, answer.get_data(as_text=True)
     assert "attachment" in answer.headers["Content-Disposition"]
     rows = list(csv.DictReader(io.StringIO(answer.get_data().decode("utf-8-sig"))))
     (learner,) = [row for row in rows if row["sub"] == "sandbox-learner"]
     assert all(int(learner[code]) >= 1 for code in tagged), learner
-    book = load_workbook(io.BytesIO(page(world, "/exports/heatmap.xlsx", designer).get_data()))
+    book = load_workbook(
+        io.BytesIO(page(sandbox_world, "/exports/heatmap.xlsx", designer).get_data())
+    )
     sheet = list(book.active.iter_rows(values_only=True))
     assert list(sheet[0]) == list(rows[0].keys()) and len(sheet) == len(rows) + 1
-    heat = page(world, "/lti/course/heatmap", designer).get_data(as_text=True)
+    heat = page(sandbox_world, "/lti/course/heatmap", designer).get_data(as_text=True)
     assert "/exports/heatmap.csv?lt=" in heat and "/exports/heatmap.xlsx?lt=" in heat
 
 
-def test_learners_may_not_download_the_heat_map(world: GradesWorld) -> None:  # noqa: F811
-    learner = world.launch("learner")
+def test_learners_may_not_download_the_heat_map(sandbox_world: GradesWorld) -> None:
+    learner = sandbox_world.launch("learner")
     for name in ("heatmap.csv", "heatmap.xlsx"):
-        assert page(world, f"/exports/{name}", learner).status_code == 403
+        assert page(sandbox_world, f"/exports/{name}", learner).status_code == 403
 
 
 def test_a_name_that_starts_a_formula_is_written_as_text_in_both_files(
-    world: GradesWorld,  # noqa: F811
+    sandbox_world: GradesWorld,
 ) -> None:
-    pass_c4_t5(world)
+    pass_c4_t5(sandbox_world)
     attack = "=cmd|' /C calc'!A0"
-    with world.app.extensions["plugin.db"].session_scope() as session:
+    with sandbox_world.app.extensions["plugin.db"].session_scope() as session:
         person = session.scalars(select(SandboxPerson).where(SandboxPerson.persona == "learner"))
         person.one().name = attack
-    designer = world.launch("designer")
-    answer = page(world, "/exports/heatmap.csv", designer)
+    designer = sandbox_world.launch("designer")
+    answer = page(sandbox_world, "/exports/heatmap.csv", designer)
     rows = list(csv.DictReader(io.StringIO(answer.get_data().decode("utf-8-sig"))))
     (learner,) = [row for row in rows if row["sub"] == "sandbox-learner"]
     assert learner["name"] == "'" + attack
-    book = load_workbook(io.BytesIO(page(world, "/exports/heatmap.xlsx", designer).get_data()))
+    book = load_workbook(
+        io.BytesIO(page(sandbox_world, "/exports/heatmap.xlsx", designer).get_data())
+    )
     cells = [cell for row in book.active.iter_rows() for cell in row]
     assert "'" + attack in [cell.value for cell in cells]
     assert not any(cell.data_type == "f" for cell in cells)  # no formula cell at all

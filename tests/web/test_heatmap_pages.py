@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import urlencode
 
-import pytest
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
@@ -17,60 +14,53 @@ from plugin.lti.models import Launch
 from plugin.lti.tokens import issue_launch_token
 from plugin.rollup.models import Identity
 from sandbox.models import SandboxResourceLink
-from tests.conftest import TEST_SECRET
-from tests.lti.test_grade_delivery import GradesWorld, build_world
-from tests.sandbox.conftest import PLATFORM, TOOL, Browser
+from tests.support.app import TEST_SECRET
+from tests.support.flows import TOOL
+from tests.support.grades import GradesWorld
+from tests.support.sandbox import PLATFORM
 from tests.web.modules.test_module_statements import C4_T5, correct_answers
 
 HEAT_KINDS = ("knowledge", "skill", "attitude")
 
 
-@pytest.fixture
-def world(tmp_path: Path, sandbox_sqlite: Path) -> Iterator[GradesWorld]:
-    """The sandbox platform and the tool, outbound calls through a recording transport."""
-    app, transport = build_world(tmp_path, sandbox_sqlite)
-    yield GradesWorld(app, transport, Browser(app.test_client()))
-    app.extensions["plugin.db"].dispose()
-
-
-def page(world: GradesWorld, path: str, launch_id: str, **query: str) -> TestResponse:
+def page(sandbox_world: GradesWorld, path: str, launch_id: str, **query: str) -> TestResponse:
     """GET ``path`` on the tool with the launch's token (and ``query``)."""
     token = issue_launch_token(TEST_SECRET, launch_id)
-    return world.browser.get(TOOL + path + "?" + urlencode({"lt": token, **query}))
+    return sandbox_world.browser.get(TOOL + path + "?" + urlencode({"lt": token, **query}))
 
 
-def set_grade_at_launch(world: GradesWorld, grade: str) -> None:
+def set_grade_at_launch(sandbox_world: GradesWorld, grade: str) -> None:
     """Make the sandbox links send the custom LTI parameter ``grade``."""
-    world.browser.get(PLATFORM + "/sandbox?as=designer")  # the sandbox seeds its course
-    with world.app.extensions["plugin.db"].session_scope() as session:
+    sandbox_world.browser.get(PLATFORM + "/sandbox?as=designer")  # the sandbox seeds its course
+    with sandbox_world.app.extensions["plugin.db"].session_scope() as session:
         for link in session.scalars(select(SandboxResourceLink)):
             link.custom = {**link.custom, "grade": grade}
 
 
-def pass_c4_t5(world: GradesWorld) -> str:
+def pass_c4_t5(sandbox_world: GradesWorld) -> str:
     """The sandbox learner launches C4-T5 and passes its check; the launch id."""
-    launch_id = world.launch("learner")
+    launch_id = sandbox_world.launch("learner")
     token = issue_launch_token(TEST_SECRET, launch_id)
-    client = world.browser.client
+    client = sandbox_world.browser.client
     moved = client.post("/lti/module/progress", data={"lt": token, "percent": "100"},
                         base_url=TOOL)  # fmt: skip
     assert moved.status_code == 204
-    result = client.post("/lti/module/check", data=correct_answers(world.app, token),
+    result = client.post("/lti/module/check", data=correct_answers(sandbox_world.app, token),
                          base_url=TOOL)  # fmt: skip
     assert result.status_code == 200
     return launch_id
 
 
-def tagged_codes(world: GradesWorld) -> set[str]:
+def tagged_codes(sandbox_world: GradesWorld) -> set[str]:
     """The indicator and attitude codes C4-T5 is tagged with."""
-    with world.app.extensions["plugin.db"].session_scope() as session:
+    with sandbox_world.app.extensions["plugin.db"].session_scope() as session:
         module = get_module(session, C4_T5)
         return {tag.item.code for tag in module.active_tags if tag.item.kind in HEAT_KINDS}
 
 
-def learner_id_of(world: GradesWorld, sub: str) -> int:
+def learner_id_of(sandbox_world: GradesWorld, sub: str) -> int:
     """The roll-up learner id of the sandbox identity ``sub``."""
-    with world.app.extensions["plugin.db"].session_scope() as session:
+    with sandbox_world.app.extensions["plugin.db"].session_scope() as session:
         return session.scalars(select(Identity.learner_id).where(Identity.sub == sub)).one()
 
 
@@ -96,11 +86,17 @@ def external_links(html: str) -> list[str]:
     return re.findall(r'(?:href|src|action)="((?:https?:)?//[^"]*)"', html)
 
 
-def test_designer_heat_map_shows_the_learners_levels_and_counts(world: GradesWorld) -> None:
-    pass_c4_t5(world)
-    tagged = tagged_codes(world)
+def test_designer_heat_map_shows_the_learners_levels_and_counts(sandbox_world: GradesWorld) -> None:
+    pass_c4_t5(sandbox_world)
+    tagged = tagged_codes(sandbox_world)
     assert tagged
-    response = page(world, "/lti/course/heatmap", world.launch("designer"), lang="en", open="all")
+    response = page(
+        sandbox_world,
+        "/lti/course/heatmap",
+        sandbox_world.launch("designer"),
+        lang="en",
+        open="all",
+    )
     assert response.status_code == 200, response.get_data(as_text=True)
     html = response.get_data(as_text=True)
     assert "<caption" in html and '<th scope="col" class="heatmap__code"' in html
@@ -119,50 +115,59 @@ def test_designer_heat_map_shows_the_learners_levels_and_counts(world: GradesWor
     counts = html.split('class="heatmap__counts"', 1)[1].split("</tr>", 1)[0]
     assert re.search(rf'aria-label="{code}: reached [^:]+: 1,', counts), counts
     # The name links to the person's map, carrying the launch token.
-    person = learner_id_of(world, "sandbox-learner")
+    person = learner_id_of(sandbox_world, "sandbox-learner")
     assert re.search(rf'href="/lti/map\?person={person}&amp;lt=[^"]+"', learner), learner
     assert not external_links(html)
 
 
-def test_heat_map_is_zh_tw_by_default(world: GradesWorld) -> None:
-    html = page(world, "/lti/course/heatmap", world.launch("designer")).get_data(as_text=True)
+def test_heat_map_is_zh_tw_by_default(sandbox_world: GradesWorld) -> None:
+    html = page(sandbox_world, "/lti/course/heatmap", sandbox_world.launch("designer")).get_data(
+        as_text=True
+    )
     assert 'lang="zh-Hant-TW"' in html and "熱度圖" in html
 
 
-def test_without_nrps_the_map_falls_back_to_learners_with_attainment(world: GradesWorld) -> None:
-    pass_c4_t5(world)
-    launch_id = world.launch("designer")
-    with world.app.extensions["plugin.db"].session_scope() as session:
+def test_without_nrps_the_map_falls_back_to_learners_with_attainment(
+    sandbox_world: GradesWorld,
+) -> None:
+    pass_c4_t5(sandbox_world)
+    launch_id = sandbox_world.launch("designer")
+    with sandbox_world.app.extensions["plugin.db"].session_scope() as session:
         launch = session.get(Launch, launch_id)
         assert launch is not None
         launch.claims = {k: v for k, v in launch.claims.items() if k != CLAIM_NRPS}
-    html = page(world, "/lti/course/heatmap", launch_id, lang="en", open="all").get_data(
+    html = page(sandbox_world, "/lti/course/heatmap", launch_id, lang="en", open="all").get_data(
         as_text=True
     )
     assert "offers no member list" in html
     row = row_of(html, "王小明")
-    assert all(cells(row)[code] >= 1 for code in tagged_codes(world))
+    assert all(cells(row)[code] >= 1 for code in tagged_codes(sandbox_world))
 
 
-def test_the_course_page_links_to_the_heat_map(world: GradesWorld) -> None:
-    html = page(world, "/lti/course", world.launch("designer"), lang="en").get_data(as_text=True)
+def test_the_course_page_links_to_the_heat_map(sandbox_world: GradesWorld) -> None:
+    html = page(sandbox_world, "/lti/course", sandbox_world.launch("designer"), lang="en").get_data(
+        as_text=True
+    )
     assert 'href="/lti/course/heatmap?lt=' in html
 
 
-def test_learners_are_refused_both_pages(world: GradesWorld) -> None:
-    launch_id = world.launch("learner")
-    assert page(world, "/lti/course/heatmap", launch_id).status_code == 403
-    assert page(world, "/lti/organisation", launch_id).status_code == 403
+def test_learners_are_refused_both_pages(sandbox_world: GradesWorld) -> None:
+    launch_id = sandbox_world.launch("learner")
+    assert page(sandbox_world, "/lti/course/heatmap", launch_id).status_code == 403
+    assert page(sandbox_world, "/lti/organisation", launch_id).status_code == 403
 
 
-def test_designers_are_refused_the_organisation_view(world: GradesWorld) -> None:
-    assert page(world, "/lti/organisation", world.launch("designer")).status_code == 403
+def test_designers_are_refused_the_organisation_view(sandbox_world: GradesWorld) -> None:
+    assert (
+        page(sandbox_world, "/lti/organisation", sandbox_world.launch("designer")).status_code
+        == 403
+    )
 
 
-def test_organisation_view_shows_distribution_gaps_and_coverage(world: GradesWorld) -> None:
-    set_grade_at_launch(world, "senior")
-    pass_c4_t5(world)
-    response = page(world, "/lti/organisation", world.launch("admin"), lang="en")
+def test_organisation_view_shows_distribution_gaps_and_coverage(sandbox_world: GradesWorld) -> None:
+    set_grade_at_launch(sandbox_world, "senior")
+    pass_c4_t5(sandbox_world)
+    response = page(sandbox_world, "/lti/organisation", sandbox_world.launch("admin"), lang="en")
     assert response.status_code == 200, response.get_data(as_text=True)
     html = response.get_data(as_text=True)
     # DC4's table: the one senior learner is counted in exactly one level cell of that row.
@@ -172,7 +177,7 @@ def test_organisation_view_shows_distribution_gaps_and_coverage(world: GradesWor
     numbers = [int(n) for n in re.findall(r'<td class="num">(\d+)</td>', senior[0])[:4]]
     assert sum(numbers) == 1, numbers
     # The learner is below the senior target somewhere, shown as a person: name, platform, id.
-    person = learner_id_of(world, "sandbox-learner")
+    person = learner_id_of(sandbox_world, "sandbox-learner")
     below = html.split('id="below-target"', 1)[1].split("</table>", 1)[0]
     assert re.search(rf"王小明 \([^()]+ learner #{person}\)", below), below
     coverage = html.split('id="coverage-summary"', 1)[1].split("</table>", 1)[0]
@@ -182,6 +187,8 @@ def test_organisation_view_shows_distribution_gaps_and_coverage(world: GradesWor
     assert not external_links(html)
 
 
-def test_organisation_view_is_zh_tw_by_default(world: GradesWorld) -> None:
-    html = page(world, "/lti/organisation", world.launch("admin")).get_data(as_text=True)
+def test_organisation_view_is_zh_tw_by_default(sandbox_world: GradesWorld) -> None:
+    html = page(sandbox_world, "/lti/organisation", sandbox_world.launch("admin")).get_data(
+        as_text=True
+    )
     assert "組織總覽" in html and "官等不明" in html

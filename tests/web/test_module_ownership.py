@@ -5,7 +5,6 @@ what each sees")."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,9 +17,8 @@ from plugin.competencies.models import Placement
 from plugin.competencies.modules import create_module, get_module, set_module_tags
 from plugin.organisations.services import create_organisation, default_organisation
 from tests.competencies.test_modules import module_input
-from tests.conftest import IRI_BASE
-from tests.lti.conftest import Flow, register
-from tests.lti.platform import TestPlatform, running_platform
+from tests.support.app import IRI_BASE
+from tests.support.flows import Flow
 from tests.web.test_designer_pages import (
     SEED_MODULE,
     Tool,
@@ -32,20 +30,6 @@ from tests.web.test_designer_pages import (
 )
 
 OTHER_TITLE = "另一機關的單元 other-agency-module-7e21"
-
-
-@pytest.fixture
-def platform(app: Flask) -> Iterator[TestPlatform]:
-    """A test platform registered with the app (in the default organisation)."""
-    with running_platform() as test_platform:
-        register(app, test_platform)
-        yield test_platform
-
-
-@pytest.fixture
-def flow(app: Flask, platform: TestPlatform) -> Flow:
-    """Login/launch driver for the registered test platform."""
-    return Flow(app.test_client(), platform)
 
 
 @pytest.fixture

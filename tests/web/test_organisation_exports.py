@@ -10,10 +10,7 @@ import pytest
 from flask import Flask
 from openpyxl import load_workbook
 
-from tests.lti.conftest import TOOL, Flow
-from tests.lti.conftest import flow as flow
-from tests.lti.conftest import platform as platform
-from tests.lti.conftest import tool as tool
+from tests.support.flows import TOOL, Flow
 from tests.web.modules.test_module_pages import launch, token_of
 from tests.web.modules.test_module_statements import C4_T5, correct_answers
 

@@ -11,7 +11,7 @@ from flask.testing import FlaskClient
 from plugin import create_app
 from plugin.core.errors import InvalidInput
 from plugin.core.version import tool_version
-from tests.conftest import app_config
+from tests.support.app import app_config
 
 
 def test_healthz_reports_version_and_reachable_database(client: FlaskClient) -> None:

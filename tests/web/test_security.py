@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from sqlalchemy import func, select
 from werkzeug.test import TestResponse
 
@@ -18,17 +17,11 @@ from plugin.lti.models import GradeOutbox
 from plugin.lti.registrations import PlatformDetails, register_platform
 from plugin.web.security import CROSS_SITE_BLUEPRINTS, CROSS_SITE_ENDPOINTS, FrameOriginCache
 from plugin.xapi.models import Attempt, OutboxStatement
-from tests.lti.conftest import TOOL, Flow, platform, tool  # noqa: F401 (fixtures)
-from tests.lti.platform import TestPlatform
+from tests.support.flows import TOOL, Flow
+from tests.support.platform import TestPlatform
 from tests.web.modules.test_module_pages import launch, token_of
 
 CANVAS_SCHOOL = "https://school.instructure.example"
-
-
-@pytest.fixture
-def flow(tool: FlaskClient, platform: TestPlatform) -> Flow:  # noqa: F811
-    """Login/launch driver for the registered test platform."""
-    return Flow(tool, platform)
 
 
 def policy(response: TestResponse) -> dict[str, list[str]]:
@@ -42,7 +35,7 @@ def policy(response: TestResponse) -> dict[str, list[str]]:
 
 
 @pytest.fixture
-def registered(app: Flask, platform: TestPlatform) -> TestPlatform:  # noqa: F811
+def registered(app: Flask, platform: TestPlatform) -> TestPlatform:
     """The test platform plus a Canvas-like one framed from a school domain and a disabled one."""
     with app.extensions["plugin.db"].session_scope() as session:
         register_platform(
@@ -213,6 +206,20 @@ def test_the_walk_covers_the_tools_forms(app: Flask) -> None:
     assert len(walked) >= 10
 
 
+def send_every_state_changing_form(
+    app: Flask, flow: Flow, module_key: str, form: dict[str, str], headers: dict[str, str]
+) -> Iterator[tuple[str, TestResponse]]:
+    """Each state-changing route (``module_key`` in its path) sent ``form`` with ``headers``:
+    the rule and the answer, one by one."""
+    for rule, method in state_changing_rules(app):
+        yield (
+            rule,
+            flow.client.open(
+                filled(rule, module_key), method=method, data=form, headers=headers, base_url=TOOL
+            ),
+        )
+
+
 CROSS_SITE_HEADERS = [
     {"Origin": "https://attacker.example"},
     {"Origin": "https://attacker.example", "Sec-Fetch-Site": "cross-site"},
@@ -228,14 +235,8 @@ def test_every_state_changing_form_sent_from_another_site_is_refused_and_writes_
 ) -> None:
     token, module_key = designer_token
     before = row_counts(app)
-    for rule, method in state_changing_rules(app):
-        response = flow.client.open(
-            filled(rule, module_key),
-            method=method,
-            data={"lt": token, "module": module_key, "percent": "50", "title_zh": "x"},
-            headers=headers,
-            base_url=TOOL,
-        )
+    form = {"lt": token, "module": module_key, "percent": "50", "title_zh": "x"}
+    for rule, response in send_every_state_changing_form(app, flow, module_key, form, headers):
         assert response.status_code == 403, (rule, response.status_code)
         assert "cross_site_request" in response.get_data(as_text=True), rule
     assert row_counts(app) == before
@@ -246,14 +247,9 @@ def test_every_state_changing_form_without_a_launch_token_is_refused_and_writes_
 ) -> None:
     _token, module_key = designer_token
     before = row_counts(app)
-    for rule, method in state_changing_rules(app):
-        response = flow.client.open(
-            filled(rule, module_key),
-            method=method,
-            data={"module": module_key, "percent": "50"},
-            headers={"Origin": TOOL, "Sec-Fetch-Site": "same-origin"},
-            base_url=TOOL,
-        )
+    form = {"module": module_key, "percent": "50"}
+    same_origin = {"Origin": TOOL, "Sec-Fetch-Site": "same-origin"}
+    for rule, response in send_every_state_changing_form(app, flow, module_key, form, same_origin):
         assert response.status_code == 401, (rule, response.status_code)
         assert "launch_expired" in response.get_data(as_text=True), rule
     assert row_counts(app) == before

@@ -26,7 +26,7 @@ def wait_for_json(url: str, deadline: float) -> dict[str, object]:
         try:
             with urllib.request.urlopen(url, timeout=2) as response:
                 return json.load(response)
-        except (urllib.error.URLError, ConnectionError):
+        except OSError:  # refused, reset or timed out while the server starts
             if time.monotonic() > deadline:
                 raise
             time.sleep(0.2)

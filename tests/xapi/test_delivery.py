@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import io
 import json
-import random
 import stat
 import subprocess
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -42,20 +40,21 @@ from plugin.xapi.delivery import (
 )
 from plugin.xapi.lrs_client import MAX_REASON, LrsClient, judge
 from plugin.xapi.models import DELIVERED, PENDING, QUARANTINED, OutboxStatement
-from tests.lti.conftest import TOOL, Flow, register
-from tests.lti.platform import LTI, ROLE, TestPlatform, running_platform
-from tests.xapi.conftest import (
+from tests.support.database import scope_of
+from tests.support.flows import TOOL, Flow
+from tests.support.lrs import (
     FORWARD,
     HANG_BEFORE,
     LAUNCHER,
     LRS_PYTHON,
     TARGET,
     FaultyLrs,
-    Outbox,
     RalphServer,
-    free_port,
-    make_statement,
 )
+from tests.support.net import free_port
+from tests.support.outbox import Outbox, make_statement
+from tests.support.platform import LTI, ROLE, TestPlatform
+from tests.support.workers import assert_backoff_doubles_capped_and_jittered, scripted_batches
 
 ADMINISTRATOR = "http://purl.imsglobal.org/vocab/lis/v2/institution/person#Administrator"
 
@@ -411,12 +410,8 @@ def test_statements_url_joins_the_endpoint_with_one_slash() -> None:
 
 def test_backoff_doubles_is_capped_and_jittered() -> None:
     policy = DeliveryPolicy(retry_base_seconds=5, retry_max_seconds=900)
-    rng = random.Random(7)
-    for attempts, nominal in ((1, 5), (2, 10), (3, 20), (9, 900), (40, 900)):
-        delays = [policy.retry_delay(attempts, rng).total_seconds() for _ in range(50)]
-        assert all(nominal / 2 <= d <= nominal for d in delays), (attempts, delays)
-        assert len({round(d, 3) for d in delays}) > 1  # jitter spreads the retries
-    assert policy.retry_delay(1, rng, retry_after=600).total_seconds() >= 600
+    nominal = ((1, 5), (2, 10), (3, 20), (9, 900), (40, 900))
+    assert_backoff_doubles_capped_and_jittered(policy, nominal, retry_after=600)
 
 
 def test_the_lease_covers_a_split_batch_but_is_capped() -> None:
@@ -425,40 +420,18 @@ def test_the_lease_covers_a_split_batch_but_is_capped() -> None:
 
 
 def test_worker_loop_sleeps_when_idle_or_failing_and_stops_when_told() -> None:
-    stop = threading.Event()
     reports = [
         BatchReport(claimed=2, delivered=2, more_due=True),  # full: the next follows at once
         BatchReport(claimed=2, deferred=2),  # the LRS failed: wait
         BatchReport(claimed=0),  # nothing due: wait
     ]
-    waits: list[float] = []
-    original_wait = stop.wait
-
-    def counting_wait(timeout: float | None = None) -> bool:
-        waits.append(timeout or 0)
-        return original_wait(0)
-
-    stop.wait = counting_wait  # type: ignore[method-assign]
-
-    def batch() -> BatchReport:
-        report = reports.pop(0)
-        if not reports:
-            stop.set()
-        return report
+    batch, stop, waits = scripted_batches(reports)
 
     assert run_worker(batch, interval=7.0, once=False, stop=stop) == 4
     assert waits == [7.0, 7.0]
 
 
 # The admin page (a launch with the LIS Administrator role).
-
-
-@pytest.fixture
-def platform(app: Flask) -> Iterator[TestPlatform]:
-    """A test platform registered with the app."""
-    with running_platform() as test_platform:
-        register(app, test_platform)
-        yield test_platform
 
 
 def launch_token(flow: Flow, role: str, sub: str) -> str:
@@ -576,17 +549,7 @@ def test_workers_racing_on_postgres_send_every_statement_to_ralph_exactly_once(
 ) -> None:
     statements = _pg_rows(pg_sessions, 60)
 
-    @contextmanager
-    def scope() -> Iterator[Session]:
-        session = pg_sessions()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+    scope = scope_of(pg_sessions)
 
     with FaultyLrs(running_ralph, lambda _i: FORWARD) as proxy:
         target = LrsTarget(**running_ralph.target(endpoint=proxy.endpoint))

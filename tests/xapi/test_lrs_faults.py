@@ -23,8 +23,8 @@ import pytest
 from plugin.xapi.delivery import BatchReport, DeliveryPolicy, deliver_due_statements, run_worker
 from plugin.xapi.lrs_client import LrsClient
 from plugin.xapi.models import DELIVERED, PENDING, QUARANTINED
-from tests.conftest import TEST_SECRET
-from tests.xapi.conftest import (
+from tests.support.app import TEST_SECRET
+from tests.support.lrs import (
     FAIL_AFTER,
     FAIL_BEFORE,
     FORWARD,
@@ -32,12 +32,11 @@ from tests.xapi.conftest import (
     HANG_BEFORE,
     HOLD,
     FaultyLrs,
-    Outbox,
     RalphServer,
-    make_statement,
     random_plan,
-    wait_until,
 )
+from tests.support.net import wait_until
+from tests.support.outbox import Outbox, make_statement
 
 # Fast retries, so that outages of a second or two are waited out quickly in tests.
 FAST_RETRIES = {"retry_base_seconds": 0.1, "retry_max_seconds": 0.8}

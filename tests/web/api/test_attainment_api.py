@@ -3,11 +3,12 @@ launch, the API reports the new levels and lists the passing statement as their 
 
 from __future__ import annotations
 
+import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
 from plugin.competencies.modules import get_module
-from tests.lti.conftest import TOOL, Flow
+from tests.support.flows import TOOL, Flow
 from tests.web.modules.test_module_pages import launch, token_of
 from tests.web.modules.test_module_statements import C4_T5, correct_answers, statements
 
@@ -81,26 +82,26 @@ def test_after_passing_a_tagged_module_the_api_reports_levels_and_the_statement(
     assert everything["links"]["next"] is not None
 
 
+@pytest.mark.parametrize("path", ["", "/attainment", "/evidence"])
 def test_unknown_person_is_404_for_every_person_route(
-    client: FlaskClient, all_scopes: dict[str, str]
+    client: FlaskClient, all_scopes: dict[str, str], path: str
 ) -> None:
-    for path in ("", "/attainment", "/evidence"):
-        response = client.get(f"/api/v1/persons/999999{path}", headers=all_scopes)
-        assert response.status_code == 404, path
-        assert response.get_json()["error"] == {
-            "code": "not_found",
-            "message": "no person 999999",
-            "field": "id",
-        }
+    response = client.get(f"/api/v1/persons/999999{path}", headers=all_scopes)
+    assert response.status_code == 404, path
+    assert response.get_json()["error"] == {
+        "code": "not_found",
+        "message": "no person 999999",
+        "field": "id",
+    }
 
 
+@pytest.mark.parametrize("person_id", ["abc", "-1", "99999999999999999999999"])
 def test_non_numeric_person_id_is_404_not_500(
-    client: FlaskClient, all_scopes: dict[str, str]
+    client: FlaskClient, all_scopes: dict[str, str], person_id: str
 ) -> None:
-    for person_id in ("abc", "-1", "99999999999999999999999"):
-        response = client.get(f"/api/v1/persons/{person_id}", headers=all_scopes)
-        assert response.status_code == 404, person_id
-        assert response.get_json()["error"]["code"] == "not_found"
+    response = client.get(f"/api/v1/persons/{person_id}", headers=all_scopes)
+    assert response.status_code == 404, person_id
+    assert response.get_json()["error"]["code"] == "not_found"
 
 
 def test_evidence_item_filter_is_validated(

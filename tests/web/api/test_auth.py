@@ -19,9 +19,8 @@ from plugin.rollup.config import rollup_config
 from plugin.rollup.evidence import EvidenceInput, record_evidence
 from plugin.rollup.learners import learner_for
 from plugin.web.api.declare import ENDPOINTS
-from tests.lti.conftest import Flow
-from tests.lti.platform import TestPlatform
-from tests.web.api.conftest import MakeToken, launch_token
+from tests.support.flows import Flow, MakeToken, launch_token
+from tests.support.platform import TestPlatform
 
 MODULE = "tw-civil-service-dc.C1-T1"
 

@@ -13,7 +13,7 @@ from werkzeug.test import TestResponse
 from plugin.competencies.modules import get_module
 from plugin.lti.models import GradeOutbox
 from plugin.xapi.models import Attempt, OutboxStatement
-from tests.lti.conftest import TOOL, Flow
+from tests.support.flows import TOOL, Flow
 from tests.web.modules.test_module_pages import launch, token_of
 from tests.web.modules.test_module_statements import C4_T5, correct_answers, verbs
 

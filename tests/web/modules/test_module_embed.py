@@ -7,8 +7,8 @@ from flask import Flask
 
 from plugin.competencies.framework import get_framework
 from plugin.competencies.modules import create_module
-from tests.conftest import IRI_BASE
-from tests.lti.conftest import TOOL, Flow
+from tests.support.app import IRI_BASE
+from tests.support.flows import TOOL, Flow
 from tests.web.modules.test_module_pages import launch, token_of
 
 

@@ -16,12 +16,11 @@ from plugin.competencies.modules import create_module
 from plugin.lti.models import GradeOutbox, Launch
 from plugin.lti.tokens import read_launch_token
 from plugin.xapi.attempts import latest_attempt
-from tests.conftest import IRI_BASE
-from tests.lti.conftest import TOOL, Flow
+from tests.support.app import IRI_BASE
+from tests.support.flows import TOOL, Flow
+from tests.support.platform import LTI, ROLE
 
-LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
-ROLE = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
 LINE_ITEM = "https://lms.example.edu/api/lineitems/7"
 
 
@@ -94,6 +93,13 @@ def outbox(app: Flask) -> list[GradeOutbox]:
         return list(session.scalars(select(GradeOutbox).order_by(GradeOutbox.id)))
 
 
+def _create(app: Flask, **fields: Any) -> str:
+    """A half-hour module of the default catalog with ``fields``; its key."""
+    with app.extensions["plugin.db"].session_scope() as session:
+        data = {"hours": 0.5, **fields}
+        return create_module(session, data, get_framework(session), IRI_BASE).key
+
+
 def test_link_made_by_deep_linking_opens_its_module(flow: Flow, app: Flask, quiz_key: str) -> None:
     response = launch(flow, link="rl-quiz", module_key=quiz_key)
     assert response.headers["Location"].startswith("/lti/module?lt=")
@@ -160,14 +166,7 @@ def test_no_grade_is_queued_when_the_platform_offers_no_grade_service(
 
 
 def test_finishing_a_module_without_a_check_queues_a_completion(flow: Flow, app: Flask) -> None:
-    data = {
-        "title_zh": "閱讀教材",
-        "title_en": "Reading",
-        "hours": 0.5,
-        "content_markdown_zh": "讀",
-    }
-    with app.extensions["plugin.db"].session_scope() as session:
-        key = create_module(session, data, get_framework(session), IRI_BASE).key
+    key = _create(app, title_zh="閱讀教材", title_en="Reading", content_markdown_zh="讀")
     token = token_of(launch(flow, link="rl-reading", module_key=key))
     data = {"lt": token, "attempt": registration_of(app, token, key)}
     response = flow.client.post("/lti/module/complete", data=data, base_url=TOOL)
@@ -240,14 +239,9 @@ def test_learner_reads_the_content_in_the_locale_or_else_the_other_language(
     assert "<h2>個人資料保護法</h2>" in chinese and "Personal Data Protection Act" not in chinese
     assert "<h2>Personal Data Protection Act</h2>" in english and "個人資料保護法" not in english
 
-    data = {
-        "title_zh": "只有中文",
-        "title_en": "Chinese only",
-        "hours": 0.5,
-        "content_markdown_zh": "## 只有中文的內容",
-    }
-    with app.extensions["plugin.db"].session_scope() as session:
-        key = create_module(session, data, get_framework(session), IRI_BASE).key
+    key = _create(
+        app, title_zh="只有中文", title_en="Chinese only", content_markdown_zh="## 只有中文的內容"
+    )
     only_chinese = page(token_of(launch(flow, link="rl-zh-only", module_key=key)), "en")
     assert "<h2>只有中文的內容</h2>" in only_chinese  # the other language rather than nothing
     assert "This module has no content yet." not in only_chinese

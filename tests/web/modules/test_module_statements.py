@@ -9,7 +9,7 @@ from plugin.competencies.modules import get_module
 from plugin.lti.models import GradeOutbox
 from plugin.xapi.models import OutboxStatement
 from plugin.xapi.validation import validate_statement
-from tests.lti.conftest import TOOL, Flow
+from tests.support.flows import TOOL, Flow
 from tests.web.modules.test_module_pages import launch, registration_of, token_of
 
 C4_T5 = "tw-civil-service-dc.C4-T5"  # a demo module with a three-item check, mastery 0.8

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from plugin.lti.registrations import assign_registrations
 from plugin.organisations.services import create_organisation
 from plugin.xapi.models import OutboxStatement
-from tests.lti.conftest import TOOL, Flow
+from tests.support.flows import TOOL, Flow
 from tests.web.modules.test_module_pages import launch, token_of
 from tests.web.modules.test_module_statements import C4_T5, correct_answers
 

@@ -9,7 +9,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from plugin.lti.models import Deployment
-from tests.lti.conftest import TOOL, Flow
+from tests.support.flows import TOOL, Flow
 from tests.web.modules.test_module_pages import launch, token_of
 from tests.web.modules.test_module_statements import C4_T5, verbs
 

@@ -26,7 +26,7 @@ from plugin.competencies.framework import load_framework
 from plugin.core.db import Base, create_db_engine
 from plugin.core.migrate import upgrade_database
 from plugin.lti.errors import REASONS
-from tests.conftest import IRI_BASE, app_config
+from tests.support.app import IRI_BASE, app_config
 
 # FUZZ_SCALE=20 runs twenty times the examples (a deeper local hunt); CI uses the default.
 SCALE = float(os.environ.get("FUZZ_SCALE", "1"))

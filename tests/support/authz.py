@@ -10,7 +10,7 @@ B's person and learner rows get ids no other number on a page is likely to match
 leaked id is found by its digits.
 
 Both platforms belong to the default organisation. A second organisation, "east"
-(tests/hardening/tenant_support.py), has a registration of the first platform's issuer under
+(tests/support/tenants.py), has a registration of the first platform's issuer under
 another client_id (the Canvas cloud case: one issuer, many institutions), with its own
 designer, administrator and learner E.
 """
@@ -35,7 +35,7 @@ from plugin.competencies.modules import get_module
 from plugin.lti.models import GradeOutbox, Launch, Person
 from plugin.rollup.models import Attainment, Evidence, Identity, Learner
 from plugin.xapi.models import Attempt, OutboxStatement
-from tests.lti.conftest import TOOL, Flow
+from tests.support.flows import TOOL, Flow
 from tests.web.modules.test_module_pages import registration_of
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
@@ -304,7 +304,7 @@ class World:
 
 def build_world(flow: Flow, other_flow: Flow) -> World:
     """Launch everyone; A passes the module's check, B fails it with two answers of three
-    (the east organisation comes with tests.hardening.tenant_support.build_east)."""
+    (the east organisation comes with tests.support.tenants.build_east)."""
     app = flow.client.application
     issuer = flow.platform.issuer
     reserve_b(app, issuer)

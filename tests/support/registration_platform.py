@@ -8,7 +8,6 @@ own key, published at its own JWKS URL. Overrides let a test make it lie like an
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -19,9 +18,12 @@ from urllib.parse import urlsplit
 from flask import Flask
 from werkzeug.test import TestResponse
 
-from tests.lti.conftest import TOOL
-from tests.lti.platform import TestPlatform, pooled_key
+from tests.support.flows import TOOL
+from tests.support.net import serving
+from tests.support.platform import TestPlatform, pooled_key
 
+# The tool as make_run serves it: a registration platform on loopback is allowed to reach it.
+DEV_TOOL_URL = "http://127.0.0.1:5000"
 REGISTRATION_TOKEN = "reg-token-7f3a"
 CLIENT_ID = "dyn-client-1"
 DEPLOYMENT_ID = "dyn-deployment-1"
@@ -191,14 +193,8 @@ def running_registration_platform(tool_base_url: str) -> Iterator[FakePlatform]:
         jwks_url=base_url + "/jwks",
     )
     signer.use_key(private_pem, public)
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield FakePlatform(server.state, signer)
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def allowing(make_app: Callable[..., Flask], *entries: str) -> Flask:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -17,6 +16,8 @@ import jwt
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
 from jwcrypto.jwk import JWK
+
+from tests.support.net import serving
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 ROLE = "http://purl.imsglobal.org/vocab/lis/v2/membership#"
@@ -127,12 +128,7 @@ class TestPlatform:
             LTI + "roles": [ROLE + "Learner"],
             LTI + "context": {"id": "course-1", "title": "數位職能入門"},
         }
-        for key, value in overrides.items():
-            if value is None:
-                body.pop(key, None)
-            else:
-                body[key] = value
-        return body
+        return apply_overrides(body, overrides)
 
     def deep_linking_claims(self, nonce: str, **overrides: Any) -> dict[str, Any]:
         """A valid instructor LtiDeepLinkingRequest body; overrides as in :meth:`claims`."""
@@ -153,12 +149,7 @@ class TestPlatform:
                 },
             },
         )
-        for key, value in overrides.items():
-            if value is None:
-                body.pop(key, None)
-            else:
-                body[key] = value
-        return body
+        return apply_overrides(body, overrides)
 
     def sign(self, body: dict[str, Any], headers: dict[str, Any] | None = None) -> str:
         """Sign ``body`` with the platform key (kid set unless headers say otherwise)."""
@@ -179,6 +170,16 @@ class TestPlatform:
             self.server.jwks = {"keys": [dict(public)]}
 
 
+def apply_overrides(body: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``body`` with ``overrides`` set, or dropped where an override is None; returns it."""
+    for key, value in overrides.items():
+        if value is None:
+            body.pop(key, None)
+        else:
+            body[key] = value
+    return body
+
+
 @contextmanager
 def running_platform(key_slot: int = 0, **kwargs: Any) -> Iterator[TestPlatform]:
     """A :class:`TestPlatform` whose JWKS is served on 127.0.0.1 until the block ends.
@@ -190,15 +191,8 @@ def running_platform(key_slot: int = 0, **kwargs: Any) -> Iterator[TestPlatform]
     platform = TestPlatform(server=server, **kwargs)
     platform.use_key(*pooled_key(key_slot))
     platform.jwks_url = f"http://127.0.0.1:{server.server_address[1]}/jwks"
-    # A short poll interval: shutdown() waits for it, once per test.
-    thread = threading.Thread(target=server.serve_forever, args=(0.01,), daemon=True)
-    thread.start()
-    try:
+    with serving(server):
         yield platform
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
 
 
 def login_params(platform: TestPlatform, **extra: str) -> dict[str, str]:

@@ -17,7 +17,7 @@ from plugin.competencies.models import Module, ModuleTag
 from plugin.lti.registrations import PlatformDetails, register_platform
 from plugin.organisations.services import create_organisation
 from plugin.xapi.models import QUARANTINED, OutboxStatement
-from tests.hardening.authz_support import (
+from tests.support.authz import (
     DESIGNER,
     INSTITUTION,
     MEMBERSHIP,
@@ -33,8 +33,8 @@ from tests.hardening.authz_support import (
     reserve_b,
     take_a_check,
 )
-from tests.lti.conftest import TOOL, Flow
-from tests.lti.platform import TestPlatform
+from tests.support.flows import TOOL, Flow
+from tests.support.platform import TestPlatform
 
 E_PERSON_ID = 61837
 E_LEARNER_ID = 70423
