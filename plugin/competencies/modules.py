@@ -325,11 +325,20 @@ def bulk_tag(
 
 
 def search_items(session: Session, framework: Framework, query: str) -> list[Item]:
-    """Competencies, indicators and attitudes whose ID, name or definition matches (zh/en)."""
+    """Competencies, indicators and attitudes whose ID, name, definition or keywords (zh/en)
+    contain ``query``."""
     statement = select(Item).where(Item.framework_id == framework.id).order_by(Item.position)
     if query.strip():
         pattern = contains_pattern(query.strip())
-        columns = (Item.code, Item.name_zh, Item.name_en, Item.description_zh, Item.description_en)
+        columns = (
+            Item.code,
+            Item.name_zh,
+            Item.name_en,
+            Item.description_zh,
+            Item.description_en,
+            Item.keywords_zh,
+            Item.keywords_en,
+        )
         statement = statement.where(
             or_(*(column.ilike(pattern, escape="\\") for column in columns))
         )

@@ -38,6 +38,19 @@ def _text(required: bool = True) -> fields.Nested:
     return fields.Nested(LocalizedText, required=required)
 
 
+class LocalizedKeywords(Schema):
+    """Search words in zh-TW and en: abbreviations and synonyms of an item's name."""
+
+    zh_tw = fields.List(
+        fields.String(validate=validate.Length(min=1, max=40)), data_key="zh-TW", load_default=list
+    )
+    en = fields.List(fields.String(validate=validate.Length(min=1, max=40)), load_default=list)
+
+
+def _keywords() -> fields.Nested:
+    return fields.Nested(LocalizedKeywords, load_default=lambda: {"zh_tw": [], "en": []})
+
+
 class FrameworkHeader(Schema):
     """The ``[framework]`` table."""
 
@@ -53,6 +66,7 @@ class CompetencyEntry(Schema):
     id = fields.String(required=True, validate=validate.Regexp(COMPETENCY_CODE))
     name = _text()
     definition = _text()
+    keywords = _keywords()
 
 
 class IndicatorEntry(Schema):
@@ -63,6 +77,7 @@ class IndicatorEntry(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(("knowledge", "skill")))
     name = _text()
     description = _text()
+    keywords = _keywords()
 
     @validates_schema
     def check_code_matches(self, data: dict[str, Any], **_kwargs: object) -> None:
@@ -81,6 +96,7 @@ class AttitudeEntry(Schema):
     id = fields.String(required=True, validate=validate.Regexp(ATTITUDE_CODE))
     name = _text()
     description = _text()
+    keywords = _keywords()
 
 
 class LevelEntry(Schema):

@@ -268,6 +268,24 @@ def test_item_search_finds_chinese_and_english_names(session: Session, framework
     assert "DC1-K2" in [i.code for i in search_items(session, framework, "misinformation")]
 
 
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("個資", {"DC4", "DC4-K1", "DC4-K2"}),
+        ("資安", {"DC4", "DC4-K2", "DC4-S1"}),
+        ("生成式AI", {"DC1-K4", "DC1-S3", "DC2-K3", "DC3-K2", "DC5-S1"}),
+        ("雲端", {"DC2-S2", "DC3-S2", "DC5-K1"}),
+        ("fake news", {"DC1-K2"}),
+        ("GDPR", {"DC4-K1"}),
+        ("chatgpt", {"DC1-S3"}),
+    ],
+)
+def test_item_search_finds_common_abbreviations_and_synonyms(
+    session: Session, framework: Any, query: str, expected: set[str]
+) -> None:
+    assert {item.code for item in search_items(session, framework, query)} == expected
+
+
 def test_similar_modules_suggest_tags_this_module_lacks(session: Session, framework: Any) -> None:
     module = get_module(session, "tw-civil-service-dc.C4-T1")
     suggestions = similar_module_tags(session, module, Audience.operator())

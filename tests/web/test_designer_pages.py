@@ -714,6 +714,20 @@ def test_framework_search_finds_items_in_chinese_and_english_with_definitions(
     assert tree.count('<details class="tree-group"') == 6  # DC1–DC5 and the attitudes
 
 
+@pytest.mark.parametrize(
+    ("query", "code", "name"),
+    [
+        ("個資", "DC4-K1", "數位政策與法制"),
+        ("資安", "DC4-S1", "數位風險管理（digital risk management）"),
+    ],
+)
+def test_framework_search_finds_abbreviations_and_shows_code_with_name(
+    designer: Tool, own: str, query: str, code: str, name: str
+) -> None:
+    page = text(designer.get(f"/designer/modules/{own}/tags", q=query))
+    assert f'<span class="code">{code}</span> <strong>{name}</strong>' in page
+
+
 def test_search_results_are_grouped_under_their_competency(app: Flask) -> None:
     from plugin.competencies.framework import get_framework
     from plugin.competencies.modules import search_items
