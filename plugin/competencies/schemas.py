@@ -8,6 +8,7 @@ from typing import Any
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
 from plugin.competencies.content import MAX_MARKDOWN_CHARS
+from plugin.core.errors import N_
 from plugin.core.numbers import is_ascii_decimal
 
 INDICATOR_CODE = re.compile(r"^DC[1-9][0-9]*-[KS][1-9][0-9]*$")
@@ -222,11 +223,6 @@ class FrameworkFile(Schema):
 # --- Designer input -------------------------------------------------------------------------
 # Each message is fixed English text marked with N_() for the catalog: the web layer shows it
 # in the page's language after the field's label, so it names no field and no key itself.
-
-
-def N_(text: str) -> str:
-    """Mark ``text`` for translation where it is shown; return it unchanged."""
-    return text
 
 
 Messages = dict[str, str | list[Any] | dict[Any, Any]]  # a field's error_messages

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 
+def N_(text: str) -> str:
+    """Mark ``text`` for the translation catalog; return it unchanged. The domain packages
+    write fixed English messages and the web layer shows them in the page's language."""
+    return text
+
+
 class PluginError(Exception):
     """Base of every error the tool raises on purpose.
 
