@@ -28,7 +28,7 @@ from plugin.competencies.models import (
 )
 from plugin.competencies.schemas import ModuleInput, TagInput
 from plugin.core.db import utcnow
-from plugin.core.errors import InvalidInput, NotFound
+from plugin.core.errors import N_, InvalidInput, NotFound
 from plugin.organisations.audience import Audience
 
 # The Markdown of each language, rendered into content_html_zh / content_html_en.
@@ -262,14 +262,23 @@ def resolve_tags(
         code = values["item"].strip()
         where = f"tags[{index}]"
         if code not in items:
-            raise InvalidInput(f"{where}.item: unknown competency ID {code!r}", field=where)
+            raise InvalidInput(
+                f"{where}.item: unknown competency ID {code!r}",
+                field=where,
+                faults=[(f"{where}.item", N_("Not in the framework."))],
+            )
         if not 1 <= values["level"] <= top:
             raise InvalidInput(
                 f"{where}.level: level {values['level']} is not on the scale 1–{top}",
                 field=f"{where}.level",
+                faults=[(f"{where}.level", N_("Not a level of the framework's scale."))],
             )
         if code in seen:
-            raise InvalidInput(f"{where}.item: {code} is tagged twice", field=f"{where}.item")
+            raise InvalidInput(
+                f"{where}.item: {code} is tagged twice",
+                field=f"{where}.item",
+                faults=[(f"{where}.item", N_("Tagged twice."))],
+            )
         seen.add(code)
         resolved.append((items[code], values["level"], values["weight"]))
     return resolved

@@ -33,9 +33,8 @@ from plugin.competencies.modules import (
     similar_module_tags,
     update_module,
 )
-from plugin.competencies.schemas import ModuleInput, TagInput
+from plugin.competencies.schemas import ModuleInput
 from plugin.core.errors import Forbidden, InvalidInput, NotFound
-from plugin.core.numbers import is_ascii_int
 from plugin.lti.claims import ADMINISTRATOR, DEEP_LINKING_REQUEST, DESIGNER
 from plugin.lti.models import Launch
 from plugin.organisations.audience import Audience
@@ -57,6 +56,7 @@ from plugin.web.module_form import (
     padded,
     removal_text,
 )
+from plugin.web.tag_form import name_tag_error, tag_input
 
 blueprint = Blueprint("designer", __name__, url_prefix="/designer")
 
@@ -270,37 +270,6 @@ def _rows_of(module: Module) -> list[TagRow]:
     ]
 
 
-def tag_input(code: str, level: str, weight: str = "") -> dict[str, Any]:
-    """A TagInput mapping from form strings; errors name the item ID and its field."""
-    code = code.strip()
-    if not is_ascii_int(level.strip(), signed=True):
-        raise InvalidInput(
-            f"{code}: level {level.strip()!r} is not a level number", field=f"{code}.level"
-        )
-    number = int(level.strip())
-    raw: dict[str, Any] = {"item": code, "level": number}
-    if weight.strip():
-        raw["weight"] = weight.strip()
-    try:
-        load_input(TagInput(), raw)
-    except InvalidInput as exc:
-        raise InvalidInput(f"{code}: {exc.message}", field=f"{code}.{exc.field}") from None
-    return raw
-
-
-def _name_tag_error(exc: InvalidInput, raw_tags: list[dict[str, Any]]) -> InvalidInput:
-    """``tags[2].level: …`` from the service, told with the item ID the designer sees."""
-    where = (exc.field or "").removeprefix("tags[")
-    index = where.split("]")[0]
-    if not is_ascii_int(index) or int(index) >= len(raw_tags):
-        return exc
-    code = raw_tags[int(index)]["item"]
-    rest = where.split("]", 1)[1].lstrip(".") or "item"
-    text = exc.message.split(": ", 1)[1] if exc.message.startswith("tags[") else exc.message
-    message = text if code in text else f"{code}: {text}"
-    return InvalidInput(message, field=f"{code}.{rest}")
-
-
 def _usual_levels(session: Session, item_ids: list[int]) -> dict[int, int]:
     """The level other modules most often tag each item with (the suggestion's default)."""
     if not item_ids:
@@ -404,7 +373,7 @@ def save_tags(key: str) -> Response | tuple[str, int]:
             for row in shown:
                 row.item = items.get(row.code)
         return _tag_page(
-            session, module, framework, rows=shown, error=_name_tag_error(exc, raw_tags), status=400
+            session, module, framework, rows=shown, error=name_tag_error(exc, raw_tags), status=400
         )
     query = form.get("q", "").strip()
     extra: dict[str, Any] = {"q": query} if query else {}
@@ -483,7 +452,7 @@ def save_bulk() -> Response | tuple[str, int]:
         changed = bulk_tag(session, [modules[key] for key in keys], require_framework(session), raw)
     except InvalidInput as exc:
         session.rollback()  # before the page reads the modules again: none half-tagged
-        error = _name_tag_error(exc, [{"item": tag["item"]}])
+        error = name_tag_error(exc, [{"item": tag["item"]}])
         return _bulk_page(session, chosen=keys, tag=tag, error=error, status=400)
     target = launch_url_for(
         "designer.bulk",
