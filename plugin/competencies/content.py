@@ -13,6 +13,9 @@ from markdown_it import MarkdownIt
 from plugin.core.errors import InvalidInput
 
 MAX_MARKDOWN_CHARS = 50_000
+# An image written in raw HTML without alt text: screen readers would read its address. nh3's
+# output is normalised (``<img src="…">``), so a pattern on it is safe.
+_IMG_WITHOUT_ALT = re.compile(r"<img(?![^>]*\salt=)")
 _LANGUAGE_CLASS = re.compile(r"language-[A-Za-z0-9_+#.-]+\Z")
 ALLOWED_TAGS = {
     "a", "b", "blockquote", "br", "code", "del", "em", "h1", "h2", "h3", "h4", "h5", "h6", "hr",
@@ -149,7 +152,8 @@ def clean_markdown(text: str) -> CleanContent:
         url_schemes=URL_SCHEMES,
         link_rel="noopener noreferrer",
     )
-    return CleanContent(html=html, removed=_removals(_inventory(raw), _inventory(html)))
+    removed = _removals(_inventory(raw), _inventory(html))
+    return CleanContent(html=_IMG_WITHOUT_ALT.sub('<img alt=""', html), removed=removed)
 
 
 def render_markdown(text: str) -> str:

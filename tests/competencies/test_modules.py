@@ -122,6 +122,16 @@ def test_cleaning_says_exactly_what_it_removed(markdown: str, removed: list[Remo
     assert clean_markdown(markdown).removed == removed
 
 
+def test_an_image_without_alt_text_gets_an_empty_one_and_keeps_a_given_one() -> None:
+    assert (
+        render_markdown('<img src="https://gov.tw/a.png">')
+        == '<img alt="" src="https://gov.tw/a.png">'
+    )
+    assert render_markdown("![地圖](https://gov.tw/a.png)") == (
+        '<p><img src="https://gov.tw/a.png" alt="地圖"></p>\n'
+    )
+
+
 def test_prose_that_mentions_javascript_urls_is_kept_as_text(
     session: Session, framework: Any
 ) -> None:
