@@ -1,7 +1,7 @@
 """competency items carry search keywords (abbreviations and synonyms) in each language
 
 Revision ID: 0017
-Revises: 0015
+Revises: 0016
 Create Date: 2026-12-06 09:00:00.000000
 
 The framework search finds an item by the words people use ("個資", "資安", "生成式AI"), not
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0015"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
