@@ -8,11 +8,12 @@ Mapping, one place (README "Exports" repeats it):
 - ``CFItems``: one per competency, indicator and attitude, in framework order;
   ``uri`` = the item IRI, ``humanCodingScheme`` = our code, ``fullStatement`` = the zh-TW
   name, ``alternativeLabel`` = the English name, ``notes`` = the zh-TW description,
-  ``language`` = ``zh-TW``, ``CFItemType`` = Competency / Indicator / Attitude.
+  ``language`` = ``zh-TW``, ``CFItemType`` = Competency / Indicator / Attitude,
+  ``conceptKeywords`` = the zh-TW search keywords (when the item has any).
 - ``CFAssociations``: ``isChildOf`` from each indicator (origin) to its competency
   (destination), ``sequenceNumber`` = its place under the competency.
 - ``CFDefinitions.CFItemTypes``: Competency, Indicator, Attitude.
-- What CASE has no field for (English description, English title and source, the
+- What CASE has no field for (English description and keywords, English title and source, the
   knowledge/skill split, the framework key, the targets note) is kept in each object's
   ``extensions`` under :data:`EXTENSION_KEY`, so that our own export imports without loss.
 
@@ -112,24 +113,26 @@ def export_case(framework: Framework, iri_base: str, creator: str = "") -> dict[
     for item in items:
         uri = item_iri(iri_base, framework.key, item.code)
         type_name = ITEM_TYPES[item.kind]
-        cf_items.append(
-            {
-                "identifier": case_uuid(uri),
-                "uri": uri,
-                "CFDocumentURI": doc_link,
-                "fullStatement": item.name_zh,
-                "alternativeLabel": item.name_en,
-                "humanCodingScheme": item.code,
-                "notes": item.description_zh,
-                "language": LANGUAGE,
-                "CFItemType": type_name,
-                "CFItemTypeURI": type_links[type_name],
-                "lastChangeDateTime": changed,
-                "extensions": {
-                    EXTENSION_KEY: {"kind": item.kind, "descriptionEn": item.description_en}
-                },
-            }
-        )
+        ours: dict[str, Any] = {"kind": item.kind, "descriptionEn": item.description_en}
+        if item.keywords_en:
+            ours["keywordsEn"] = item.keywords_en.split("\n")
+        cf_item: dict[str, Any] = {
+            "identifier": case_uuid(uri),
+            "uri": uri,
+            "CFDocumentURI": doc_link,
+            "fullStatement": item.name_zh,
+            "alternativeLabel": item.name_en,
+            "humanCodingScheme": item.code,
+            "notes": item.description_zh,
+            "language": LANGUAGE,
+            "CFItemType": type_name,
+            "CFItemTypeURI": type_links[type_name],
+            "lastChangeDateTime": changed,
+            "extensions": {EXTENSION_KEY: ours},
+        }
+        if item.keywords_zh:
+            cf_item["conceptKeywords"] = item.keywords_zh.split("\n")
+        cf_items.append(cf_item)
         parent = by_id.get(item.parent_id) if item.parent_id is not None else None
         if parent is None:
             continue
@@ -203,6 +206,20 @@ def _text(value: Any, path: str, *, required: bool = False) -> str:
     return value
 
 
+def _words(value: Any, path: str) -> list[str]:
+    """A list of keywords (absent is none): non-empty strings on one line each."""
+    if value is None:
+        return []
+    if not isinstance(value, list):
+        raise _fail(path, "must be a list of strings")
+    words = []
+    for index, word in enumerate(value):
+        if not isinstance(word, str) or not word.strip() or "\n" in word:
+            raise _fail(f"{path}[{index}]", "must be a non-empty string on one line")
+        words.append(word.strip())
+    return words
+
+
 def _object(value: Any, path: str) -> dict[str, Any]:
     if not isinstance(value, dict):
         raise _fail(path, "missing" if value is None else "must be an object")
@@ -267,7 +284,8 @@ def read_case(raw_text: str | bytes) -> dict[str, Any]:
     return _object(package, "file")
 
 
-_CheckedItem = tuple[str, dict[str, Any], dict[str, Any], str]
+# (code, entry, extensions, name, (zh-TW keywords, English keywords) one a line)
+_CheckedItem = tuple[str, dict[str, Any], dict[str, Any], str, tuple[str, str]]
 
 
 def import_case(session: Session, package: dict[str, Any]) -> CaseImport:
@@ -319,7 +337,8 @@ def import_case(session: Session, package: dict[str, Any]) -> CaseImport:
 def _check_items(
     entries: list[Any], result: CaseImport
 ) -> tuple[list[_CheckedItem], dict[str, str]]:
-    """The items to import as (code, entry, extensions, name), and each identifier's code.
+    """The items to import as (code, entry, extensions, name, keywords), and each identifier's
+    code.
 
     Items without a code are skipped and noted in ``result``.
     """
@@ -341,7 +360,12 @@ def _check_items(
             raise _fail(f"{path}.humanCodingScheme", f"duplicate code {code!r}")
         codes.add(code)
         by_identifier[item_id] = code
-        checked.append((code, entry, _ours(entry, path), name))
+        ours = _ours(entry, path)
+        keywords = (
+            "\n".join(_words(entry.get("conceptKeywords"), f"{path}.conceptKeywords")),
+            "\n".join(_words(ours.get("keywordsEn"), f"{path}.extensions.keywordsEn")),
+        )
+        checked.append((code, entry, ours, name, keywords))
     return checked, by_identifier
 
 
@@ -386,7 +410,7 @@ def _write_items(
         for item in session.scalars(select(Item).where(Item.framework_id == framework.id))
     }
     items: dict[str, Item] = {}
-    for position, (code, entry, ours, name) in enumerate(checked, start=1):
+    for position, (code, entry, ours, name, keywords) in enumerate(checked, start=1):
         item = existing.get(code)
         if item is None:
             item = Item(framework_id=framework.id, code=code)
@@ -400,6 +424,7 @@ def _write_items(
         item.name_en = str(entry.get("alternativeLabel") or name)
         item.description_zh = str(entry.get("notes") or "")
         item.description_en = str(ours.get("descriptionEn") or "")
+        item.keywords_zh, item.keywords_en = keywords
         items[code] = item
     session.flush()
     for code, item in items.items():

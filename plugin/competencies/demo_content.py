@@ -10,7 +10,7 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate
 
-from plugin.competencies.content import check_markdown
+from plugin.competencies.content import check_markdown, clean_markdown
 from plugin.competencies.modules import MARKDOWN_FIELDS, first_error
 from plugin.competencies.schemas import ModuleInput
 from plugin.core.errors import InvalidInput
@@ -61,7 +61,7 @@ def check_demo_content(
 
     Each entry becomes a ModuleInput-shaped dict (``content_markdown_zh``,
     ``content_markdown_en``, ``mastery_score``, ``check_items``) validated by ModuleInput and
-    check_markdown.
+    check_markdown, and refused where cleaning would remove anything.
     With ``topics`` (topic id → topic), an entry for a topic the framework lacks is refused.
     """
 
@@ -96,6 +96,12 @@ def check_demo_content(
                 check_markdown(written[name], field=f"{where}.{name}")
             except InvalidInput as exc:
                 raise InvalidInput(f"{source}: {exc.message}", field=exc.field) from None
+            # A designer's text is cleaned and saved; the bundled file is ours, and a part that
+            # cleaning would change is a mistake to fix in the file.
+            removed = clean_markdown(written[name]).removed
+            if removed:
+                names = ", ".join(sorted({removal.name for removal in removed}))
+                raise fail(f"{where}.{name}", f"cleaning would remove {names}")
         try:
             values = ModuleInput(only=CONTENT_FIELDS).load(
                 {name: written[name] for name in CONTENT_FIELDS}

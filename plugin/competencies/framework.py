@@ -121,6 +121,12 @@ def _texts(prefix: str, text: Bilingual) -> dict[str, str]:
     return {f"{prefix}_zh": text.get("zh_tw", ""), f"{prefix}_en": text.get("en", "")}
 
 
+def _keywords(entry: dict[str, Any]) -> dict[str, str]:
+    """An entry's keywords as model columns, one a line."""
+    words = entry["keywords"]
+    return {"keywords_zh": "\n".join(words["zh_tw"]), "keywords_en": "\n".join(words["en"])}
+
+
 def load_framework(session: Session, data: dict[str, Any], iri_base: str) -> LoadReport:
     """Create or update the framework from checked data; running it twice changes nothing.
 
@@ -167,6 +173,7 @@ def _load_items(
             position=position,
             **_texts("name", entry["name"]),
             **_texts("description", description),
+            **_keywords(entry),
         )
         report.count(kind, created, changed)
         items[entry["id"]] = item

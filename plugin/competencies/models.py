@@ -121,6 +121,9 @@ class Item(Base):
     name_en: Mapped[str] = mapped_column(Text)
     description_zh: Mapped[str] = mapped_column(Text, default="")
     description_en: Mapped[str] = mapped_column(Text, default="")
+    # Words people search by (abbreviations, synonyms), one a line; see framework.toml.
+    keywords_zh: Mapped[str] = mapped_column(Text, default="", server_default="")
+    keywords_en: Mapped[str] = mapped_column(Text, default="", server_default="")
 
     framework: Mapped[Framework] = relationship(back_populates="items")
     parent: Mapped[Item | None] = relationship(remote_side=[id], back_populates="children")

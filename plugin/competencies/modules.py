@@ -13,7 +13,7 @@ from marshmallow import ValidationError
 from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
-from plugin.competencies.content import check_markdown, render_markdown
+from plugin.competencies.content import render_markdown
 from plugin.competencies.models import (
     EDITED_SEED_ORIGIN,
     SEED_ORIGIN,
@@ -28,7 +28,7 @@ from plugin.competencies.models import (
 )
 from plugin.competencies.schemas import ModuleInput, TagInput
 from plugin.core.db import utcnow
-from plugin.core.errors import InvalidInput, NotFound
+from plugin.core.errors import N_, InvalidInput, NotFound
 from plugin.organisations.audience import Audience
 
 # The Markdown of each language, rendered into content_html_zh / content_html_en.
@@ -47,14 +47,34 @@ def first_error(error: ValidationError) -> tuple[str, str]:
     return ".".join(path), text
 
 
+def all_errors(error: ValidationError) -> list[tuple[str, str]]:
+    """Every (``field.path``, message) of a marshmallow error, in the schema's field order."""
+    found: list[tuple[str, str]] = []
+
+    def walk(messages: Any, path: list[str]) -> None:
+        if isinstance(messages, dict):
+            for key, inner in messages.items():
+                walk(inner, [*path, str(key)])
+        elif isinstance(messages, list):
+            for message in messages:
+                walk(message, path)
+        else:
+            found.append((".".join(path), str(messages)))
+
+    walk(error.messages, [])
+    return found
+
+
 def load_input(schema: Any, data: dict[str, Any]) -> dict[str, Any]:
-    """Validate ``data`` with a marshmallow schema; the error names the field."""
+    """Validate ``data`` with a marshmallow schema; the error lists every field at fault."""
     try:
         loaded: dict[str, Any] = schema.load(data)
         return loaded
     except ValidationError as exc:
-        path, message = first_error(exc)
-        raise InvalidInput(f"{path}: {message}", field=path) from None
+        faults = all_errors(exc)
+        path = faults[0][0]
+        message = "; ".join(f"{where}: {text}" for where, text in faults)
+        raise InvalidInput(message, field=path, faults=faults) from None
 
 
 def new_module_key() -> str:
@@ -139,12 +159,6 @@ def search_modules(
     return list(session.scalars(statement))
 
 
-def check_content(values: dict[str, Any]) -> None:
-    """Check the Markdown content of each language; the error names its field."""
-    for name in MARKDOWN_FIELDS:
-        check_markdown(values[name], field=name)
-
-
 def create_module(
     session: Session,
     data: dict[str, Any],
@@ -158,7 +172,6 @@ def create_module(
     ``organisation_id`` owns it; None puts it in the national catalog (operator only).
     """
     values = load_input(ModuleInput(), data)
-    check_content(values)
     key = new_module_key()
     module = Module(
         key=key,
@@ -175,7 +188,6 @@ def create_module(
 def update_module(session: Session, module: Module, data: dict[str, Any]) -> Module:
     """Replace a module's texts, content, hours, mastery score and knowledge check."""
     values = load_input(ModuleInput(), data)
-    check_content(values)
     _apply(module, values)
     if module.origin == SEED_ORIGIN:
         # From now on the designer's text wins over the framework file on reloads.
@@ -250,14 +262,23 @@ def resolve_tags(
         code = values["item"].strip()
         where = f"tags[{index}]"
         if code not in items:
-            raise InvalidInput(f"{where}.item: unknown competency ID {code!r}", field=where)
+            raise InvalidInput(
+                f"{where}.item: unknown competency ID {code!r}",
+                field=where,
+                faults=[(f"{where}.item", N_("Not in the framework."))],
+            )
         if not 1 <= values["level"] <= top:
             raise InvalidInput(
                 f"{where}.level: level {values['level']} is not on the scale 1–{top}",
                 field=f"{where}.level",
+                faults=[(f"{where}.level", N_("Not a level of the framework's scale."))],
             )
         if code in seen:
-            raise InvalidInput(f"{where}.item: {code} is tagged twice", field=f"{where}.item")
+            raise InvalidInput(
+                f"{where}.item: {code} is tagged twice",
+                field=f"{where}.item",
+                faults=[(f"{where}.item", N_("Tagged twice."))],
+            )
         seen.add(code)
         resolved.append((items[code], values["level"], values["weight"]))
     return resolved
@@ -313,11 +334,20 @@ def bulk_tag(
 
 
 def search_items(session: Session, framework: Framework, query: str) -> list[Item]:
-    """Competencies, indicators and attitudes whose ID, name or definition matches (zh/en)."""
+    """Competencies, indicators and attitudes whose ID, name, definition or keywords (zh/en)
+    contain ``query``."""
     statement = select(Item).where(Item.framework_id == framework.id).order_by(Item.position)
     if query.strip():
         pattern = contains_pattern(query.strip())
-        columns = (Item.code, Item.name_zh, Item.name_en, Item.description_zh, Item.description_en)
+        columns = (
+            Item.code,
+            Item.name_zh,
+            Item.name_en,
+            Item.description_zh,
+            Item.description_en,
+            Item.keywords_zh,
+            Item.keywords_en,
+        )
         statement = statement.where(
             or_(*(column.ilike(pattern, escape="\\") for column in columns))
         )

@@ -13,6 +13,7 @@ course missing from a later file is kept.
 from __future__ import annotations
 
 import csv
+import dataclasses
 import io
 import math
 from collections.abc import Callable
@@ -24,7 +25,7 @@ from sqlalchemy.orm import Session, selectinload
 from plugin.competencies.models import Framework, Grade, Item, OutsideCourse
 from plugin.core.csv_reader import UTF8, CsvFault, CsvFile
 from plugin.core.db import utcnow
-from plugin.core.errors import InvalidInput
+from plugin.core.errors import N_, InvalidInput
 from plugin.core.numbers import is_ascii_decimal
 from plugin.core.spreadsheet import starts_formula
 
@@ -42,11 +43,20 @@ SEPARATORS = (";", "；")
 
 @dataclass(frozen=True)
 class Problem:
-    """One reason a file was refused: the line (1 = header) and the column at fault."""
+    """One reason a file was refused: the line (1 = header), the column at fault, and why —
+    in English (``message``) and as a translatable ``template`` with its ``params``."""
 
     line: int
     field: str
     message: str
+    template: str = ""
+    params: dict[str, object] = dataclasses.field(default_factory=dict, compare=False)
+
+    @classmethod
+    def of(cls, line: int, column: str, template: str, **params: object) -> Problem:
+        """A problem whose reason is ``template`` (marked with N_) filled with ``params``."""
+        message = template % params if params else template
+        return cls(line, column, message, template, params)
 
     def __str__(self) -> str:
         if not self.line:  # a fault of the whole file (size, encoding), not of one line
@@ -109,37 +119,45 @@ def _check_header(line: int, header: list[str]) -> None:
     expected = ",".join(HEADER)
     missing = [name for name in HEADER if name not in found]
     unexpected = [name for name in found if name not in HEADER]
-    details = []
-    if missing:
-        details.append("missing " + ", ".join(missing))
-    if unexpected:
-        details.append("unexpected " + ", ".join(repr(name) for name in unexpected))
-    if not details:
-        details.append("columns in another order: " + ",".join(found))
-    raise CourseFileInvalid(
-        [Problem(line, "header", f"must be exactly {expected} ({'; '.join(details)})")]
-    )
+    params = {
+        "expected": expected,
+        "missing": ", ".join(missing),
+        "unexpected": ", ".join(repr(name) for name in unexpected),
+        "found": ",".join(found),
+    }
+    if missing and unexpected:
+        template = N_(
+            "must be exactly %(expected)s (missing %(missing)s; unexpected %(unexpected)s)"
+        )
+    elif missing:
+        template = N_("must be exactly %(expected)s (missing %(missing)s)")
+    elif unexpected:
+        template = N_("must be exactly %(expected)s (unexpected %(unexpected)s)")
+    else:
+        template = N_("must be exactly %(expected)s (columns in another order: %(found)s)")
+    problem = Problem.of(line, "header", template, **params)
+    raise CourseFileInvalid([problem])
 
 
-def _check_code(code: str, fail: Callable[[str, str], None]) -> None:
+def _check_code(code: str, fail: Callable[..., None]) -> None:
     if not code:
-        fail("code", "required")
+        fail("code", N_("required"))
     elif len(code) > MAX_CODE_LENGTH:
-        fail("code", f"at most {MAX_CODE_LENGTH} characters")
+        fail("code", N_("at most %(n)s characters"), n=MAX_CODE_LENGTH)
     elif any(not ch.isprintable() for ch in code):
-        fail("code", "must not contain control characters")
+        fail("code", N_("must not contain control characters"))
     elif starts_formula(code):
         # The code is an identifier that coverage exports write into spreadsheet cells.
-        fail("code", "must not start with =, +, -, @ (a spreadsheet would run it as a formula)")
+        fail("code", N_("must not start with =, +, -, @ (a spreadsheet would run it as a formula)"))
 
 
-def _check_title(title: str, fail: Callable[[str, str], None]) -> None:
+def _check_title(title: str, fail: Callable[..., None]) -> None:
     if not title:
-        fail("title", "required")
+        fail("title", N_("required"))
     elif len(title) > MAX_TITLE_LENGTH:
-        fail("title", f"at most {MAX_TITLE_LENGTH} characters")
+        fail("title", N_("at most %(n)s characters"), n=MAX_TITLE_LENGTH)
     elif "\x00" in title:  # PostgreSQL text cannot hold it
-        fail("title", "must not contain NUL characters")
+        fail("title", N_("must not contain NUL characters"))
 
 
 class _RowChecker:
@@ -170,8 +188,8 @@ class _RowChecker:
         raw = dict(zip(HEADER, (cell.strip() for cell in cells), strict=True))
         before = len(problems)
 
-        def fail(name: str, message: str) -> None:
-            problems.append(Problem(line, name, message))
+        def fail(column: str, template: str, **params: object) -> None:
+            problems.append(Problem.of(line, column, template, **params))
 
         code = raw["code"]
         _check_code(code, fail)
@@ -191,38 +209,43 @@ class _RowChecker:
             tags=tuple(sorted(tags)),
         )
 
-    def _audience(self, text: str, fail: Callable[[str, str], None]) -> list[str]:
+    def _audience(self, text: str, fail: Callable[..., None]) -> list[str]:
         """The grade keys a cell names (by key or Chinese name), each once."""
         audience: list[str] = []
         for name in _split(text):
             key = self.grades.get(name) or self.grades.get(name.lower())
             if key is None:
-                fail("audience", f"unknown grade {name!r} (use {self.grade_help})")
+                fail(
+                    "audience",
+                    N_("unknown grade %(name)r (use %(grades)s)"),
+                    name=name,
+                    grades=self.grade_help,
+                )
             elif key not in audience:
                 audience.append(key)
         return audience
 
-    def _tags(self, text: str, fail: Callable[[str, str], None]) -> list[str]:
+    def _tags(self, text: str, fail: Callable[..., None]) -> list[str]:
         """The item codes a cell names (any case), each once; at least one is required."""
         tags: list[str] = []
         for name in _split(text):
             code_found = self.items.get(name.upper())
             if code_found is None:
-                fail("tags", f"unknown competency ID {name!r}")
+                fail("tags", N_("unknown competency ID %(name)r"), name=name)
             elif code_found not in tags:
                 tags.append(code_found)
         if not _split(text):
-            fail("tags", "at least one competency ID is required (e.g. DC1-K1;AT4)")
+            fail("tags", N_("at least one competency ID is required (e.g. DC1-K1;AT4)"))
         return tags
 
     @staticmethod
-    def _hours(text: str, fail: Callable[[str, str], None]) -> float | None:
+    def _hours(text: str, fail: Callable[..., None]) -> float | None:
         try:
             hours = float(text) if is_ascii_decimal(text.strip()) else math.nan
         except ValueError:
             hours = math.nan
         if not math.isfinite(hours) or hours <= 0 or hours > MAX_HOURS:
-            fail("hours", f"must be a number > 0 and at most {MAX_HOURS:g}")
+            fail("hours", N_("must be a number > 0 and at most %(max)s"), max=f"{MAX_HOURS:g}")
             return None
         return hours
 
@@ -254,17 +277,13 @@ def read_outside_courses(
     try:
         table = CsvFile(data, headers=(HEADER,), max_bytes=MAX_BYTES, strict=True)
         if table.header is None:
-            raise CourseFileInvalid(
-                [
-                    Problem(
-                        1, "header", f"the file is empty: the first line must be {','.join(HEADER)}"
-                    )
-                ]
-            )
+            empty = N_("the file is empty: the first line must be %(header)s")
+            raise CourseFileInvalid([Problem.of(1, "header", empty, header=",".join(HEADER))])
         _check_header(table.header.line, table.header.cells)
         records = list(table.rows(max_rows=MAX_ROWS))  # every fault of form first
     except CsvFault as fault:
-        raise CourseFileInvalid([Problem(fault.line, fault.field, fault.message)]) from None
+        problem = Problem(fault.line, fault.field, fault.message, fault.template, fault.params)
+        raise CourseFileInvalid([problem]) from None
     checker = _RowChecker(session, framework)
     problems: list[Problem] = []
     rows: list[CourseRow] = []
@@ -276,7 +295,13 @@ def read_outside_courses(
         code = cells[0].strip()
         if code and code in first_line:
             problems.append(
-                Problem(line, "code", f"duplicate code {code!r} (first on line {first_line[code]})")
+                Problem.of(
+                    line,
+                    "code",
+                    N_("duplicate code %(code)r (first on line %(first)s)"),
+                    code=code,
+                    first=first_line[code],
+                )
             )
         elif code:
             first_line[code] = line
@@ -287,7 +312,7 @@ def read_outside_courses(
     if problems:
         raise CourseFileInvalid(problems)
     if not rows:
-        raise CourseFileInvalid([Problem(2, "row", "the file has a header but no courses")])
+        raise CourseFileInvalid([Problem.of(2, "row", N_("the file has a header but no courses"))])
     return rows, table.encoding
 
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
+from plugin.competencies.content import MAX_MARKDOWN_CHARS
+from plugin.core.errors import N_
 from plugin.core.numbers import is_ascii_decimal
 
 INDICATOR_CODE = re.compile(r"^DC[1-9][0-9]*-[KS][1-9][0-9]*$")
@@ -37,6 +39,19 @@ def _text(required: bool = True) -> fields.Nested:
     return fields.Nested(LocalizedText, required=required)
 
 
+class LocalizedKeywords(Schema):
+    """Search words in zh-TW and en: abbreviations and synonyms of an item's name."""
+
+    zh_tw = fields.List(
+        fields.String(validate=validate.Length(min=1, max=40)), data_key="zh-TW", load_default=list
+    )
+    en = fields.List(fields.String(validate=validate.Length(min=1, max=40)), load_default=list)
+
+
+def _keywords() -> fields.Nested:
+    return fields.Nested(LocalizedKeywords, load_default=lambda: {"zh_tw": [], "en": []})
+
+
 class FrameworkHeader(Schema):
     """The ``[framework]`` table."""
 
@@ -52,6 +67,7 @@ class CompetencyEntry(Schema):
     id = fields.String(required=True, validate=validate.Regexp(COMPETENCY_CODE))
     name = _text()
     definition = _text()
+    keywords = _keywords()
 
 
 class IndicatorEntry(Schema):
@@ -62,6 +78,7 @@ class IndicatorEntry(Schema):
     kind = fields.String(required=True, validate=validate.OneOf(("knowledge", "skill")))
     name = _text()
     description = _text()
+    keywords = _keywords()
 
     @validates_schema
     def check_code_matches(self, data: dict[str, Any], **_kwargs: object) -> None:
@@ -80,6 +97,7 @@ class AttitudeEntry(Schema):
     id = fields.String(required=True, validate=validate.Regexp(ATTITUDE_CODE))
     name = _text()
     description = _text()
+    keywords = _keywords()
 
 
 class LevelEntry(Schema):
@@ -203,81 +221,170 @@ class FrameworkFile(Schema):
 
 
 # --- Designer input -------------------------------------------------------------------------
+# Each message is fixed English text marked with N_() for the catalog: the web layer shows it
+# in the page's language after the field's label, so it names no field and no key itself.
+
+
+Messages = dict[str, str | list[Any] | dict[Any, Any]]  # a field's error_messages
+FILL_IN = N_("Fill this in.")
+NOT_TEXT = N_("Must be text.")
+NOT_A_NUMBER = N_("Enter a number.")
+NOT_YES_NO = N_("Must be ticked or not.")
+TOO_LONG = {
+    200: N_("At most 200 characters."),
+    500: N_("At most 500 characters."),
+    1000: N_("At most 1,000 characters."),
+    2000: N_("At most 2,000 characters."),
+    MAX_MARKDOWN_CHARS: N_("At most 50,000 characters."),
+}
+TEXT_MESSAGES: Messages = {"required": FILL_IN, "null": FILL_IN, "invalid": NOT_TEXT}
+NUMBER_MESSAGES: Messages = {
+    "required": FILL_IN,
+    "null": FILL_IN,
+    "invalid": NOT_A_NUMBER,
+    "too_large": NOT_A_NUMBER,
+    "special": NOT_A_NUMBER,
+}
+YES_NO_MESSAGES: Messages = {"required": FILL_IN, "null": FILL_IN, "invalid": NOT_YES_NO}
+
+
+def _text_input(max_length: int, *, required: bool = False) -> fields.String:
+    """A designer's text of at most ``max_length`` characters (non-empty when ``required``)."""
+    checks = [validate.Length(max=max_length, error=TOO_LONG[max_length])]
+    if required:
+        return fields.String(
+            required=True,
+            error_messages=TEXT_MESSAGES,
+            validate=[validate.Length(min=1, error=FILL_IN), *checks],
+        )
+    return fields.String(load_default="", error_messages=TEXT_MESSAGES, validate=checks)
 
 
 def _http_url(value: str) -> None:
     """An empty string or an absolute http(s) URL."""
     if value and not re.match(r"^https?://[^\s/$.?#][^\s]*$", value, re.IGNORECASE):
-        raise ValidationError("must be an http(s) URL")
+        raise ValidationError(N_("Enter an address that starts with https:// or http://."))
 
 
 class ChoiceInput(Schema):
     """One answer choice of a knowledge-check item."""
 
-    key = fields.String(required=True, validate=validate.Regexp(r"^[a-z0-9_]{1,20}$"))
-    text_zh = fields.String(required=True, validate=validate.Length(min=1, max=500))
-    text_en = fields.String(required=True, validate=validate.Length(min=1, max=500))
-    correct = fields.Boolean(required=True)
-    feedback_zh = fields.String(load_default="", validate=validate.Length(max=1000))
-    feedback_en = fields.String(load_default="", validate=validate.Length(max=1000))
+    key = fields.String(
+        required=True,
+        error_messages=TEXT_MESSAGES,
+        validate=validate.Regexp(
+            r"^[a-z0-9_]{1,20}$", error=N_("Not an answer key: a–z, 0–9 or _, at most 20.")
+        ),
+    )
+    text_zh = _text_input(500, required=True)
+    text_en = _text_input(500, required=True)
+    correct = fields.Boolean(required=True, error_messages=YES_NO_MESSAGES)
+    feedback_zh = _text_input(1000)
+    feedback_en = _text_input(1000)
 
 
 class CheckItemInput(Schema):
     """One multiple-choice item; ``multiple`` allows more than one correct choice."""
 
-    prompt_zh = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    prompt_en = fields.String(required=True, validate=validate.Length(min=1, max=2000))
-    multiple = fields.Boolean(load_default=False)
+    prompt_zh = _text_input(2000, required=True)
+    prompt_en = _text_input(2000, required=True)
+    multiple = fields.Boolean(load_default=False, error_messages=YES_NO_MESSAGES)
     choices = fields.List(
-        fields.Nested(ChoiceInput), required=True, validate=validate.Length(min=2, max=10)
+        fields.Nested(ChoiceInput),
+        required=True,
+        error_messages={"required": N_("Give from 2 to 10 answers.")},
+        validate=validate.Length(min=2, max=10, error=N_("Give from 2 to 10 answers.")),
     )
 
     @validates_schema
     def check_correct_choices(self, data: dict[str, Any], **_kwargs: object) -> None:
         """At least one correct choice; exactly one unless ``multiple``; unique keys."""
+        if "choices" not in data:
+            return  # refused above
         keys = [choice["key"] for choice in data["choices"]]
         if len(set(keys)) != len(keys):
-            raise ValidationError("choice keys must be unique", "choices")
+            raise ValidationError(N_("Each answer needs a key of its own."), "choices")
         correct = sum(1 for choice in data["choices"] if choice["correct"])
         if correct == 0:
-            raise ValidationError("mark at least one choice correct", "choices")
-        if correct > 1 and not data["multiple"]:
-            raise ValidationError("several correct choices need multiple = true", "choices")
+            raise ValidationError(N_("Mark at least one answer correct."), "choices")
+        if correct > 1 and not data.get("multiple"):
+            raise ValidationError(
+                N_("Several answers are marked correct: tick “More than one answer is correct”."),
+                "choices",
+            )
 
 
 class ModuleInput(Schema):
     """A module as a designer writes it."""
 
-    title_zh = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    title_en = fields.String(required=True, validate=validate.Length(min=1, max=200))
-    description_zh = fields.String(load_default="", validate=validate.Length(max=2000))
-    description_en = fields.String(load_default="", validate=validate.Length(max=2000))
-    hours = AsciiFloat(required=True, validate=validate.Range(min=0, max=100, min_inclusive=False))
-    content_markdown_zh = fields.String(load_default="")
-    content_markdown_en = fields.String(load_default="")
-    external_url = fields.String(load_default="", validate=[validate.Length(max=1000), _http_url])
+    title_zh = _text_input(200, required=True)
+    title_en = _text_input(200, required=True)
+    description_zh = _text_input(2000)
+    description_en = _text_input(2000)
+    hours = AsciiFloat(
+        required=True,
+        error_messages=NUMBER_MESSAGES,
+        validate=validate.Range(
+            min=0,
+            max=100,
+            min_inclusive=False,
+            error=N_("Enter a number more than 0 and at most 100."),
+        ),
+    )
+    content_markdown_zh = _text_input(MAX_MARKDOWN_CHARS)
+    content_markdown_en = _text_input(MAX_MARKDOWN_CHARS)
+    external_url = fields.String(
+        load_default="",
+        error_messages=TEXT_MESSAGES,
+        validate=[validate.Length(max=1000, error=TOO_LONG[1000]), _http_url],
+    )
     external_display = fields.String(
-        load_default="window", validate=validate.OneOf(("window", "embed"))
+        load_default="window",
+        error_messages=TEXT_MESSAGES,
+        validate=validate.OneOf(("window", "embed"), error=N_("Choose one of the options.")),
     )
     mastery_score = AsciiFloat(
-        load_default=None, allow_none=True, validate=validate.Range(min=0, max=1)
+        load_default=None,
+        allow_none=True,
+        error_messages=NUMBER_MESSAGES,
+        validate=validate.Range(min=0, max=1, error=N_("Enter a number from 0 to 1.")),
     )
     check_items = fields.List(
-        fields.Nested(CheckItemInput), load_default=list, validate=validate.Length(max=50)
+        fields.Nested(CheckItemInput),
+        load_default=list,
+        validate=validate.Length(max=50, error=N_("At most 50 questions.")),
     )
 
     @validates_schema
     def check_mastery_needs_items(self, data: dict[str, Any], **_kwargs: object) -> None:
         """A mastery score only means something with a knowledge check."""
         if data.get("mastery_score") is not None and not data.get("check_items"):
-            raise ValidationError("a mastery score needs knowledge-check items", "mastery_score")
+            raise ValidationError(
+                N_("A mastery score needs knowledge-check questions: add one, or leave it blank."),
+                "mastery_score",
+            )
 
 
 class TagInput(Schema):
     """One competency tag: item ID, target level on the report scale, weight."""
 
-    item = fields.String(required=True, validate=validate.Length(min=1, max=40))
-    level = fields.Integer(required=True, strict=True)
+    item = fields.String(
+        required=True,
+        error_messages=TEXT_MESSAGES,
+        validate=validate.Length(min=1, max=40, error=N_("Not a competency ID.")),
+    )
+    level = fields.Integer(
+        required=True,
+        strict=True,
+        error_messages={"required": FILL_IN, "null": FILL_IN, "invalid": N_("Choose a level.")},
+    )
     weight = AsciiFloat(
-        load_default=1.0, validate=validate.Range(min=0, max=10, min_inclusive=False)
+        load_default=1.0,
+        error_messages=NUMBER_MESSAGES,
+        validate=validate.Range(
+            min=0,
+            max=10,
+            min_inclusive=False,
+            error=N_("Enter a weight more than 0 and at most 10."),
+        ),
     )

@@ -17,6 +17,8 @@ import io
 from collections.abc import Collection, Iterator
 from dataclasses import dataclass
 
+from plugin.core.errors import N_
+
 MEGABYTE = 1024 * 1024
 # Faults of a whole line (or file) rather than of one of its cells.
 WHOLE_LINE = ("file", "row")
@@ -32,13 +34,21 @@ DELIMITERS = (",", ";", "\t")
 
 
 class CsvFault(Exception):
-    """The file's form is wrong: the line (0 = the whole file), the field, and why."""
+    """The file's form is wrong: the line (0 = the whole file), the field, and why.
 
-    def __init__(self, line: int, field: str, message: str) -> None:
-        super().__init__(message)
+    ``template`` is the reason as a translatable message (``%(name)s`` placeholders) and
+    ``params`` fill it; ``message`` is it filled in, in English.
+    """
+
+    def __init__(
+        self, line: int, field: str, template: str, params: dict[str, object] | None = None
+    ) -> None:
+        self.template = template
+        self.params = params or {}
+        self.message = template % self.params if params else template
+        super().__init__(self.message)
         self.line = line
         self.field = field
-        self.message = message
 
     def __str__(self) -> str:
         if not self.line:
@@ -60,7 +70,7 @@ def decode_csv(data: bytes, max_bytes: int | None = None) -> tuple[str, str]:
     """The file's text and the encoding it was read in (:data:`UTF8` or :data:`BIG5`); a file
     over ``max_bytes`` or in neither encoding is a :class:`CsvFault`."""
     if max_bytes is not None and len(data) > max_bytes:
-        raise CsvFault(0, "file", f"larger than {max_bytes // MEGABYTE} MB")
+        raise CsvFault(0, "file", N_("larger than %(n)s MB"), {"n": max_bytes // MEGABYTE})
     bom = data.startswith(UTF8_BOM)
     try:
         return data[len(UTF8_BOM) if bom else 0 :].decode("utf-8"), UTF8
@@ -73,7 +83,7 @@ def decode_csv(data: bytes, max_bytes: int | None = None) -> tuple[str, str]:
         except UnicodeDecodeError:
             pass
     tried = " or ".join(name for name, _codec in ENCODINGS)
-    raise CsvFault(line, "file", f"not {tried} text (save it as CSV UTF-8)")
+    raise CsvFault(line, "file", N_("not %(tried)s text (save it as CSV UTF-8)"), {"tried": tried})
 
 
 def csv_records(text: str, *, strict: bool = False, delimiter: str = ",") -> Iterator[CsvRecord]:
@@ -143,12 +153,12 @@ class CsvFile:
         width = len(self.columns)
         for count, record in enumerate(self._records, start=1):
             if max_rows is not None and count > max_rows:
-                raise CsvFault(record.line, "file", f"more than {max_rows} rows")
+                raise CsvFault(record.line, "file", N_("more than %(n)s rows"), {"n": max_rows})
             if len(record.cells) != width:
                 raise CsvFault(
                     record.line,
                     "row",
-                    f"expected {width} fields ({','.join(self.columns)}), "
-                    f"found {len(record.cells)}",
+                    N_("expected %(width)s fields (%(columns)s), found %(found)s"),
+                    {"width": width, "columns": ",".join(self.columns), "found": len(record.cells)},
                 )
             yield record

@@ -3,6 +3,12 @@
 from __future__ import annotations
 
 
+def N_(text: str) -> str:
+    """Mark ``text`` for the translation catalog; return it unchanged. The domain packages
+    write fixed English messages and the web layer shows them in the page's language."""
+    return text
+
+
 class PluginError(Exception):
     """Base of every error the tool raises on purpose.
 
@@ -35,10 +41,25 @@ class ConfigError(PluginError):
 
 
 class InvalidInput(PluginError):
-    """Input from a user, file or peer was refused."""
+    """Input from a user, file or peer was refused.
+
+    ``faults`` lists every fault found as (field path, message), so that a form can mark all
+    of them at once; a refusal with one fault lists that one.
+    """
 
     code = "invalid_input"
     status = 400
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        field: str | None = None,
+        code: str | None = None,
+        faults: list[tuple[str, str]] | None = None,
+    ):
+        super().__init__(message, field=field, code=code)
+        self.faults = faults if faults else [(field or "", message)]
 
 
 class NotFound(PluginError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Blueprint, Response, render_template, request
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
 
@@ -51,6 +52,16 @@ def _framework(session: Session) -> Framework:
     return framework
 
 
+def problem_text(problem: Problem) -> tuple[str, str]:
+    """A refused file's problem in the page's language, and ``en`` when it stayed English
+    (a reason the catalog does not know, e.g. the csv module's own)."""
+    # The catalog's message with the problem's values: those (a column, a cell) are the
+    # file's own text and stay as written.
+    text = _(problem.template, **problem.params) if problem.template else problem.message
+    english = str(get_locale()).startswith("zh") and text == problem.message and text.isascii()
+    return text, "en" if english else ""
+
+
 def _page(
     report: CoverageReport,
     *,
@@ -70,6 +81,7 @@ def _page(
         max_rows=MAX_ROWS,
         max_hours=f"{MAX_HOURS:g}",
         fmt_hours=format_hours,
+        problem_text=problem_text,
     )
     return html, status
 

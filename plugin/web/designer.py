@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response  # redirect()'s declared type
 
 from plugin import app_state
-from plugin.competencies.content import MAX_MARKDOWN_CHARS, render_markdown
+from plugin.competencies.content import MAX_MARKDOWN_CHARS
 from plugin.competencies.framework import get_framework, group_items
 from plugin.competencies.models import Framework, Item, Level, Module, ModuleTag, Scale
 from plugin.competencies.modules import (
+    MARKDOWN_FIELDS,
     bulk_tag,
-    check_content,
     create_module,
     load_input,
     modules_by_key,
@@ -33,9 +33,8 @@ from plugin.competencies.modules import (
     similar_module_tags,
     update_module,
 )
-from plugin.competencies.schemas import TagInput
+from plugin.competencies.schemas import ModuleInput
 from plugin.core.errors import Forbidden, InvalidInput, NotFound
-from plugin.core.numbers import is_ascii_int
 from plugin.lti.claims import ADMINISTRATOR, DEEP_LINKING_REQUEST, DESIGNER
 from plugin.lti.models import Launch
 from plugin.organisations.audience import Audience
@@ -44,15 +43,20 @@ from plugin.web.lti import current_launch, launch_url_for
 from plugin.web.module_form import (
     MAX_CHOICE_SLOTS,
     ChoiceSlot,
+    FieldError,
     ModuleForm,
     blank_form,
     bounded,
-    error_anchor,
+    by_anchor,
+    content_preview,
+    field_errors,
     form_from_module,
     form_from_request,
     module_data,
     padded,
+    removal_text,
 )
+from plugin.web.tag_form import name_tag_error, tag_input
 
 blueprint = Blueprint("designer", __name__, url_prefix="/designer")
 
@@ -148,24 +152,28 @@ def _editor(
     form: ModuleForm,
     module: Module | None,
     *,
-    error: InvalidInput | None = None,
-    anchor: str = "",
-    preview: dict[str, str] | None = None,
+    errors: list[FieldError] | None = None,
+    preview: bool = False,
     saved: bool = False,
 ) -> str:
     launch = current_launch()
-    if preview is None and module is not None and error is None:
-        preview = {"zh": module.content_html_zh, "en": module.content_html_en}
-    if preview is not None and not any(preview.values()):
-        preview = None  # nothing to show in either language
+    errors = errors or []
+    # The stored module's content, or what was sent for a preview: rendered, cleaned, and
+    # what the cleaning removed, so that the designer sees what learners will get.
+    cleaned = None
+    if preview or (module is not None and not errors):
+        cleaned = content_preview(form.values)
+        if not any(content.html or content.removed for content in cleaned.values()):
+            cleaned = None  # nothing to show in either language
     return _page(
         "designer/module_form.html",
         active="new" if module is None else "",
         form=form,
         module=module,
-        error=error,
-        anchor=anchor,
-        preview=preview,
+        errors=errors,
+        field_errors=by_anchor(errors),
+        preview=cleaned,
+        removal_text=removal_text,
         saved=saved,
         return_to=RETURN_TO_PICKER if picker_return(launch) else "",
         max_markdown=MAX_MARKDOWN_CHARS,
@@ -181,7 +189,7 @@ def new_module() -> str:
 
 @blueprint.post("/modules/new")
 def save_new_module() -> Response | tuple[str, int] | str:
-    """Create the module, or show the form again with the refused field marked."""
+    """Create the module, or show the form again with every refused field marked."""
     return _save(None)
 
 
@@ -194,7 +202,7 @@ def edit_module(key: str) -> str:
 
 @blueprint.post("/modules/<key>/edit")
 def save_module(key: str) -> Response | tuple[str, int] | str:
-    """Save the module, or show the form again with the refused field marked."""
+    """Save the module, or show the form again with every refused field marked."""
     return _save(editable_module(app_state.session(), key, audience()))
 
 
@@ -212,14 +220,12 @@ def _save(module: Module | None) -> Response | tuple[str, int] | str:
         return _editor(padded(form), module)
     if action == "preview":
         try:
-            check_content(form.values)
+            load_input(
+                ModuleInput(only=MARKDOWN_FIELDS), {n: form.values[n] for n in MARKDOWN_FIELDS}
+            )
         except InvalidInput as exc:
-            return _editor(padded(form), module, error=exc, anchor=exc.field or ""), 400
-        preview = {
-            "zh": render_markdown(form.values["content_markdown_zh"]),
-            "en": render_markdown(form.values["content_markdown_en"]),
-        }
-        return _editor(padded(form), module, preview=preview)
+            return _editor(padded(form), module, errors=field_errors(exc, [])), 400
+        return _editor(padded(form), module, preview=True)
     data, slots = module_data(form)
     try:
         if module is None:
@@ -235,11 +241,12 @@ def _save(module: Module | None) -> Response | tuple[str, int] | str:
             saved = update_module(session, module, data)
     except InvalidInput as exc:
         session.rollback()  # before the editor reads the module again: nothing half-saved
-        return _editor(padded(form), module, error=exc, anchor=error_anchor(exc.field, slots)), 400
+        return _editor(padded(form), module, errors=field_errors(exc, slots)), 400
     if picker_return(launch):
         return redirect(launch_url_for("lti_pages.deep_link", selected=saved.key), code=303)
-    if module is None:
+    if module is None and not any(c.removed for c in content_preview(form.values).values()):
         return redirect(launch_url_for("designer.tags", key=saved.key, created=1), code=303)
+    # Saved, and cleaning removed something: the editor shows what, beside the preview.
     return redirect(launch_url_for("designer.edit_module", key=saved.key, saved=1), code=303)
 
 
@@ -261,37 +268,6 @@ def _rows_of(module: Module) -> list[TagRow]:
         TagRow(code=tag.item.code, level=str(tag.level), weight=f"{tag.weight:g}", item=tag.item)
         for tag in module.active_tags
     ]
-
-
-def tag_input(code: str, level: str, weight: str = "") -> dict[str, Any]:
-    """A TagInput mapping from form strings; errors name the item ID and its field."""
-    code = code.strip()
-    if not is_ascii_int(level.strip(), signed=True):
-        raise InvalidInput(
-            f"{code}: level {level.strip()!r} is not a level number", field=f"{code}.level"
-        )
-    number = int(level.strip())
-    raw: dict[str, Any] = {"item": code, "level": number}
-    if weight.strip():
-        raw["weight"] = weight.strip()
-    try:
-        load_input(TagInput(), raw)
-    except InvalidInput as exc:
-        raise InvalidInput(f"{code}: {exc.message}", field=f"{code}.{exc.field}") from None
-    return raw
-
-
-def _name_tag_error(exc: InvalidInput, raw_tags: list[dict[str, Any]]) -> InvalidInput:
-    """``tags[2].level: …`` from the service, told with the item ID the designer sees."""
-    where = (exc.field or "").removeprefix("tags[")
-    index = where.split("]")[0]
-    if not is_ascii_int(index) or int(index) >= len(raw_tags):
-        return exc
-    code = raw_tags[int(index)]["item"]
-    rest = where.split("]", 1)[1].lstrip(".") or "item"
-    text = exc.message.split(": ", 1)[1] if exc.message.startswith("tags[") else exc.message
-    message = text if code in text else f"{code}: {text}"
-    return InvalidInput(message, field=f"{code}.{rest}")
 
 
 def _usual_levels(session: Session, item_ids: list[int]) -> dict[int, int]:
@@ -397,7 +373,7 @@ def save_tags(key: str) -> Response | tuple[str, int]:
             for row in shown:
                 row.item = items.get(row.code)
         return _tag_page(
-            session, module, framework, rows=shown, error=_name_tag_error(exc, raw_tags), status=400
+            session, module, framework, rows=shown, error=name_tag_error(exc, raw_tags), status=400
         )
     query = form.get("q", "").strip()
     extra: dict[str, Any] = {"q": query} if query else {}
@@ -476,7 +452,7 @@ def save_bulk() -> Response | tuple[str, int]:
         changed = bulk_tag(session, [modules[key] for key in keys], require_framework(session), raw)
     except InvalidInput as exc:
         session.rollback()  # before the page reads the modules again: none half-tagged
-        error = _name_tag_error(exc, [{"item": tag["item"]}])
+        error = name_tag_error(exc, [{"item": tag["item"]}])
         return _bulk_page(session, chosen=keys, tag=tag, error=error, status=400)
     target = launch_url_for(
         "designer.bulk",

@@ -1,6 +1,7 @@
 """The module editor's form: slots for knowledge-check items and their choices, filled from
-a module or from a sent form, and turned into the data ``ModuleInput`` loads. No request
-state: the view passes the form it received."""
+a module or from a sent form, and turned into the data ``ModuleInput`` loads; its refusals told
+by field label in the page's language, and its content's cleaned preview. No request state:
+the view passes the form it received."""
 
 from __future__ import annotations
 
@@ -8,10 +9,14 @@ import string
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 
+from plugin.competencies.content import CleanContent, Removal, clean_markdown
 from plugin.competencies.models import Module
 from plugin.competencies.modules import MARKDOWN_FIELDS
+from plugin.core.errors import InvalidInput
 from plugin.core.numbers import is_ascii_int
 
 MAX_ITEM_SLOTS = 50  # ModuleInput allows at most 50 knowledge-check items
@@ -230,3 +235,108 @@ def error_anchor(field_path: str | None, slots: list[tuple[int, list[int]]]) -> 
     if len(parts) < 5 or parts[4] == "key":
         return choice
     return f"{choice}-{parts[4]}"
+
+
+# The labels the editor shows (templates/designer/module_form.html), by ModuleInput field.
+def _labels() -> dict[str, str]:
+    return {
+        "title_zh": _("Title (Chinese)"),
+        "title_en": _("Title (English)"),
+        "description_zh": _("Description (Chinese)"),
+        "description_en": _("Description (English)"),
+        "hours": _("Expected hours"),
+        "content_markdown_zh": _("Content (Chinese, Markdown)"),
+        "content_markdown_en": _("Content (English, Markdown)"),
+        "external_url": _("External resource (URL)"),
+        "external_display": _("Show the external resource"),
+        "mastery_score": _("Mastery score"),
+        "check_items": _("Knowledge check"),
+        "prompt_zh": _("Question (Chinese)"),
+        "prompt_en": _("Question (English)"),
+        "multiple": _("More than one answer is correct"),
+        "choices": _("Answers"),
+        "text_zh": _("Answer (Chinese)"),
+        "text_en": _("Answer (English)"),
+        "correct": _("Correct answer"),
+        "feedback_zh": _("Feedback (Chinese)"),
+        "feedback_en": _("Feedback (English)"),
+    }
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One refusal as the editor shows it: the control it marks, the field's label, the
+    message in the page's language, and ``lang`` when the message is in the other language."""
+
+    anchor: str
+    label: str
+    message: str
+    lang: str = ""
+
+
+def fault_label(field_path: str, slots: list[tuple[int, list[int]]]) -> str:
+    """The label the designer sees for a ModuleInput field path (``check_items.0.choices.1.
+    text_zh`` → "Question 1 · Answer 2 · Answer (Chinese)", counting the form's slots)."""
+    labels = _labels()
+    parts = field_path.split(".") if field_path else []
+    if not parts:
+        return ""
+    if parts[0] != "check_items" or len(parts) < 2 or not is_ascii_int(parts[1]):
+        return labels.get(parts[0], parts[0])
+    if int(parts[1]) >= len(slots):
+        return labels["check_items"]
+    slot, choice_slots = slots[int(parts[1])]
+    said = [_("Question %(n)s", n=slot + 1)]
+    rest = parts[2:]
+    if rest[:1] == ["choices"] and len(rest) >= 2 and is_ascii_int(rest[1]):
+        if int(rest[1]) < len(choice_slots):
+            said.append(_("Answer %(n)s", n=choice_slots[int(rest[1])] + 1))
+            rest = rest[2:]
+        else:
+            rest = rest[:1]
+    if rest and rest[0] != "key":
+        said.append(labels.get(rest[0], rest[0]))
+    return " · ".join(said)
+
+
+def field_errors(exc: InvalidInput, slots: list[tuple[int, list[int]]]) -> list[FieldError]:
+    """Every fault of a refused module, by label, in the page's language."""
+    chinese_page = str(get_locale()).startswith("zh")
+    found = []
+    for path, message in exc.faults:
+        shown = _(message)
+        # A message the catalog does not know stays English: say so to screen readers.
+        lang = "en" if chinese_page and shown == message and message.isascii() else ""
+        found.append(FieldError(error_anchor(path, slots), fault_label(path, slots), shown, lang))
+    return found
+
+
+def by_anchor(errors: list[FieldError]) -> dict[str, list[FieldError]]:
+    """The errors grouped by the control they mark."""
+    grouped: dict[str, list[FieldError]] = {}
+    for error in errors:
+        grouped.setdefault(error.anchor, []).append(error)
+    return grouped
+
+
+def removal_text(removal: Removal) -> str:
+    """What cleaning removed, told in the page's language."""
+    if removal.kind == "element":
+        text = _("the <%(element)s> element", element=removal.name)
+    elif removal.kind == "attribute":
+        text = _(
+            "the %(attribute)s attribute of <%(element)s>",
+            attribute=removal.name,
+            element=removal.element,
+        )
+    else:
+        text = _("the address %(address)s", address=removal.name)
+    return text if removal.count == 1 else f"{text} ×{removal.count}"
+
+
+def content_preview(values: dict[str, str]) -> dict[str, CleanContent]:
+    """Each language's content, rendered and cleaned, with what cleaning removed."""
+    return {
+        "zh": clean_markdown(values["content_markdown_zh"]),
+        "en": clean_markdown(values["content_markdown_en"]),
+    }

@@ -145,3 +145,31 @@ def test_the_content_security_policy_holds_while_axe_runs(
         assert any("script-src 'self'" in r for r in reports), reports
     finally:
         tab.close()
+
+
+def test_the_module_form_with_its_errors_and_a_cleaned_preview_has_no_axe_violations(
+    page: Page, live_tool: LiveTool
+) -> None:
+    page.goto(live_tool.sandbox("designer"))
+    page.locator(LEARNER_LINK).click()
+    frame = page.frame(name="tool-frame")
+    assert frame is not None
+    frame.wait_for_url(lambda url: "lt=" in url, timeout=STEP_MS)
+    token = token_in_frame(page)
+    frame.goto(f"{live_tool.tool_url}/designer/modules/new?lt={token}")
+    frame.locator("#content_markdown_zh").fill(
+        "Hi <script>alert(1)</script> [x](javascript:alert(1)) <img src=x onerror=alert(1)>"
+    )
+    frame.locator('button[value="preview"]').first.click()
+    expect(frame.locator("#removed-zh li")).to_have_count(3, timeout=STEP_MS)
+    assert_no_axe_violations(page, live_tool.tool_url, "designer-module-preview-cleaned")
+
+    # Let the server judge the form (the browser's own checks would stop it first).
+    frame.evaluate("document.querySelector('form.module-form').noValidate = true")
+    frame.locator("#external_url").fill("ftp://files.example")
+    frame.locator("#item-0-prompt_zh").fill("題目")
+    frame.locator('button[value="save"]').last.click()
+    expect(frame.locator("#error-summary")).to_be_visible(timeout=STEP_MS)
+    # Every refused field at once: the empty titles and hours, the URL, the question's pair.
+    assert frame.locator("#error-summary li").count() >= 5
+    assert_no_axe_violations(page, live_tool.tool_url, "designer-module-form-refused")

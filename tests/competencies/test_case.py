@@ -56,6 +56,8 @@ def _items(session: Session) -> list[tuple[Any, ...]]:
             item.name_en,
             item.description_zh,
             item.description_en,
+            item.keywords_zh,
+            item.keywords_en,
         )
         for item in rows
     ]
@@ -119,6 +121,35 @@ def test_export_import_into_an_empty_database_and_export_again_is_identical(
         report = import_case(session, package)
         assert report.created == 0 and report.updated == 41
         assert _items(session) == imported_items
+
+
+def test_search_keywords_travel_as_concept_keywords_and_survive_the_round_trip(
+    app: Flask, blank_app: Flask
+) -> None:
+    package = _export(app)
+    by_code = {entry["humanCodingScheme"]: entry for entry in package["CFItems"]}
+    privacy = by_code["DC4-K1"]
+    assert privacy["conceptKeywords"][:2] == ["個資", "個人資料保護"]
+    assert privacy["extensions"][EXTENSION_KEY]["keywordsEn"][0] == "personal data protection"
+    assert "conceptKeywords" not in by_code["AT1"]  # no keywords, no empty field
+    with blank_app.extensions["plugin.db"].session_scope() as session:
+        import_case(session, package)
+        item = session.scalars(select(Item).where(Item.code == "DC4-K1")).one()
+        assert item.keywords_zh.split("\n")[:2] == ["個資", "個人資料保護"]
+
+
+@pytest.mark.parametrize("keywords", ["個資", ["個資", 3], ["", "資安"], ["a\nb"]])
+def test_concept_keywords_that_are_not_one_line_strings_are_refused_naming_the_item(
+    app: Flask, blank_app: Flask, keywords: Any
+) -> None:
+    package = _export(app)
+    package["CFItems"][5]["conceptKeywords"] = keywords
+    with blank_app.extensions["plugin.db"].session_scope() as session:
+        with pytest.raises(InvalidInput) as caught:
+            import_case(session, package)
+        assert caught.value.field is not None
+        assert caught.value.field.startswith("CFItems[5].conceptKeywords")
+        assert get_framework(session) is None  # nothing half-imported
 
 
 def test_a_foreign_case_framework_loads_by_coding_scheme_and_is_child_of(

@@ -104,6 +104,8 @@ def _texts(node: Any, path: str = "") -> list[tuple[str, Any]]:
         if "zh-TW" in node or "en" in node:
             return [(path, node)]
         for key, value in node.items():
+            if key == "keywords":
+                continue  # lists of search words, not texts (test_keywords_…)
             found += _texts(value, f"{path}.{key}" if path else key)
     elif isinstance(node, list):
         for index, value in enumerate(node):
@@ -297,6 +299,21 @@ def test_english_texts_contain_no_han_characters_except_rank_names(data: dict[st
     for path, text in _texts(data):
         han = {ch for ch in text["en"] if "\u4e00" <= ch <= "\u9fff"}
         assert han <= allowed, f"{path}: {''.join(sorted(han))}"
+
+
+def test_keywords_are_distinct_one_line_words_in_their_language(data: dict[str, Any]) -> None:
+    entries = data["competencies"] + data["indicators"] + data["attitudes"]
+    with_keywords = [entry for entry in entries if "keywords" in entry]
+    assert len(with_keywords) >= 30  # every competency and indicator
+    for entry in with_keywords:
+        words = entry["keywords"]
+        assert set(words) <= {"zh-TW", "en"}, entry["id"]
+        for language, listed in words.items():
+            assert listed and len(set(listed)) == len(listed), (entry["id"], language)
+            for word in listed:
+                assert word == word.strip() and 0 < len(word) <= 40 and "\n" not in word
+                if language == "en":
+                    assert not any("\u4e00" <= ch <= "\u9fff" for ch in word), word
 
 
 # --- against the report --------------------------------------------------------------------

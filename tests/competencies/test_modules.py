@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from plugin.competencies.content import MAX_MARKDOWN_CHARS, render_markdown
+from plugin.competencies.content import MAX_MARKDOWN_CHARS, Removal, clean_markdown, render_markdown
 from plugin.competencies.framework import load_framework
 from plugin.competencies.models import Module, ModuleTag
 from plugin.competencies.modules import (
@@ -68,32 +68,103 @@ def test_created_module_gets_a_stable_iri_and_sanitised_html_per_language(
     ]
 
 
-@pytest.mark.parametrize(
-    "markdown",
-    [
-        "<script>alert(1)</script>",
-        "[click](javascript:alert(1))",
-        '<img src=x onerror="alert(1)">',
-        "<IFRAME src=https://evil.example>",
-    ],
-)
+HOSTILE_MARKDOWN = [
+    "<script>alert(1)</script>",
+    "[click](javascript:alert(1))",
+    "[click](JaVaScRiPt:alert(1))",
+    '<a href="&#106;avascript:alert(1)">click</a>',
+    '<img src=x onerror="alert(1)">',
+    "![pic](data:image/png;base64,iVBORw0KGgo=)",
+    '<svg onload="alert(1)"><circle r="1"/></svg>',
+    "<IFRAME src=https://evil.example></IFRAME>",
+    '<style>body { display: none }</style><p style="color: red">x</p>',
+    '<object data="https://evil.example/x.swf"></object>',
+    '<form action="https://evil.example"><input name="q"></form>',
+]
+
+
+@pytest.mark.parametrize("markdown", HOSTILE_MARKDOWN)
 @pytest.mark.parametrize("field", ["content_markdown_zh", "content_markdown_en"])
-def test_markdown_with_script_is_refused_naming_the_field(
+def test_hostile_markdown_is_saved_cleaned_of_everything_that_could_run(
     session: Session, framework: Any, markdown: str, field: str
 ) -> None:
-    with pytest.raises(InvalidInput) as caught:
-        create_module(session, module_input(**{field: markdown}), framework, IRI_BASE)
-    assert caught.value.field == field
-    assert field in caught.value.message
-    assert session.scalars(select(Module).where(Module.origin == "designer")).all() == []
+    module = create_module(session, module_input(**{field: markdown}), framework, IRI_BASE)
+    html = module.content_html_zh if field.endswith("_zh") else module.content_html_en
+    lowered = html.lower()
+    for forbidden in ("<script", "javascript:", "onerror", "onload", "data:", "<svg", "<iframe",
+                      "<style", "style=", "<object", "<form", "<input"):  # fmt: skip
+        assert forbidden not in lowered, (forbidden, html)
+    assert getattr(module, field) == markdown  # the designer's text is kept as written
+    assert clean_markdown(markdown).removed  # and the editor can say what went
+
+
+@pytest.mark.parametrize(
+    ("markdown", "removed"),
+    [
+        ("Hi <script>alert(1)</script>", [Removal("element", "script")]),
+        ('<img src="https://gov.tw/a.png" onerror="x()">',
+         [Removal("attribute", "onerror", element="img")]),
+        ("[a](javascript:x()) [b](javascript:x())",
+         [Removal("address", "javascript:x()", element="a", count=2)]),
+        ('<svg onload="x()"><a href="javascript:y">z</a></svg>', [Removal("element", "svg")]),
+        ("<iframe src=https://evil.example></iframe>", [Removal("element", "iframe")]),
+        ("```html\n<script>x()</script>\n```", []),
+        ("`onerror=` and javascript: in prose", []),
+    ],
+)  # fmt: skip
+def test_cleaning_says_exactly_what_it_removed(markdown: str, removed: list[Removal]) -> None:
+    assert clean_markdown(markdown).removed == removed
+
+
+def test_an_image_without_alt_text_gets_an_empty_one_and_keeps_a_given_one() -> None:
+    assert (
+        render_markdown('<img src="https://gov.tw/a.png">')
+        == '<img alt="" src="https://gov.tw/a.png">'
+    )
+    assert render_markdown("![地圖](https://gov.tw/a.png)") == (
+        '<p><img src="https://gov.tw/a.png" alt="地圖"></p>\n'
+    )
+
+
+def test_prose_that_mentions_javascript_urls_is_kept_as_text(
+    session: Session, framework: Any
+) -> None:
+    prose = "Never paste javascript:alert(1) into the address bar; onerror= runs script."
+    module = create_module(session, module_input(content_markdown_en=prose), framework, IRI_BASE)
+    assert module.content_html_en == f"<p>{prose}</p>\n"
+    assert clean_markdown(prose).removed == []
+
+
+def test_code_samples_of_hostile_html_stay_code(session: Session, framework: Any) -> None:
+    sample = "```html\n<img src=x onerror=alert(1)>\n```"
+    module = create_module(session, module_input(content_markdown_en=sample), framework, IRI_BASE)
+    assert module.content_html_en == (
+        '<pre><code class="language-html">&lt;img src=x onerror=alert(1)&gt;\n</code></pre>\n'
+    )
 
 
 @pytest.mark.parametrize("field", ["content_markdown_zh", "content_markdown_en"])
 def test_oversized_markdown_is_refused(session: Session, framework: Any, field: str) -> None:
     text = "字" * (MAX_MARKDOWN_CHARS + 1)
-    with pytest.raises(InvalidInput, match=f"{field} is 50001 characters") as caught:
+    with pytest.raises(InvalidInput) as caught:
         create_module(session, module_input(**{field: text}), framework, IRI_BASE)
-    assert caught.value.field == field
+    assert caught.value.faults == [(field, "At most 50,000 characters.")]
+    assert session.scalars(select(Module).where(Module.origin == "designer")).all() == []
+
+
+def test_every_bad_field_is_reported_at_once(session: Session, framework: Any) -> None:
+    data = module_input(title_zh="", hours="abc", mastery_score="2", external_url="ftp://x")
+    data["check_items"][0]["prompt_en"] = ""
+    with pytest.raises(InvalidInput) as caught:
+        create_module(session, data, framework, IRI_BASE)
+    assert caught.value.faults == [
+        ("title_zh", "Fill this in."),
+        ("hours", "Enter a number."),
+        ("external_url", "Enter an address that starts with https:// or http://."),
+        ("mastery_score", "Enter a number from 0 to 1."),
+        ("check_items.0.prompt_en", "Fill this in."),
+    ]
+    assert caught.value.field == "title_zh"
 
 
 def test_content_in_one_language_only_leaves_the_other_empty(
@@ -119,10 +190,11 @@ def test_updated_module_replaces_the_content_of_each_language(
     assert module.content_html_en.startswith("<h2>New content</h2>")
 
 
-def test_rendered_html_keeps_no_raw_html_even_without_the_check() -> None:
+def test_rendered_html_keeps_safe_markup_and_drops_event_handlers() -> None:
     html = render_markdown('<b onclick="x()">hi</b> [a](https://gov.tw "t")')
-    assert "<b " not in html and "&lt;b onclick" in html  # shown as text, never as markup
-    assert 'rel="noopener noreferrer"' in html
+    assert html == (
+        '<p><b>hi</b> <a href="https://gov.tw" title="t" rel="noopener noreferrer">a</a></p>\n'
+    )
 
 
 @pytest.mark.parametrize(
@@ -148,7 +220,7 @@ def test_single_choice_item_with_two_correct_answers_is_refused(
 ) -> None:
     data = module_input()
     data["check_items"][0]["choices"][1]["correct"] = True
-    with pytest.raises(InvalidInput, match="multiple = true") as caught:
+    with pytest.raises(InvalidInput, match="Several answers are marked correct") as caught:
         create_module(session, data, framework, IRI_BASE)
     assert caught.value.field.startswith("check_items.0")
 
@@ -198,6 +270,24 @@ def test_bulk_tag_adds_one_tag_to_several_modules(session: Session, framework: A
 def test_item_search_finds_chinese_and_english_names(session: Session, framework: Any) -> None:
     assert "DC4" in [i.code for i in search_items(session, framework, "數位安全")]
     assert "DC1-K2" in [i.code for i in search_items(session, framework, "misinformation")]
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("個資", {"DC4", "DC4-K1", "DC4-K2"}),
+        ("資安", {"DC4", "DC4-K2", "DC4-S1"}),
+        ("生成式AI", {"DC1-K4", "DC1-S3", "DC2-K3", "DC3-K2", "DC5-S1"}),
+        ("雲端", {"DC2-S2", "DC3-S2", "DC5-K1"}),
+        ("fake news", {"DC1-K2"}),
+        ("GDPR", {"DC4-K1"}),
+        ("chatgpt", {"DC1-S3"}),
+    ],
+)
+def test_item_search_finds_common_abbreviations_and_synonyms(
+    session: Session, framework: Any, query: str, expected: set[str]
+) -> None:
+    assert {item.code for item in search_items(session, framework, query)} == expected
 
 
 def test_similar_modules_suggest_tags_this_module_lacks(session: Session, framework: Any) -> None:

@@ -17,10 +17,10 @@ from plugin.competencies.modules import create_module, get_module
 from plugin.content.services import import_package, limits_for, package_versions, storage_for
 from plugin.organisations.services import create_organisation
 from tests.content.packages import build_zip, raw_zip, scorm12, scorm2004
-from tests.lti.platform import LTI, ROLE, TestPlatform, running_platform
 from tests.support.app import IRI_BASE
 from tests.support.content import row_counts, stored_files
 from tests.support.flows import Flow, register
+from tests.support.platform import LTI, ROLE, TestPlatform, running_platform
 from tests.web.test_designer_pages import (
     SEED_MODULE,
     Tool,

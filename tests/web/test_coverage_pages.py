@@ -51,9 +51,9 @@ def get(flow: Flow, path: str, token: str, **args: str) -> TestResponse:
     return flow.client.get(path, query_string={"lt": token, **args}, base_url=TOOL)
 
 
-def upload(flow: Flow, token: str, data: bytes, **form: str) -> TestResponse:
+def upload(flow: Flow, token: str, data: bytes, lang: str = "en", **form: str) -> TestResponse:
     return flow.client.post(
-        "/catalog/outside-courses?lang=en",
+        f"/catalog/outside-courses?lang={lang}",
         data={"lt": token, "file": (io.BytesIO(data), "courses.csv"), **form},
         content_type="multipart/form-data",
         base_url=TOOL,
@@ -173,6 +173,52 @@ def test_a_bad_row_is_refused_with_400_naming_line_and_field_and_nothing_saved(
     assert "must be a number &gt; 0" in html
     assert stored_courses(app) == 0
     assert uncovered_on_page(html) == ["DC2-K3"]
+
+
+BAD_ROWS = (
+    "code;title;hours;audience;tags\n"
+    "EL-101;;abc;校長;DC9-K9\n"
+    "=EL-102;標題;2;;DC1-K1\n"
+    "EL-101;重複;1;;DC1-K1\n"
+).encode("cp950")
+GRADES = "junior, intermediate, senior, supervisor, 委任, 薦任, 簡任, 主管"
+PROBLEMS = {
+    "zh_TW": [
+        ("2", "title", "必填"),
+        ("2", "hours", "須為大於 0 且不超過 1000 的數字"),
+        ("2", "audience", f"未知的官等 '校長'（請用 {GRADES}）"),
+        ("2", "tags", "未知的職能代碼 'DC9-K9'"),
+        ("3", "code", "不得以 =、+、-、@ 開頭（試算表會把它當成公式執行）"),
+        ("4", "code", "課程代碼 'EL-101' 重複（首次出現在第 2 行）"),
+    ],
+    "en": [
+        ("2", "title", "required"),
+        ("2", "hours", "must be a number > 0 and at most 1000"),
+        ("2", "audience", f"unknown grade '校長' (use {GRADES})"),
+        ("2", "tags", "unknown competency ID 'DC9-K9'"),
+        ("3", "code", "must not start with =, +, -, @ (a spreadsheet would run it as a formula)"),
+        ("4", "code", "duplicate code 'EL-101' (first on line 2)"),
+    ],
+}  # fmt: skip
+
+
+def problem_rows(html: str) -> list[tuple[str, str, str]]:
+    """The refusal table's rows: (line, field, problem), entities resolved."""
+    cells = r'<td class="num">([^<]*)</td><th scope="row"><code>([^<]*)</code></th><td[^>]*>'
+    rows = re.findall(rf"<tr>{cells}([^<]*)</td></tr>", html)
+    return [(line, unescape(field), unescape(problem)) for line, field, problem in rows]
+
+
+@pytest.mark.parametrize("lang", ["zh_TW", "en"])
+def test_every_problem_of_a_cp950_file_is_listed_at_once_in_the_pages_language(
+    flow: Flow, designer: str, app: Flask, lang: str
+) -> None:
+    response = upload(flow, designer, BAD_ROWS, lang=lang)
+    assert response.status_code == 400
+    html = response.get_data(as_text=True)
+    assert problem_rows(html) == PROBLEMS[lang]
+    assert ' lang="en"' not in html.split('id="refusal-title"')[1].split("</section>")[0]
+    assert stored_courses(app) == 0
 
 
 def test_a_wrong_header_and_a_missing_file_are_refused_with_400(

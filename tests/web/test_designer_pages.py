@@ -24,8 +24,9 @@ from plugin.competencies.content import MAX_MARKDOWN_CHARS
 from plugin.competencies.framework import group_items
 from plugin.competencies.models import Module, ModuleTag
 from plugin.competencies.modules import similar_module_tags
+from plugin.core.errors import InvalidInput
 from plugin.organisations.audience import Audience
-from plugin.web.module_form import error_anchor
+from plugin.web.module_form import FieldError, error_anchor, field_errors
 from tests.support.flows import TOOL, Flow
 from tests.support.platform import LTI, ROLE, TestPlatform
 
@@ -283,60 +284,197 @@ def test_editing_a_module_saves_and_keeps_choice_keys(designer: Tool, app: Flask
     assert designer.follow(response).status_code == 200
 
 
-def test_script_in_markdown_is_refused_naming_the_field_and_nothing_is_saved(
-    designer: Tool, app: Flask
+HOSTILE_MARKDOWN = (
+    "Phishing mail hides javascript: links.\r\n\r\n"
+    "<script>alert(1)</script>\r\n\r\n"
+    "[click](javascript:alert(1)) ![x](data:image/png;base64,AAAA)\r\n\r\n"
+    '<img src="https://gov.tw/a.png" onerror="alert(1)">\r\n\r\n'
+    '<svg onload="alert(1)"><a href="javascript:alert(2)">x</a></svg><style>p{}</style>'
+)
+REMOVED = {
+    "zh_TW": [
+        "<script> 元素",
+        "<style> 元素",
+        "<svg> 元素",
+        "<img> 的 onerror 屬性",
+        "網址 javascript:alert(1)",
+        "網址 data:image/png;base64,AAAA",
+    ],
+    "en": [
+        "the <script> element",
+        "the <style> element",
+        "the <svg> element",
+        "the onerror attribute of <img>",
+        "the address javascript:alert(1)",
+        "the address data:image/png;base64,AAAA",
+    ],
+}
+RUNNABLE = ("<script", "javascript:alert", "onerror", "onload", "data:image", "<svg", "<style")
+
+
+def removed_list(page: str, language: str) -> list[str]:
+    """The items of the editor's "removed" list for one language's content."""
+    match = re.search(rf'id="removed-{language}">.*?<ul class="removed">(.*?)</ul>', page, re.S)
+    assert match, page
+    return [unescape(item) for item in re.findall(r"<li>(.*?)</li>", match.group(1))]
+
+
+def previews(page: str) -> str:
+    """The rendered content blocks of the editor's preview."""
+    return "".join(re.findall(r'<div class="module-content"[^>]*>(.*?)</div>', page, re.S))
+
+
+def summary(page: str) -> list[str]:
+    """The error summary's lines, as read (tags dropped, entities resolved)."""
+    match = re.search(r'id="error-summary">.*?<ul>(.*?)</ul>', page, re.S)
+    assert match, page
+    lines = re.findall(r"<li>(.*?)</li>", match.group(1), re.S)
+    return [unescape(re.sub(r"<[^>]+>", "", line)) for line in lines]
+
+
+@pytest.mark.parametrize("locale", ["zh_TW", "en"])
+def test_hostile_markdown_is_saved_cleaned_and_the_editor_says_what_was_removed(
+    designer: Tool, app: Flask, locale: str
+) -> None:
+    response = designer.post(
+        f"/designer/modules/new?lang={locale}", module_form(content_markdown_zh=HOSTILE_MARKDOWN)
+    )
+    # Saved, and shown in the editor (not the tag page) so that the removal is seen.
+    assert response.status_code == 303
+    match = re.match(r"/designer/modules/([^/]+)/edit\?", response.headers["Location"])
+    assert match and "saved=1" in response.headers["Location"]
+    stored = module_row(app, match.group(1))
+    assert stored["content_markdown_zh"] == HOSTILE_MARKDOWN.replace("\r\n", "\n")
+    assert stored["content_html_zh"].startswith("<p>Phishing mail hides javascript: links.</p>")
+    for runnable in RUNNABLE:
+        assert runnable not in stored["content_html_zh"].lower(), runnable
+
+    page = designer.get(response.headers["Location"].split("?")[0], lang=locale)
+    html = page.get_data(as_text=True)
+    assert removed_list(html, "zh") == REMOVED[locale]
+    assert 'id="removed-en"' not in html  # the English content lost nothing
+    for runnable in RUNNABLE:
+        assert runnable not in previews(html).lower(), runnable
+
+
+@pytest.mark.parametrize("locale", ["zh_TW", "en"])
+def test_preview_of_hostile_markdown_shows_the_cleaned_content_and_saves_nothing(
+    designer: Tool, app: Flask, locale: str
 ) -> None:
     before = count_modules(app)
-    markdown = "Hello <script>alert(1)</script>"
-    response = designer.post("/designer/modules/new", module_form(content_markdown_zh=markdown))
+    response = designer.post(
+        f"/designer/modules/new?lang={locale}",
+        module_form(content_markdown_en=HOSTILE_MARKDOWN, action="preview"),
+    )
+    assert response.status_code == 200
+    html = response.get_data(as_text=True)
+    assert removed_list(html, "en") == REMOVED[locale]
+    assert "<p>Phishing mail hides javascript: links.</p>" in previews(html)
+    for runnable in RUNNABLE:
+        assert runnable not in previews(html).lower(), runnable
+    assert count_modules(app) == before
+
+
+def test_prose_about_javascript_urls_saves_as_written(designer: Tool, app: Flask) -> None:
+    prose = "Never paste javascript:alert(1) into the address bar; onerror= runs script."
+    key = created_key(
+        designer.post("/designer/modules/new", module_form(content_markdown_en=prose))
+    )
+    assert module_row(app, key)["content_html_en"] == f"<p>{prose}</p>\n"
+
+
+BAD_FIELDS = {
+    "title_zh": "",
+    "hours": "abc",
+    "external_url": "ftp://files.example",
+    "item-0-prompt_en": "",
+    "item-0-choice-1-text_zh": "",
+}
+SUMMARY = {
+    "zh_TW": [
+        "標題（中文）：請填寫。",
+        "預計時數：請輸入數字。",
+        "外部資源（網址）：請輸入以 https:// 或 http:// 開頭的網址。",
+        "第 1 題 · 題目（英文）：請填寫。",
+        "第 1 題 · 選項 2 · 選項（中文）：請填寫。",
+    ],
+    "en": [
+        "Title (Chinese): Fill this in.",
+        "Expected hours: Enter a number.",
+        "External resource (URL): Enter an address that starts with https:// or http://.",
+        "Question 1 · Question (English): Fill this in.",
+        "Question 1 · Answer 2 · Answer (Chinese): Fill this in.",
+    ],
+}
+SUMMARY_HEAD = {
+    "zh_TW": "未儲存任何內容。 請修正標示的 5 個欄位後再儲存。",
+    "en": "Nothing was saved. Correct the 5 marked fields and save again.",
+}
+
+
+@pytest.mark.parametrize("locale", ["zh_TW", "en"])
+def test_every_refused_field_is_told_at_once_by_label_in_the_pages_language(
+    designer: Tool, app: Flask, locale: str
+) -> None:
+    before = count_modules(app)
+    response = designer.post(f"/designer/modules/new?lang={locale}", module_form(**BAD_FIELDS))
     assert response.status_code == 400
     page = response.get_data(as_text=True)
-    error = re.search(r'<p class="field-error" id="content_markdown_zh-error">([^<]*)</p>', page)
-    assert error and "content_markdown_zh" in error.group(1), page
-    assert 'aria-invalid="true"' in page
-    assert 'value="資料視覺化入門"' in page  # the designer's input is kept
-    assert "Hello &lt;script&gt;alert(1)&lt;/script&gt;</textarea>" in page  # kept, escaped
-    assert count_modules(app) == before
-
-    key = created_key(designer.post("/designer/modules/new", module_form()))
-    stored = module_row(app, key)
-    refused = designer.post(
-        f"/designer/modules/{key}/edit",
-        module_form(title_zh="改過的標題", content_markdown_zh="[x](javascript:alert(1))"),
-    )
-    assert refused.status_code == 400
-    assert 'id="content_markdown_zh-error"' in refused.get_data(as_text=True)
-    assert module_row(app, key) == stored
-
-
-def test_oversized_markdown_is_refused_naming_the_field(designer: Tool, app: Flask) -> None:
-    before = count_modules(app)
-    markdown = "x" * (MAX_MARKDOWN_CHARS + 1)
-    response = designer.post("/designer/modules/new", module_form(content_markdown_zh=markdown))
-    assert response.status_code == 400
-    error = re.search(r'id="content_markdown_zh-error">([^<]*)<', response.get_data(as_text=True))
-    assert error and "content_markdown_zh" in error.group(1)
-    assert str(MAX_MARKDOWN_CHARS) in error.group(1)
+    assert summary(page) == SUMMARY[locale]
+    head = re.search(r'id="error-summary">\s*<p>(.*?)</p>', page, re.S)
+    assert head and unescape(re.sub(r"<[^>]+>", "", head.group(1))) == SUMMARY_HEAD[locale]
+    # Each control carries its own message, marked invalid, and keeps what was typed.
+    for control, line in zip(
+        ("title_zh", "hours", "external_url", "item-0-prompt_en", "item-0-choice-1-text_zh"),
+        SUMMARY[locale],
+        strict=True,
+    ):
+        message = re.search(rf'<p class="field-error" id="{control}-error">(.*?)</p>', page)
+        assert message and line.endswith(unescape(message.group(1))), control
+        assert f'href="#{control}"' in page
+    assert page.count('aria-invalid="true"') == 5
+    assert 'value="abc"' in page and 'value="ftp://files.example"' in page
+    assert 'lang="en"><' not in page.split('id="error-summary"')[1].split("</div>")[0]
     assert count_modules(app) == before
 
 
-def test_script_in_the_english_content_is_refused_naming_that_field(
-    designer: Tool, app: Flask
+@pytest.mark.parametrize(
+    ("locale", "line"),
+    [
+        ("zh_TW", "內容（中文，Markdown）：最多 50,000 個字元。"),
+        ("en", "Content (Chinese, Markdown): At most 50,000 characters."),
+    ],
+)
+def test_oversized_markdown_is_refused_naming_the_field(
+    designer: Tool, app: Flask, locale: str, line: str
 ) -> None:
     before = count_modules(app)
-    markdown = "## Key ideas\r\n\r\n<script>alert(1)</script>"
+    markdown = "x" * (MAX_MARKDOWN_CHARS + 1)
     for action in ("save", "preview"):
         response = designer.post(
-            "/designer/modules/new", module_form(content_markdown_en=markdown, action=action)
+            f"/designer/modules/new?lang={locale}",
+            module_form(content_markdown_zh=markdown, action=action),
         )
         assert response.status_code == 400, action
         page = response.get_data(as_text=True)
-        error = re.search(r'id="content_markdown_en-error">([^<]*)</p>', page)
-        assert error and "content_markdown_en" in error.group(1), page
-        assert 'href="#content_markdown_en"' in page
-        assert 'id="content_markdown_zh-error"' not in page
-        assert "&lt;script&gt;alert(1)&lt;/script&gt;</textarea>" in page  # kept, escaped
+        assert summary(page) == [line]
+        assert 'id="content_markdown_zh-error"' in page
     assert count_modules(app) == before
+
+
+def test_a_message_the_catalog_lacks_is_marked_english_on_a_chinese_page(app: Flask) -> None:
+    refusal = InvalidInput(
+        "x", faults=[("hours", "Some new message."), ("title_zh", "Fill this in.")]
+    )
+    with app.test_request_context("/?lang=zh_TW"):
+        assert field_errors(refusal, []) == [
+            FieldError("hours", "預計時數", "Some new message.", lang="en"),
+            FieldError("title_zh", "標題（中文）", "請填寫。"),
+        ]
+    with app.test_request_context("/?lang=en"):
+        assert field_errors(refusal, [])[0] == FieldError(
+            "hours", "Expected hours", "Some new message."
+        )
 
 
 def test_preview_shows_each_language_under_its_label(designer: Tool) -> None:
@@ -461,24 +599,45 @@ def test_error_anchor_maps_submitted_items_back_to_their_slots() -> None:
 # --- Tags -------------------------------------------------------------------------------------
 
 
+TAG_REFUSALS = [
+    ({"add_item": "DC9-K9", "add_level": "1"}, "DC9-K9：不在職能架構中。",
+     "DC9-K9: Not in the framework."),
+    ({"add_item": "DC1-K1", "add_level": "4"}, "DC1-K1 · 等級：不是職能架構量尺上的等級。",
+     "DC1-K1 · Level: Not a level of the framework's scale."),
+    ({"add_item": "DC1-K1", "add_level": "high"}, "DC1-K1 · 等級：請選擇等級。",
+     "DC1-K1 · Level: Choose a level."),
+    ({"add_item": "DC1-K1", "add_level": "1", "add_weight": "11"},
+     "DC1-K1 · 權重：請輸入大於 0、至多 10 的權重。",
+     "DC1-K1 · Weight: Enter a weight more than 0 and at most 10."),
+]  # fmt: skip
+
+
+def tag_alert(response: TestResponse) -> str:
+    """The tag page's refusal, as read."""
+    alert = text(response).split('role="alert"')[1].split("</div>")[0]
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", alert)).strip()
+
+
+@pytest.mark.parametrize(("form", "chinese", "english"), TAG_REFUSALS)
+def test_a_refused_tag_is_named_by_its_id_and_field_in_the_pages_language(
+    designer: Tool, app: Flask, own: str, form: dict[str, str], chinese: str, english: str
+) -> None:
+    before = tag_rows(app, own)
+    for lang, said in (("zh_TW", chinese), ("en", english)):
+        response = designer.post(f"/designer/modules/{own}/tags?lang={lang}", form)
+        assert response.status_code == 400
+        assert tag_alert(response).endswith(said), tag_alert(response)
+    assert tag_rows(app, own) == before
+
+
 def test_unknown_id_and_level_out_of_scale_are_refused_naming_them(
     designer: Tool, app: Flask, own: str
 ) -> None:
     before = tag_rows(app, own)
     path = f"/designer/modules/{own}/tags"
-    unknown = designer.post(path, {"add_item": "DC9-K9", "add_level": "1", "add_weight": "1"})
-    assert unknown.status_code == 400
-    alert = text(unknown).split('role="alert"')[1].split("</div>")[0]
-    assert "unknown competency ID 'DC9-K9'" in alert
     too_high = designer.post(path, {"add_item": "DC1-K1", "add_level": "4", "add_weight": "1"})
     assert too_high.status_code == 400
-    page = text(too_high)
-    assert re.search(r"DC1-K1: level 4 is not on the scale 1–3", page), page
-    assert 'id="item-DC1-K1"' in page  # marked where the designer picked it
-    not_a_number = designer.post(path, {"add_item": "DC1-K1", "add_level": "high"})
-    assert not_a_number.status_code == 400 and "DC1-K1" in text(not_a_number)
-    heavy = designer.post(path, {"add_item": "DC1-K1", "add_level": "1", "add_weight": "11"})
-    assert heavy.status_code == 400 and "weight" in text(heavy)
+    assert 'id="item-DC1-K1"' in text(too_high)  # marked where the designer picked it
     rows = {
         "tag_count": "1",
         "tag-0-item": "DC3-K2",
@@ -559,6 +718,20 @@ def test_framework_search_finds_items_in_chinese_and_english_with_definitions(
     assert nothing.status_code == 200 and 'id="item-' not in text(nothing)
     tree = text(designer.get(path))
     assert tree.count('<details class="tree-group"') == 6  # DC1–DC5 and the attitudes
+
+
+@pytest.mark.parametrize(
+    ("query", "code", "name"),
+    [
+        ("個資", "DC4-K1", "數位政策與法制"),
+        ("資安", "DC4-S1", "數位風險管理（digital risk management）"),
+    ],
+)
+def test_framework_search_finds_abbreviations_and_shows_code_with_name(
+    designer: Tool, own: str, query: str, code: str, name: str
+) -> None:
+    page = text(designer.get(f"/designer/modules/{own}/tags", q=query))
+    assert f'<span class="code">{code}</span> <strong>{name}</strong>' in page
 
 
 def test_search_results_are_grouped_under_their_competency(app: Flask) -> None:
@@ -648,7 +821,10 @@ def test_bulk_tag_with_bad_input_changes_nothing_and_names_it(
     before = {key: tag_rows(app, key) for key in keys}
     cases = [
         ({"module": keys, "item": "XX1", "level": "1"}, "XX1"),
-        ({"module": keys, "item": "DC1-K1", "level": "4"}, "level 4"),
+        (
+            {"module": keys, "item": "DC1-K1", "level": "4"},
+            "DC1-K1 · 等級：不是職能架構量尺上的等級。",
+        ),
         ({"item": "DC1-K1", "level": "1"}, 'id="bulk-modules-error"'),
         ({"module": [*keys, "no-such-module"], "item": "DC1-K1", "level": "1"}, "no-such-module"),
     ]
