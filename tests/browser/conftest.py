@@ -18,6 +18,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, NoReturn
@@ -324,10 +325,10 @@ def _stop(server: subprocess.Popen[bytes]) -> None:
             server.wait(timeout=10)
 
 
-@pytest.fixture(scope="session")
-def live_tool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveTool]:
-    """The real tool on 127.0.0.1 and its sandbox platform on localhost: two sites, one port."""
-    instance_dir = tmp_path_factory.mktemp("live-tool")
+@contextmanager
+def serve_tool(instance_dir: Path) -> Iterator[LiveTool]:
+    """The real tool on 127.0.0.1 and its sandbox platform on localhost: two sites, one port,
+    its database in ``instance_dir``; stopped on leaving."""
     port = free_port()
     config_file = instance_dir / "config.toml"
     config_file.write_text(_tool_config(instance_dir, port), encoding="utf-8")
@@ -353,3 +354,10 @@ def live_tool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveTool]:
             yield live
         finally:
             _stop(server)
+
+
+@pytest.fixture(scope="session")
+def live_tool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveTool]:
+    """The tool and its sandbox for the whole session."""
+    with serve_tool(tmp_path_factory.mktemp("live-tool")) as live:
+        yield live
