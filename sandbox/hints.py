@@ -24,11 +24,18 @@ class MessageHint:
     kind: str
     persona: str
     link_id: int | None = None
+    # Development only: a language to send in launch_presentation alone, as Moodle does.
+    presentation_locale: str = ""
 
 
 def issue_message_hint(secret_key: str, hint: MessageHint) -> str:
     """The signed ``lti_message_hint`` for ``hint``."""
-    payload = {"kind": hint.kind, "as": hint.persona, "link": hint.link_id}
+    payload = {
+        "kind": hint.kind,
+        "as": hint.persona,
+        "link": hint.link_id,
+        "locale": hint.presentation_locale,
+    }
     return URLSafeTimedSerializer(secret_key, salt=MESSAGE_HINT_SALT).dumps(payload)
 
 
@@ -45,7 +52,13 @@ def read_message_hint(secret_key: str, value: str, max_age_seconds: int) -> Mess
     link_id = payload.get("link")
     if payload["kind"] == LINK and not isinstance(link_id, int):
         return None
-    return MessageHint(kind=payload["kind"], persona=str(payload.get("as")), link_id=link_id)
+    locale = payload.get("locale")
+    return MessageHint(
+        kind=payload["kind"],
+        persona=str(payload.get("as")),
+        link_id=link_id,
+        presentation_locale=locale if isinstance(locale, str) else "",
+    )
 
 
 def issue_deep_link_data(secret_key: str, persona: str, context_id: str) -> str:

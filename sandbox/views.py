@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import jwt
@@ -15,7 +16,11 @@ from sqlalchemy.orm import Session
 
 from plugin import app_state
 from plugin.core.errors import Forbidden, InvalidInput
-from plugin.lti.claims import CLAIM_DEPLOYMENT_ID, CLAIM_TOOL_PLATFORM
+from plugin.lti.claims import (
+    CLAIM_DEPLOYMENT_ID,
+    CLAIM_LAUNCH_PRESENTATION,
+    CLAIM_TOOL_PLATFORM,
+)
 from plugin.lti.launch import origin_of
 from sandbox import (
     blueprint,
@@ -84,6 +89,24 @@ def current_persona() -> str:
     return request.values.get("as", DEFAULT_PERSONA) or DEFAULT_PERSONA
 
 
+# A BCP 47-like language tag (en, en-US, zh-TW, zh_Hant_TW), as a platform would send it.
+LOCALE_TAG = re.compile(r"^[A-Za-z]{2,8}([-_][A-Za-z0-9]{1,8}){0,3}$")
+
+
+def presentation_locale() -> str:
+    """The ``?presentation_locale=`` of the request: the language to send only inside the
+    launch_presentation claim (LTI 1.3 core §5.4.3), with no top-level ``locale``, as Moodle
+    does; empty (the usual top-level zh-TW) when absent."""
+    value = request.values.get("presentation_locale", "").strip()
+    if value and not LOCALE_TAG.match(value):
+        raise InvalidInput(
+            "presentation_locale 須是語言標記，例如 en 或 zh-TW "
+            "presentation_locale must be a language tag such as en or zh-TW",
+            field="presentation_locale",
+        )
+    return value
+
+
 @blueprint.get("/sandbox")
 def course_page() -> str:
     """The demo course: people to act as, its activities, and the frame tools open in."""
@@ -100,6 +123,7 @@ def course_page() -> str:
         role_labels=ROLE_LABELS,
         links=course_links(session, course),
         can_design=is_designer(roles),
+        presentation_locale=presentation_locale(),
         tool_origin=origin_of(sandbox_platform().urls.tool_url),
     )
 
@@ -111,7 +135,13 @@ def launch_link(link_id: int) -> Response:
     course = demo_course(session)
     person = find_person(session, current_persona())
     link = get_link(session, course, link_id)
-    return _start_login(person, MessageHint(kind=LINK, persona=person.persona, link_id=link.id))
+    hint = MessageHint(
+        kind=LINK,
+        persona=person.persona,
+        link_id=link.id,
+        presentation_locale=presentation_locale(),
+    )
+    return _start_login(person, hint)
 
 
 @blueprint.get("/sandbox/deep-link")
@@ -124,7 +154,10 @@ def start_deep_link() -> Response:
         raise Forbidden(
             "只有課程設計者可以新增活動 Only course designers can add activities", field="as"
         )
-    return _start_login(person, MessageHint(kind=DEEP_LINK, persona=person.persona))
+    hint = MessageHint(
+        kind=DEEP_LINK, persona=person.persona, presentation_locale=presentation_locale()
+    )
+    return _start_login(person, hint)
 
 
 def _start_login(person: SandboxPerson, hint: MessageHint) -> Response:
@@ -189,11 +222,19 @@ def _build_launch(
     launch = SandboxMessageLaunch(FlaskPlatformRequest(request), platform_conf())
     # LTI 1.3 core §5.3.6: names but no email; the tool keeps only what it is sent.
     launch.set_user_data(person.sub, roles, full_name=person.name)
+    presentation = {"document_target": "iframe", "return_url": urls.course_url(person.persona)}
+    if hint.presentation_locale:
+        # Moodle's way: the language only in launch_presentation (LTI 1.3 core §5.4.3).
+        presentation["locale"] = hint.presentation_locale
+        language: dict[str, Any] = {}
+    else:
+        language = {"locale": "zh-TW"}  # the OpenID Connect standard claim (§5.3.6)
     launch.set_extra_claims(
         {
             "given_name": person.given_name,
             "family_name": person.family_name,
-            "locale": "zh-TW",
+            **language,
+            CLAIM_LAUNCH_PRESENTATION: presentation,
             CLAIM_TOOL_PLATFORM: {
                 "guid": urls.issuer,
                 "name": "沙盒學習平臺 Sandbox LMS",
@@ -204,7 +245,6 @@ def _build_launch(
     launch.set_launch_context_claim(
         course.context_id, [COURSE_OFFERING], course.title, course.label
     )
-    launch.set_launch_presentation_claim("iframe", urls.course_url(person.persona))
     # NRPS 2.0 §3.6.1.1: the memberships endpoint of the course.
     launch.set_nrps(urls.memberships_url(course.context_id))
     lineitems_url = urls.lineitems_url(course.context_id)

@@ -1,5 +1,6 @@
 """Every kind of page the tool shows fits a 360 px wide phone: nothing scrolls sideways except a
-data table inside its own scroll box, and that box is focusable, named and shows its hint.
+data table inside its own scroll box, and that box is focusable, named and shows its hint; and
+axe-core finds no violation on any of them at that width.
 
 Each role launches from the sandbox LMS; the tool's pages are then opened on their own in a
 360 × 740 tab, carrying the launch token as the frame would, so the page (not the LMS's frame)
@@ -8,12 +9,14 @@ sets the width. Screenshots go to test-artifacts/browser/ (70-… to 79-…).
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.accessibility import assert_no_axe_violations
 from tests.browser.layout import PHONE_360, assert_no_sideways_scroll
 from tests.browser.test_sandbox_launch import (
     SEEDED_LINK_TITLE,
@@ -32,18 +35,29 @@ def launch_token(page: Page, live_tool: LiveTool, role: str, selector: str = SEE
     """Launch ``selector`` from the sandbox as ``role``; the launch token the tool answered with."""
     page.goto(live_tool.sandbox(role))
     page.locator(selector).click()
+    # The launch passes pages of its own (login, cookie check) on the way: wait for the tool's.
+    frame = page.frame(name="tool-frame")
+    assert frame is not None
+    frame.wait_for_url(re.compile(r"[?&]lt="), timeout=STEP_MS)
     body = page.frame_locator("#tool-frame").locator("h1")
     expect(body).to_be_visible(timeout=STEP_MS)
     query = parse_qs(urlsplit(tool_frame_url(page)).query)
     return query["lt"][0]
 
 
+def check_page(page: Page, artifacts: Path, name: str) -> None:
+    """The page shown fits the phone's width, axe-core finds no violation; keep a screenshot."""
+    assert_no_sideways_scroll(page, name)
+    parts = urlsplit(page.url)
+    assert_no_axe_violations(page, f"{parts.scheme}://{parts.netloc}", f"360-{name}")
+    screenshot(page, artifacts, name)
+
+
 def visit(page: Page, url: str, artifacts: Path, name: str) -> None:
-    """Open ``url`` on its own at phone width, check its width, keep a screenshot."""
+    """Open ``url`` on its own at phone width and check it (width, axe, screenshot)."""
     response = page.goto(url)
     assert response is not None and response.status < 500, (url, response and response.status)
-    assert_no_sideways_scroll(page, name)
-    screenshot(page, artifacts, name)
+    check_page(page, artifacts, name)
 
 
 def test_every_page_kind_fits_a_360_px_phone_for_every_role(
@@ -65,8 +79,7 @@ def test_every_page_kind_fits_a_360_px_phone_for_every_role(
         questions.nth(index).locator("input").first.check()
     page.locator("form[action='/lti/module/check'] button[type=submit]").click()
     expect(page.locator("h1")).to_be_visible(timeout=STEP_MS)
-    assert_no_sideways_scroll(page, "71-learner-check-result")
-    screenshot(page, artifacts_dir, "71-learner-check-result")
+    check_page(page, artifacts_dir, "71-learner-check-result")
     visit(page, f"{tool}/lti/map?lt={learner}", artifacts_dir, "72-learner-map")
     # A long page offers a way back up once the reader is down it.
     back = page.locator("footer.to-top a")
@@ -83,8 +96,7 @@ def test_every_page_kind_fits_a_360_px_phone_for_every_role(
     visit(page, f"{tool}/designer/modules?lt={designer}", artifacts_dir, "73-designer-catalog")
     page.locator("form[action$='/copy'] button[type=submit]").first.click()
     expect(page.locator("form.module-form")).to_be_visible(timeout=STEP_MS)
-    assert_no_sideways_scroll(page, "73-designer-editor")
-    screenshot(page, artifacts_dir, "73-designer-editor")
+    check_page(page, artifacts_dir, "73-designer-editor")
     copied = urlsplit(page.url).path.split("/")[3]
     visit(page, f"{tool}/designer/modules/new?lt={designer}", artifacts_dir, "73-designer-new")
     visit(page, f"{tool}/designer/modules/{copied}/tags?lt={designer}", artifacts_dir, "74-tags")
@@ -96,7 +108,7 @@ def test_every_page_kind_fits_a_360_px_phone_for_every_role(
     expect(person).to_have_count(1)
     person.click()
     expect(page.locator("h1")).to_be_visible(timeout=STEP_MS)
-    assert_no_sideways_scroll(page, "76-learner-map-for-designer")
+    check_page(page, artifacts_dir, "76-learner-map-for-designer")
     visit(page, f"{tool}/lti/unbound?lt={designer}", artifacts_dir, "76-unbound")
 
     # The deep-linking picker.

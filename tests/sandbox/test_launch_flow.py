@@ -104,6 +104,34 @@ def test_id_token_carries_link_course_services_and_names_but_no_email(browser: B
     }
 
 
+def test_presentation_locale_sends_the_language_only_in_launch_presentation_as_moodle_does(
+    browser: Browser,
+) -> None:
+    html = browser.get(f"{PLATFORM}/sandbox?as=learner&presentation_locale=en").get_data(
+        as_text=True
+    )
+    start_url = PLATFORM + launch_links(html)[0]["href"]
+    assert "presentation_locale=en" in start_url  # the course page's links carry it on
+    _, claims = id_token_of(browser, start_url)
+    assert "locale" not in claims
+    assert claims[LTI + "launch_presentation"] == {
+        "document_target": "iframe",
+        "return_url": PLATFORM + "/sandbox?as=learner",
+        "locale": "en",
+    }
+    page, url = browser.launch(start_url)
+    assert url.startswith(TOOL + "/lti/module?lt=")
+    assert '<html lang="en">' in page.get_data(as_text=True)
+
+
+def test_presentation_locale_that_is_not_a_language_tag_is_refused_naming_it(
+    browser: Browser,
+) -> None:
+    response = browser.get(f"{PLATFORM}/sandbox?as=learner&presentation_locale=en%22%3E")
+    assert response.status_code == 400
+    assert "presentation_locale" in response.get_data(as_text=True)
+
+
 def test_admin_launch_carries_the_institution_administrator_role(browser: Browser) -> None:
     _, claims = id_token_of(browser, first_link_url(browser, "admin"))
     assert claims[LTI + "roles"] == [
