@@ -124,14 +124,17 @@ check: $(STAMP) $(LRS_STAMP) $(NPM_STAMP) translations lint
 
 # Mutation testing ([tool.mutmut] in pyproject.toml names the tests): every mutant of the roll-up
 # engine, and those of the launch checks, where a survivor may change a message, never a decision.
-MUTANTS := 'plugin.rollup.engine.*' 'plugin.lti.launch.x__check_claims__mutmut_*' \
-  'plugin.lti.launch.x__check_state__mutmut_*' 'plugin.lti.launch.x__check_deployment__mutmut_*'
+# _check_claims hands each claim to a checker of its own; all of them are the launch checks.
+LAUNCH_CHECKS := claims message_type deployment_id resource_link grade_service \
+  deep_linking_settings state deployment
+MUTANTS := 'plugin.rollup.engine.*' \
+  $(foreach check,$(LAUNCH_CHECKS),'plugin.lti.launch.x__check_$(check)__mutmut_*')
 mutation: $(MUTATION_STAMP)
 	rm -rf mutants
 	$(MUTATION_VENV)/bin/mutmut run --max-children 2 $(MUTANTS)
 	@$(MUTATION_VENV)/bin/mutmut results --all true | awk -F': ' \
 	  '/rollup\.engine\./ { e++; if ($$2 == "killed") ek++ } \
-	   /launch\.x__check_(claims|state|deployment)__/ { l++; if ($$2 == "killed") lk++ } \
+	   /launch\.x__check_(claims|message_type|deployment_id|resource_link|grade_service|deep_linking_settings|state|deployment)__/ { l++; if ($$2 == "killed") lk++ } \
 	   $$2 != "killed" && $$2 != "not checked" { print } \
 	   END { printf "engine: %d of %d mutants killed; launch checks: %d of %d\n", ek, e, lk, l }'
 
