@@ -12,7 +12,7 @@ from werkzeug.wrappers import Response as BaseResponse  # redirect()'s declared 
 from plugin import app_state
 from plugin.attainment import record_module_evidence
 from plugin.competencies.grading import CheckResult, grade_check
-from plugin.competencies.models import Module, Placement
+from plugin.competencies.models import SCORM_KIND, Module, Placement
 from plugin.competencies.modules import (
     bind_placement,
     find_module,
@@ -34,6 +34,7 @@ from plugin.web.i18n import localized
 from plugin.web.inputs import parse_int
 from plugin.web.learning import begin_attempt, learner_context, xapi_options
 from plugin.web.lti import current_launch, launch_url_for
+from plugin.web.player import open_player
 from plugin.web.security import allow_frame_source
 from plugin.xapi.attempts import (
     StaleForm,
@@ -145,6 +146,8 @@ def module_page() -> BaseResponse | str:
     module = _placed_module(launch)
     if module is None:
         return redirect(launch_url_for("modules.unbound"), code=303)
+    if module.kind == SCORM_KIND:
+        return open_player(launch, module)
     session = app_state.session()
     if latest_attempt(session, launch, module) is None:
         # Launched before the link had its module (a designer bound it since): the first

@@ -33,9 +33,10 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Endpoints that take cross-site POSTs by design, each protected otherwise:
 # the OIDC login and launch are posted by the platform's page and are bound by state and nonce
 # (LTI 1.3 core §5.1.1, OIDC third-party initiated login); the JSON API authenticates with a
-# bearer token the browser never sends on its own; the sandbox is the development LMS.
+# bearer token the browser never sends on its own; the SCORM player's commits carry a runtime
+# token (header or body) no other site can read; the sandbox is the development LMS.
 CROSS_SITE_ENDPOINTS = frozenset({"lti.login", "lti.launch"})
-CROSS_SITE_BLUEPRINTS = frozenset({"api", "sandbox"})
+CROSS_SITE_BLUEPRINTS = frozenset({"api", "player", "sandbox"})
 
 FRAME_ORIGINS_TTL_SECONDS = 10.0
 FRAME_ORIGINS = "plugin.frame_origins"  # the app.extensions key of the cache
