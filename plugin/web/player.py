@@ -47,19 +47,19 @@ from plugin.core.errors import NotFound
 from plugin.lti.models import Launch
 from plugin.web.content_files import YEAR_SECONDS, media_type
 from plugin.web.player_messages import refusal_message
-from plugin.web.security import use_policy
+from plugin.web.security import frame_ancestors, use_policy
 
 blueprint = Blueprint("player", __name__)
 TOKEN_HEADER = "X-Runtime-Token"
 MAX_COMMIT_BYTES = 1024 * 1024  # 2004's suspend_data (64 000) and 500 interactions fit well
 # Package files: authoring tools write inline script and styles and evaluate strings, so they
 # may; they reach only this origin (the commit URL and their own files), and only the player
-# (same origin) frames them.
+# frames them, inside the platforms that frame the tool (frame-ancestors, added per response).
 PACKAGE_POLICY = (
     "default-src 'self' data: blob:; script-src 'self' 'unsafe-inline' 'unsafe-eval' blob:; "
     "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob: https:; "
     "media-src 'self' data: blob: https:; font-src 'self' data:; object-src 'none'; "
-    "base-uri 'self'; form-action 'self'; frame-ancestors 'self'"
+    "base-uri 'self'; form-action 'self'"
 )
 
 
@@ -145,7 +145,7 @@ def package_file(token: str, file_path: str) -> Response:
     )
     if path is None:
         abort(404)
-    use_policy(PACKAGE_POLICY)
+    use_policy(f"{PACKAGE_POLICY}; {frame_ancestors()}")
     response = send_file(
         path, mimetype=media_type(file_path), conditional=True, max_age=YEAR_SECONDS
     )

@@ -151,7 +151,8 @@ def raw_zip(path: Path, names: dict[str, bytes]) -> Path:
 
 
 # A SCO as authoring tools write one: find the API up the frames, initialise, read the entry and
-# bookmark, show them, then bookmark a page of its own and commit it as a suspended session.
+# bookmark, show them, bookmark a page of its own and commit it as a suspended session, then
+# move the bookmark without committing (the player's page-hide commit must carry it).
 BOOKMARK_SCO = b"""<!doctype html><html><head><title>SCO</title><script>
 function findAPI(w){var n=0;while(!w.API&&w.parent&&w.parent!==w&&n<10){w=w.parent;n++}return w.API}
 window.addEventListener("load",function(){
@@ -165,6 +166,7 @@ api.LMSSetValue("cmi.core.lesson_location","page-3");
 api.LMSSetValue("cmi.suspend_data","seen=1,2,3");
 api.LMSSetValue("cmi.core.exit","suspend");
 document.getElementById("committed").textContent=api.LMSCommit("");
+api.LMSSetValue("cmi.core.lesson_location","page-4");
 });
 </script></head><body>
 <p>entry=<span id="entry"></span></p><p>location=<span id="location"></span></p>
