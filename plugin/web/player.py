@@ -47,6 +47,7 @@ from plugin.core.errors import NotFound
 from plugin.lti.models import Launch
 from plugin.web.content_files import YEAR_SECONDS, media_type
 from plugin.web.player_messages import refusal_message
+from plugin.web.player_results import record_finished
 from plugin.web.security import frame_ancestors, use_policy
 
 blueprint = Blueprint("player", __name__)
@@ -217,7 +218,11 @@ def commit_data() -> Response:
         values = read_commit(attempt.version.scorm_version, data)
     except CmiRefused as refused:
         return _answer(False, 400, field=refused.element, message=refusal_message(refused))
+    was_open = attempt.is_open
     stored = commit(
         app_state.session(), attempt, item, seq, values, final=body.get("final") is True
     )
+    if was_open and not attempt.is_open:
+        # The last SCO has ended: the module's result, in this commit's transaction.
+        record_finished(app_state.session(), attempt)
     return _answer(True, stored=stored)

@@ -21,8 +21,10 @@ from plugin.competencies.models import Module
 from plugin.competencies.modules import create_module
 from plugin.content.runtime_models import RuntimeAttempt, ScoState
 from plugin.content.services import import_package, limits_for, storage_for
+from plugin.lti.models import GradeOutbox
 from plugin.organisations.services import default_organisation
 from plugin.web.player import PACKAGE_POLICY
+from plugin.xapi.models import OutboxStatement
 from tests.conftest import IRI_BASE
 from tests.content.packages import scorm12, scorm2004
 from tests.lti.conftest import TOOL, Flow
@@ -320,3 +322,44 @@ def test_a_multi_sco_package_has_a_table_of_contents_and_finishes_when_every_sco
         assert session.scalars(select(RuntimeAttempt)).one().finished_at is not None
     bad = send(tool, runtime, {"sco": "a", "seq": 2, "cmi": {"cmi.score.scaled": "1.5"}})
     assert bad.status_code == 400 and bad.json["field"] == "cmi.score.scaled"
+
+
+def test_a_finished_multi_sco_attempt_rolls_up_to_the_module_as_statements_and_a_grade(
+    flow: Flow, module_key: str, tool: FlaskClient, app: Flask, tmp_path: Path
+) -> None:
+    add_package(app, module_key, scorm2004(tmp_path / "multi.zip"))  # mastery score 0.7
+    runtime = open_player(flow, module_key)
+    ended = {"cmi.completion_status": "completed", "cmi.exit": "normal"}
+    send(tool, runtime, {"sco": "a", "seq": 1, "final": True,
+                         "cmi": {**ended, "cmi.score.scaled": "0.9"}})  # fmt: skip
+    with app.extensions["plugin.db"].session_scope() as session:
+        assert list(session.scalars(select(GradeOutbox))) == []  # one SCO of two: no result yet
+    send(tool, runtime, {"sco": "b", "seq": 1, "final": True,
+                         "cmi": {**ended, "cmi.score.scaled": "0.6"}})  # fmt: skip
+
+    with app.extensions["plugin.db"].session_scope() as session:
+        grade = session.scalars(select(GradeOutbox)).one()
+        assert grade.resource_id == module_key
+        assert grade.score["scoreGiven"] == 75.0  # the mean of 0.9 and 0.6, both SCOs counted
+        statements = [row.statement for row in session.scalars(select(OutboxStatement))]
+    verbs = [s["verb"]["id"].rsplit("/", 1)[-1] for s in statements]
+    assert verbs[-3:] == ["completed", "passed", "terminated"]  # 0.75 >= 0.7
+    passed = statements[-2]
+    assert passed["result"]["score"]["scaled"] == 0.75
+    registrations = {s["context"]["registration"] for s in statements}
+    assert len(registrations) == 1
+
+
+def test_a_mastery_score_the_mean_misses_fails_the_module(
+    flow: Flow, module_key: str, tool: FlaskClient, app: Flask, tmp_path: Path
+) -> None:
+    add_package(app, module_key, scorm2004(tmp_path / "multi.zip"))
+    runtime = open_player(flow, module_key)
+    for sco, scaled in (("a", "1"), ("b", "0.2")):
+        cmi = {"cmi.completion_status": "completed", "cmi.success_status": "passed",
+               "cmi.exit": "", "cmi.score.scaled": scaled}  # fmt: skip
+        send(tool, runtime, {"sco": sco, "seq": 1, "final": True, "cmi": cmi})
+    with app.extensions["plugin.db"].session_scope() as session:
+        verbs = [row.statement["verb"]["id"] for row in session.scalars(select(OutboxStatement))]
+        assert session.scalars(select(GradeOutbox)).one().score["scoreGiven"] == 60.0
+    assert any(verb.endswith("/failed") for verb in verbs)
