@@ -215,6 +215,15 @@ def test_a_value_the_data_model_refuses_is_named_and_nothing_is_stored(
     assert states(app) == []
 
 
+def test_a_refusal_speaks_the_learners_language(
+    flow: Flow, scorm_key: str, tool: FlaskClient
+) -> None:
+    runtime = open_player(flow, scorm_key)
+    cmi = {"cmi.core.lesson_status": "done"}
+    answer = send(tool, runtime, {"sco": "item-1", "seq": 1, "cmi": cmi})
+    assert answer.json["message"] == "cmi.core.lesson_status：資料模型不接受這個值。"
+
+
 def test_the_page_hide_commit_carries_its_token_in_the_body(
     flow: Flow, scorm_key: str, tool: FlaskClient, app: Flask
 ) -> None:
