@@ -143,7 +143,8 @@ def module_page() -> BaseResponse | str:
     module = _placed_module(launch)
     if module is None:
         return redirect(launch_url_for("modules.unbound"), code=303)
-    if module.kind == SCORM_KIND:
+    if module.kind == SCORM_KIND and not _is_designer(launch):
+        # Staff keep the module page and its staff bar (the package page); learners play it.
         return open_player(launch, module)
     session = app_state.session()
     if latest_attempt(session, launch, module) is None:

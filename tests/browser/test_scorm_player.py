@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import BrowserContext, FrameLocator, Page, expect
 
+from tests.browser.accessibility import assert_no_axe_violations
 from tests.browser.conftest import (
     LiveTool,
     _flask,
@@ -95,3 +96,4 @@ def test_a_closed_sco_resumes_at_its_bookmark(
     expect(sco.locator("#location")).to_have_text("page-4")
     expect(sco.locator("#committed")).to_have_text("true")
     screenshot(page, artifacts_dir, "71-scorm-player-resumed")
+    assert_no_axe_violations(page, scorm_tool.tool_url, "scorm-player")

@@ -372,3 +372,15 @@ def test_a_mastery_score_the_mean_misses_fails_the_module(
         verbs = [row.statement["verb"]["id"] for row in session.scalars(select(OutboxStatement))]
         assert session.scalars(select(GradeOutbox)).one().score["scoreGiven"] == 60.0
     assert any(verb.endswith("/failed") for verb in verbs)
+
+
+def test_a_designers_launch_keeps_the_module_page_and_opens_no_attempt(
+    flow: Flow, scorm_key: str, app: Flask
+) -> None:
+    response = launch(flow, link="rl-staff", module_key=scorm_key, role="Instructor", sub="d-1")
+    page = flow.land(response)
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and "/scorm/" not in html
+    assert f"/designer/modules/{scorm_key}/edit" in html  # the staff bar
+    with app.extensions["plugin.db"].session_scope() as session:
+        assert list(session.scalars(select(RuntimeAttempt))) == []
