@@ -47,7 +47,7 @@ class RuntimeAttempt(Base):
 
     @property
     def is_open(self) -> bool:
-        """True until every SCO has ended (see :func:`plugin.content.runtime.sco_ended`)."""
+        """True until every SCO has sent a final commit that ends it (plugin/content/runtime.py)."""
         return self.finished_at is None
 
 
