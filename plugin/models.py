@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from plugin.competencies import models as competencies_models
 from plugin.content import models as content_models
+from plugin.content import runtime_models as content_runtime_models
 from plugin.core.db import Base
 from plugin.lti import models as lti_models
 from plugin.organisations import models as organisations_models
@@ -14,6 +15,7 @@ from plugin.xapi import models as xapi_models
 MODEL_MODULES = (
     competencies_models,
     content_models,
+    content_runtime_models,
     lti_models,
     organisations_models,
     privacy_models,

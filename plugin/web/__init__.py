@@ -26,6 +26,7 @@ from plugin.web import (
     modules,
     outside_template,
     pages,
+    player,
     security,
     transaction,
     vendor,
@@ -52,6 +53,7 @@ def init_app(app: Flask) -> None:
     for view in (
         coverage, exports, designer, designer_copy, designer_content, content_files, modules,
         competency_map, health, pages, xapi_admin, audit_admin, heatmap, outside_template, vendor,
+        player,
     ):  # fmt: skip
         app.register_blueprint(view.blueprint)
     sandbox = app_state.settings(app).sandbox

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from flask import Blueprint, Response, redirect, render_template, request
 from flask_babel import gettext as _
 from sqlalchemy.orm import Session
@@ -12,7 +10,7 @@ from werkzeug.wrappers import Response as BaseResponse  # redirect()'s declared 
 from plugin import app_state
 from plugin.attainment import record_module_evidence
 from plugin.competencies.grading import CheckResult, grade_check
-from plugin.competencies.models import Module, Placement
+from plugin.competencies.models import SCORM_KIND, Module, Placement
 from plugin.competencies.modules import (
     bind_placement,
     find_module,
@@ -27,13 +25,14 @@ from plugin.lti.claims import (
     DESIGNER,
     RESOURCE_LINK_REQUEST,
 )
-from plugin.lti.grade_outbox import Score, enqueue_score, grades_offered
+from plugin.lti.grade_outbox import grades_offered
 from plugin.lti.models import Launch
 from plugin.web.audience import launch_audience, readable_module
-from plugin.web.i18n import localized
 from plugin.web.inputs import parse_int
 from plugin.web.learning import begin_attempt, learner_context, xapi_options
 from plugin.web.lti import current_launch, launch_url_for
+from plugin.web.module_grades import queue_grade
+from plugin.web.player import open_player
 from plugin.web.security import allow_frame_source
 from plugin.xapi.attempts import (
     StaleForm,
@@ -53,7 +52,6 @@ from plugin.xapi.models import Attempt
 
 blueprint = Blueprint("modules", __name__)
 MODULE_KEY_PARAM = "module_key"  # the custom parameter deep linking puts on each link
-SCORE_MAXIMUM = 100.0
 ATTEMPT_FIELD = "attempt"  # the registration a check or completion form was shown for
 
 
@@ -145,6 +143,9 @@ def module_page() -> BaseResponse | str:
     module = _placed_module(launch)
     if module is None:
         return redirect(launch_url_for("modules.unbound"), code=303)
+    if module.kind == SCORM_KIND and not _is_designer(launch):
+        # Staff keep the module page and its staff bar (the package page); learners play it.
+        return open_player(launch, module)
     session = app_state.session()
     if latest_attempt(session, launch, module) is None:
         # Launched before the link had its module (a designer bound it since): the first
@@ -250,7 +251,7 @@ def submit_check() -> Response | str:
         record_module_evidence(
             session, launch, module, emitted, result.scaled, app_state.settings()
         )
-        _queue_grade(session, launch, module, result.scaled)
+        queue_grade(session, launch, module, result.scaled)
     return render_template(
         "modules/result.html",
         launch=launch,
@@ -280,7 +281,7 @@ def complete() -> Response | str:
             session, attempt, learner_context(launch, module), xapi_options(launch)
         )
         record_module_evidence(session, launch, module, emitted, None, app_state.settings())
-        _queue_grade(session, launch, module, 1.0)
+        queue_grade(session, launch, module, 1.0)
     return render_template(
         "modules/result.html",
         launch=launch,
@@ -314,15 +315,3 @@ def _stale_page(launch: Launch, module: Module, stale: StaleForm) -> Response:
     )
     response.status_code = stale.status
     return response
-
-
-def _queue_grade(session: Session, launch: Launch, module: Module, scaled: float) -> None:
-    score = Score(
-        score_given=round(scaled * SCORE_MAXIMUM, 2),
-        score_maximum=SCORE_MAXIMUM,
-        activity_progress="Completed",
-        # A failed check is still fully graded (AGS 2.0 §3.4.8); success shows in the score.
-        grading_progress="FullyGraded",
-        timestamp=datetime.now(UTC),
-    )
-    enqueue_score(session, launch, score, resource_id=module.key, label=localized(module, "title"))

@@ -33,9 +33,10 @@ UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Endpoints that take cross-site POSTs by design, each protected otherwise:
 # the OIDC login and launch are posted by the platform's page and are bound by state and nonce
 # (LTI 1.3 core §5.1.1, OIDC third-party initiated login); the JSON API authenticates with a
-# bearer token the browser never sends on its own; the sandbox is the development LMS.
+# bearer token the browser never sends on its own; the SCORM player's commits carry a runtime
+# token (header or body) no other site can read; the sandbox is the development LMS.
 CROSS_SITE_ENDPOINTS = frozenset({"lti.login", "lti.launch"})
-CROSS_SITE_BLUEPRINTS = frozenset({"api", "sandbox"})
+CROSS_SITE_BLUEPRINTS = frozenset({"api", "player", "sandbox"})
 
 FRAME_ORIGINS_TTL_SECONDS = 10.0
 FRAME_ORIGINS = "plugin.frame_origins"  # the app.extensions key of the cache
@@ -156,13 +157,22 @@ def _exempt() -> bool:
     return request.blueprint in CROSS_SITE_BLUEPRINTS
 
 
+def frame_ancestors() -> str:
+    """The ``frame-ancestors`` directive of a tool page: the registered platforms and itself.
+
+    CSP3 checks every ancestor, so a frame inside a tool page (a SCORM package's file inside
+    the player) needs the platforms too, not only 'self'.
+    """
+    cache = app_state.extension(FrameOriginCache, FRAME_ORIGINS)
+    framers = set(cache.get(_load_framing_origins))
+    framers.update(g.get("extra_frame_ancestors", ()))
+    return "frame-ancestors " + " ".join(["'self'", *sorted(framers)])
+
+
 def content_security_policy() -> str:
     """The CSP for a tool page: own scripts only, framed only by registered platforms."""
     if request.blueprint == "api":
         return "default-src 'none'; frame-ancestors 'none'; base-uri 'none'"
-    cache = app_state.extension(FrameOriginCache, FRAME_ORIGINS)
-    framers = set(cache.get(_load_framing_origins))
-    framers.update(g.get("extra_frame_ancestors", ()))
     form_targets = set(g.get("extra_form_actions", ()))
     directives = [
         "default-src 'self'",
@@ -174,7 +184,7 @@ def content_security_policy() -> str:
         "object-src 'none'",
         "base-uri 'none'",
         "form-action " + " ".join(["'self'", *sorted(form_targets)]),
-        "frame-ancestors " + " ".join(["'self'", *sorted(framers)]),
+        frame_ancestors(),
     ]
     frame_sources = g.get("extra_frame_sources", set())
     if frame_sources:

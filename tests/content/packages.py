@@ -148,3 +148,38 @@ def raw_zip(path: Path, names: dict[str, bytes]) -> Path:
             archive.writestr(info, body)
     path.write_bytes(buffer.getvalue())
     return path
+
+
+# A SCO as authoring tools write one: find the API up the frames, initialise, read the entry and
+# bookmark, show them, bookmark a page of its own and commit it as a suspended session, then
+# move the bookmark without committing (the player's page-hide commit must carry it).
+BOOKMARK_SCO = b"""<!doctype html><html><head><title>SCO</title><script>
+function findAPI(w){var n=0;while(!w.API&&w.parent&&w.parent!==w&&n<10){w=w.parent;n++}return w.API}
+window.addEventListener("load",function(){
+var api=findAPI(window);
+if(!api){document.getElementById("entry").textContent="no API";return}
+api.LMSInitialize("");
+document.getElementById("entry").textContent=api.LMSGetValue("cmi.core.entry");
+document.getElementById("location").textContent=api.LMSGetValue("cmi.core.lesson_location");
+api.LMSSetValue("cmi.core.lesson_status","incomplete");
+api.LMSSetValue("cmi.core.lesson_location","page-3");
+api.LMSSetValue("cmi.suspend_data","seen=1,2,3");
+api.LMSSetValue("cmi.core.exit","suspend");
+document.getElementById("committed").textContent=api.LMSCommit("");
+api.LMSSetValue("cmi.core.lesson_location","page-4");
+});
+</script></head><body>
+<p>entry=<span id="entry"></span></p><p>location=<span id="location"></span></p>
+<p>committed=<span id="committed"></span></p></body></html>"""
+
+
+def scorm12_bookmark(path: Path, title: str = "書籤 Bookmark") -> Path:
+    """A SCORM 1.2 single-SCO package whose SCO shows its entry and bookmark, then sets one."""
+    return build_zip(
+        path,
+        {
+            "imsmanifest.xml": MANIFEST_12.format(title=title),
+            "index.html": BOOKMARK_SCO,
+            "media/clip.mp4": b"\x00" * 16,
+        },
+    )

@@ -64,6 +64,10 @@ PROTOCOL = "lti-protocol"
 OWN = "learner-own"
 DESIGNERS = "designer"
 ADMINS = "administrator"
+# The SCORM player: a runtime token (path or header) naming one attempt, never a launch token;
+# an invalid one opens nothing (404 on pages and files, 401 on commits).
+RUNTIME = "scorm-runtime"
+RUNTIME_REFUSED = {401, 404}
 
 
 def api(scope: str) -> str:
@@ -118,6 +122,9 @@ ROUTES: dict[tuple[str, str], str] = {
     ("/designer/packages/new", "GET"): DESIGNERS,
     ("/designer/packages/new", "POST"): DESIGNERS,
     ("/content/<module_key>/<version_dir>/<path:file_path>", "GET"): DESIGNERS,
+    ("/scorm/<token>/play", "GET"): RUNTIME,
+    ("/scorm/<token>/files/<path:file_path>", "GET"): RUNTIME,
+    ("/scorm/commit", "POST"): RUNTIME,
     ("/designer/tags/bulk", "GET"): DESIGNERS,
     ("/designer/tags/bulk", "POST"): DESIGNERS,
     ("/lti/deep-link", "GET"): DESIGNERS,
@@ -200,6 +207,7 @@ def path_of(rule: str, world: World) -> str:
         "version_dir": "v1-0123456789abcdef",
         "file_path": "index.html",
         "number": "1",
+        "token": "not-a-runtime-token",  # the player's routes take one in the path
     }
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: values[m.group(1)], rule)
 
@@ -294,6 +302,8 @@ def test_learner_a_reads_nothing_of_b_on_any_route(world: World) -> None:
                 assert response.status_code == 400, what
             elif is_api(access):
                 assert response.status_code == 403, what  # a launch token reads no person
+            elif access == RUNTIME:
+                assert response.status_code in RUNTIME_REFUSED, (what, response.status_code)
             else:
                 assert response.status_code in REFUSED, (what, response.status_code)
             assert_nothing_of_b(response, world, what)
@@ -337,6 +347,8 @@ def test_without_a_valid_launch_no_route_opens_and_none_shows_b(
             assert response.status_code == 200, what
         elif access == PROTOCOL:
             assert response.status_code == 400, what
+        elif access == RUNTIME:
+            assert response.status_code in RUNTIME_REFUSED, (what, response.status_code)
         else:
             assert response.status_code == 401, (what, response.status_code)
         assert_nothing_of_b(response, world, what)

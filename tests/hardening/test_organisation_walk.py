@@ -111,6 +111,7 @@ def path_for(rule: str, learner_id: int, module: str) -> str:
         "version_dir": "v1-0123456789abcdef",
         "file_path": "index.html",
         "number": "1",
+        "token": "not-a-runtime-token",  # the player's routes take one in the path
     }
     return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: values[m.group(1)], rule)
 

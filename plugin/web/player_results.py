@@ -1,0 +1,57 @@
+"""A finished SCORM attempt becomes the module's result: statements, evidence and the grade,
+through the same path as the tool's own modules (plugin/attainment.py, the AGS outbox)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from plugin import app_state
+from plugin.attainment import record_module_evidence
+from plugin.competencies.models import Module
+from plugin.content.rollup import ModuleOutcome, module_outcome
+from plugin.content.runtime_models import RuntimeAttempt, ScoState
+from plugin.lti.models import Launch
+from plugin.web.learning import begin_attempt, learner_context, xapi_options
+from plugin.web.module_grades import SCORE_MAXIMUM, queue_grade
+from plugin.xapi.attempts import CheckOutcome, record_check, record_completion
+from plugin.xapi.learning import current_attempt, records_statements
+
+
+def attempt_outcome(session: Session, attempt: RuntimeAttempt) -> ModuleOutcome:
+    """The roll-up of the attempt's SCOs to the module."""
+    states = list(session.scalars(select(ScoState).where(ScoState.attempt_id == attempt.id)))
+    version = attempt.version
+    return module_outcome(version.scorm_version, version.mastery_score, states)
+
+
+def record_finished(session: Session, attempt: RuntimeAttempt) -> ModuleOutcome | None:
+    """Statements (completed, passed or failed with the score, terminated), evidence for the
+    module's tags and the grade for a learner's finished attempt; None for previews."""
+    launch = session.get(Launch, attempt.launch_id)
+    module = session.get(Module, attempt.module_id)
+    if launch is None or module is None or not records_statements(launch):
+        return None
+    outcome = attempt_outcome(session, attempt)
+    statement_attempt = current_attempt(session, launch, module) or begin_attempt(
+        session, launch, module
+    )
+    if statement_attempt is None:
+        return None
+    context, options = learner_context(launch, module), xapi_options(launch)
+    if outcome.scaled is None:
+        emitted = record_completion(session, statement_attempt, context, options)
+        grade = 1.0  # completed without a score, as a module without a check
+    else:
+        judged = CheckOutcome(
+            answers=[],
+            scaled=outcome.scaled,
+            raw=round(outcome.scaled * SCORE_MAXIMUM),
+            maximum=int(SCORE_MAXIMUM),
+            passed=outcome.passed,
+        )
+        emitted = record_check(session, statement_attempt, context, judged, options)
+        grade = outcome.scaled
+    record_module_evidence(session, launch, module, emitted, outcome.scaled, app_state.settings())
+    queue_grade(session, launch, module, grade)
+    return outcome

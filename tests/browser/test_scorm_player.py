@@ -1,0 +1,99 @@
+"""In Chromium, through the sandbox with third-party cookies blocked: a learner launches a
+SCORM 1.2 module, whose SCO finds the run-time API, starts afresh, commits a bookmark and moves
+it once more without committing; the tab is closed; the relaunch resumes (cmi.core.entry =
+"resume") at the last bookmark, which the player's page-hide commit delivered.
+
+The tool runs on a server of this module's own, with a package imported into the sandbox's
+first module, so no other test's module changes.
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import BrowserContext, FrameLocator, Page, expect
+
+from tests.browser.accessibility import assert_no_axe_violations
+from tests.browser.conftest import (
+    LiveTool,
+    _flask,
+    _prepare_database,
+    _server_env,
+    _stop,
+    _tool_config,
+    _wait_for_health,
+    free_port,
+)
+from tests.browser.test_sandbox_launch import STEP_MS, screenshot
+from tests.content.packages import scorm12_bookmark
+
+pytestmark = pytest.mark.browser
+
+SEEDED_MODULE = "tw-civil-service-dc.C4-T5"  # the sandbox's first link
+
+
+@pytest.fixture(scope="module")
+def scorm_tool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveTool]:
+    """The tool and its sandbox on a free port; the first link's module plays a package."""
+    instance_dir = tmp_path_factory.mktemp("live-tool-scorm")
+    port = free_port()
+    config_file = instance_dir / "config.toml"
+    config_file.write_text(_tool_config(instance_dir, port), encoding="utf-8")
+    env = _server_env(config_file)
+    _prepare_database(env, instance_dir)
+    package = scorm12_bookmark(instance_dir / "bookmark.zip")
+    imported = subprocess.run(
+        _flask("content", "import", str(package), "--module", SEEDED_MODULE),
+        env=env, cwd=instance_dir, capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+    live = LiveTool(
+        tool_url=f"http://127.0.0.1:{port}",
+        platform_url=f"http://localhost:{port}",
+        instance_dir=instance_dir,
+        log_file=instance_dir / "server.log",
+    )
+    with live.log_file.open("wb") as log:
+        server = subprocess.Popen(
+            _flask("run", "--host", "127.0.0.1", "--port", str(port)),
+            env=env, cwd=instance_dir, stdin=subprocess.DEVNULL, stdout=log,
+            stderr=subprocess.STDOUT,
+        )  # fmt: skip
+        try:
+            _wait_for_health(f"{live.tool_url}/healthz", server, live)
+            yield live
+        finally:
+            _stop(server)
+
+
+def launch_sco(tab: Page, live: LiveTool) -> FrameLocator:
+    """Open the learner's course, launch the first link; the SCO's frame inside the player."""
+    tab.goto(live.sandbox("learner"))
+    tab.locator("a.launch-link >> nth=0").click()
+    tool = tab.frame_locator("#tool-frame")
+    expect(tool.locator("#scorm-frame")).to_have_count(1, timeout=STEP_MS)
+    return tool.frame_locator("#scorm-frame")
+
+
+def test_a_closed_sco_resumes_at_its_bookmark(
+    page: Page, browser_context: BrowserContext, scorm_tool: LiveTool, artifacts_dir: Path
+) -> None:
+    first = browser_context.new_page()
+    sco = launch_sco(first, scorm_tool)
+    expect(sco.locator("#committed")).to_have_text("true", timeout=STEP_MS)
+    expect(sco.locator("#entry")).to_have_text("ab-initio")
+    expect(sco.locator("#location")).to_have_text("")
+    tool_url = first.frame(name="tool-frame")
+    assert tool_url is not None and "/scorm/" in tool_url.url and "lt=" not in tool_url.url
+    first.close(run_before_unload=True)
+
+    sco = launch_sco(page, scorm_tool)
+    expect(sco.locator("#entry")).to_have_text("resume", timeout=STEP_MS)
+    # page-4 was set after the last commit: the page-hide commit carried it as the tab closed.
+    expect(sco.locator("#location")).to_have_text("page-4")
+    expect(sco.locator("#committed")).to_have_text("true")
+    screenshot(page, artifacts_dir, "71-scorm-player-resumed")
+    assert_no_axe_violations(page, scorm_tool.tool_url, "scorm-player")
