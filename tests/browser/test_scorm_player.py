@@ -17,18 +17,18 @@ import pytest
 from playwright.sync_api import BrowserContext, FrameLocator, Page, expect
 
 from tests.browser.accessibility import assert_no_axe_violations
-from tests.browser.conftest import (
+from tests.browser.test_sandbox_launch import STEP_MS, screenshot
+from tests.content.packages import scorm12_bookmark
+from tests.support.live_tool import (
     LiveTool,
-    _flask,
     _prepare_database,
-    _server_env,
     _stop,
     _tool_config,
     _wait_for_health,
-    free_port,
+    flask_command,
+    server_env,
 )
-from tests.browser.test_sandbox_launch import STEP_MS, screenshot
-from tests.content.packages import scorm12_bookmark
+from tests.support.net import free_port
 
 pytestmark = pytest.mark.browser
 
@@ -42,11 +42,11 @@ def scorm_tool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveTool]:
     port = free_port()
     config_file = instance_dir / "config.toml"
     config_file.write_text(_tool_config(instance_dir, port), encoding="utf-8")
-    env = _server_env(config_file)
+    env = server_env(config_file)
     _prepare_database(env, instance_dir)
     package = scorm12_bookmark(instance_dir / "bookmark.zip")
     imported = subprocess.run(
-        _flask("content", "import", str(package), "--module", SEEDED_MODULE),
+        flask_command("content", "import", str(package), "--module", SEEDED_MODULE),
         env=env, cwd=instance_dir, capture_output=True, text=True, timeout=120, check=False,
     )  # fmt: skip
     assert imported.returncode == 0, imported.stdout + imported.stderr
@@ -58,7 +58,7 @@ def scorm_tool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveTool]:
     )
     with live.log_file.open("wb") as log:
         server = subprocess.Popen(
-            _flask("run", "--host", "127.0.0.1", "--port", str(port)),
+            flask_command("run", "--host", "127.0.0.1", "--port", str(port)),
             env=env, cwd=instance_dir, stdin=subprocess.DEVNULL, stdout=log,
             stderr=subprocess.STDOUT,
         )  # fmt: skip

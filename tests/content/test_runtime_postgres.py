@@ -23,8 +23,8 @@ from plugin.content.runtime_models import RuntimeAttempt, ScoState
 from plugin.core.db import create_db_engine
 from plugin.core.migrate import upgrade_database
 from plugin.lti.models import Person
-from tests.conftest import IRI_BASE, app_config
 from tests.content.packages import scorm12
+from tests.support.app import IRI_BASE, app_config
 
 pytestmark = pytest.mark.postgres
 

@@ -25,9 +25,9 @@ from plugin.lti.models import GradeOutbox
 from plugin.organisations.services import default_organisation
 from plugin.web.player import PACKAGE_POLICY
 from plugin.xapi.models import OutboxStatement
-from tests.conftest import IRI_BASE
 from tests.content.packages import scorm12, scorm2004
-from tests.lti.conftest import TOOL, Flow
+from tests.support.app import IRI_BASE
+from tests.support.flows import TOOL, Flow
 from tests.web.modules.test_module_pages import launch, token_of
 
 
