@@ -33,6 +33,16 @@ MAX_LEASE_SECONDS = 15 * 60.0
 UnitOfWork = Callable[[], AbstractContextManager[Session]]
 
 
+class PendingAge:
+    """A queue's counts that know when its oldest pending row was queued."""
+
+    oldest_pending_at: datetime | None
+
+    def oldest_pending_age(self, now: datetime) -> timedelta | None:
+        """How long the oldest pending row has waited."""
+        return now - self.oldest_pending_at if self.oldest_pending_at else None
+
+
 @dataclass(frozen=True)
 class BatchPolicy:
     """How many rows a batch takes, how long requests may take, how retries back off."""

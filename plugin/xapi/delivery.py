@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, load_only
 
 from plugin.core import queue
 from plugin.core.db import affected_rows, utcnow
-from plugin.core.queue import BatchPolicy, UnitOfWork, lease_due_ids, lease_seconds
+from plugin.core.queue import BatchPolicy, PendingAge, UnitOfWork, lease_due_ids, lease_seconds
 from plugin.organisations.audience import Audience
 from plugin.xapi.lrs_client import MAX_REASON, LrsAnswer, LrsClient
 from plugin.xapi.models import DELIVERED, PENDING, QUARANTINED, OutboxStatement
@@ -336,7 +336,7 @@ def run_worker(
 
 
 @dataclass(frozen=True)
-class TargetCounts:
+class TargetCounts(PendingAge):
     """The state of one target's queue."""
 
     target: str
@@ -346,10 +346,6 @@ class TargetCounts:
     oldest_pending_at: datetime | None = None
     last_error: str = ""
     last_error_row: int | None = None
-
-    def oldest_pending_age(self, now: datetime) -> timedelta | None:
-        """How long the oldest pending statement has waited."""
-        return now - self.oldest_pending_at if self.oldest_pending_at else None
 
 
 def _rows_of(audience: Audience) -> ColumnElement[bool]:
