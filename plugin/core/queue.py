@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -133,6 +133,17 @@ def lease_due_ids(
             select(model.id).where(model.id.in_(ids), model.next_attempt_at == lease_until)
         )
     )
+
+
+def requeue(session: Session, rows: Sequence[Any], now: datetime) -> int:
+    """Put ``rows`` back in their queue, pending and due ``now``, their backoff begun again at
+    its base (flushes); how many."""
+    for row in rows:
+        row.status = PENDING
+        row.attempts = 0
+        row.next_attempt_at = now
+    session.flush()
+    return len(rows)
 
 
 def run_worker(

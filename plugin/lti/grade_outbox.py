@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plugin.core.db import utcnow
-from plugin.core.queue import PendingAge
+from plugin.core.queue import PendingAge, requeue
 from plugin.lti.claims import CLAIM_AGS_ENDPOINT, CLAIM_RESOURCE_LINK
 from plugin.lti.models import GradeOutbox, Launch
 
@@ -143,11 +143,4 @@ def retry_failed(session: Session, ids: tuple[int, ...] = (), now: datetime | No
     statement = select(GradeOutbox).where(GradeOutbox.status == FAILED)
     if ids:
         statement = statement.where(GradeOutbox.id.in_(ids))
-    rows = session.scalars(statement).all()
-    when = now or utcnow()
-    for row in rows:
-        row.status = PENDING
-        row.attempts = 0  # a fresh start: the backoff begins again at its base
-        row.next_attempt_at = when
-    session.flush()
-    return len(rows)
+    return requeue(session, session.scalars(statement).all(), now or utcnow())

@@ -460,11 +460,4 @@ def retry_quarantined(
         statement = statement.where(OutboxStatement.id.in_(list(ids)))
     if target is not None:
         statement = statement.where(OutboxStatement.target == target)
-    rows = session.scalars(statement).all()
-    when = now or utcnow()
-    for row in rows:
-        row.status = PENDING
-        row.attempts = 0  # a fresh start: the backoff begins again at its base
-        row.next_attempt_at = when
-    session.flush()
-    return len(rows)
+    return queue.requeue(session, session.scalars(statement).all(), now or utcnow())
