@@ -31,7 +31,6 @@ from plugin.rollup.learners import identities_of, launch_learner, learner_for
 from plugin.rollup.models import Learner
 from plugin.rollup.pull import Pulled
 from plugin.xapi.assessment import (
-    COURSE_TYPE,
     IMPORT_AUTHORITY,
     PULL_AUTHORITY,
     CompetencyRef,
@@ -44,7 +43,7 @@ from plugin.xapi.learning import attempt_evidence
 from plugin.xapi.models import Attempt
 from plugin.xapi.outbox import enqueue_statements
 from plugin.xapi.statements import timestamp_now
-from plugin.xapi.vocabulary import COMPETENCY_TYPE
+from plugin.xapi.vocabulary import COMPETENCY_TYPE, COURSE_TYPE
 
 
 def _targets(settings: Settings) -> tuple[str, ...]:

@@ -374,12 +374,18 @@ def _carries_credentials(url: str) -> bool:
     return "@" in authority
 
 
+def _check_at_least_one(settings: Settings, section: str, keys: tuple[str, ...]) -> None:
+    """Each of ``keys`` in the ``[section]`` table must be at least 1."""
+    table = getattr(settings, section)
+    for key in keys:
+        if getattr(table, key) < 1:
+            raise ConfigError(f"{settings.source}: key '{section}.{key}' must be at least 1")
+
+
 def _check_lti(settings: Settings) -> None:
     """The [lti] login numbers must be positive."""
-    lti = settings.lti
-    for key in ("login_state_minutes", "max_login_states_per_issuer", "max_login_states"):
-        if getattr(lti, key) < 1:
-            raise ConfigError(f"{settings.source}: key 'lti.{key}' must be at least 1")
+    logins = ("login_state_minutes", "max_login_states_per_issuer", "max_login_states")
+    _check_at_least_one(settings, "lti", logins)
 
 
 def _check_rollup(settings: Settings) -> None:
@@ -398,12 +404,8 @@ def _check_rollup(settings: Settings) -> None:
 
 def _check_content(settings: Settings) -> None:
     """The [content] bounds must be positive (a ratio of at least 1)."""
-    content = settings.content
-    for key in ("max_upload_bytes", "max_entries", "max_total_bytes"):
-        if getattr(content, key) < 1:
-            raise ConfigError(f"{settings.source}: key 'content.{key}' must be at least 1")
-    if content.max_ratio < 1:
-        raise ConfigError(f"{settings.source}: key 'content.max_ratio' must be at least 1")
+    bounds = ("max_upload_bytes", "max_entries", "max_total_bytes", "max_ratio")
+    _check_at_least_one(settings, "content", bounds)
 
 
 # Over a century is surely a typo; a day is the least that leaves an OIDC login time to finish.

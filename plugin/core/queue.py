@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 import random
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -31,6 +31,16 @@ MAX_LEASE_SECONDS = 15 * 60.0
 
 # A short transaction: a worker opens one per lease and per recorded outcome.
 UnitOfWork = Callable[[], AbstractContextManager[Session]]
+
+
+class PendingAge:
+    """A queue's counts that know when its oldest pending row was queued."""
+
+    oldest_pending_at: datetime | None
+
+    def oldest_pending_age(self, now: datetime) -> timedelta | None:
+        """How long the oldest pending row has waited."""
+        return now - self.oldest_pending_at if self.oldest_pending_at else None
 
 
 @dataclass(frozen=True)
@@ -123,6 +133,17 @@ def lease_due_ids(
             select(model.id).where(model.id.in_(ids), model.next_attempt_at == lease_until)
         )
     )
+
+
+def requeue(session: Session, rows: Sequence[Any], now: datetime) -> int:
+    """Put ``rows`` back in their queue, pending and due ``now``, their backoff begun again at
+    its base (flushes); how many."""
+    for row in rows:
+        row.status = PENDING
+        row.attempts = 0
+        row.next_attempt_at = now
+    session.flush()
+    return len(rows)
 
 
 def run_worker(

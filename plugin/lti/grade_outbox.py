@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plugin.core.db import utcnow
+from plugin.core.queue import PendingAge, requeue
 from plugin.lti.claims import CLAIM_AGS_ENDPOINT, CLAIM_RESOURCE_LINK
 from plugin.lti.models import GradeOutbox, Launch
 
@@ -87,7 +88,7 @@ def enqueue_score(
 
 
 @dataclass(frozen=True)
-class QueueCounts:
+class QueueCounts(PendingAge):
     """The state of the grade queue."""
 
     pending: int = 0
@@ -97,10 +98,6 @@ class QueueCounts:
     oldest_pending_at: datetime | None = None
     latest_error: str = ""
     latest_error_row: int | None = None
-
-    def oldest_pending_age(self, now: datetime) -> timedelta | None:
-        """How long the oldest pending score has waited."""
-        return now - self.oldest_pending_at if self.oldest_pending_at else None
 
 
 def queue_counts(session: Session, registration_id: int | None = None) -> QueueCounts:
@@ -146,11 +143,4 @@ def retry_failed(session: Session, ids: tuple[int, ...] = (), now: datetime | No
     statement = select(GradeOutbox).where(GradeOutbox.status == FAILED)
     if ids:
         statement = statement.where(GradeOutbox.id.in_(ids))
-    rows = session.scalars(statement).all()
-    when = now or utcnow()
-    for row in rows:
-        row.status = PENDING
-        row.attempts = 0  # a fresh start: the backoff begins again at its base
-        row.next_attempt_at = when
-    session.flush()
-    return len(rows)
+    return requeue(session, session.scalars(statement).all(), now or utcnow())

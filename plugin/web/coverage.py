@@ -5,7 +5,6 @@ from __future__ import annotations
 from flask import Blueprint, Response, render_template, request
 from flask_babel import get_locale
 from flask_babel import gettext as _
-from sqlalchemy.orm import Session
 
 from plugin import app_state
 from plugin.competencies.coverage import (
@@ -14,8 +13,6 @@ from plugin.competencies.coverage import (
     coverage_csv,
     format_hours,
 )
-from plugin.competencies.framework import get_framework
-from plugin.competencies.models import Framework
 from plugin.competencies.outside_courses import (
     HEADER,
     MAX_BYTES,
@@ -26,10 +23,11 @@ from plugin.competencies.outside_courses import (
     Problem,
     import_outside_courses,
 )
-from plugin.core.errors import Forbidden, InvalidInput, NotFound
+from plugin.core.errors import Forbidden, InvalidInput
 from plugin.lti.claims import ADMINISTRATOR, DESIGNER
 from plugin.organisations.audience import Audience
 from plugin.web.audience import launch_audience
+from plugin.web.loaded_framework import framework_or_404
 from plugin.web.lti import current_launch
 
 blueprint = Blueprint("coverage", __name__, url_prefix="/catalog")
@@ -43,13 +41,6 @@ def _require_designer() -> Audience:
     if launch is None or launch.role not in (DESIGNER, ADMINISTRATOR):
         raise Forbidden(_("Only course designers and administrators can see the catalog."))
     return launch_audience(launch)
-
-
-def _framework(session: Session) -> Framework:
-    framework = get_framework(session)
-    if framework is None:
-        raise NotFound(_("No competency framework is loaded yet."), field="framework")
-    return framework
 
 
 def problem_text(problem: Problem) -> tuple[str, str]:
@@ -91,7 +82,7 @@ def coverage() -> tuple[str, int]:
     """The coverage table: modules and hours per item and grade, uncovered items first."""
     audience = _require_designer()
     session = app_state.session()
-    return _page(compute_coverage(session, _framework(session), audience))
+    return _page(compute_coverage(session, framework_or_404(session), audience))
 
 
 @blueprint.get("/coverage.csv")
@@ -99,7 +90,7 @@ def coverage_download() -> Response:
     """The coverage table as CSV (UTF-8 with BOM, one row per item, stable column names)."""
     audience = _require_designer()
     session = app_state.session()
-    framework = _framework(session)
+    framework = framework_or_404(session)
     report = compute_coverage(session, framework, audience)
     response = Response(UTF8_BOM + coverage_csv(report), content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = f'attachment; filename="coverage-{framework.key}.csv"'
@@ -113,7 +104,7 @@ def outside_courses_upload() -> tuple[str, int]:
     """Import an outside-course CSV; the page shows what changed, or why nothing did (400)."""
     audience = _require_designer()
     session = app_state.session()
-    framework = _framework(session)
+    framework = framework_or_404(session)
     upload = request.files.get("file")
     try:
         if upload is None or not upload.filename:

@@ -27,8 +27,6 @@ from sqlalchemy.orm import Session
 from plugin import app_state
 from plugin.competencies.case import case_json, export_case
 from plugin.competencies.coverage import compute_coverage, csv_columns, csv_rows, framework_order
-from plugin.competencies.framework import get_framework
-from plugin.competencies.models import Framework
 from plugin.core.errors import Forbidden, NotFound
 from plugin.core.spreadsheet import csv_text, xlsx_bytes
 from plugin.lti.claims import ADMINISTRATOR, DESIGNER, LEARNER
@@ -44,6 +42,7 @@ from plugin.web.audience import launch_audience
 from plugin.web.competency_map import named_learner
 from plugin.web.course import read_roster
 from plugin.web.heatmap import launch_heat_rows
+from plugin.web.loaded_framework import framework_or_404
 from plugin.web.lti import current_launch
 
 blueprint = Blueprint("exports", __name__, url_prefix="/exports")
@@ -74,13 +73,6 @@ ATTAINMENT_COLUMNS = [
 ]
 
 
-def _framework(session: Session) -> Framework:
-    framework = get_framework(session)
-    if framework is None:
-        raise NotFound(_("No competency framework is loaded yet."), field="framework")
-    return framework
-
-
 def _download(body: str | bytes, content_type: str, filename: str) -> Response:
     response = Response(body, content_type=content_type)
     response.headers["Content-Disposition"] = f'attachment; filename="{filename}"'
@@ -101,7 +93,7 @@ def _number(text: str) -> float | int:
 @blueprint.get("/case.json")
 def case_download() -> Response:
     """The framework as a CASE 1.1 package (public: the framework and its IRIs are public)."""
-    framework = _framework(app_state.session())
+    framework = framework_or_404(app_state.session())
     package = export_case(
         framework, app_state.settings().framework.iri_base, app_state.settings().lti.title
     )
@@ -117,7 +109,7 @@ def coverage_xlsx() -> Response:
     if launch is None or launch.role not in (DESIGNER, ADMINISTRATOR):
         raise Forbidden(_("Only course designers and administrators can see the catalog."))
     session = app_state.session()
-    framework = _framework(session)
+    framework = framework_or_404(session)
     report = compute_coverage(session, framework, launch_audience(launch))
     columns = csv_columns(report)
     rows = [
@@ -163,7 +155,7 @@ def _attainment_rows(action: str) -> tuple[str, list[list[Any]]]:
     """The file name (without extension) and rows of the attainment export ``action``."""
     session = app_state.session()
     learner = _learner(session, _launch(), action)
-    framework = _framework(session)
+    framework = framework_or_404(session)
     report = attainment_report(
         session, learner, framework, rollup_config(app_state.settings().rollup)
     )
@@ -216,7 +208,7 @@ def badges_json() -> Response:
     launch = _launch()
     session = app_state.session()
     learner = _learner(session, launch, "export.badges")
-    framework = _framework(session)
+    framework = framework_or_404(session)
     config = app_state.settings()
     own = launch.role == LEARNER
     credentials = learner_credentials(
@@ -256,7 +248,7 @@ def _heatmap_table(action: str) -> tuple[str, list[str], list[list[Any]]]:
     if launch is None or launch.role not in (DESIGNER, ADMINISTRATOR):
         raise Forbidden(_("Only course designers and administrators can see the heat map."))
     session = app_state.session()
-    framework = _framework(session)
+    framework = framework_or_404(session)
     codes = [item.code for item in framework_order(framework) if item.kind in HEAT_KINDS]
     _offered, roster, _problem = read_roster(launch, "heat map roster")
     rows = [
@@ -288,7 +280,7 @@ def _organisation_tables(action: str) -> tuple[str, list[tuple[str, list[str], l
     if launch is None or launch.role != ADMINISTRATOR:
         raise Forbidden(_("Only administrators can see the organisation view."))
     session = app_state.session()
-    data = organisation_data(session, _framework(session), launch_audience(launch))
+    data = organisation_data(session, framework_or_404(session), launch_audience(launch))
     audit_launch(launch, action, f"organisation {data.people} people")
     levels = list(range(data.top + 1))
     distribution = [

@@ -14,9 +14,8 @@ from sqlalchemy.orm import Session
 
 from plugin import app_state
 from plugin.competencies.coverage import compute_coverage, framework_order
-from plugin.competencies.framework import get_framework
 from plugin.competencies.models import Framework, Item
-from plugin.core.errors import Forbidden, NotFound
+from plugin.core.errors import Forbidden
 from plugin.lti.claims import ADMINISTRATOR, DESIGNER
 from plugin.lti.models import Launch
 from plugin.lti.nrps import Roster
@@ -33,6 +32,7 @@ from plugin.web.access_audit import audit_launch, course_subject
 from plugin.web.audience import launch_audience
 from plugin.web.course import read_roster
 from plugin.web.i18n import localized
+from plugin.web.loaded_framework import framework_or_404
 from plugin.web.lti import current_launch, launch_url_for
 
 blueprint = Blueprint("heatmap", __name__)
@@ -91,14 +91,6 @@ def heat_groups(framework: Framework, opened: set[str]) -> list[HeatGroup]:
     if attitudes:
         groups.append(HeatGroup(None, attitudes, 0, True, ""))
     return groups
-
-
-def framework_or_404(session: Session) -> Framework:
-    """The loaded framework, or a 404 in the page's language."""
-    framework = get_framework(session)
-    if framework is None:
-        raise NotFound(_("No competency framework is loaded yet."), field="framework")
-    return framework
 
 
 def _level_names(framework: Framework) -> dict[int, str]:

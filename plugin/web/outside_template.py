@@ -6,10 +6,10 @@ from flask import Blueprint, Response
 from flask_babel import gettext as _
 
 from plugin import app_state
-from plugin.competencies.framework import get_framework
 from plugin.competencies.outside_courses import template_csv
-from plugin.core.errors import Forbidden, NotFound
+from plugin.core.errors import Forbidden
 from plugin.lti.claims import ADMINISTRATOR, DESIGNER
+from plugin.web.loaded_framework import framework_or_404
 from plugin.web.lti import current_launch
 
 blueprint = Blueprint("outside_template", __name__, url_prefix="/catalog")
@@ -23,9 +23,7 @@ def outside_courses_template() -> Response:
     launch = current_launch()
     if launch is None or launch.role not in (DESIGNER, ADMINISTRATOR):
         raise Forbidden(_("Only course designers and administrators can see the catalog."))
-    framework = get_framework(app_state.session())
-    if framework is None:
-        raise NotFound(_("No competency framework is loaded yet."), field="framework")
+    framework = framework_or_404(app_state.session())
     response = Response(UTF8_BOM + template_csv(framework), content_type="text/csv; charset=utf-8")
     response.headers["Content-Disposition"] = 'attachment; filename="outside-courses.csv"'
     return response

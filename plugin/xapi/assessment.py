@@ -13,13 +13,12 @@ from datetime import datetime
 from typing import Any
 
 from plugin.xapi.statements import format_timestamp
-from plugin.xapi.vocabulary import COMPETENCY_TYPE, PROFILE_TYPE, VERBS, profile_iri
+from plugin.xapi.vocabulary import COMPETENCY_TYPE, COURSE_TYPE, PROFILE_TYPE, VERBS, profile_iri
 
 # ADL Total Learning Architecture: the verb a competency assertion uses and the context
 # extension that lists the statements the assertion rests on.
 ASSESSED_VERB = "https://w3id.org/xapi/tla/verbs/assessed"
 EVIDENCE_EXTENSION = "https://w3id.org/xapi/tla/extensions/evidence"
-COURSE_TYPE = "http://adlnet.gov/expapi/activities/course"
 IMPORT_AUTHORITY = "evidence-import"
 PULL_AUTHORITY = "evidence-pull"
 

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, load_only
 
 from plugin.core import queue
 from plugin.core.db import affected_rows, utcnow
-from plugin.core.queue import BatchPolicy, UnitOfWork, lease_due_ids, lease_seconds
+from plugin.core.queue import BatchPolicy, PendingAge, UnitOfWork, lease_due_ids, lease_seconds
 from plugin.organisations.audience import Audience
 from plugin.xapi.lrs_client import MAX_REASON, LrsAnswer, LrsClient
 from plugin.xapi.models import DELIVERED, PENDING, QUARANTINED, OutboxStatement
@@ -336,7 +336,7 @@ def run_worker(
 
 
 @dataclass(frozen=True)
-class TargetCounts:
+class TargetCounts(PendingAge):
     """The state of one target's queue."""
 
     target: str
@@ -346,10 +346,6 @@ class TargetCounts:
     oldest_pending_at: datetime | None = None
     last_error: str = ""
     last_error_row: int | None = None
-
-    def oldest_pending_age(self, now: datetime) -> timedelta | None:
-        """How long the oldest pending statement has waited."""
-        return now - self.oldest_pending_at if self.oldest_pending_at else None
 
 
 def _rows_of(audience: Audience) -> ColumnElement[bool]:
@@ -464,11 +460,4 @@ def retry_quarantined(
         statement = statement.where(OutboxStatement.id.in_(list(ids)))
     if target is not None:
         statement = statement.where(OutboxStatement.target == target)
-    rows = session.scalars(statement).all()
-    when = now or utcnow()
-    for row in rows:
-        row.status = PENDING
-        row.attempts = 0  # a fresh start: the backoff begins again at its base
-        row.next_attempt_at = when
-    session.flush()
-    return len(rows)
+    return queue.requeue(session, session.scalars(statement).all(), now or utcnow())
