@@ -168,3 +168,18 @@ def test_a_designer_of_another_registration_sees_none_of_this_ones_learners(
 
     assert "Learners' attempts" in page and attempts_table(page) == ""
     assert "王小明" not in page and "李大華" not in page
+
+
+def test_a_chinese_launch_reads_the_attempts_in_chinese(
+    flow: Flow, tool: FlaskClient, app: Flask, tmp_path: Path
+) -> None:
+    key = scorm_module(app, tmp_path)
+    played(flow, tool, key)
+    response = flow.complete(**{LTI + "roles": [ROLE + "Instructor"], "sub": "designer-zh"})
+    designer = Tool(flow.client, token_of(response))
+
+    page = text(designer.get(f"/designer/modules/{key}/package"))
+
+    assert "學員的學習紀錄" in page
+    statuses = [row[3] for row in cells(attempts_table(page))]
+    assert statuses == ["進行中", "通過"]
