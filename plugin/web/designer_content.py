@@ -1,5 +1,6 @@
 """Designer pages of SCORM packages: upload a .zip as a new module or as a new version of a
-module, see each version's SCOs and mastery score, download the original zip.
+module, see each version's SCOs and mastery score and the learners' attempts, download the
+original zip.
 
 Like every designer page these need a course designer's or an administrator's launch; a module
 of another organisation is "no such module" (404) and the national catalog's is read-only.
@@ -36,6 +37,7 @@ from plugin.web.designer import is_designer, require_framework
 from plugin.web.designer_content_messages import refusal_message
 from plugin.web.errors import error_response
 from plugin.web.lti import current_launch, launch_url_for
+from plugin.web.package_attempts import module_attempts
 
 blueprint = Blueprint("designer_content", __name__, url_prefix="/designer")
 
@@ -67,6 +69,8 @@ def _page(module: Module | None, *, error: str = "", status: int = 200) -> tuple
         launch=launch,
         module=module,
         versions=package_versions(session, module) if module is not None else [],
+        attempts=module_attempts(session, audience, module) if module is not None else [],
+        show_attempts=module is not None and audience.owns(module.organisation_id),
         editable=module is None or audience.owns(module.organisation_id),
         error=error,
         anchor=FIELD if error else "",

@@ -22,12 +22,15 @@ from plugin.xapi.outbox import enqueue_statements
 from plugin.xapi.statements import (
     Answer,
     LearnerContext,
+    ReportedAnswer,
     answered_result,
     build_statement,
     completed_result,
     interaction_activity,
     judged_result,
     progress_result,
+    reported_activity,
+    reported_result,
     terminated_result,
     timestamp_now,
 )
@@ -216,11 +219,19 @@ def record_progress(
     return emitter.flush()
 
 
+def _answer_reported(emitter: _Emitter, reported: Sequence[ReportedAnswer]) -> None:
+    for answer in reported:
+        emitter.add(
+            "answered", object_activity=reported_activity(answer), result=reported_result(answer)
+        )
+
+
 def record_check(
     session: Session, attempt: Attempt, learner: LearnerContext, outcome: CheckOutcome,
-    options: XapiOptions,
+    options: XapiOptions, *, reported: Sequence[ReportedAnswer] = (),
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """answered for each item, completed, passed or failed, then terminated — the attempt ends."""
+    """answered for each item (and each interaction a SCO ``reported``), completed, passed or
+    failed, then terminated — the attempt ends."""
     _ensure_open(attempt)
     emitter = _Emitter(session, attempt, learner, options)
     _initialize(emitter)
@@ -230,6 +241,7 @@ def record_check(
             object_activity=interaction_activity(learner, answer),
             result=answered_result(answer),
         )
+    _answer_reported(emitter, reported)
     duration = _duration(attempt, emitter.moment)
     attempt.progress = 100
     attempt.scaled_score = outcome.scaled  # what the learner sees again on the module page
@@ -249,12 +261,15 @@ def record_check(
 
 
 def record_completion(
-    session: Session, attempt: Attempt, learner: LearnerContext, options: XapiOptions
-) -> list[dict[str, Any]]:
-    """completed (a module without a check), then terminated."""
+    session: Session, attempt: Attempt, learner: LearnerContext, options: XapiOptions,
+    *, reported: Sequence[ReportedAnswer] = (),
+) -> list[dict[str, Any]]:  # fmt: skip
+    """answered for each interaction a SCO ``reported``, completed (a module without a
+    check), then terminated."""
     _ensure_open(attempt)
     emitter = _Emitter(session, attempt, learner, options)
     _initialize(emitter)
+    _answer_reported(emitter, reported)
     duration = _duration(attempt, emitter.moment)
     attempt.progress = 100
     if attempt.completed_at is None:

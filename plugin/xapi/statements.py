@@ -76,6 +76,20 @@ class LearnerContext:
     person_name: str = ""
     mastery_score: float | None = None
     extra: dict[str, Any] = field(default_factory=dict)
+    # Further profiles the statements follow (ADL's SCORM profile for a SCORM attempt), in
+    # context.contextActivities.category after the tool's own.
+    profiles: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ReportedAnswer:
+    """An interaction a SCORM SCO reported, in xAPI's terms (xAPI 1.0.3 §2.4.4.1)."""
+
+    activity_id: str
+    interaction_type: str
+    correct_patterns: Sequence[str]
+    response: str | None
+    success: bool | None
 
 
 @dataclass(frozen=True)
@@ -158,10 +172,8 @@ def _context(learner: LearnerContext, registration: str) -> Context:
     activities: dict[str, ActivityList] = {
         "category": ActivityList(
             [
-                Activity(
-                    id=profile_iri(learner.iri_base),
-                    definition=ActivityDefinition(type=PROFILE_TYPE),
-                )
+                Activity(id=iri, definition=ActivityDefinition(type=PROFILE_TYPE))
+                for iri in (profile_iri(learner.iri_base), *learner.profiles)
             ]
         )
     }
@@ -272,3 +284,23 @@ def interaction_activity(learner: LearnerContext, answer: Answer) -> Activity:
 def answered_result(answer: Answer) -> Result:
     """The learner's response and whether it was right."""
     return Result(success=answer.correct, response="[,]".join(sorted(answer.response)))
+
+
+def reported_activity(answer: ReportedAnswer) -> Activity:
+    """A SCO's interaction as a cmi.interaction activity (xAPI 1.0.3 §2.4.4.1)."""
+    definition = ActivityDefinition(type=INTERACTION_TYPE, interaction_type=answer.interaction_type)
+    if answer.correct_patterns:
+        definition.correct_responses_pattern = list(answer.correct_patterns)
+    return Activity(id=answer.activity_id, definition=definition)
+
+
+def reported_result(answer: ReportedAnswer) -> Result | None:
+    """The learner's response and whether the SCO judged it right; None when it said neither."""
+    if answer.response is None and answer.success is None:
+        return None
+    result = Result()
+    if answer.response is not None:
+        result.response = answer.response
+    if answer.success is not None:
+        result.success = answer.success
+    return result

@@ -25,6 +25,8 @@ LINK_TYPE = "http://adlnet.gov/expapi/activities/link"
 INTERACTION_TYPE = "http://adlnet.gov/expapi/activities/cmi.interaction"
 COMPETENCY_TYPE = "https://w3id.org/xapi/tla/activity-types/competency"
 PROFILE_TYPE = "http://adlnet.gov/expapi/activities/profile"
+# ADL's xAPI SCORM profile: in the category of statements made from a SCORM attempt.
+SCORM_PROFILE = "https://w3id.org/xapi/scorm"
 
 # cmi5 §9.6.2.2 / §9.7.2: progress as an integer percentage in a result extension.
 PROGRESS_EXTENSION = "https://w3id.org/xapi/cmi5/result/extensions/progress"

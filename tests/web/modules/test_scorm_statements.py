@@ -1,0 +1,184 @@
+"""Statements from a SCORM attempt per ADL's xAPI SCORM profile: an ``answered``
+cmi.interaction for each interaction a SCO reported (its type, correct-response pattern, the
+learner's response and result in xAPI's form), after initialized and before completed, with
+the module's competency IRIs and the SCORM profile in context, through the validated outbox."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from plugin.competencies.framework import get_framework
+from plugin.competencies.modules import create_module, set_module_tags
+from plugin.organisations.services import default_organisation
+from plugin.xapi.models import OutboxStatement
+from tests.content.packages import scorm12, scorm2004
+from tests.support.app import IRI_BASE
+from tests.support.flows import Flow
+from tests.web.modules.test_scorm_player import add_package, open_player, send
+
+INTERACTION = "http://adlnet.gov/expapi/activities/cmi.interaction"
+SCORM = "https://w3id.org/xapi/scorm"
+PROFILE_TYPE = "http://adlnet.gov/expapi/activities/profile"
+
+
+@pytest.fixture
+def module(app: Flask) -> tuple[str, str]:
+    """A module of the default organisation tagged DC1-K1: (key, activity IRI)."""
+    with app.extensions["plugin.db"].session_scope() as session:
+        framework = get_framework(session)
+        assert framework is not None
+        data = {"title_zh": "單元", "title_en": "Module", "hours": "1"}
+        made = create_module(
+            session, data, framework, IRI_BASE, organisation_id=default_organisation(session).id
+        )
+        set_module_tags(session, made, framework, [{"item": "DC1-K1", "level": 2}])
+        return made.key, made.activity_iri
+
+
+def statements(app: Flask) -> list[dict[str, Any]]:
+    """Every queued statement, in the order queued."""
+    with app.extensions["plugin.db"].session_scope() as session:
+        rows = session.scalars(select(OutboxStatement).order_by(OutboxStatement.id))
+        return [row.statement for row in rows]
+
+
+def verb(statement: dict[str, Any]) -> str:
+    return str(statement["verb"]["id"].rsplit("/", 1)[-1])
+
+
+def test_a_scorm_12_attempt_says_answered_per_interaction_in_xapis_form(
+    flow: Flow, tool: FlaskClient, app: Flask, tmp_path: Path, module: tuple[str, str]
+) -> None:
+    key, iri = module
+    add_package(app, key, scorm12(tmp_path / "course.zip"))
+    runtime = open_player(flow, key)
+    cmi = {
+        "cmi.core.lesson_status": "passed", "cmi.core.exit": "", "cmi.core.score.raw": "90",
+        "cmi.interactions.0.id": "q1", "cmi.interactions.0.type": "choice",
+        "cmi.interactions.0.student_response": "{a,c}",
+        "cmi.interactions.0.correct_responses.0.pattern": "a,c",
+        "cmi.interactions.0.result": "correct",
+        "cmi.interactions.1.id": "q 2", "cmi.interactions.1.type": "true-false",
+        "cmi.interactions.1.student_response": "f",
+        "cmi.interactions.1.correct_responses.0.pattern": "t",
+        "cmi.interactions.1.result": "wrong",
+        "cmi.interactions.2.id": "q3", "cmi.interactions.2.type": "matching",
+        "cmi.interactions.2.student_response": "1.a,2.c",
+        "cmi.interactions.2.correct_responses.0.pattern": "1.a,2.b",
+        "cmi.interactions.2.result": "neutral",
+    }  # fmt: skip
+
+    assert send(tool, runtime, {"sco": "item-1", "seq": 1, "final": True, "cmi": cmi}).json
+
+    sent = statements(app)
+    assert [verb(s) for s in sent] == [
+        "launched",
+        "initialized",
+        "answered",
+        "answered",
+        "answered",
+        "completed",
+        "passed",
+        "terminated",
+        "assessed",
+    ]  # fmt: skip  (assessed: the tag's evidence, plugin/xapi/assessment.py)
+    answered = [s for s in sent if verb(s) == "answered"]
+    first = answered[0]
+    assert set(first) == {"id", "actor", "verb", "object", "result", "context", "timestamp"}
+    assert first["actor"] == sent[0]["actor"]
+    assert first["actor"]["account"]["name"] == "learner-001"  # the opaque account, no name
+    assert first["verb"] == {
+        "id": "http://adlnet.gov/expapi/verbs/answered",
+        "display": {"en-US": "answered", "zh-TW": "作答"},
+    }
+    context = first["context"]
+    assert context["registration"] == sent[0]["context"]["registration"]
+    assert context["contextActivities"]["category"] == [
+        {"id": IRI_BASE + "profile/v1", "objectType": "Activity",
+         "definition": {"type": PROFILE_TYPE}},
+        {"id": SCORM, "objectType": "Activity", "definition": {"type": PROFILE_TYPE}},
+    ]  # fmt: skip
+    other = context["contextActivities"]["other"]
+    assert [activity["id"] for activity in other] == [IRI_BASE + "tw-civil-service-dc/DC1-K1"]
+    base = f"{iri}/scos/item-1/interactions/"
+    assert [(s["object"], s["result"]) for s in answered] == [
+        (
+            {"id": base + "q1", "objectType": "Activity", "definition": {
+                "type": INTERACTION, "interactionType": "choice",
+                "correctResponsesPattern": ["a[,]c"]}},
+            {"response": "a[,]c", "success": True},
+        ),
+        (
+            {"id": base + "q%202", "objectType": "Activity", "definition": {
+                "type": INTERACTION, "interactionType": "true-false",
+                "correctResponsesPattern": ["true"]}},
+            {"response": "false", "success": False},
+        ),
+        (
+            {"id": base + "q3", "objectType": "Activity", "definition": {
+                "type": INTERACTION, "interactionType": "matching",
+                "correctResponsesPattern": ["1[.]a[,]2[.]b"]}},
+            {"response": "1[.]a[,]2[.]c"},  # neutral: no success either way
+        ),
+    ]  # fmt: skip
+    for statement in sent[2:8]:  # every statement of the finished attempt names the profile
+        assert {"id": SCORM, "objectType": "Activity", "definition": {"type": PROFILE_TYPE}} in (
+            statement["context"]["contextActivities"]["category"]
+        )
+
+
+def test_a_scorm_2004_attempt_keeps_its_patterns_and_orders_interactions_by_sco(
+    flow: Flow, tool: FlaskClient, app: Flask, tmp_path: Path, module: tuple[str, str]
+) -> None:
+    key, iri = module
+    add_package(app, key, scorm2004(tmp_path / "multi.zip"))
+    runtime = open_player(flow, key)
+    ended = {"cmi.completion_status": "completed", "cmi.exit": "normal"}
+    b = {
+        **ended, "cmi.interactions.0.id": "range", "cmi.interactions.0.type": "numeric",
+        "cmi.interactions.0.learner_response": "7",
+        "cmi.interactions.0.correct_responses.0.pattern": "5[:]10",
+        "cmi.interactions.0.result": "correct",
+    }  # fmt: skip
+    a = {
+        **ended, "cmi.interactions.0.id": "order", "cmi.interactions.0.type": "sequencing",
+        "cmi.interactions.0.learner_response": "x[,]y",
+        "cmi.interactions.0.correct_responses.0.pattern": "y[,]x",
+        "cmi.interactions.0.correct_responses.1.pattern": "x[,]y",
+        "cmi.interactions.0.result": "incorrect",
+        "cmi.interactions.1.id": "essay", "cmi.interactions.1.type": "long-fill-in",
+    }  # fmt: skip
+    send(tool, runtime, {"sco": "b", "seq": 1, "final": True, "cmi": b})  # b ends first
+    send(tool, runtime, {"sco": "a", "seq": 1, "final": True, "cmi": a})
+
+    sent = statements(app)
+    assert [verb(s) for s in sent] == [
+        "launched", "initialized", "answered", "answered", "answered", "completed", "terminated",
+        "assessed",
+    ]  # fmt: skip
+    answered = [(s["object"], s.get("result")) for s in sent if verb(s) == "answered"]
+    assert answered == [
+        (
+            {"id": f"{iri}/scos/a/interactions/order", "objectType": "Activity", "definition": {
+                "type": INTERACTION, "interactionType": "sequencing",
+                "correctResponsesPattern": ["y[,]x", "x[,]y"]}},
+            {"response": "x[,]y", "success": False},
+        ),
+        (
+            {"id": f"{iri}/scos/a/interactions/essay", "objectType": "Activity", "definition": {
+                "type": INTERACTION, "interactionType": "long-fill-in"}},
+            None,  # neither a response nor a result: the statement carries none
+        ),
+        (
+            {"id": f"{iri}/scos/b/interactions/range", "objectType": "Activity", "definition": {
+                "type": INTERACTION, "interactionType": "numeric",
+                "correctResponsesPattern": ["5[:]10"]}},
+            {"response": "7", "success": True},
+        ),
+    ]  # fmt: skip
