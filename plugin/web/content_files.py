@@ -27,7 +27,7 @@ from plugin.lti.models import Launch
 from plugin.web.audience import launch_audience
 from plugin.web.designer import is_designer
 from plugin.web.lti import current_launch
-from plugin.web.security import use_policy
+from plugin.web.security import frame_ancestors, use_policy
 
 blueprint = Blueprint("content_files", __name__)
 
@@ -35,9 +35,11 @@ YEAR_SECONDS = 365 * 24 * 3600
 # Until the player serves packages with a runtime token of their own, a file is opened with the
 # designer's launch token in its URL: a package's script could read it and act as the designer.
 # So these documents are sandboxed into an opaque origin with no script (CSP3 "sandbox").
+# The frame-ancestors are the tool's own (the registered platforms and itself), added per
+# response: CSP3 checks every ancestor, so 'self' alone would block the file inside the LMS.
 FILES_POLICY = (
     "sandbox; default-src 'self' data:; script-src 'none'; object-src 'none'; "
-    "base-uri 'none'; form-action 'none'; frame-ancestors 'self'"
+    "base-uri 'none'; form-action 'none'"
 )
 # What authoring tools put in packages, typed the same on every host whatever its mime.types.
 TYPES = {
@@ -103,7 +105,7 @@ def serve(module_key: str, version_dir: str, file_path: str) -> Response:
     path = storage_for(app_state.settings().content).file_path(version.storage_key, file_path)
     if path is None:
         abort(404)
-    use_policy(FILES_POLICY)
+    use_policy(f"{FILES_POLICY}; {frame_ancestors()}")
     response = send_file(
         path, mimetype=media_type(file_path), conditional=True, max_age=YEAR_SECONDS
     )

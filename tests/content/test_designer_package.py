@@ -51,6 +51,12 @@ def designer(flow: Flow) -> Tool:
     return resource_launch(flow, "Instructor")
 
 
+def ancestors_of(policy: str) -> list[str]:
+    """The sources of a policy's frame-ancestors directive."""
+    directive = next(d for d in policy.split("; ") if d.startswith("frame-ancestors "))
+    return directive.split()[1:]
+
+
 def upload(tool: Tool, path: str, package: Path) -> TestResponse:
     """POST ``package`` as the form's file field."""
     with package.open("rb") as stream:
@@ -189,6 +195,13 @@ def test_package_files_are_served_sandboxed_with_their_type_ranges_and_immutable
     assert "max-age=31536000" in whole.headers["Cache-Control"]
     policy = whole.headers["Content-Security-Policy"]
     assert policy.startswith("sandbox;") and "script-src 'none'" in policy
+    # The platforms that may frame the tool's pages may frame it too (the designer opens it
+    # inside the LMS, and CSP3 checks every ancestor).
+    package_page = designer.get(f"/designer/modules/{key}/package")
+    assert package_page.status_code == 200
+    assert ancestors_of(policy) == ancestors_of(package_page.headers["Content-Security-Policy"])
+    assert len(ancestors_of(policy)) == 2  # 'self' and the registered platform
+    package_page.close()
     assert part.status_code == 206 and part.mimetype == "video/mp4"
     assert part.headers["Content-Range"] == "bytes 256-511/16384"
     assert part.data == bytes(range(256))
