@@ -55,6 +55,8 @@ DEMO_MODULE_KEY = "tw-civil-service-dc.C4-T1"  # a seed module with demo content
 START_SECONDS = 60.0
 REQUEST_TIMEOUT = 60.0
 ITEM_CHOICE = re.compile(r'name="item_(\d+)" value="([^"]+)"')
+# The attempt a check answers (the form names it, so a stale form is refused).
+ATTEMPT_FIELD = re.compile(r'name="attempt" value="([^"]+)"')
 
 
 # --- the platform ------------------------------------------------------------------------
@@ -622,9 +624,12 @@ class VirtualUser:
             answers.setdefault(f"item_{item_id}", choice)  # the first choice of each item
         if not answers:
             raise LaunchError("GET /lti/module: the page has no knowledge check")
+        attempt = ATTEMPT_FIELD.search(page.text)
+        if attempt is None:
+            raise LaunchError("GET /lti/module: the knowledge check names no attempt")
         check = self.http.post(
             self.base_url + "/lti/module/check",
-            data={"lt": token, **answers},
+            data={"lt": token, "attempt": attempt.group(1), **answers},
             headers=same_origin,
             allow_redirects=False,
             timeout=REQUEST_TIMEOUT,
