@@ -71,32 +71,38 @@ def test_english_chosen_by_the_learner_stays_english_across_five_clicks(
     page.goto(own_tool.sandbox("learner"))
     launch_and_wait_for_tool(page, "a.launch-link >> nth=0", own_tool)
     tool = page.frame_locator("#tool-frame")
-    expect(tool.locator("html")).to_have_attribute("lang", "zh-Hant-TW")
-    expect(tool.locator("#check-title")).to_have_text("知識檢核")
+    expect(tool.locator("html")).to_have_attribute("lang", "zh-Hant-TW", timeout=STEP_MS)
+    expect(tool.locator("#check-title")).to_have_text("知識檢核", timeout=STEP_MS)
 
     # The switch: the module page again, in English.
     tool.locator("nav.toolbar__langs a[hreflang=en]").click()
     expect_english(tool)
-    expect(tool.locator("#module-title")).to_have_text(title)
-    expect(tool.locator("#check-title")).to_have_text("Knowledge check")
-    expect(tool.locator("nav.toolbar__langs a[aria-current=true]")).to_have_text("English")
+    expect(tool.locator("#module-title")).to_have_text(title, timeout=STEP_MS)
+    expect(tool.locator("#check-title")).to_have_text("Knowledge check", timeout=STEP_MS)
+    expect(tool.locator("nav.toolbar__langs a[aria-current=true]")).to_have_text(
+        "English", timeout=STEP_MS
+    )
     assert_no_axe_violations(page, own_tool.tool_url, "language-en-module")
 
     # 1. The check: its result, in English (a POST's answer offers no switch: none would work).
     answer_and_send(page, tool, right)
     expect_english(tool)
-    expect(tool.locator("#result-title")).to_have_text("Your result")
+    expect(tool.locator("#result-title")).to_have_text("Your result", timeout=STEP_MS)
     verdict = tool.locator("#result p", has_text="Passed")
-    expect(verdict).to_have_text("Passed. Well done! You have finished this module.")
-    expect(tool.locator("#result p", has_text="Pass mark")).to_have_text("Pass mark: 80%")
-    expect(tool.locator("nav.toolbar__langs")).to_have_count(0)
+    expect(verdict).to_have_text(
+        "Passed. Well done! You have finished this module.", timeout=STEP_MS
+    )
+    expect(tool.locator("#result p", has_text="Pass mark")).to_have_text(
+        "Pass mark: 80%", timeout=STEP_MS
+    )
+    expect(tool.locator("nav.toolbar__langs")).to_have_count(0, timeout=STEP_MS)
     screenshot(page, artifacts_dir, "65-language-en-result")
     assert_no_axe_violations(page, own_tool.tool_url, "language-en-result")
 
     # 2. The map, from the result. The address has no ?lang=: the launch carries the choice.
     tool.get_by_role("link", name="My competency map").click()
     expect_english(tool)
-    expect(tool.locator("h1")).to_have_text("My competency map")
+    expect(tool.locator("h1")).to_have_text("My competency map", timeout=STEP_MS)
     assert "lang" not in frame_query(page)
     screenshot(page, artifacts_dir, "66-language-en-map")
     assert_no_axe_violations(page, own_tool.tool_url, "language-en-map")
@@ -104,20 +110,24 @@ def test_english_chosen_by_the_learner_stays_english_across_five_clicks(
     # 3. Back to the module: the finished result, in English.
     tool.locator("#back-to-module").click()
     expect_english(tool)
-    expect(tool.locator("#module-title")).to_have_text(title)
-    expect(tool.locator("#result-title")).to_have_text("Your result")
-    expect(tool.locator("#result")).to_contain_text("You have finished this module.")
+    expect(tool.locator("#module-title")).to_have_text(title, timeout=STEP_MS)
+    expect(tool.locator("#result-title")).to_have_text("Your result", timeout=STEP_MS)
+    expect(tool.locator("#result")).to_contain_text(
+        "You have finished this module.", timeout=STEP_MS
+    )
     assert "lang" not in frame_query(page)
     assert_no_axe_violations(page, own_tool.tool_url, "language-en-module-finished")
 
     # 4. The map again, from the module; 5. back to the module once more.
     tool.get_by_role("link", name="My competency map").click()
     expect_english(tool)
-    expect(tool.locator("h1")).to_have_text("My competency map")
+    expect(tool.locator("h1")).to_have_text("My competency map", timeout=STEP_MS)
     tool.locator("#back-to-module").click()
     expect_english(tool)
-    expect(tool.locator("#module-title")).to_have_text(title)
-    expect(tool.locator("nav.toolbar__langs a[aria-current=true]")).to_have_text("English")
+    expect(tool.locator("#module-title")).to_have_text(title, timeout=STEP_MS)
+    expect(tool.locator("nav.toolbar__langs a[aria-current=true]")).to_have_text(
+        "English", timeout=STEP_MS
+    )
     expect(tool.locator("body")).not_to_contain_text("您已完成此單元")
 
 
@@ -134,8 +144,10 @@ def test_launch_with_locale_only_in_launch_presentation_is_answered_in_english(
     launch_and_wait_for_tool(page, "a.launch-link >> nth=0", own_tool)
     tool = page.frame_locator("#tool-frame")
     expect_english(tool)
-    expect(tool.locator("#module-title")).to_have_text(title)
-    expect(tool.locator("nav.toolbar__langs a[aria-current=true]")).to_have_text("English")
+    expect(tool.locator("#module-title")).to_have_text(title, timeout=STEP_MS)
+    expect(tool.locator("nav.toolbar__langs a[aria-current=true]")).to_have_text(
+        "English", timeout=STEP_MS
+    )
     assert "lang" not in frame_query(page)
     screenshot(page, artifacts_dir, "67-language-en-from-launch-presentation")
     assert_no_axe_violations(page, own_tool.tool_url, "language-en-from-launch-presentation")
