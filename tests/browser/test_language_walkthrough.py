@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from plugin.competencies.models import Module
 from tests.browser.accessibility import assert_no_axe_violations
+from tests.browser.navigation import follow_link
 from tests.browser.test_attempt_walkthrough import SEEDED_MODULE, answer_and_send, database
 from tests.browser.test_sandbox_launch import (
     STEP_MS,
@@ -100,7 +101,7 @@ def test_english_chosen_by_the_learner_stays_english_across_five_clicks(
     assert_no_axe_violations(page, own_tool.tool_url, "language-en-result")
 
     # 2. The map, from the result. The address has no ?lang=: the launch carries the choice.
-    tool.get_by_role("link", name="My competency map").click()
+    follow_link(page, tool.get_by_role("link", name="My competency map"))
     expect_english(tool)
     expect(tool.locator("h1")).to_have_text("My competency map", timeout=STEP_MS)
     assert "lang" not in frame_query(page)
@@ -108,7 +109,7 @@ def test_english_chosen_by_the_learner_stays_english_across_five_clicks(
     assert_no_axe_violations(page, own_tool.tool_url, "language-en-map")
 
     # 3. Back to the module: the finished result, in English.
-    tool.locator("#back-to-module").click()
+    follow_link(page, tool.locator("#back-to-module"))
     expect_english(tool)
     expect(tool.locator("#module-title")).to_have_text(title, timeout=STEP_MS)
     expect(tool.locator("#result-title")).to_have_text("Your result", timeout=STEP_MS)
@@ -119,10 +120,10 @@ def test_english_chosen_by_the_learner_stays_english_across_five_clicks(
     assert_no_axe_violations(page, own_tool.tool_url, "language-en-module-finished")
 
     # 4. The map again, from the module; 5. back to the module once more.
-    tool.get_by_role("link", name="My competency map").click()
+    follow_link(page, tool.get_by_role("link", name="My competency map"))
     expect_english(tool)
     expect(tool.locator("h1")).to_have_text("My competency map", timeout=STEP_MS)
-    tool.locator("#back-to-module").click()
+    follow_link(page, tool.locator("#back-to-module"))
     expect_english(tool)
     expect(tool.locator("#module-title")).to_have_text(title, timeout=STEP_MS)
     expect(tool.locator("nav.toolbar__langs a[aria-current=true]")).to_have_text(
