@@ -106,6 +106,14 @@ def _placed_module(launch: Launch) -> Module | None:
     return placement.module if placement is not None else None
 
 
+def _module_or_404(launch: Launch) -> Module:
+    """The module placed on the launch's link, or :class:`NotFound` for a link without one."""
+    module = _placed_module(launch)
+    if module is None:
+        raise NotFound(_("This activity has no module yet."), field="module")
+    return module
+
+
 def _return_url(launch: Launch) -> str:
     presentation = launch.claims.get(CLAIM_LAUNCH_PRESENTATION) or {}
     url = presentation.get("return_url", "") if isinstance(presentation, dict) else ""
@@ -177,9 +185,7 @@ def progress() -> Response:
 def retry() -> BaseResponse:
     """Start a new attempt (a new registration) after a finished one."""
     launch = current_launch()
-    module = _placed_module(launch)
-    if module is None:
-        raise NotFound(_("This activity has no module yet."), field="module")
+    module = _module_or_404(launch)
     session = app_state.session()
     if current_attempt(session, launch, module) is None:
         begin_attempt(session, launch, module)
@@ -227,9 +233,7 @@ def _answers(module: Module) -> dict[int, frozenset[str]]:
 def submit_check() -> Response | str:
     """Score the knowledge check and queue the grade for the platform, in one transaction."""
     launch = current_launch()
-    module = _placed_module(launch)
-    if module is None:
-        raise NotFound(_("This activity has no module yet."), field="module")
+    module = _module_or_404(launch)
     session = app_state.session()
     try:
         attempt = _form_attempt(session, launch, module)
@@ -252,23 +256,14 @@ def submit_check() -> Response | str:
             session, launch, module, emitted, result.scaled, app_state.settings()
         )
         queue_grade(session, launch, module, result.scaled)
-    return render_template(
-        "modules/result.html",
-        launch=launch,
-        module=module,
-        result=result,
-        return_url=_return_url(launch),
-        grades=grades_offered(launch),
-    )
+    return _result_page(launch, module, result)
 
 
 @blueprint.post("/lti/module/complete")
 def complete() -> Response | str:
     """Mark a module without a knowledge check as finished."""
     launch = current_launch()
-    module = _placed_module(launch)
-    if module is None:
-        raise NotFound(_("This activity has no module yet."), field="module")
+    module = _module_or_404(launch)
     if module.check_items:
         raise InvalidInput(_("Answer the knowledge check to finish this module."), field="answers")
     session = app_state.session()
@@ -282,11 +277,16 @@ def complete() -> Response | str:
         )
         record_module_evidence(session, launch, module, emitted, None, app_state.settings())
         queue_grade(session, launch, module, 1.0)
+    return _result_page(launch, module, CheckResult(scaled=1.0, passed=None))
+
+
+def _result_page(launch: Launch, module: Module, result: CheckResult) -> str:
+    """The page after a check or a completion: the result and the way back to the platform."""
     return render_template(
         "modules/result.html",
         launch=launch,
         module=module,
-        result=CheckResult(scaled=1.0, passed=None),
+        result=result,
         return_url=_return_url(launch),
         grades=grades_offered(launch),
     )
