@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import math
 from dataclasses import dataclass
+from typing import Any
 
 from flask import Blueprint, Flask, current_app, render_template, request
 from flask_babel import gettext as _
@@ -91,6 +92,23 @@ def read_roster(
     return True, roster, ""
 
 
+def staff_launch(refusal: str) -> Launch:
+    """The current launch if a course designer or administrator made it, else Forbidden."""
+    launch = current_launch()
+    assert launch is not None
+    if launch.role not in (DESIGNER, ADMINISTRATOR):
+        raise Forbidden(refusal)
+    return launch
+
+
+def roster_fields(launch: Launch, purpose: str) -> dict[str, Any]:
+    """The roster as the course's pages show it: the course title, whether the platform offers
+    a member list, the roster and the problem reading it (see ``read_roster``)."""
+    offered, roster, problem = read_roster(launch, purpose)
+    title = launch.context_title or (roster.context_title if roster else "")
+    return {"title": title, "offered": offered, "roster": roster, "problem": problem}
+
+
 def _page_number() -> int:
     return parse_int(request.args.get("page", "1"), "page", minimum=1, maximum=MAX_PAGE)
 
@@ -109,15 +127,13 @@ def _member_row(member: Member, you: str) -> MemberRow:
 @blueprint.get("/lti/course")
 def course_page() -> str:
     """The launch's course: its members from the platform, paged, and the grade queue."""
-    launch = current_launch()
-    assert launch is not None
-    if launch.role not in (DESIGNER, ADMINISTRATOR):
-        raise Forbidden(_("Only course designers and administrators can see the course members."))
+    launch = staff_launch(_("Only course designers and administrators can see the course members."))
     page = _page_number()
     registration = launch.deployment.registration
     grades = queue_counts(app_state.session(), registration.id)
-    offered, roster, problem = read_roster(launch, "course members")
-    members = [_member_row(m, launch.person.sub) for m in roster.members] if roster else []
+    roster = roster_fields(launch, "course members")
+    you = launch.person.sub
+    members = [_member_row(m, you) for m in roster["roster"].members] if roster["roster"] else []
     pages = max(1, math.ceil(len(members) / PAGE_SIZE))
     if page > pages:
         raise NotFound(_("There is no page %(page)s of the members.", page=page), field="page")
@@ -125,10 +141,7 @@ def course_page() -> str:
     return render_template(
         "course/course.html",
         launch=launch,
-        title=launch.context_title or (roster.context_title if roster else ""),
-        offered=offered,
-        roster=roster,
-        problem=problem,
+        **roster,
         members=shown,
         total=len(members),
         first=(page - 1) * PAGE_SIZE + 1,

@@ -1,7 +1,7 @@
 """Heat maps: a course's roster × indicators, and the organisation's attainment by grade.
 
 The views read the launch and its audience, call the builders in plugin.rollup.reports and
-render; reading the roster from the platform (NRPS) is plugin.web.course's ``read_roster``.
+render; reading the roster from the platform (NRPS) is plugin.web.course's ``roster_fields``.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from plugin import app_state
 from plugin.competencies.coverage import compute_coverage, framework_order
 from plugin.competencies.models import Framework, Item
 from plugin.core.errors import Forbidden
-from plugin.lti.claims import ADMINISTRATOR, DESIGNER
+from plugin.lti.claims import ADMINISTRATOR
 from plugin.lti.models import Launch
 from plugin.lti.nrps import Roster
 from plugin.rollup.people import person_labels, platform_names
@@ -30,7 +30,7 @@ from plugin.rollup.reports import (
 )
 from plugin.web.access_audit import audit_launch, course_subject
 from plugin.web.audience import launch_audience
-from plugin.web.course import read_roster
+from plugin.web.course import roster_fields, staff_launch
 from plugin.web.i18n import localized
 from plugin.web.loaded_framework import framework_or_404
 from plugin.web.lti import current_launch, launch_url_for
@@ -119,28 +119,22 @@ def launch_heat_rows(session: Session, launch: Launch, roster: Roster | None) ->
 @blueprint.get("/lti/course/heatmap")
 def course_heatmap() -> str:
     """The course's learners × indicators and attitudes, levels as text and shade."""
-    launch = current_launch()
-    assert launch is not None
-    if launch.role not in (DESIGNER, ADMINISTRATOR):
-        raise Forbidden(_("Only course designers and administrators can see the heat map."))
+    launch = staff_launch(_("Only course designers and administrators can see the heat map."))
     session = app_state.session()
     framework = framework_or_404(session)
     competencies = [item.code for item in framework.items if item.kind == "competency"]
     opened = _opened(competencies)
     groups = heat_groups(framework, opened)
     columns = [item for group in groups for item in group.columns]
-    offered, roster, problem = read_roster(launch, "heat map roster")
-    rows = launch_heat_rows(session, launch, roster)
+    roster = roster_fields(launch, "heat map roster")
+    rows = launch_heat_rows(session, launch, roster["roster"])
     audit_launch(launch, "heatmap.view", course_subject(launch, len(rows)))
     top = top_level(framework)
     known = [row.learner_id for row in rows if row.learner_id is not None]
     return render_template(
         "heatmap/course.html",
         launch=launch,
-        title=launch.context_title or (roster.context_title if roster else ""),
-        offered=offered,
-        roster=roster,
-        problem=problem,
+        **roster,
         rows=rows,
         labels=person_labels(session, launch_audience(launch), known),
         platform=platform_names(session, launch_audience(launch), [launch.person.issuer])[
