@@ -133,7 +133,7 @@ def test_a_scorm_12_attempt_says_answered_per_interaction_in_xapis_form(
         )
 
 
-def test_a_scorm_2004_attempt_keeps_its_patterns_and_orders_interactions_by_sco(
+def test_a_scorm_2004_attempt_keeps_its_patterns_and_states_interactions_as_committed(
     flow: Flow, tool: FlaskClient, app: Flask, tmp_path: Path, module: tuple[str, str]
 ) -> None:
     key, iri = module
@@ -156,6 +156,8 @@ def test_a_scorm_2004_attempt_keeps_its_patterns_and_orders_interactions_by_sco(
     }  # fmt: skip
     send(tool, runtime, {"sco": "b", "seq": 1, "final": True, "cmi": b})  # b ends first
     send(tool, runtime, {"sco": "a", "seq": 1, "final": True, "cmi": a})
+    # Answered interactions are stated as each SCO commits them (b's, then a's answered one);
+    # the one never answered is stated when the attempt finishes.
 
     sent = statements(app)
     assert [verb(s) for s in sent] == [
@@ -165,6 +167,12 @@ def test_a_scorm_2004_attempt_keeps_its_patterns_and_orders_interactions_by_sco(
     answered = [(s["object"], s.get("result")) for s in sent if verb(s) == "answered"]
     assert answered == [
         (
+            {"id": f"{iri}/scos/b/interactions/range", "objectType": "Activity", "definition": {
+                "type": INTERACTION, "interactionType": "numeric",
+                "correctResponsesPattern": ["5[:]10"]}},
+            {"response": "7", "success": True},
+        ),
+        (
             {"id": f"{iri}/scos/a/interactions/order", "objectType": "Activity", "definition": {
                 "type": INTERACTION, "interactionType": "sequencing",
                 "correctResponsesPattern": ["y[,]x", "x[,]y"]}},
@@ -173,12 +181,6 @@ def test_a_scorm_2004_attempt_keeps_its_patterns_and_orders_interactions_by_sco(
         (
             {"id": f"{iri}/scos/a/interactions/essay", "objectType": "Activity", "definition": {
                 "type": INTERACTION, "interactionType": "long-fill-in"}},
-            None,  # neither a response nor a result: the statement carries none
-        ),
-        (
-            {"id": f"{iri}/scos/b/interactions/range", "objectType": "Activity", "definition": {
-                "type": INTERACTION, "interactionType": "numeric",
-                "correctResponsesPattern": ["5[:]10"]}},
-            {"response": "7", "success": True},
+            None,  # never answered: stated when the attempt finishes, with no result
         ),
     ]  # fmt: skip
