@@ -134,8 +134,9 @@ def record_opened(session: Session, runtime: RuntimeAttempt) -> None:
         record_step(session, target.attempt, target.learner, target.options, verb="resumed")
 
 
-def record_committed(session: Session, runtime: RuntimeAttempt, item: PackageItem, *,
-                     final: bool) -> None:  # fmt: skip
+def record_committed(
+    session: Session, runtime: RuntimeAttempt, item: PackageItem, *, final: bool
+) -> None:
     """After a stored commit: ``answered`` for each interaction the SCO answered that was not
     stated yet, then ``suspended`` when its final commit left with exit = suspend."""
     state = sco_state(session, runtime, item.identifier)
@@ -147,10 +148,10 @@ def record_committed(session: Session, runtime: RuntimeAttempt, item: PackageIte
         return
     reported = _unstated(runtime.version.scorm_version, target.module, state, answered_only=True)
     if reported or suspends:
+        verb = "suspended" if suspends else ""
         record_step(
-            session, target.attempt, target.learner, target.options, reported=reported,
-            verb="suspended" if suspends else "",
-        )  # fmt: skip
+            session, target.attempt, target.learner, target.options, reported=reported, verb=verb
+        )
 
 
 def _remaining(session: Session, runtime: RuntimeAttempt, module: Module) -> list[ReportedAnswer]:
