@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from plugin.content.models import PackageVersion
@@ -80,6 +80,11 @@ class ScoState(Base):
     total_time: Mapped[str] = mapped_column(String(40), default="")
     interactions: Mapped[list[Any]] = mapped_column(JSON, default=list)
     objectives: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    # The cmi.interactions ids already stated as ``answered`` in this attempt: each interaction
+    # of a SCO is stated once, however often it is committed again.
+    stated_interactions: Mapped[list[str]] = mapped_column(
+        JSON, default=list, server_default=text("'[]'")
+    )
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     attempt: Mapped[RuntimeAttempt] = relationship(back_populates="scos")

@@ -47,7 +47,7 @@ from plugin.core.errors import NotFound
 from plugin.lti.models import Launch
 from plugin.web.content_files import YEAR_SECONDS, media_type
 from plugin.web.player_messages import refusal_message
-from plugin.web.player_results import record_finished
+from plugin.web.player_results import record_committed, record_finished, record_opened
 from plugin.web.security import frame_ancestors, use_policy
 
 blueprint = Blueprint("player", __name__)
@@ -77,6 +77,7 @@ def open_player(launch: Launch, module: Module) -> BaseResponse:
     attempt = open_attempt(session, launch, module)
     if attempt is None:
         raise NotFound(_("This module has no SCORM package yet."), field="package")
+    record_opened(session, attempt)
     token = issue_runtime_token(app_state.settings().secret_key, attempt)
     response = BaseResponse(status=303)
     response.headers["Location"] = _external("player.play", token=token)
@@ -222,6 +223,9 @@ def commit_data() -> Response:
     stored = commit(
         app_state.session(), attempt, item, seq, values, final=body.get("final") is True
     )
+    if stored:
+        # answered for the interactions it answered, suspended when it left with suspend.
+        record_committed(app_state.session(), attempt, item, final=body.get("final") is True)
     if was_open and not attempt.is_open:
         # The last SCO has ended: the module's result, in this commit's transaction.
         record_finished(app_state.session(), attempt)

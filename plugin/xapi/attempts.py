@@ -152,6 +152,13 @@ def attempt_of_form(
     return latest
 
 
+def attempt_by_registration(session: Session, registration: str) -> Attempt | None:
+    """The attempt whose statements carry ``registration``, if there is one."""
+    return session.scalars(
+        select(Attempt).where(Attempt.registration == registration)
+    ).one_or_none()
+
+
 def start_attempt(
     session: Session,
     learner: LearnerContext,
@@ -159,10 +166,12 @@ def start_attempt(
     options: XapiOptions,
     *,
     launch_id: str = "",
+    registration: str = "",
 ) -> Attempt:
-    """A new attempt (a new registration UUID) and its ``launched`` statement."""
+    """A new attempt and its ``launched`` statement, on ``registration`` when given (a SCORM
+    run-time attempt's own), else on a new registration UUID."""
     attempt = Attempt(
-        registration=str(uuid.uuid4()),
+        registration=registration or str(uuid.uuid4()),
         person_issuer=learner.issuer,
         person_sub=learner.sub,
         module_key=module_key,
@@ -216,6 +225,23 @@ def record_progress(
     if percent > attempt.progress:
         attempt.progress = percent
         emitter.add("progressed", result=progress_result(percent))
+    return emitter.flush()
+
+
+def record_step(
+    session: Session, attempt: Attempt, learner: LearnerContext, options: XapiOptions,
+    *, reported: Sequence[ReportedAnswer] = (), verb: str = "",
+) -> list[dict[str, Any]]:  # fmt: skip
+    """``answered`` for each interaction a SCO ``reported``, then ``verb`` ("suspended" or
+    "resumed", ADL's xAPI SCORM profile §5) when given — a step inside an open attempt."""
+    if verb not in ("", "suspended", "resumed"):
+        raise ValueError(f"not a step inside an attempt: {verb!r}")
+    _ensure_open(attempt)
+    emitter = _Emitter(session, attempt, learner, options)
+    _initialize(emitter)
+    _answer_reported(emitter, reported)
+    if verb:
+        emitter.add(verb)
     return emitter.flush()
 
 

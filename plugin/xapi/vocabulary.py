@@ -14,6 +14,10 @@ VERBS: dict[str, tuple[str, str, str]] = {
     "passed": (ADL_VERBS + "passed", "passed", "通過"),
     "failed": (ADL_VERBS + "failed", "failed", "未通過"),
     "terminated": (ADL_VERBS + "terminated", "terminated", "結束"),
+    # ADL's xAPI SCORM profile §5 (temporal model): a SCORM attempt left part-way and taken up
+    # again, on the same registration.
+    "suspended": (ADL_VERBS + "suspended", "suspended", "暫停"),
+    "resumed": (ADL_VERBS + "resumed", "resumed", "繼續"),
 }
 
 # xAPI 1.0.3 §2.4.8: the one verb an LRS treats specially, voiding an earlier statement.

@@ -21,6 +21,7 @@ from werkzeug.wrappers import Response as BaseResponse  # redirect()'s declared 
 
 from plugin import app_state
 from plugin.attainment import learner_at_launch
+from plugin.competencies.models import SCORM_KIND
 from plugin.lti.adapters import ToolRequest
 from plugin.lti.dynamic_registration import (
     ToolDescription,
@@ -183,8 +184,9 @@ def launch() -> BaseResponse:
     # The roll-up's learner: linked identities and grade from the launch's custom claims.
     learner_at_launch(session, outcome.launch, app_state.settings())
     placement = place_launch(session, outcome.launch)
-    if placement is not None:
-        # The launch and its first statement (launched) commit together.
+    if placement is not None and placement.module.kind != SCORM_KIND:
+        # The launch and its first statement (launched) commit together. A SCORM module's
+        # statements go on its run-time attempt's registration, started by the player.
         begin_attempt(session, outcome.launch, placement.module)
     return _after_launch(outcome, placed=placement is not None)
 
