@@ -27,6 +27,7 @@ CP_2004 = "http://www.imsglobal.org/xsd/imscp_v1p1"
 ADLCP_12 = "http://www.adlnet.org/xsd/adlcp_rootv1p2"
 ADLCP_2004 = "http://www.adlnet.org/xsd/adlcp_v1p3"
 IMSSS = "http://www.imsglobal.org/xsd/imsss"
+ADLNAV = "http://www.adlnet.org/xsd/adlnav_v1p3"
 XML_NS = "http://www.w3.org/XML/1998/namespace"
 
 SCORM_12 = "1.2"
@@ -41,6 +42,12 @@ SCHEMA_VERSIONS = {
     "2004 3rd edition": SCORM_2004_3,
     "2004 4th edition": SCORM_2004_4,
 }
+# imsss:controlMode attributes the player honours (SN §3.2) and adlnav:hideLMSUI's vocabulary
+# (CAM §3.4.1.15, 4th edition).
+CONTROL_MODES = ("choice", "choiceExit", "flow", "forwardOnly")
+HIDE_LMS_UI = frozenset(
+    {"previous", "continue", "exit", "exitAll", "abandon", "abandonAll", "suspendAll"}
+)
 
 
 @dataclass
@@ -67,16 +74,24 @@ class Item:
     mastery_score: float | None = None  # scaled 0..1
     max_time_allowed: str = ""  # 1.2 CMITimespan, 2004 xs:duration
     time_limit_action: str = ""
+    # imsss:controlMode as written (SN §5.1.2; absent attributes take navigation.py's defaults)
+    control: dict[str, bool] = field(default_factory=dict)
+    hide_lms_ui: list[str] = field(default_factory=list)  # adlnav:hideLMSUI (CAM §3.4.1.15)
     children: list[Item] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         """The item and its children as plain values (stored with the version)."""
-        return {
+        plain: dict[str, Any] = {
             "identifier": self.identifier,
             "title": self.title,
             "resource": self.resource,
             "children": [child.as_dict() for child in self.children],
         }
+        if self.control:
+            plain["control"] = self.control
+        if self.hide_lms_ui:
+            plain["hide"] = self.hide_lms_ui
+        return plain
 
 
 @dataclass
@@ -88,6 +103,7 @@ class Manifest:
     organization: str
     items: list[Item]
     resources: dict[str, Resource]
+    control: dict[str, bool] = field(default_factory=dict)  # the organization's controlMode
 
     def leaves(self) -> list[Item]:
         """The items that launch a resource, in the organization's order (depth first)."""
@@ -171,7 +187,7 @@ def parse_manifest(data: bytes) -> Manifest:
     version = _version(root, cp, data)
     adlcp = ADLCP_12 if version == SCORM_12 else ADLCP_2004
     resources = _resources(root, cp, adlcp)
-    organization, title, items = _organization(root, cp, adlcp, version)
+    organization, title, items, control = _organization(root, cp, adlcp, version)
     seen: set[str] = set()
     for item in _walk(items):
         if item.identifier in seen or not 0 < len(item.identifier) <= MAX_IDENTIFIER:
@@ -192,7 +208,7 @@ def parse_manifest(data: bytes) -> Manifest:
                 item=item.identifier,
                 resource=item.resource,
             )
-    manifest = Manifest(version, title, organization, items, resources)
+    manifest = Manifest(version, title, organization, items, resources, control)
     if not manifest.leaves():
         raise PackageRefused(
             "manifest_nothing_to_launch",
@@ -276,7 +292,7 @@ def _join(base: str, href: str) -> str:
 
 def _organization(
     root: ET.Element, cp: str, adlcp: str, version: str
-) -> tuple[str, str, list[Item]]:
+) -> tuple[str, str, list[Item], dict[str, bool]]:
     holder = root.find(f"{{{cp}}}organizations")
     organizations = holder.findall(f"{{{cp}}}organization") if holder is not None else []
     if holder is None or not organizations:
@@ -288,7 +304,8 @@ def _organization(
         _item(element, cp, adlcp, version, count, 1) for element in chosen.findall(f"{{{cp}}}item")
     ]
     title = _text(chosen.find(f"{{{cp}}}title")) or chosen.get("identifier", "")
-    return chosen.get("identifier", ""), title, items
+    control = _control_mode(chosen) if version != SCORM_12 else {}
+    return chosen.get("identifier", ""), title, items, control
 
 
 def _item(
@@ -324,11 +341,31 @@ def _item(
             if limits is not None:
                 item.max_time_allowed = limits.get("attemptAbsoluteDurationLimit", "")
             item.mastery_score = _primary_measure(sequencing, item)
+        item.control = _control_mode(element)
+        item.hide_lms_ui = [
+            _text(hide)
+            for hide in element.findall(
+                f"{{{ADLNAV}}}presentation/{{{ADLNAV}}}navigationInterface/{{{ADLNAV}}}hideLMSUI"
+            )
+            if _text(hide) in HIDE_LMS_UI
+        ]
     item.children = [
         _item(child, cp, adlcp, version, count, depth + 1)
         for child in element.findall(f"{{{cp}}}item")
     ]
     return item
+
+
+def _control_mode(element: ET.Element) -> dict[str, bool]:
+    """The ``imsss:sequencing/imsss:controlMode`` attributes an item or organization states."""
+    mode = element.find(f"{{{IMSSS}}}sequencing/{{{IMSSS}}}controlMode")
+    if mode is None:
+        return {}
+    return {
+        name: mode.get(name, "").strip().lower() in ("true", "1")
+        for name in CONTROL_MODES
+        if mode.get(name) is not None
+    }
 
 
 def _primary_measure(sequencing: ET.Element, item: Item) -> float | None:

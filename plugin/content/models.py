@@ -46,6 +46,8 @@ class PackageVersion(Base):
     mastery_score: Mapped[float | None] = mapped_column(Float)
     # The default organization's item tree as plain values, for the table of contents.
     item_tree: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list)
+    # The organization's imsss:controlMode as written ({} before migration 0020: the defaults).
+    control_mode: Mapped[dict[str, bool]] = mapped_column(JSON, default=dict)
     original_name: Mapped[str] = mapped_column(String(255), default="")
     original_sha256: Mapped[str] = mapped_column(String(64))
     # Bytes past 2**31 (a 2 GiB package) need 64 bits on PostgreSQL.

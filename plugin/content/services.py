@@ -112,6 +112,7 @@ def _version_row(
         organization=manifest.organization[:255],
         mastery_score=manifest.mastery_score(),
         item_tree=[item.as_dict() for item in manifest.items],
+        control_mode=manifest.control,
         original_name=Path(original_name).name[:255],
         original_sha256=_sha256(upload),
         original_bytes=upload.stat().st_size,

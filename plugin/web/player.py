@@ -31,6 +31,7 @@ from werkzeug.wrappers import Response as BaseResponse
 from plugin import app_state
 from plugin.competencies.models import Module
 from plugin.content.cmi import CmiRefused, read_commit
+from plugin.content.navigation import controls
 from plugin.content.runtime import (
     attempt_for_token,
     commit,
@@ -47,6 +48,7 @@ from plugin.core.errors import NotFound
 from plugin.lti.models import Launch
 from plugin.web.content_files import YEAR_SECONDS, media_type
 from plugin.web.player_messages import refusal_message
+from plugin.web.player_navigation import navigation_response, navigation_settings
 from plugin.web.player_results import record_committed, record_finished, record_opened
 from plugin.web.security import frame_ancestors, use_policy
 
@@ -85,7 +87,8 @@ def open_player(launch: Launch, module: Module) -> BaseResponse:
     return response
 
 
-def _attempt(token: str) -> RuntimeAttempt:
+def runtime_attempt(token: str) -> RuntimeAttempt:
+    """The attempt ``token`` names (404 when none), with the learner's language set."""
     attempt = attempt_for_token(app_state.session(), app_state.settings().secret_key, token)
     if attempt is None:
         abort(404)  # an invalid, expired or withdrawn token opens nothing, as an unknown URL
@@ -105,14 +108,18 @@ def _file_url(token: str, launch_href: str) -> str:
 @blueprint.get("/scorm/<token>/play")
 def play(token: str) -> Response:
     """The player: the SCO in a frame, the table of contents, the run-time API's settings."""
-    attempt = _attempt(token)
+    attempt = runtime_attempt(token)
     items = attempt.version.items
     if not items:
         raise NotFound(_("This SCORM package has nothing to launch."), field="package")
     chosen = request.args.get("sco", "")
     item = find_item(attempt, chosen) if chosen else None
+    if chosen and item is None:
+        # Only an item of the attempt's own version is ever delivered.
+        raise NotFound(_("This SCORM package has no such item."), field="sco")
     if item is None:
         item = sco_items(attempt)[0] if sco_items(attempt) else items[0]
+    nav = controls(attempt.version, item.identifier)
     state = sco_state(app_state.session(), attempt, item.identifier)
     settings = {
         "version": "1.2" if attempt.version.scorm_version == "1.2" else "2004",
@@ -122,6 +129,7 @@ def play(token: str) -> Response:
         "commitUrl": url_for("player.commit_data"),
         "token": token,
         "cmi": initial_cmi(attempt, item, state),
+        "nav": navigation_settings(token, item.identifier, nav),
     }
     response = Response(
         render_template(
@@ -130,6 +138,7 @@ def play(token: str) -> Response:
             items=items,
             item=item,
             token=token,
+            nav=nav,
             settings=json.dumps(settings),
             src=_file_url(token, item.launch_href),
         )
@@ -138,10 +147,17 @@ def play(token: str) -> Response:
     return response
 
 
+@blueprint.get("/scorm/<token>/navigate")
+def navigate(token: str) -> BaseResponse:
+    """Act on a navigation request: ``request`` (continue, previous, choice with ``target``,
+    exit, exitAll, suspendAll) made on the item ``from``."""
+    return navigation_response(runtime_attempt(token), token)
+
+
 @blueprint.get("/scorm/<token>/files/<path:file_path>")
 def package_file(token: str, file_path: str) -> Response:
     """A file of the attempt's package version, under the package's own policy."""
-    attempt = _attempt(token)
+    attempt = runtime_attempt(token)
     path = storage_for(app_state.settings().content).file_path(
         attempt.version.storage_key, file_path
     )

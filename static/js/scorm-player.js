@@ -41,6 +41,35 @@
     }
     // Before the SCO initializes: read-only values (entry, launch data) can be set only now.
     api.loadFromJSON(settings.cmi, "cmi");
+    if (settings.version !== "1.2") {
+      followNavigationRequests(api);
+    }
+  }
+
+  // SCORM 2004 RTE §4.4: the SCO reads adl.nav.request_valid (answered by the tool for this
+  // item) and may set adl.nav.request; the player acts on it once the SCO has terminated.
+  function followNavigationRequests(api2004) {
+    var nav = settings.nav;
+    var valid = api2004.adl.nav.request_valid;
+    valid.continue = nav.requestValid.continue;
+    valid.previous = nav.requestValid.previous;
+    valid.choice.setAll(nav.requestValid.choice);
+    var pending = "_none_";
+    api2004.on("SetValue.adl.nav.request", function (element, value) {
+      pending = String(value);
+    });
+    api2004.on("Terminate", function () {
+      var match = /^\{target=([^}]*)\}(choice|jump)$/.exec(pending);
+      var wanted = match ? "choice" : pending.replace(/^_/, "");
+      if (["continue", "previous", "choice", "exit", "exitAll", "suspendAll"].indexOf(wanted) < 0) {
+        return;
+      }
+      var url = nav.url + "?request=" + encodeURIComponent(wanted) +
+        "&from=" + encodeURIComponent(nav.from) +
+        (match ? "&target=" + encodeURIComponent(match[1]) : "");
+      // After scorm-again has finished Terminate (its final commit is a keepalive request).
+      window.setTimeout(function () { window.location.assign(url); }, 0);
+    });
   }
 
   // The learner closes the tab or leaves mid-way: send what the SCO has set so far, with a
