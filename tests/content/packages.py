@@ -183,3 +183,76 @@ def scorm12_bookmark(path: Path, title: str = "書籤 Bookmark") -> Path:
             "media/clip.mp4": b"\x00" * 16,
         },
     )
+
+
+MANIFEST_2004_FLOW = """<?xml version="1.0" encoding="UTF-8"?>
+<manifest identifier="pkg-flow" version="1"
+  xmlns="http://www.imsglobal.org/xsd/imscp_v1p1"
+  xmlns:adlcp="http://www.adlnet.org/xsd/adlcp_v1p3"
+  xmlns:adlnav="http://www.adlnet.org/xsd/adlnav_v1p3"
+  xmlns:imsss="http://www.imsglobal.org/xsd/imsss">
+  <metadata><schema>ADL SCORM</schema><schemaversion>2004 4th Edition</schemaversion></metadata>
+  <organizations default="org">
+    <organization identifier="org">
+      <title>流程 Flow</title>
+      <item identifier="one" identifierref="sco-1"><title>第一節 One</title>{hide}</item>
+      <item identifier="part"><title>第二部分 Part two</title>
+        <item identifier="two" identifierref="sco-2"><title>第二節 Two</title></item>
+        <item identifier="three" identifierref="sco-3"><title>第三節 Three</title></item>
+        <imsss:sequencing><imsss:controlMode {cluster_mode}/></imsss:sequencing>
+      </item>
+      <imsss:sequencing><imsss:controlMode {organization_mode}/></imsss:sequencing>
+    </organization>
+  </organizations>
+  <resources>
+    <resource identifier="sco-1" type="webcontent" adlcp:scormType="sco" href="one.html">
+      <file href="one.html"/></resource>
+    <resource identifier="sco-2" type="webcontent" adlcp:scormType="sco" href="two.html">
+      <file href="two.html"/></resource>
+    <resource identifier="sco-3" type="webcontent" adlcp:scormType="sco" href="three.html">
+      <file href="three.html"/></resource>
+  </resources>
+</manifest>
+"""
+
+# A SCORM 2004 SCO that shows its name and what adl.nav.request_valid answers for continue and
+# previous; its button completes it and asks, through adl.nav.request, to continue.
+NAVIGATING_SCO = """<!doctype html><html lang="en"><head><title>{name}</title><script>
+function findAPI(w){{var n=0;while(!w.API_1484_11&&w.parent&&w.parent!==w&&n<10){{w=w.parent;n++}}
+return w.API_1484_11}}
+window.addEventListener("load",function(){{
+var api=findAPI(window);
+if(!api){{document.getElementById("valid").textContent="no API";return}}
+api.Initialize("");
+document.getElementById("valid").textContent=api.GetValue("adl.nav.request_valid.continue")+
+"/"+api.GetValue("adl.nav.request_valid.previous");
+document.getElementById("next").addEventListener("click",function(){{
+api.SetValue("cmi.completion_status","completed");api.SetValue("cmi.exit","normal");
+api.SetValue("adl.nav.request","continue");api.Terminate("");}});
+}});
+</script></head><body><h1 id="name">{name}</h1><p id="valid"></p>
+<button type="button" id="next">next</button></body></html>"""
+
+HIDE_LMS_UI = (
+    "<adlnav:presentation><adlnav:navigationInterface>{}</adlnav:navigationInterface>"
+    "</adlnav:presentation>"
+)
+
+
+def scorm2004_flow(
+    path: Path,
+    *,
+    organization_mode: str = 'flow="true"',
+    cluster_mode: str = 'flow="true"',
+    hide: tuple[str, ...] = (),
+) -> Path:
+    """A SCORM 2004 package: SCO "one", then cluster "part" with SCOs "two" and "three"; the
+    control modes are imsss:controlMode attributes, ``hide`` item one's hideLMSUI values."""
+    hidden = "".join(f"<adlnav:hideLMSUI>{value}</adlnav:hideLMSUI>" for value in hide)
+    manifest = MANIFEST_2004_FLOW.format(
+        organization_mode=organization_mode,
+        cluster_mode=cluster_mode,
+        hide=HIDE_LMS_UI.format(hidden) if hide else "",
+    )
+    pages = {f"{name}.html": NAVIGATING_SCO.format(name=name) for name in ("one", "two", "three")}
+    return build_zip(path, {"imsmanifest.xml": manifest, **pages})

@@ -25,7 +25,7 @@ from plugin.lti.models import GradeOutbox
 from plugin.organisations.services import default_organisation
 from plugin.web.player import PACKAGE_POLICY
 from plugin.xapi.models import OutboxStatement
-from tests.content.packages import scorm12, scorm2004
+from tests.content.packages import scorm12, scorm2004, scorm2004_flow
 from tests.support.app import IRI_BASE
 from tests.support.flows import TOOL, Flow
 from tests.web.modules.test_module_pages import launch, token_of
@@ -384,3 +384,84 @@ def test_a_designers_launch_keeps_the_module_page_and_opens_no_attempt(
     assert f"/designer/modules/{scorm_key}/edit" in html  # the staff bar
     with app.extensions["plugin.db"].session_scope() as session:
         assert list(session.scalars(select(RuntimeAttempt))) == []
+
+
+def navigate(client: FlaskClient, runtime: str, **query: str) -> TestResponse:
+    """GET the player's navigation endpoint, as its buttons and scorm-player.js do."""
+    return client.get(f"/scorm/{runtime}/navigate", query_string=query, base_url=TOOL)
+
+
+def test_flow_shows_previous_and_continue_and_continue_delivers_the_next_sco(
+    flow: Flow, module_key: str, tool: FlaskClient, app: Flask, tmp_path: Path
+) -> None:
+    add_package(app, module_key, scorm2004_flow(tmp_path / "flow.zip"))
+    runtime = open_player(flow, module_key)
+    page = player(tool, runtime)
+    html = unescape(page.get_data(as_text=True))
+
+    assert f"/scorm/{runtime}/navigate?request=continue&from=one" in html
+    assert '<button type="button" class="button--secondary" id="scorm-previous" disabled>' in html
+    assert 'class="player__toc"' in html
+    assert settings_of(page)["nav"]["requestValid"]["continue"] == "true"
+    assert settings_of(page)["nav"]["requestValid"]["previous"] == "false"
+    moved = navigate(tool, runtime, request="continue", **{"from": "one"})
+    assert moved.status_code == 303
+    assert moved.headers["Location"] == f"/scorm/{runtime}/play?sco=two"
+    back = navigate(tool, runtime, request="previous", **{"from": "two"})
+    assert back.headers["Location"] == f"/scorm/{runtime}/play?sco=one"
+
+
+def test_without_flow_or_choice_the_player_shows_no_buttons_and_no_contents(
+    flow: Flow, module_key: str, tool: FlaskClient, app: Flask, tmp_path: Path
+) -> None:
+    package = scorm2004_flow(tmp_path / "p.zip", organization_mode='choice="false"')
+    add_package(app, module_key, package)
+    runtime = open_player(flow, module_key)
+    html = player(tool, runtime).get_data(as_text=True)
+
+    assert "scorm-continue" not in html and "scorm-previous" not in html
+    assert 'class="player__toc"' not in html
+
+
+def test_hide_lms_ui_removes_the_continue_button_only(
+    flow: Flow, module_key: str, tool: FlaskClient, app: Flask, tmp_path: Path
+) -> None:
+    add_package(app, module_key, scorm2004_flow(tmp_path / "p.zip", hide=("continue",)))
+    runtime = open_player(flow, module_key)
+    html = player(tool, runtime).get_data(as_text=True)
+
+    assert "scorm-continue" not in html and "scorm-previous" in html
+
+
+def test_an_item_the_version_lacks_is_refused_naming_the_field_in_the_learners_language(
+    flow: Flow, module_key: str, tool: FlaskClient, app: Flask, tmp_path: Path
+) -> None:
+    add_package(app, module_key, scorm2004_flow(tmp_path / "p.zip"))
+    runtime = open_player(flow, module_key)
+
+    unknown = player(tool, runtime, sco="not-an-item")
+    assert unknown.status_code == 404 and "問題所在欄位：sco<" in unknown.get_data(as_text=True)
+    for query, field in [
+        ({"request": "choice", "from": "one", "target": "not-an-item"}, "target"),
+        ({"request": "continue", "from": "not-an-item"}, "from"),
+        ({"request": "leap", "from": "one"}, "request"),
+        ({"request": "continue", "from": "three"}, "request"),
+    ]:
+        refused = navigate(tool, runtime, **query)
+        html = refused.get_data(as_text=True)
+        assert refused.status_code == 400, (query, html)
+        assert "<code>navigation_refused</code>" in html and f"問題所在欄位：{field}<" in html
+    assert "這個 SCORM 套件沒有這個項目。" in navigate(
+        tool, runtime, request="choice", target="x", **{"from": "one"}
+    ).get_data(as_text=True)
+
+
+def test_suspend_all_ends_the_delivery_with_a_page_saying_the_place_is_kept(
+    flow: Flow, module_key: str, tool: FlaskClient, app: Flask, tmp_path: Path
+) -> None:
+    add_package(app, module_key, scorm2004_flow(tmp_path / "p.zip"))
+    runtime = open_player(flow, module_key)
+
+    ended = navigate(tool, runtime, request="suspendAll", **{"from": "two"})
+    assert ended.status_code == 200 and 'id="scorm-ended"' in ended.get_data(as_text=True)
+    assert "scorm-frame" not in ended.get_data(as_text=True)
