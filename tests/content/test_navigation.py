@@ -142,3 +142,15 @@ def test_a_scorm_12_package_takes_choice_and_flow_in_tree_order(tmp_path: Path) 
     nav = controls(version, "item-1")
     assert nav.toc and nav.show_continue and nav.show_previous
     assert nav.next is None and nav.previous is None  # one SCO: nowhere to go
+
+
+def test_a_multi_sco_scorm_12_package_moves_in_tree_order() -> None:
+    def sco(identifier: str) -> dict[str, object]:
+        return {"identifier": identifier, "title": identifier, "resource": "r", "children": []}
+
+    group = {"identifier": "g", "title": "g", "resource": "", "children": [sco("b"), sco("c")]}
+    version = PackageVersion(scorm_version="1.2", item_tree=[sco("a"), group], control_mode={})
+
+    assert [resolve(version, x, "continue") for x in ("a", "b")] == ["b", "c"]
+    assert [resolve(version, x, "previous") for x in ("c", "b")] == ["b", "a"]
+    assert controls(version, "c").choosable == {"a", "b", "c"}
