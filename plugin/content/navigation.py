@@ -161,6 +161,7 @@ class Controls:
 
     toc: bool
     choosable: frozenset[str]
+    items: tuple[str, ...]  # every launchable item, for request_valid.choice
     previous: str | None
     next: str | None
     show_previous: bool
@@ -171,7 +172,10 @@ class Controls:
         return {
             "continue": "true" if self.next else "false",
             "previous": "true" if self.previous else "false",
-            "choice": {identifier: "true" for identifier in sorted(self.choosable)},
+            "choice": {
+                identifier: "true" if identifier in self.choosable else "false"
+                for identifier in self.items
+            },
         }
 
 
@@ -187,6 +191,7 @@ def controls(version: PackageVersion, identifier: str) -> Controls:
         choosable=frozenset(
             leaf.identifier for leaf in tree.leaves if _choice_valid(current, leaf)
         ),
+        items=tuple(leaf.identifier for leaf in tree.leaves),
         previous=_identifier(_flow(current, forward=False)),
         next=_identifier(_flow(current, forward=True)),
         show_previous=flow and "previous" not in current.hide,

@@ -84,6 +84,7 @@ def test_forward_only_disables_previous_and_choosing_backwards(tmp_path: Path) -
     nav = controls(version, "three")
     assert nav.show_previous and nav.previous is None
     assert "two" not in nav.choosable and "one" in nav.choosable
+    assert nav.request_valid()["choice"] == {"one": "true", "two": "false", "three": "true"}
     with pytest.raises(NavigationRefused):
         resolve(version, "three", "previous")
 
