@@ -185,7 +185,8 @@ def controls(version: PackageVersion, identifier: str) -> Controls:
     current = tree.find(identifier)
     if current is None:
         raise NavigationRefused("sco", "unknown_item")
-    flow = current.parent is not None and current.parent.mode("flow")
+    # A package of one item has nowhere to flow: no buttons that could never work.
+    flow = len(tree.leaves) > 1 and current.parent is not None and current.parent.mode("flow")
     return Controls(
         toc=tree.root.mode("choice"),
         choosable=frozenset(

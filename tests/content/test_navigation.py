@@ -137,12 +137,12 @@ def test_ending_requests_deliver_nothing(tmp_path: Path) -> None:
     assert [resolve(version, "two", r) for r in ("exit", "exitAll", "suspendAll")] == [None] * 3
 
 
-def test_a_scorm_12_package_takes_choice_and_flow_in_tree_order(tmp_path: Path) -> None:
+def test_a_single_sco_package_shows_no_flow_buttons(tmp_path: Path) -> None:
     version = version_of(scorm12(tmp_path / "p.zip"))
 
     nav = controls(version, "item-1")
-    assert nav.toc and nav.show_continue and nav.show_previous
-    assert nav.next is None and nav.previous is None  # one SCO: nowhere to go
+    assert nav.toc and nav.next is None and nav.previous is None  # one SCO: nowhere to go
+    assert not nav.show_continue and not nav.show_previous
 
 
 def test_a_multi_sco_scorm_12_package_moves_in_tree_order() -> None:
