@@ -456,7 +456,7 @@ def test_an_item_the_version_lacks_is_refused_naming_the_field_in_the_learners_l
     ).get_data(as_text=True)
 
 
-def test_suspend_all_ends_the_delivery_with_a_page_saying_the_place_is_kept(
+def test_suspend_all_ends_the_delivery_and_exit_leaves_the_contents_to_choose_from(
     flow: Flow, module_key: str, tool: FlaskClient, app: Flask, tmp_path: Path
 ) -> None:
     add_package(app, module_key, scorm2004_flow(tmp_path / "p.zip"))
@@ -465,3 +465,7 @@ def test_suspend_all_ends_the_delivery_with_a_page_saying_the_place_is_kept(
     ended = navigate(tool, runtime, request="suspendAll", **{"from": "two"})
     assert ended.status_code == 200 and 'id="scorm-ended"' in ended.get_data(as_text=True)
     assert "scorm-frame" not in ended.get_data(as_text=True)
+    assert 'class="player__toc"' not in ended.get_data(as_text=True)
+    exited = unescape(navigate(tool, runtime, request="exit", **{"from": "two"}).get_data(True))
+    # exit leaves the item only: the contents stay for the learner's next choice
+    assert f"/scorm/{runtime}/play?sco=three" in exited and "scorm-frame" not in exited
