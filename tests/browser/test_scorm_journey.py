@@ -30,7 +30,7 @@ from plugin.content.runtime_models import RuntimeAttempt, ScoState
 from plugin.core.db import create_db_engine
 from plugin.xapi.models import OutboxStatement
 from tests.browser.accessibility import assert_no_axe_violations
-from tests.browser.navigation import follow_link
+from tests.browser.navigation import follow_link, place_picked_modules
 from tests.browser.test_sandbox_launch import LEARNER_NAME, STEP_MS, link_ids, screenshot
 from tests.browser.test_sandbox_launch import tool_frame_url as frame_url
 from tests.content.packages import scorm12_quiz
@@ -148,13 +148,7 @@ def designer_places_a_tagged_package(
     box = tool.locator(f'input[name=module][value="{key}"]')
     expect(box).to_be_visible(timeout=STEP_MS)
     box.check()
-    submit = tool.locator("form:has(input[name=module]) button[type=submit]").last
-    with page.expect_response(
-        lambda r: r.url.endswith("/lti/deep-link") and r.request.method == "POST"
-    ) as answer:
-        submit.focus()
-        submit.press("Enter")
-    assert answer.value.status == 200, answer.value.status
+    place_picked_modules(page, tool)
     expect(page.locator("a.launch-link")).to_have_count(len(before) + 1, timeout=STEP_MS)
     (link_id,) = [link_id for link_id in link_ids(page) if link_id not in before]
     expect(page.locator(f'a.launch-link[data-link-id="{link_id}"]')).to_contain_text(QUIZ_TITLE)

@@ -175,13 +175,14 @@ api.LMSSetValue("cmi.core.lesson_location","page-4");
 
 def scorm12_bookmark(path: Path, title: str = "書籤 Bookmark") -> Path:
     """A SCORM 1.2 single-SCO package whose SCO shows its entry and bookmark, then sets one."""
+    return _scorm12_sco(path, title, BOOKMARK_SCO)
+
+
+def _scorm12_sco(path: Path, title: str, sco: bytes) -> Path:
+    """A SCORM 1.2 package (mastery score 80) whose one SCO is the page ``sco``."""
+    manifest = MANIFEST_12.format(title=title)
     return build_zip(
-        path,
-        {
-            "imsmanifest.xml": MANIFEST_12.format(title=title),
-            "index.html": BOOKMARK_SCO,
-            "media/clip.mp4": b"\x00" * 16,
-        },
+        path, {"imsmanifest.xml": manifest, "index.html": sco, "media/clip.mp4": b"\x00" * 16}
     )
 
 
@@ -248,11 +249,4 @@ finished=<span id="finished"></span></p>
 
 def scorm12_quiz(path: Path, title: str = "測驗 Quiz") -> Path:
     """A SCORM 1.2 single-SCO package whose SCO asks two questions, bookmarking between them."""
-    return build_zip(
-        path,
-        {
-            "imsmanifest.xml": MANIFEST_12.format(title=title),
-            "index.html": QUIZ_SCO,
-            "media/clip.mp4": b"\x00" * 16,
-        },
-    )
+    return _scorm12_sco(path, title, QUIZ_SCO)
