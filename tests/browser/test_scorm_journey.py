@@ -231,6 +231,7 @@ def test_a_tagged_scorm_module_from_upload_to_gradebook_with_a_resume_and_a_two_
     first = browser_context.new_page()
     sco = open_quiz(first, live, link_id)
     expect(sco.locator("#entry")).to_have_text("ab-initio")
+    expect(sco.locator("#mastery")).to_have_text("80")  # the manifest's masteryscore
     sco.locator("input[name=q1][value=b]").check()
     sco.locator("#next").click()
     expect(sco.locator("#saved")).to_have_text("true", timeout=STEP_MS)

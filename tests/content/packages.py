@@ -228,6 +228,7 @@ api.LMSInitialize("");
 var where=api.LMSGetValue("cmi.core.lesson_location");
 show("entry",api.LMSGetValue("cmi.core.entry"));show("location",where);
 show("suspend",api.LMSGetValue("cmi.suspend_data"));
+show("mastery",api.LMSGetValue("cmi.student_data.mastery_score"));
 document.getElementById(where==="q2"?"q2":"q1").hidden=false;
 document.getElementById("next").addEventListener("click",next);
 document.getElementById("finish").addEventListener("click",finish);
@@ -235,7 +236,7 @@ document.getElementById("finish").addEventListener("click",finish);
 </script></head><body><main>
 <p>entry=<span id="entry"></span> location=<span id="location"></span>
 suspend=<span id="suspend"></span> saved=<span id="saved"></span>
-finished=<span id="finished"></span></p>
+finished=<span id="finished"></span> mastery=<span id="mastery"></span></p>
 <fieldset id="q1" hidden><legend>Q1: 2 + 2 = ?</legend>
 <label><input type="radio" name="q1" value="a"> 3</label>
 <label><input type="radio" name="q1" value="b"> 4</label>
