@@ -22,14 +22,14 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import BrowserContext, Frame, FrameLocator, Page, expect
+from playwright.sync_api import BrowserContext, FrameLocator, Page, expect
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from plugin.content.runtime_models import RuntimeAttempt, ScoState
 from plugin.core.db import create_db_engine
 from plugin.xapi.models import OutboxStatement
-from tests.browser.accessibility import assert_no_axe_violations
+from tests.browser.accessibility import assert_no_axe_violations, tool_frame
 from tests.browser.navigation import follow_link, place_picked_modules
 from tests.browser.test_sandbox_launch import LEARNER_NAME, STEP_MS, link_ids, screenshot
 from tests.browser.test_sandbox_launch import tool_frame_url as frame_url
@@ -97,13 +97,6 @@ def journey_tool(
         url = f"sqlite:///{instance_dir / 'plugin.sqlite3'}"
     with serving_tool(instance_dir, "\n".join(extra) + "\n") as live:
         yield JourneyTool(live, url)
-
-
-def tool_frame(page: Page) -> Frame:
-    """The page's tool frame."""
-    frame = page.frame(name="tool-frame")
-    assert frame is not None, "no frame named tool-frame on the course page"
-    return frame
 
 
 def designer_places_a_tagged_package(
