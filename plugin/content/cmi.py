@@ -213,7 +213,9 @@ def read_commit(scorm_version: str, data: dict[str, Any]) -> CmiValues:
                 values.session_time = text
             else:
                 values.total_time = text
-        elif (match := ITEM.match(element)) is not None:
+        elif (match := ITEM.match(element)) is not None and value not in ({}, []):
+            # An empty {} is an interaction's empty child list (objectives, correct_responses)
+            # as scorm-again flattens it: nothing to keep, so it is passed over, not refused.
             kind, index = match.group(1), int(match.group(2))
             name, text = _list_item(element, value, kind, index, match.group(3))
             lists[kind].setdefault(index, {})[name] = text

@@ -155,7 +155,22 @@ def initial_cmi(
         }
         if state is not None and state.lesson_status:
             core["lesson_status"] = state.lesson_status
-        return {"core": core, "suspend_data": suspend_data, "launch_data": item.data_from_lms}
+        # RTE 1.2 §3.4.4: the LMS gives the SCO its item's mastery score (0-100), time allowed
+        # and time-limit action from the manifest, as 2004's cmi.scaled_passing_score below.
+        # Only those the manifest states: the API checks the format of what it is given.
+        mastery = f"{item.mastery_score * 100:g}" if item.mastery_score is not None else ""
+        given = {
+            "mastery_score": mastery,
+            "max_time_allowed": item.max_time_allowed,
+            "time_limit_action": item.time_limit_action,
+        }
+        student_data = {name: value for name, value in given.items() if value}
+        return {
+            "core": core,
+            "suspend_data": suspend_data,
+            "launch_data": item.data_from_lms,
+            "student_data": student_data,
+        }
     cmi: dict[str, Any] = {
         "learner_id": attempt.registration,
         "learner_name": "",

@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 
 from playwright.sync_api import Error as PlaywrightError
-from playwright.sync_api import Locator, Page
+from playwright.sync_api import FrameLocator, Locator, Page
 
 from tests.browser.accessibility import tool_frame
 
@@ -43,3 +43,16 @@ def follow_link(page: Page, link: Locator) -> None:
     with contextlib.suppress(PlaywrightError):
         link.press("Enter", timeout=LEAVE_MS)
     frame.wait_for_url(lambda url: url != before, timeout=STEP_MS)
+
+
+def place_picked_modules(page: Page, tool: FrameLocator) -> None:
+    """Submit the deep-linking picker's checked modules and wait for the tool's 200 answer."""
+    submit = tool.locator("form:has(input[name=module]) button[type=submit]").last
+    # A plain click at the foot of the long, scrolled frame proved flaky (see the check's
+    # submit in test_attainment_walkthrough): focus it and press Enter, and wait for the POST.
+    with page.expect_response(
+        lambda r: r.url.endswith("/lti/deep-link") and r.request.method == "POST"
+    ) as answer:
+        submit.focus()
+        submit.press("Enter")
+    assert answer.value.status == 200, answer.value.status

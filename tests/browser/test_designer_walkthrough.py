@@ -14,6 +14,7 @@ import pytest
 from playwright.sync_api import FrameLocator, Page, expect
 
 from tests.browser.accessibility import assert_no_axe_violations
+from tests.browser.navigation import place_picked_modules
 from tests.browser.test_sandbox_launch import (
     STEP_MS,
     launch_and_wait_for_tool,
@@ -82,15 +83,7 @@ def test_designer_deep_links_two_modules_edits_their_tags_and_learners_open_each
         expect(box).to_be_visible(timeout=STEP_MS)
         box.check()
     screenshot(page, artifacts_dir, "20-designer-picks-two-modules")
-    submit = tool.locator("form:has(input[name=module]) button[type=submit]").last
-    # A plain click at the foot of the long, scrolled frame proved flaky (see the check's
-    # submit in test_attainment_walkthrough): focus it and press Enter, and wait for the POST.
-    with page.expect_response(
-        lambda r: r.url.endswith("/lti/deep-link") and r.request.method == "POST"
-    ) as answer:
-        submit.focus()
-        submit.press("Enter")
-    assert answer.value.status == 200, answer.value.status
+    place_picked_modules(page, tool)
     links = page.locator("a.launch-link")
     expect(links).to_have_count(len(before) + 2, timeout=STEP_MS)
     new_ids = [link_id for link_id in link_ids(page) if link_id not in before]

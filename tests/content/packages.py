@@ -175,13 +175,14 @@ api.LMSSetValue("cmi.core.lesson_location","page-4");
 
 def scorm12_bookmark(path: Path, title: str = "書籤 Bookmark") -> Path:
     """A SCORM 1.2 single-SCO package whose SCO shows its entry and bookmark, then sets one."""
+    return _scorm12_sco(path, title, BOOKMARK_SCO)
+
+
+def _scorm12_sco(path: Path, title: str, sco: bytes) -> Path:
+    """A SCORM 1.2 package (mastery score 80) whose one SCO is the page ``sco``."""
+    manifest = MANIFEST_12.format(title=title)
     return build_zip(
-        path,
-        {
-            "imsmanifest.xml": MANIFEST_12.format(title=title),
-            "index.html": BOOKMARK_SCO,
-            "media/clip.mp4": b"\x00" * 16,
-        },
+        path, {"imsmanifest.xml": manifest, "index.html": sco, "media/clip.mp4": b"\x00" * 16}
     )
 
 
@@ -256,3 +257,70 @@ def scorm2004_flow(
     )
     pages = {f"{name}.html": NAVIGATING_SCO.format(name=name) for name in ("one", "two", "three")}
     return build_zip(path, {"imsmanifest.xml": manifest, **pages})
+
+
+# A SCO with two questions, as a learner meets one: it shows what the run-time API gave it on
+# launch (entry, bookmark, suspend data), starts at the bookmark, and commits a suspended session
+# after the first answer (bookmark "q2", the answer in suspend data); the second answer scores
+# both (50 points each), sets passed or failed and finishes.
+QUIZ_SCO = b"""<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Quiz</title>
+<script>
+function findAPI(w){var n=0;while(!w.API&&w.parent&&w.parent!==w&&n<10){w=w.parent;n++}return w.API}
+var api=null;
+function show(id,v){document.getElementById(id).textContent=String(v)}
+function choice(name){
+var c=document.querySelector("input[name="+name+"]:checked");return c?c.value:""}
+function record(question,answer,correct){
+var p="cmi.interactions."+api.LMSGetValue("cmi.interactions._count")+".";
+api.LMSSetValue(p+"id",question);api.LMSSetValue(p+"type","choice");
+api.LMSSetValue(p+"student_response",answer);api.LMSSetValue(p+"result",correct?"correct":"wrong");
+}
+function next(){
+var a=choice("q1");record("q1",a,a==="b");
+api.LMSSetValue("cmi.core.lesson_status","incomplete");
+api.LMSSetValue("cmi.core.lesson_location","q2");
+api.LMSSetValue("cmi.suspend_data","q1="+a);
+api.LMSSetValue("cmi.core.exit","suspend");
+show("saved",api.LMSCommit(""));
+document.getElementById("q1").hidden=true;document.getElementById("q2").hidden=false;
+}
+function finish(){
+var a=choice("q2");record("q2",a,a==="a");
+var first=/(^|;)q1=b(;|$)/.test(api.LMSGetValue("cmi.suspend_data"));
+var score=(first?50:0)+(a==="a"?50:0);
+api.LMSSetValue("cmi.core.score.min","0");api.LMSSetValue("cmi.core.score.max","100");
+api.LMSSetValue("cmi.core.score.raw",String(score));
+api.LMSSetValue("cmi.core.lesson_status",score>=80?"passed":"failed");
+api.LMSSetValue("cmi.core.exit","");
+show("finished",api.LMSFinish(""));
+}
+window.addEventListener("load",function(){
+api=findAPI(window);
+if(!api){show("entry","no API");return}
+api.LMSInitialize("");
+var where=api.LMSGetValue("cmi.core.lesson_location");
+show("entry",api.LMSGetValue("cmi.core.entry"));show("location",where);
+show("suspend",api.LMSGetValue("cmi.suspend_data"));
+show("mastery",api.LMSGetValue("cmi.student_data.mastery_score"));
+document.getElementById(where==="q2"?"q2":"q1").hidden=false;
+document.getElementById("next").addEventListener("click",next);
+document.getElementById("finish").addEventListener("click",finish);
+});
+</script></head><body><main>
+<p>entry=<span id="entry"></span> location=<span id="location"></span>
+suspend=<span id="suspend"></span> saved=<span id="saved"></span>
+finished=<span id="finished"></span> mastery=<span id="mastery"></span></p>
+<fieldset id="q1" hidden><legend>Q1: 2 + 2 = ?</legend>
+<label><input type="radio" name="q1" value="a"> 3</label>
+<label><input type="radio" name="q1" value="b"> 4</label>
+<button type="button" id="next">Next</button></fieldset>
+<fieldset id="q2" hidden><legend>Q2: 3 x 3 = ?</legend>
+<label><input type="radio" name="q2" value="a"> 9</label>
+<label><input type="radio" name="q2" value="b"> 6</label>
+<button type="button" id="finish">Finish</button></fieldset>
+</main></body></html>"""
+
+
+def scorm12_quiz(path: Path, title: str = "測驗 Quiz") -> Path:
+    """A SCORM 1.2 single-SCO package whose SCO asks two questions, bookmarking between them."""
+    return _scorm12_sco(path, title, QUIZ_SCO)

@@ -20,6 +20,7 @@ import pytest
 from tests.support.net import free_port
 
 SERVER_START_SECONDS = 60
+PROJECT_DIR = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -60,10 +61,15 @@ def _tool_config(instance_dir: Path, port: int) -> str:
 
 
 def server_env(config_file: Path) -> dict[str, str]:
-    """The environment of the server: our config, no debug mode or reloader."""
+    """The environment of the server: our config, this checkout's code, no debug or reloader."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FLASK_")}
     env["PLUGIN_CONFIG"] = str(config_file)
     env["PYTHONUNBUFFERED"] = "1"
+    # The server runs from its instance folder, where ``plugin`` would be whatever checkout the
+    # virtualenv's editable install names: this checkout's own code comes first.
+    env["PYTHONPATH"] = os.pathsep.join(
+        [str(PROJECT_DIR), *filter(None, [os.environ.get("PYTHONPATH")])]
+    )
     return env
 
 

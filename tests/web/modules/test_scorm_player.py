@@ -120,6 +120,12 @@ def test_a_learners_launch_opens_the_player_with_a_runtime_token_and_no_launch_t
     assert settings["version"] == "1.2" and settings["sco"] == "item-1"
     assert settings["cmi"]["core"]["entry"] == "ab-initio"
     assert settings["cmi"]["launch_data"] == "mode=review"
+    # The manifest's masteryscore, maxtimeallowed and timelimitaction (tests/content/packages).
+    assert settings["cmi"]["student_data"] == {
+        "mastery_score": "80",
+        "max_time_allowed": "0000:30:00",
+        "time_limit_action": "exit,message",
+    }
     assert "script-src 'self';" in page.headers["Content-Security-Policy"]  # the tool's own
 
 
