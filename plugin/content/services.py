@@ -21,7 +21,7 @@ from plugin.competencies.models import SCORM_KIND, Framework, Module
 from plugin.competencies.modules import create_module
 from plugin.content.archive import Limits, check_entries, extract, find_manifest, open_zip
 from plugin.content.errors import PackageRefused
-from plugin.content.manifest import Manifest, files_named, parse_manifest
+from plugin.content.manifest import Manifest, files_named, parse_manifest, rename_files
 from plugin.content.models import PackageItem, PackageVersion
 from plugin.content.storage import FILES, ORIGINAL, LocalStorage, PackageStorage
 from plugin.core.config import ContentSettings
@@ -51,16 +51,41 @@ def read_package(
     except (zipfile.BadZipFile, OSError) as exc:
         raise PackageRefused("not_a_zip", f"the zip is damaged ({exc})") from None
     manifest = parse_manifest(data)
+    rename_files(manifest, _real_names(manifest, names))
+    return manifest, files
+
+
+def _real_names(manifest: Manifest, names: list[str]) -> dict[str, str]:
+    """The zip's spelling of each file the manifest names in another case (authoring tools on
+    Windows, whose file names ignore case); a file missing, or matching several entries that
+    differ only in case, is refused naming them."""
     present = set(names)
+    by_case: dict[str, list[str]] = {}
+    for name in names:
+        by_case.setdefault(name.casefold(), []).append(name)
+    real: dict[str, str] = {}
     for resource, name in files_named(manifest):
-        if name not in present:
+        if name in present:
+            continue
+        found = sorted(by_case.get(name.casefold(), []))
+        if not found:
             raise PackageRefused(
                 "missing_file",
                 f"resource {resource!r} names {name!r}, which is not in the zip",
                 resource=resource,
                 name=name,
             )
-    return manifest, files
+        if len(found) > 1:
+            raise PackageRefused(
+                "ambiguous_case",
+                f"resource {resource!r} names {name!r}, and the zip holds "
+                f"{' and '.join(repr(each) for each in found)}, which differ only in case",
+                resource=resource,
+                name=name,
+                found=", ".join(found),
+            )
+        real[name] = found[0]
+    return real
 
 
 def import_package(
