@@ -18,6 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plugin.competencies.models import SCORM_KIND, Framework, Module
+from plugin.competencies.module_copy import copy_module
 from plugin.competencies.modules import create_module
 from plugin.content.archive import Limits, check_entries, extract, find_manifest, open_zip
 from plugin.content.errors import PackageRefused
@@ -114,6 +115,37 @@ def import_package(
         storage.discard(staged)
         raise
     return version
+
+
+def copy_with_package(
+    session: Session, storage: PackageStorage, limits: Limits, module: Module,
+    organisation_id: int, framework: Framework, iri_base: str,
+) -> Module:  # fmt: skip
+    """A copy of ``module`` (plugin/competencies/module_copy.py) that plays: a SCORM module's
+    newest package version, unpacked again from its original zip, is the copy's version 1.
+
+    The copy owns its version (its own storage key and rows), so either module may take new
+    uploads or be removed without touching the other; attempts stay with the module they were
+    made on. Flushes; the caller commits.
+    """
+    duplicate = copy_module(session, module, organisation_id, framework, iri_base)
+    newest = session.scalars(
+        select(PackageVersion)
+        .where(PackageVersion.module_id == module.id)
+        .order_by(PackageVersion.number.desc())
+        .limit(1)
+    ).one_or_none()
+    if newest is None:
+        return duplicate
+    original = storage.original_path(newest.storage_key)
+    if original is None:
+        raise PackageRefused(
+            "original_missing",
+            f"version {newest.number}'s original zip is missing from the package storage",
+            number=newest.number,
+        )
+    import_package(session, storage, limits, duplicate, original, newest.original_name)
+    return duplicate
 
 
 def _version_row(
