@@ -19,8 +19,10 @@ from plugin.content.objective_evidence import result_score
 from plugin.content.runtime_models import RuntimeAttempt, ScoState
 from plugin.lti.models import Person
 from plugin.organisations.services import default_organisation
+from plugin.rollup.config import rollup_config
 from plugin.rollup.evidence import evidence_for
 from plugin.rollup.learners import learner_for
+from plugin.rollup.reports import attainment_report
 from tests.content.packages import scorm12, scorm2004
 from tests.support.app import IRI_BASE
 from tests.support.flows import Flow
@@ -96,6 +98,36 @@ def test_interactions_naming_a_taught_item_are_evidence_for_that_item_only(
         "AT3": (2, pytest.approx(sum(at3_scores) / len(at3_scores))),
         "DC1-K1": (1, pytest.approx(sum(s for s in dc1_k1 if s is not None) / len(dc1_k1))),
     }
+
+
+def report_items(app: Flask) -> dict[str, list[str]]:
+    """What ``rollup show`` reports of the learner: each item's evidence (its sources)."""
+    with app.extensions["plugin.db"].session_scope() as session:
+        attempt = session.scalars(select(RuntimeAttempt)).one()
+        person = session.get_one(Person, attempt.person_id)
+        framework = get_framework(session)
+        assert framework is not None
+        report = attainment_report(
+            session, learner_for(session, person.issuer, person.sub), framework,
+            rollup_config(app.extensions["plugin.settings"].rollup),
+        )  # fmt: skip
+        return {item["id"]: item["evidence"] for item in report["items"]}
+
+
+def test_the_rollup_lists_interaction_evidence_under_the_named_indicator_only(
+    flow: Flow, tool: FlaskClient, app: Flask, tmp_path: Path, tagged: tuple[str, str]
+) -> None:
+    key, _framework = tagged
+    add_package(app, key, scorm2004(tmp_path / "multi.zip"))
+    runtime = open_player(flow, key)
+    for sco, answers in (("a", [("q1", "DC1-K2", "correct")]), ("b", [])):
+        cmi = {**ENDED, "cmi.score.scaled": "0.9", **interactions(answers)}
+        send(tool, runtime, {"sco": sco, "seq": 1, "final": True, "cmi": cmi})
+
+    sources = {item: source for item, _level, _score, source in evidence_rows(app)}
+    items = report_items(app)
+    assert items["DC1-K2"] == [sources["DC1-K2"]] and sources["DC1-K2"].endswith("#objectives")
+    assert [code for code, ids in items.items() if ids and code.startswith("DC1-")] == ["DC1-K2"]
 
 
 def test_an_attempt_whose_objective_ids_name_nothing_taught_adds_only_the_modules_evidence(
