@@ -11,21 +11,22 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from plugin.competencies.case import case_uuid
 from plugin.competencies.framework import get_framework, item_iri
-from plugin.competencies.modules import create_module, set_module_tags
 from plugin.content.objective_evidence import result_score
 from plugin.content.runtime_models import RuntimeAttempt, ScoState
 from plugin.lti.models import Person
-from plugin.organisations.services import default_organisation
 from plugin.rollup.config import rollup_config
 from plugin.rollup.evidence import evidence_for
 from plugin.rollup.learners import learner_for
+from plugin.rollup.models import Learner
 from plugin.rollup.reports import attainment_report
 from tests.content.packages import scorm12, scorm2004
 from tests.support.app import IRI_BASE
 from tests.support.flows import Flow
+from tests.support.scorm import tagged_module
 from tests.web.modules.test_scorm_player import add_package, open_player, send
 
 TAGS = [{"item": "AT3", "level": 2}, {"item": "DC1", "level": 1}]
@@ -35,15 +36,8 @@ ENDED = {"cmi.completion_status": "completed", "cmi.exit": "normal"}
 @pytest.fixture
 def tagged(app: Flask) -> tuple[str, str]:
     """A module tagged AT3 at level 2 and the competency DC1 at level 1: (key, framework key)."""
-    with app.extensions["plugin.db"].session_scope() as session:
-        framework = get_framework(session)
-        assert framework is not None
-        data = {"title_zh": "單元", "title_en": "Module", "hours": "1"}
-        made = create_module(
-            session, data, framework, IRI_BASE, organisation_id=default_organisation(session).id
-        )
-        set_module_tags(session, made, framework, TAGS)
-        return made.key, framework.key
+    key, _iri, framework_key = tagged_module(app, TAGS)
+    return key, framework_key
 
 
 def interactions(answers: list[tuple[str, str, str]]) -> dict[str, str]:
@@ -56,13 +50,18 @@ def interactions(answers: list[tuple[str, str, str]]) -> dict[str, str]:
     return cmi
 
 
+def attempt_learner(session: Session) -> Learner:
+    """The learner of the one runtime attempt."""
+    attempt = session.scalars(select(RuntimeAttempt)).one()
+    person = session.get_one(Person, attempt.person_id)
+    return learner_for(session, person.issuer, person.sub)
+
+
 def evidence_rows(app: Flask) -> list[tuple[str, int, float, str]]:
     """The learner's evidence: (item, level, score, source id), in observation order."""
     with app.extensions["plugin.db"].session_scope() as session:
-        attempt = session.scalars(select(RuntimeAttempt)).one()
-        person = session.get_one(Person, attempt.person_id)
-        learner = learner_for(session, person.issuer, person.sub)
-        return [(e.item_id, e.level, e.score, e.source_id) for e in evidence_for(session, learner)]
+        rows = evidence_for(session, attempt_learner(session))
+        return [(e.item_id, e.level, e.score, e.source_id) for e in rows]
 
 
 def test_interactions_naming_a_taught_item_are_evidence_for_that_item_only(
@@ -103,14 +102,10 @@ def test_interactions_naming_a_taught_item_are_evidence_for_that_item_only(
 def report_items(app: Flask) -> dict[str, list[str]]:
     """What ``rollup show`` reports of the learner: each item's evidence (its sources)."""
     with app.extensions["plugin.db"].session_scope() as session:
-        attempt = session.scalars(select(RuntimeAttempt)).one()
-        person = session.get_one(Person, attempt.person_id)
         framework = get_framework(session)
         assert framework is not None
-        report = attainment_report(
-            session, learner_for(session, person.issuer, person.sub), framework,
-            rollup_config(app.extensions["plugin.settings"].rollup),
-        )  # fmt: skip
+        config = rollup_config(app.extensions["plugin.settings"].rollup)
+        report = attainment_report(session, attempt_learner(session), framework, config)
         return {item["id"]: item["evidence"] for item in report["items"]}
 
 
