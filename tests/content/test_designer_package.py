@@ -10,10 +10,12 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from plugin.competencies.framework import get_framework
 from plugin.competencies.modules import create_module, get_module
+from plugin.content.runtime_models import RuntimeAttempt
 from plugin.content.services import import_package, limits_for, package_versions, storage_for
 from plugin.organisations.services import create_organisation
 from tests.content.packages import SCO_PAGE, build_zip, raw_zip, scorm12, scorm2004
@@ -21,6 +23,7 @@ from tests.support.app import IRI_BASE
 from tests.support.content import row_counts, storage_dir, stored_files
 from tests.support.flows import Flow, register
 from tests.support.platform import LTI, ROLE, TestPlatform, running_platform
+from tests.web.modules.test_scorm_player import open_player
 from tests.web.test_designer_pages import (
     SEED_MODULE,
     Tool,
@@ -183,7 +186,7 @@ def versions_of(app: Flask, key: str) -> list[tuple[int, str, str, list[tuple[st
 
 
 def test_a_copied_scorm_module_gets_the_newest_package_version_and_plays(
-    designer: Tool, app: Flask, tmp_path: Path
+    designer: Tool, flow: Flow, app: Flask, tmp_path: Path
 ) -> None:
     key = created_module(upload(designer, "/designer/packages/new", scorm12(tmp_path / "a.zip")))
     upload(designer, f"/designer/modules/{key}/package", scorm2004(tmp_path / "b.zip"))
@@ -201,6 +204,10 @@ def test_a_copied_scorm_module_gets_the_newest_package_version_and_plays(
     served = designer.get(f"/content/{copied[0][2]}/content/a/index.html")
     assert served.status_code == 200 and served.data == SCO_PAGE
     served.close()
+    open_player(flow, duplicate, sub="learner-of-the-copy")  # a learner's launch plays it
+    with app.extensions["plugin.db"].session_scope() as session:
+        attempt = session.scalars(select(RuntimeAttempt)).one()
+        assert attempt.version.storage_key == copied[0][2]
 
 
 def test_a_copy_whose_package_original_is_gone_is_refused_and_nothing_is_copied(
