@@ -25,7 +25,12 @@ from plugin.content.runtime_models import ScoState
 from plugin.core.config import Settings
 from plugin.lti.claims import LEARNER
 from plugin.lti.models import Launch
-from plugin.rollup.changes import ID_NAMESPACE, AttainmentChange, statement_id_for
+from plugin.rollup.changes import (
+    ID_NAMESPACE,
+    OBJECTIVES_MARK,
+    AttainmentChange,
+    statement_id_for,
+)
 from plugin.rollup.config import rollup_config
 from plugin.rollup.evidence import EvidenceInput, module_evidence, record_evidence
 from plugin.rollup.imports import Observation
@@ -146,10 +151,11 @@ def record_objective_evidence(
         return []
     levels = {target.code: target.level for target in targets.values()}
     rows = [
-        # Its own source (the result statement's id, marked): the module's row for the same
-        # item cites the statement itself, and each is recorded once (plugin/rollup/evidence.py).
+        # A source of its own (the result statement's id, marked): the module's row for the
+        # same item holds the bare id, and each is recorded once (plugin/rollup/evidence.py);
+        # an ``assessed`` statement cites the result statement for both.
         EvidenceInput(code, levels[code], score, found.observed_at, "statement",
-                      f"{found.statement_id}#objectives", module.key)
+                      f"{found.statement_id}{OBJECTIVES_MARK}", module.key)
         for code, score in scores.items()
     ]  # fmt: skip
     learner = learner_for(session, launch.person.issuer, launch.person.sub)

@@ -23,12 +23,14 @@ from plugin.rollup.evidence import evidence_for
 from plugin.rollup.learners import learner_for
 from plugin.rollup.models import Learner
 from plugin.rollup.reports import attainment_report
+from plugin.xapi.models import OutboxStatement
 from tests.content.packages import scorm12, scorm2004
 from tests.support.app import IRI_BASE
 from tests.support.flows import Flow
 from tests.support.scorm import tagged_module
 from tests.web.modules.test_scorm_player import add_package, open_player, send
 
+TLA_EVIDENCE = "https://w3id.org/xapi/tla/extensions/evidence"
 TAGS = [{"item": "AT3", "level": 2}, {"item": "DC1", "level": 1}]
 ENDED = {"cmi.completion_status": "completed", "cmi.exit": "normal"}
 
@@ -99,6 +101,12 @@ def test_interactions_naming_a_taught_item_are_evidence_for_that_item_only(
     }
 
 
+def queued_statements(app: Flask) -> list[dict[str, Any]]:
+    """Every statement queued for the LRS."""
+    with app.extensions["plugin.db"].session_scope() as session:
+        return [row.statement for row in session.scalars(select(OutboxStatement))]
+
+
 def report_items(app: Flask) -> dict[str, list[str]]:
     """What ``rollup show`` reports of the learner: each item's evidence (its sources)."""
     with app.extensions["plugin.db"].session_scope() as session:
@@ -123,6 +131,10 @@ def test_the_rollup_lists_interaction_evidence_under_the_named_indicator_only(
     items = report_items(app)
     assert items["DC1-K2"] == [sources["DC1-K2"]] and sources["DC1-K2"].endswith("#objectives")
     assert [code for code, ids in items.items() if ids and code.startswith("DC1-")] == ["DC1-K2"]
+    queued = {row["id"]: row for row in queued_statements(app)}
+    assessed = [row for row in queued.values() if row["object"]["id"].endswith("/DC1-K2")]
+    (cited,) = assessed[0]["context"]["extensions"][TLA_EVIDENCE]
+    assert queued[cited]["verb"]["id"].endswith("/passed")  # the attempt's result, 0.9 ≥ 0.7
 
 
 def test_an_attempt_whose_objective_ids_name_nothing_taught_adds_only_the_modules_evidence(
