@@ -20,12 +20,19 @@ from sqlalchemy.orm import Session
 
 from plugin.competencies.framework import get_framework, item_iri
 from plugin.competencies.models import Framework, Module
+from plugin.content.objective_evidence import objective_scores, objective_targets
+from plugin.content.runtime_models import ScoState
 from plugin.core.config import Settings
 from plugin.lti.claims import LEARNER
 from plugin.lti.models import Launch
-from plugin.rollup.changes import ID_NAMESPACE, AttainmentChange, statement_id_for
+from plugin.rollup.changes import (
+    ID_NAMESPACE,
+    OBJECTIVES_MARK,
+    AttainmentChange,
+    statement_id_for,
+)
 from plugin.rollup.config import rollup_config
-from plugin.rollup.evidence import module_evidence, record_evidence
+from plugin.rollup.evidence import EvidenceInput, module_evidence, record_evidence
 from plugin.rollup.imports import Observation
 from plugin.rollup.learners import identities_of, launch_learner, learner_for
 from plugin.rollup.models import Learner
@@ -121,6 +128,36 @@ def record_module_evidence(
     if framework is None:
         return []
     rows = module_evidence(module, framework, found.statement_id, found.observed_at, found.score)
+    learner = learner_for(session, launch.person.issuer, launch.person.sub)
+    changes = record_evidence(session, learner, rows, framework, rollup_config(settings.rollup))
+    emit_assessed(session, changes, framework, settings, organisation_id=_organisation(launch))
+    return changes
+
+
+def record_objective_evidence(
+    session: Session, launch: Launch, module: Module, statements: Sequence[dict[str, Any]],
+    scaled: float | None, states: Sequence[ScoState], settings: Settings,
+) -> list[AttainmentChange]:  # fmt: skip
+    """Evidence from a finished SCORM attempt's interactions for the items their objective ids
+    name (plugin/content/objective_evidence.py), beside the module's own, in the caller's
+    transaction; observed with the attempt's result statement."""
+    framework = get_framework(session)
+    if framework is None or not module.active_tags:
+        return []
+    targets = objective_targets(module, framework, settings.framework.iri_base)
+    scores = objective_scores(states, targets)
+    found = attempt_evidence(statements, scaled) if scores else None
+    if found is None:
+        return []
+    levels = {target.code: target.level for target in targets.values()}
+    rows = [
+        # A source of its own (the result statement's id, marked): the module's row for the
+        # same item holds the bare id, and each is recorded once (plugin/rollup/evidence.py);
+        # an ``assessed`` statement cites the result statement for both.
+        EvidenceInput(code, levels[code], score, found.observed_at, "statement",
+                      f"{found.statement_id}{OBJECTIVES_MARK}", module.key)
+        for code, score in scores.items()
+    ]  # fmt: skip
     learner = learner_for(session, launch.person.issuer, launch.person.sub)
     changes = record_evidence(session, learner, rows, framework, rollup_config(settings.rollup))
     emit_assessed(session, changes, framework, settings, organisation_id=_organisation(launch))

@@ -219,6 +219,32 @@ def read_commit(scorm_version: str, data: dict[str, Any]) -> CmiValues:
             kind, index = match.group(1), int(match.group(2))
             name, text = _list_item(element, value, kind, index, match.group(3))
             lists[kind].setdefault(index, {})[name] = text
-    values.interactions = [lists["interactions"][i] for i in sorted(lists["interactions"])]
-    values.objectives = [lists["objectives"][i] for i in sorted(lists["objectives"])]
+    # Positional: entry n is cmi.interactions.n (empty when the commit did not carry it), so a
+    # commit of only the changed interactions merges into what is stored (merge_indexed).
+    values.interactions = _positional(lists["interactions"])
+    values.objectives = _positional(lists["objectives"])
     return values
+
+
+def _positional(found: dict[int, dict[str, str]]) -> list[dict[str, Any]]:
+    return [found.get(index, {}) for index in range(max(found) + 1)] if found else []
+
+
+def merge_indexed(stored: list[Any], committed: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The stored interactions (or objectives) with a commit's merged in by index.
+
+    A value once set stays the SCO's until it sets another, and a commit may carry only the
+    elements that changed, so an index the commit does not carry keeps what is stored, and one
+    it does carry gains or overwrites only the fields it names. An index whose ``id`` the commit
+    changes now names another interaction: the commit's fields replace the stored ones.
+    """
+    merged = [dict(entry) if isinstance(entry, dict) else {} for entry in stored]
+    for index, given in enumerate(committed):
+        if not given:
+            continue
+        merged.extend({} for _ in range(index + 1 - len(merged)))
+        before = merged[index]
+        if "id" in given and before.get("id", given["id"]) != given["id"]:
+            before = {}
+        merged[index] = {**before, **given}
+    return merged

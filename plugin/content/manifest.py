@@ -12,7 +12,7 @@ import posixpath
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import quote, unquote, urlsplit, urlunsplit
 from xml.parsers import expat
 
 from plugin.content.errors import PackageRefused
@@ -406,6 +406,24 @@ def _walk(items: list[Item]) -> list[Item]:
         found.append(item)
         found.extend(_walk(item.children))
     return found
+
+
+def rename_files(manifest: Manifest, real: dict[str, str]) -> None:
+    """Point the resources' hrefs at the zip's own spelling of a file (``real``: the path a
+    manifest wrote → the entry's), keeping any query or fragment."""
+    for resource in manifest.resources.values():
+        resource.href = _renamed(resource.href, real)
+        resource.files = [_renamed(href, real) for href in resource.files]
+
+
+def _renamed(href: str, real: dict[str, str]) -> str:
+    parts = urlsplit(href)
+    path = unquote(parts.path)
+    if not href or parts.scheme or parts.netloc or path not in real:
+        return href
+    # Written as the manifest wrote it: percent-encoded only when it was.
+    new_path = real[path] if path == parts.path else quote(real[path], safe="/")
+    return urlunsplit(parts._replace(path=new_path))
 
 
 def files_named(manifest: Manifest) -> list[tuple[str, str]]:

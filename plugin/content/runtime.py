@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from plugin.competencies.models import Module
-from plugin.content.cmi import CmiValues
+from plugin.content.cmi import CmiValues, merge_indexed
 from plugin.content.models import PackageItem, PackageVersion
 from plugin.content.runtime_models import RuntimeAttempt, ScoState
 from plugin.core.db import utcnow
@@ -222,8 +222,7 @@ def commit(
     for name in (f.name for f in fields(CmiValues)):
         value = getattr(values, name)
         if name in ("interactions", "objectives"):
-            if value:
-                setattr(state, name, value)
+            setattr(state, name, merge_indexed(getattr(state, name) or [], value))
         elif value is not None:
             setattr(state, name, value)
     state.updated_at = utcnow()

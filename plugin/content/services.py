@@ -18,10 +18,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plugin.competencies.models import SCORM_KIND, Framework, Module
+from plugin.competencies.module_copy import copy_module
 from plugin.competencies.modules import create_module
 from plugin.content.archive import Limits, check_entries, extract, find_manifest, open_zip
 from plugin.content.errors import PackageRefused
-from plugin.content.manifest import Manifest, files_named, parse_manifest
+from plugin.content.manifest import Manifest, files_named, parse_manifest, rename_files
 from plugin.content.models import PackageItem, PackageVersion
 from plugin.content.storage import FILES, ORIGINAL, LocalStorage, PackageStorage
 from plugin.core.config import ContentSettings
@@ -51,16 +52,41 @@ def read_package(
     except (zipfile.BadZipFile, OSError) as exc:
         raise PackageRefused("not_a_zip", f"the zip is damaged ({exc})") from None
     manifest = parse_manifest(data)
+    rename_files(manifest, _real_names(manifest, names))
+    return manifest, files
+
+
+def _real_names(manifest: Manifest, names: list[str]) -> dict[str, str]:
+    """The zip's spelling of each file the manifest names in another case (authoring tools on
+    Windows, whose file names ignore case); a file missing, or matching several entries that
+    differ only in case, is refused naming them."""
     present = set(names)
+    by_case: dict[str, list[str]] = {}
+    for name in names:
+        by_case.setdefault(name.casefold(), []).append(name)
+    real: dict[str, str] = {}
     for resource, name in files_named(manifest):
-        if name not in present:
+        if name in present:
+            continue
+        found = sorted(by_case.get(name.casefold(), []))
+        if not found:
             raise PackageRefused(
                 "missing_file",
                 f"resource {resource!r} names {name!r}, which is not in the zip",
                 resource=resource,
                 name=name,
             )
-    return manifest, files
+        if len(found) > 1:
+            raise PackageRefused(
+                "ambiguous_case",
+                f"resource {resource!r} names {name!r}, and the zip holds "
+                f"{' and '.join(repr(each) for each in found)}, which differ only in case",
+                resource=resource,
+                name=name,
+                found=", ".join(found),
+            )
+        real[name] = found[0]
+    return real
 
 
 def import_package(
@@ -89,6 +115,37 @@ def import_package(
         storage.discard(staged)
         raise
     return version
+
+
+def copy_with_package(
+    session: Session, storage: PackageStorage, limits: Limits, module: Module,
+    organisation_id: int, framework: Framework, iri_base: str,
+) -> Module:  # fmt: skip
+    """A copy of ``module`` (plugin/competencies/module_copy.py) that plays: a SCORM module's
+    newest package version, unpacked again from its original zip, is the copy's version 1.
+
+    The copy owns its version (its own storage key and rows), so either module may take new
+    uploads or be removed without touching the other; attempts stay with the module they were
+    made on. Flushes; the caller commits.
+    """
+    duplicate = copy_module(session, module, organisation_id, framework, iri_base)
+    newest = session.scalars(
+        select(PackageVersion)
+        .where(PackageVersion.module_id == module.id)
+        .order_by(PackageVersion.number.desc())
+        .limit(1)
+    ).one_or_none()
+    if newest is None:
+        return duplicate
+    original = storage.original_path(newest.storage_key)
+    if original is None:
+        raise PackageRefused(
+            "original_missing",
+            f"version {newest.number}'s original zip is missing from the package storage",
+            number=newest.number,
+        )
+    import_package(session, storage, limits, duplicate, original, newest.original_name)
+    return duplicate
 
 
 def _version_row(

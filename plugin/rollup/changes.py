@@ -32,8 +32,17 @@ class AttainmentChange:
     evidence: tuple[str, ...] = field(default_factory=tuple)
 
 
+# Marks the evidence a SCORM attempt's interactions give (plugin/attainment.py) apart from the
+# module's own row of the same result statement: that statement is still what both stand for.
+OBJECTIVES_MARK = "#objectives"
+
+
 def statement_id_for(source_id: str) -> str:
-    """The statement id an evidence source stands for: itself when a UUID, else a uuid5."""
+    """The statement id an evidence source stands for: itself when a UUID (a statement's id,
+    bare or marked ``#objectives``), else a uuid5."""
+    marked = source_id.removesuffix(OBJECTIVES_MARK)
+    if marked != source_id and _CANONICAL_UUID.fullmatch(marked):
+        return marked
     if _CANONICAL_UUID.fullmatch(source_id):
         return source_id  # what str(UUID(...)) would give back, without parsing it
     try:

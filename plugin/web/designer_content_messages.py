@@ -62,6 +62,16 @@ MESSAGES: dict[str, Callable[[dict[str, str | int]], str]] = {
     "missing_file": lambda p: _(
         "Resource %(resource)s names %(name)s, which is not in the zip.", **p
     ),
+    "ambiguous_case": lambda p: _(
+        "Resource %(resource)s names %(name)s, and the zip holds %(found)s, which differ only "
+        "in case: keep one of them.",
+        **p,
+    ),
+    "original_missing": lambda p: _(
+        "The original zip of the package's version %(number)s is missing from the package "
+        "storage, so the module cannot be copied with it; upload the package again.",
+        **p,
+    ),
     "manifest_too_large": lambda p: _("imsmanifest.xml is too large (%(size)s bytes).", **p),
     "manifest_doctype": lambda p: _(
         "imsmanifest.xml declares a document type or entities, which packages may not do."

@@ -19,7 +19,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from plugin import app_state
-from plugin.attainment import record_module_evidence
+from plugin.attainment import record_module_evidence, record_objective_evidence
 from plugin.competencies.models import Module
 from plugin.content.interactions import ReportedInteraction, reported_interactions
 from plugin.content.models import PackageItem
@@ -196,5 +196,7 @@ def record_finished(session: Session, attempt: RuntimeAttempt) -> ModuleOutcome 
         )
         grade = outcome.scaled
     record_module_evidence(session, launch, module, emitted, outcome.scaled, app_state.settings())
+    record_objective_evidence(session, launch, module, emitted, outcome.scaled,
+                              _states(session, attempt), app_state.settings())  # fmt: skip
     queue_grade(session, launch, module, grade)
     return outcome

@@ -10,20 +10,24 @@ from pathlib import Path
 
 import pytest
 from flask import Flask
+from sqlalchemy import select
 from werkzeug.test import TestResponse
 
 from plugin.competencies.framework import get_framework
 from plugin.competencies.modules import create_module, get_module
+from plugin.content.runtime_models import RuntimeAttempt
 from plugin.content.services import import_package, limits_for, package_versions, storage_for
 from plugin.organisations.services import create_organisation
-from tests.content.packages import build_zip, raw_zip, scorm12, scorm2004
+from tests.content.packages import SCO_PAGE, build_zip, raw_zip, scorm12, scorm2004
 from tests.support.app import IRI_BASE
-from tests.support.content import row_counts, stored_files
+from tests.support.content import row_counts, storage_dir, stored_files
 from tests.support.flows import Flow, register
 from tests.support.platform import LTI, ROLE, TestPlatform, running_platform
+from tests.web.modules.test_scorm_player import open_player
 from tests.web.test_designer_pages import (
     SEED_MODULE,
     Tool,
+    copy_of,
     count_modules,
     resource_launch,
     text,
@@ -168,6 +172,56 @@ def test_the_national_catalogs_modules_take_no_package_from_a_launch(
 
     assert response.status_code == 403 and row_counts(app) == (0, 0)
     assert designer.get(f"/designer/modules/{SEED_MODULE}/package").status_code == 200
+
+
+def versions_of(app: Flask, key: str) -> list[tuple[int, str, str, list[tuple[str, str]]]]:
+    """The module's package versions: (number, standard, storage key, items' hrefs)."""
+    with app.extensions["plugin.db"].session_scope() as session:
+        module = get_module(session, key)
+        return [
+            (v.number, v.scorm_version, v.storage_key,
+             [(item.identifier, item.launch_href) for item in v.items])
+            for v in package_versions(session, module)
+        ]  # fmt: skip
+
+
+def test_a_copied_scorm_module_gets_the_newest_package_version_and_plays(
+    designer: Tool, flow: Flow, app: Flask, tmp_path: Path
+) -> None:
+    key = created_module(upload(designer, "/designer/packages/new", scorm12(tmp_path / "a.zip")))
+    upload(designer, f"/designer/modules/{key}/package", scorm2004(tmp_path / "b.zip"))
+
+    duplicate = copy_of(designer, key)
+
+    original, copied = versions_of(app, key), versions_of(app, duplicate)
+    newest = max(original)
+    assert [(number, standard, items) for number, standard, _key, items in copied] == [
+        (1, newest[1], newest[3])
+    ]
+    assert copied[0][2] not in {stored_key for _n, _s, stored_key, _i in original}
+    with app.extensions["plugin.db"].session_scope() as session:
+        assert get_module(session, duplicate).kind == "scorm"
+    served = designer.get(f"/content/{copied[0][2]}/content/a/index.html")
+    assert served.status_code == 200 and served.data == SCO_PAGE
+    served.close()
+    open_player(flow, duplicate, sub="learner-of-the-copy")  # a learner's launch plays it
+    with app.extensions["plugin.db"].session_scope() as session:
+        attempt = session.scalars(select(RuntimeAttempt)).one()
+        assert attempt.version.storage_key == copied[0][2]
+
+
+def test_a_copy_whose_package_original_is_gone_is_refused_and_nothing_is_copied(
+    designer: Tool, app: Flask, tmp_path: Path
+) -> None:
+    key = created_module(upload(designer, "/designer/packages/new", scorm12(tmp_path / "a.zip")))
+    ((_number, _standard, storage_key, _items),) = versions_of(app, key)
+    (storage_dir(app) / storage_key / "original.zip").unlink()
+    modules = count_modules(app)
+
+    response = designer.post(f"/designer/modules/{key}/copy", {})
+
+    assert response.status_code == 400 and "原始 zip" in text(response)
+    assert count_modules(app) == modules and row_counts(app) == (1, 1)
 
 
 # --- Package files ----------------------------------------------------------------------------

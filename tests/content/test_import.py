@@ -58,6 +58,24 @@ def run_import(
         }  # fmt: skip
 
 
+def test_hrefs_in_another_case_than_the_zips_entries_are_stored_as_the_zip_spells_them(
+    app: Flask, module_key: str, tmp_path: Path
+) -> None:
+    # As a Windows authoring tool writes them: the manifest says index.html, the zip Index.HTML.
+    manifest = MANIFEST_12.format(title="t").replace(
+        'href="media/clip.mp4"', 'href="Media/Clip.mp4"'
+    )
+    upload = build_zip(tmp_path / "p.zip", {"imsmanifest.xml": manifest, "Index.HTML": SCO_PAGE,
+                                            "media/clip.mp4": b"x"})  # fmt: skip
+
+    stored = run_import(app, module_key, upload)
+
+    items = stored["items"]
+    assert isinstance(items, list) and [item[2] for item in items] == ["Index.HTML?lang=zh"]
+    root = storage_dir(app) / str(stored["key"]) / "files"
+    assert (root / "Index.HTML").read_bytes() == SCO_PAGE
+
+
 def test_a_scorm_12_package_yields_its_sco_launch_href_mastery_score_and_time_limit(
     app: Flask, module_key: str, tmp_path: Path
 ) -> None:
@@ -227,6 +245,14 @@ CASES = {
                                 "index.html": SCO_PAGE}),
         "missing_file",
         "resource 'res-1' names 'media/clip.mp4', which is not in the zip",
+    ),
+    "hrefs whose case matches two entries": (
+        lambda p: build_zip(p, {"imsmanifest.xml": MANIFEST_12.format(title="t"),
+                                "Index.html": SCO_PAGE, "INDEX.HTML": SCO_PAGE,
+                                "media/clip.mp4": b"x"}),
+        "ambiguous_case",
+        "names 'index.html', and the zip holds 'INDEX.HTML' and 'Index.html', which differ only "
+        "in case",
     ),
     "AICC": (
         lambda p: build_zip(p, {"course.au": "x", "course.crs": "x", "course.des": "x"}),

@@ -15,15 +15,13 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from plugin.competencies.framework import get_framework
-from plugin.competencies.modules import create_module, set_module_tags
 from plugin.content.runtime_models import RuntimeAttempt
-from plugin.organisations.services import default_organisation
 from plugin.xapi.models import OutboxStatement
 from plugin.xapi.validation import validate_statement
 from tests.content.packages import scorm12, scorm2004
 from tests.support.app import IRI_BASE
 from tests.support.flows import Flow
+from tests.support.scorm import tagged_module
 from tests.web.modules.test_scorm_player import add_package, open_player, send
 
 INTERACTION = "http://adlnet.gov/expapi/activities/cmi.interaction"
@@ -34,15 +32,8 @@ PROFILE_TYPE = "http://adlnet.gov/expapi/activities/profile"
 @pytest.fixture
 def module(app: Flask) -> tuple[str, str]:
     """A module of the default organisation tagged DC1-K1: (key, activity IRI)."""
-    with app.extensions["plugin.db"].session_scope() as session:
-        framework = get_framework(session)
-        assert framework is not None
-        data = {"title_zh": "單元", "title_en": "Module", "hours": "1"}
-        made = create_module(
-            session, data, framework, IRI_BASE, organisation_id=default_organisation(session).id
-        )
-        set_module_tags(session, made, framework, [{"item": "DC1-K1", "level": 2}])
-        return made.key, made.activity_iri
+    key, iri, _framework = tagged_module(app, [{"item": "DC1-K1", "level": 2}])
+    return key, iri
 
 
 def statements(app: Flask) -> list[dict[str, Any]]:
