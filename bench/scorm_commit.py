@@ -22,8 +22,9 @@ time, about 2 KB of suspend data and four interactions. Every answer must be 200
 ``result`` and ``stored`` true (the newer sequence number is kept). Phases: one client, then
 ``--clients`` at once, on the tool and then on the baseline.
 
-Prints per phase commits/s, p50 and p99 latency and errors, each gunicorn worker's peak RSS,
-and the ratio of tool to baseline throughput. Exits 1 if any commit failed.
+Prints per phase commits/s, p50 and p99 latency, errors and the workers' CPU time per commit
+(from /proc, so apart from the disk's fsync waits), each gunicorn worker's peak RSS, and the
+ratio of tool to baseline throughput. Exits 1 if any commit failed.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import random
 import string
 import sys
@@ -91,6 +93,8 @@ class Phase:
     seconds: float
     latencies: list[float] = field(default_factory=list)  # measured successful commits
     errors: Counter[str] = field(default_factory=Counter)
+    worker_cpu: float = 0.0  # CPU seconds the server's workers used, warm-up included
+    commits: int = 0  # every commit answered, warm-up included
 
     @property
     def rate(self) -> float:
@@ -103,7 +107,8 @@ class Phase:
             f"{self.name:<22} {len(self.latencies):>6} commits in {self.seconds:5.1f} s = "
             f"{self.rate:7.1f}/s   p50 {percentile(self.latencies, 0.5) * 1000:6.1f} ms   "
             f"p99 {percentile(self.latencies, 0.99) * 1000:6.1f} ms   "
-            f"errors {sum(self.errors.values())}"
+            f"errors {sum(self.errors.values())}   "
+            f"worker CPU {self.worker_cpu / max(self.commits, 1) * 1000:.1f} ms/commit"
         )
 
 
@@ -138,9 +143,21 @@ class Client:
         return ""
 
 
-def run_phase(name: str, clients: list[Client], seconds: float, warmup: float) -> Phase:
+def worker_cpu_seconds(server: GunicornServer) -> float:
+    """User + system CPU seconds the server's workers have used (/proc/<pid>/stat)."""
+    total = 0
+    for pid in server.worker_pids():
+        fields = Path(f"/proc/{pid}/stat").read_text(encoding="ascii").rsplit(")", 1)[1].split()
+        total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14 and 15)
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def run_phase(
+    name: str, server: GunicornServer, clients: list[Client], seconds: float, warmup: float
+) -> Phase:
     """Every client commits as soon as it is answered; commits started in the warm-up are not
-    counted."""
+    counted in the rate and latencies."""
+    cpu_before = worker_cpu_seconds(server)
     measure_from = time.monotonic() + warmup
     stop_at = measure_from + seconds
     phase = Phase(name, seconds)
@@ -151,9 +168,10 @@ def run_phase(name: str, clients: list[Client], seconds: float, warmup: float) -
         while (started := time.monotonic()) < stop_at:
             error = client.commit()
             ended = time.monotonic()
-            if started < measure_from:
-                continue
             with lock:
+                phase.commits += 1
+                if started < measure_from:
+                    continue
                 ends.append(ended)
                 if error:
                     phase.errors[error] += 1
@@ -166,6 +184,7 @@ def run_phase(name: str, clients: list[Client], seconds: float, warmup: float) -
     for thread in threads:
         thread.join()
     phase.seconds = max(max(ends, default=stop_at), stop_at) - measure_from
+    phase.worker_cpu = worker_cpu_seconds(server) - cpu_before
     return phase
 
 
@@ -220,10 +239,10 @@ def measure(
     rng = random.Random(20261203)
     phases = []
     one = [Client(server.base_url, tokens[0], sco, rng)]
-    phases.append(run_phase(f"{server.app.name} x1", one, args.seconds, args.warmup))
+    phases.append(run_phase(f"{server.app.name} x1", server, one, args.seconds, args.warmup))
     many = [Client(server.base_url, token, sco, rng) for token in tokens[1:]]
     name = f"{server.app.name} x{len(many)}"
-    phases.append(run_phase(name, many, args.seconds, args.warmup))
+    phases.append(run_phase(name, server, many, args.seconds, args.warmup))
     for client in one + many:
         client.http.close()
     return phases
