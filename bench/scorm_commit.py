@@ -2,8 +2,8 @@
 
 Usage (from the project root):
 
-    .venv/bin/python -m bench.scorm_commit [--clients 8] [--seconds 15] [--warmup 3]
-        [--workers 2]
+    .venv/bin/python -m bench.scorm_commit [--clients 8] [--seconds 15] [--rounds 3]
+        [--warmup 2] [--workers 2]
 
 In one run:
 
@@ -20,7 +20,9 @@ Each client is a ``requests.Session`` posting commits as scorm-again does (token
 body is what a SCO in the middle of a course sends: status, location, exit, score, session
 time, about 2 KB of suspend data and four interactions. Every answer must be 200 with
 ``result`` and ``stored`` true (the newer sequence number is kept). Phases: one client, then
-``--clients`` at once, on the tool and then on the baseline.
+``--clients`` at once, on the tool, then the same on the baseline, repeated for ``--rounds``
+rounds (the machine is shared, so both sides meet its busy moments alike); each round of a
+phase starts with an unmeasured warm-up.
 
 Prints per phase commits/s, p50 and p99 latency, errors and the workers' CPU time per commit
 (from /proc, so apart from the disk's fsync waits), each gunicorn worker's peak RSS, and the
@@ -64,6 +66,7 @@ from bench.scorm_import import build_package
 
 SUSPEND_CHARS = 2000
 INTERACTIONS = 4
+SCO = "item-1"  # the one SCO of build_package's manifest
 
 
 def commit_body(sco: str, seq: int, suspend: str) -> dict[str, Any]:
@@ -232,20 +235,41 @@ def runtime_token(platform: PlatformSimulator, app: ServedApp, base_url: str, su
         user.close()
 
 
+def merge(phases: list[Phase]) -> Phase:
+    """One phase out of the rounds of the same phase."""
+    merged = Phase(phases[0].name, 0.0)
+    for phase in phases:
+        merged.seconds += phase.seconds
+        merged.latencies += phase.latencies
+        merged.errors += phase.errors
+        merged.worker_cpu += phase.worker_cpu
+        merged.commits += phase.commits
+    return merged
+
+
 def measure(
-    server: GunicornServer, tokens: list[str], args: argparse.Namespace, sco: str
-) -> list[Phase]:
-    """One client, then ``--clients`` at once; each on fresh attempts' SCOs."""
+    servers: dict[str, GunicornServer], tokens: dict[str, list[str]], args: argparse.Namespace
+) -> dict[str, list[Phase]]:
+    """Per server one client, then ``--clients`` at once, in ``--rounds`` rounds that take
+    turns between the servers, so that the shared machine's busy moments hit both."""
     rng = random.Random(20261203)
-    phases = []
-    one = [Client(server.base_url, tokens[0], sco, rng)]
-    phases.append(run_phase(f"{server.app.name} x1", server, one, args.seconds, args.warmup))
-    many = [Client(server.base_url, token, sco, rng) for token in tokens[1:]]
-    name = f"{server.app.name} x{len(many)}"
-    phases.append(run_phase(name, server, many, args.seconds, args.warmup))
-    for client in one + many:
-        client.http.close()
-    return phases
+    groups = {
+        (name, size): [Client(server.base_url, token, SCO, rng) for token in chosen]
+        for name, server in servers.items()
+        for size, chosen in ((1, tokens[name][:1]), (args.clients, tokens[name][1:]))
+    }
+    rounds: dict[tuple[str, int], list[Phase]] = {key: [] for key in groups}
+    seconds = args.seconds / args.rounds
+    for _ in range(args.rounds):
+        for (name, size), clients in groups.items():
+            phase = run_phase(f"{name} x{size}", servers[name], clients, seconds, args.warmup)
+            rounds[(name, size)].append(phase)
+    for clients in groups.values():
+        for client in clients:
+            client.http.close()
+    return {
+        name: [merge(rounds[(name, 1)]), merge(rounds[(name, args.clients)])] for name in servers
+    }
 
 
 def print_phases(server: GunicornServer, phases: list[Phase]) -> None:
@@ -267,10 +291,22 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     )
     parser.add_argument("--clients", type=int, default=8, help="concurrent clients (default 8)")
     parser.add_argument(
-        "--seconds", type=float, default=15.0, help="measured seconds per phase (default 15)"
+        "--seconds",
+        type=float,
+        default=15.0,
+        help="measured seconds per phase, all rounds together (default 15)",
     )
     parser.add_argument(
-        "--warmup", type=float, default=3.0, help="unmeasured seconds first (default 3)"
+        "--warmup",
+        type=float,
+        default=2.0,
+        help="unmeasured seconds before each round of a phase (default 2)",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=int,
+        default=3,
+        help="rounds the measured seconds are split into, taking turns (default 3)",
     )
     parser.add_argument("--workers", type=int, default=2, help="gunicorn workers (default 2)")
     return parser.parse_args(argv)
@@ -314,15 +350,20 @@ def main(argv: list[str] | None = None) -> int:
             runtime_token(platform, tool, tool_server.base_url, f"scorm-learner-{i}")
             for i in range(args.clients + 1)
         ]
-        body = json.dumps(commit_body("item-1", 1, "x" * SUSPEND_CHARS))
+        body = json.dumps(commit_body(SCO, 1, "x" * SUSPEND_CHARS))
         print(
-            f"{args.warmup:g} s warm-up + {args.seconds:g} s per phase, gunicorn -w "
+            f"{args.rounds} rounds of {args.warmup:g} s warm-up + {args.seconds / args.rounds:g} s "
+            f"per phase, gunicorn -w "
             f"{args.workers} (sync workers), SQLite, commit body {len(body)} bytes"
         )
-        tool_phases = measure(tool_server, tool_tokens, args, "item-1")
-        print_phases(tool_server, tool_phases)
         baseline_tokens = [f"baseline-{i}" for i in range(args.clients + 1)]
-        baseline_phases = measure(baseline_server, baseline_tokens, args, "item-1")
+        phases = measure(
+            {"tool": tool_server, "baseline": baseline_server},
+            {"tool": tool_tokens, "baseline": baseline_tokens},
+            args,
+        )
+        tool_phases, baseline_phases = phases["tool"], phases["baseline"]
+        print_phases(tool_server, tool_phases)
         print_phases(baseline_server, baseline_phases)
         for tool_phase, baseline_phase in zip(tool_phases, baseline_phases, strict=True):
             if baseline_phase.rate > 0:
