@@ -62,7 +62,7 @@ from bench.launch_load import (
     prepare_tool,
     server_env,
 )
-from bench.scorm_import import build_package
+from bench.scorm_import import build_package, import_as_module
 
 SUSPEND_CHARS = 2000
 INTERACTIONS = 4
@@ -194,30 +194,12 @@ def run_phase(
 def import_scorm_module(config_file: Path, package: Path) -> str:
     """Import ``package`` as a new module of the default organisation; its key."""
     from plugin import create_app
-    from plugin.competencies.framework import get_framework
-    from plugin.content.services import import_as_new_module, limits_for, storage_for
-    from plugin.organisations.services import default_organisation
 
     app = create_app(str(config_file))
-    settings = app.extensions["plugin.settings"]
-    database = app.extensions["plugin.db"]
     try:
-        with app.app_context(), database.session_scope() as session:
-            framework = get_framework(session)
-            assert framework is not None, "prepare_tool loads the framework"
-            version = import_as_new_module(
-                session,
-                storage_for(settings.content),
-                limits_for(settings.content),
-                package,
-                package.name,
-                framework=framework,
-                iri_base=settings.framework.iri_base,
-                organisation_id=default_organisation(session).id,
-            )
-            return version.module.key
+        return import_as_module(app, package)
     finally:
-        database.dispose()
+        app.extensions["plugin.db"].dispose()
 
 
 def runtime_token(platform: PlatformSimulator, app: ServedApp, base_url: str, sub: str) -> str:

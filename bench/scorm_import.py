@@ -39,7 +39,10 @@ import time
 import tracemalloc
 import zipfile
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from flask import Flask
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
 MIB = 1024 * 1024
@@ -124,38 +127,44 @@ def max_rss_mib() -> float:
     return peak_rss_mib(os.getpid())
 
 
-def import_with_tool(config_file: Path, package: Path) -> None:
-    """Import ``package`` as a new module, as ``flask content import`` does, and commit."""
-    from plugin import create_app
+def import_as_module(app: Flask, package: Path) -> str:
+    """Import ``package`` as a new module of the default organisation, as
+    ``flask content import`` does, and commit; the module's key."""
     from plugin.competencies.framework import get_framework
     from plugin.content.services import import_as_new_module, limits_for, storage_for
     from plugin.organisations.services import default_organisation
 
-    app = create_app(str(config_file))
     settings = app.extensions["plugin.settings"]
+    with app.app_context(), app.extensions["plugin.db"].session_scope() as session:
+        framework = get_framework(session)
+        assert framework is not None, "prepare_tool_database loads the framework"
+        version = import_as_new_module(
+            session,
+            storage_for(settings.content),
+            limits_for(settings.content),
+            package,
+            package.name,
+            framework=framework,
+            iri_base=settings.framework.iri_base,
+            organisation_id=default_organisation(session).id,
+        )
+        return str(version.module.key)
+
+
+def import_with_tool(config_file: Path, package: Path) -> None:
+    """Time :func:`import_as_module` in this process."""
+    from plugin import create_app
+    from plugin.competencies.framework import get_framework
+    from plugin.organisations.services import default_organisation
+
+    app = create_app(str(config_file))
     database = app.extensions["plugin.db"]
-
-    def operation() -> None:
-        with app.app_context(), database.session_scope() as session:
-            framework = get_framework(session)
-            assert framework is not None, "prepare_tool_database loads the framework"
-            import_as_new_module(
-                session,
-                storage_for(settings.content),
-                limits_for(settings.content),
-                package,
-                package.name,
-                framework=framework,
-                iri_base=settings.framework.iri_base,
-                organisation_id=default_organisation(session).id,
-            )
-
     # The ORM configures its mappers and the engine connects on first use: done before the
     # measurement, so it holds the import's own time and memory.
     with app.app_context(), database.session_scope() as session:
         get_framework(session)
         default_organisation(session)
-    measure(operation)
+    measure(lambda: import_as_module(app, package))
     database.dispose()
 
 
