@@ -271,20 +271,18 @@ def tool_config_text(
     return "\n".join(lines)
 
 
-def prepare_tool(
+def prepare_tool_database(
     folder: Path,
     port: int,
-    platform: PlatformSimulator,
     database_url: str = "",
     lrs_targets: Sequence[Mapping[str, str]] = (),
     worker_interval_seconds: float = 2.0,
-) -> ServedApp:
-    """Write the config, migrate, load the framework and register the platform, as the CLI
-    commands ``db upgrade``, ``framework load`` and ``platform add`` do."""
+) -> Path:
+    """Write the config, migrate and load the framework, as the CLI commands ``db upgrade``
+    and ``framework load`` do; the config file."""
     from plugin import create_app
     from plugin.competencies.framework import load_framework, read_framework_file
     from plugin.core.migrate import upgrade_database
-    from plugin.lti.registrations import PlatformDetails, register_platform
 
     folder.mkdir(parents=True, exist_ok=True)
     config_file = folder / "config.toml"
@@ -306,6 +304,30 @@ def prepare_tool(
         settings = app.extensions["plugin.settings"]
         with database.session_scope() as session:
             load_framework(session, read_framework_file(), settings.framework.iri_base)
+    finally:
+        database.dispose()
+    return config_file
+
+
+def prepare_tool(
+    folder: Path,
+    port: int,
+    platform: PlatformSimulator,
+    database_url: str = "",
+    lrs_targets: Sequence[Mapping[str, str]] = (),
+    worker_interval_seconds: float = 2.0,
+) -> ServedApp:
+    """A fresh tool database (:func:`prepare_tool_database`) with the platform registered, as
+    ``platform add`` does."""
+    from plugin import create_app
+    from plugin.lti.registrations import PlatformDetails, register_platform
+
+    config_file = prepare_tool_database(
+        folder, port, database_url, lrs_targets, worker_interval_seconds
+    )
+    app = create_app(str(config_file))
+    database = app.extensions["plugin.db"]
+    try:
         details = PlatformDetails(
             issuer=platform.issuer,
             client_id=platform.client_id,
