@@ -48,9 +48,10 @@ def token_in_frame(page: Page) -> str:
 
 def link_ids(page: Page) -> list[str]:
     """The ``data-link-id`` of every launch link on the course page."""
-    return page.locator("a.launch-link").evaluate_all(
+    ids: list[str] = page.locator("a.launch-link").evaluate_all(
         "links => links.map(a => a.dataset.linkId || '')"
     )
+    return ids
 
 
 def launch_and_wait_for_tool(page: Page, link_selector: str, live_tool: LiveTool) -> None:

@@ -9,8 +9,7 @@ from flask.testing import FlaskClient
 
 from plugin.competencies.modules import get_module
 from tests.support.flows import TOOL, Flow
-from tests.web.modules.test_module_pages import launch, token_of
-from tests.web.modules.test_module_statements import C4_T5, correct_answers, statements
+from tests.support.modules import C4_T5, correct_answers, launch, statements, token_of
 
 
 def _pass_module(app: Flask, flow: Flow) -> tuple[str, str]:
