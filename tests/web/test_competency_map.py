@@ -15,9 +15,15 @@ from plugin.competencies.modules import get_module
 from plugin.rollup.models import Identity
 from plugin.web.competency_map import rank_modules
 from tests.support.flows import TOOL, Flow
+from tests.support.modules import (
+    C4_T5,
+    correct_answers,
+    launch,
+    registration_of,
+    statements,
+    token_of,
+)
 from tests.support.platform import LTI
-from tests.web.modules.test_module_pages import launch, registration_of, token_of
-from tests.web.modules.test_module_statements import C4_T5, correct_answers, statements
 
 RETURN_URL = "https://lms.example.edu/course/7"
 

@@ -18,8 +18,8 @@ from plugin.lti.registrations import PlatformDetails, register_platform
 from plugin.web.security import CROSS_SITE_BLUEPRINTS, CROSS_SITE_ENDPOINTS, FrameOriginCache
 from plugin.xapi.models import Attempt, OutboxStatement
 from tests.support.flows import TOOL, Flow
+from tests.support.modules import launch, token_of
 from tests.support.platform import TestPlatform
-from tests.web.modules.test_module_pages import launch, token_of
 
 CANVAS_SCHOOL = "https://school.instructure.example"
 
@@ -229,13 +229,11 @@ CROSS_SITE_HEADERS = [
 ]
 
 
+Fields = dict[str, str]
+
+
 def assert_every_form_refused(
-    app: Flask,
-    flow: Flow,
-    module_key: str,
-    form: dict[str, str],
-    headers: dict[str, str],
-    refusal: tuple[int, str],
+    app: Flask, flow: Flow, module_key: str, form: Fields, headers: Fields, refusal: tuple[int, str]
 ) -> None:
     """Every state-changing form sent with ``form`` and ``headers`` gets ``refusal`` (its
     status and error code), and no table gains or loses a row."""
