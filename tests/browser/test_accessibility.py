@@ -12,8 +12,12 @@ import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Route, expect
 
 from tests.browser.accessibility import AXE_PATH, assert_no_axe_violations, axe_violations
-from tests.browser.test_attainment_walkthrough import token_in_frame
-from tests.browser.test_sandbox_launch import SEEDED_LINK_TITLE, STEP_MS, launch_and_wait_for_tool
+from tests.support.browser import (
+    SEEDED_LINK_TITLE,
+    STEP_MS,
+    launch_and_wait_for_tool,
+    token_in_frame,
+)
 from tests.support.live_tool import LiveTool
 
 pytestmark = pytest.mark.browser

@@ -13,23 +13,23 @@ import csv
 import io
 import json
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from openpyxl import load_workbook
 from playwright.sync_api import Page, expect
-from sqlalchemy import create_engine, select
-from sqlalchemy.orm import Session
 
-from plugin.competencies.models import Module
 from tests.browser.accessibility import assert_no_axe_violations
-from tests.browser.test_designer_walkthrough import copy_from_the_picker
-from tests.browser.test_sandbox_launch import (
+from tests.support.browser import (
     LEARNER_NAME,
     STEP_MS,
+    check_of,
+    copy_from_the_picker,
     launch_and_wait_for_tool,
     link_ids,
+    pass_the_check,
     screenshot,
+    search_for,
+    token_in_frame,
     tool_frame_url,
 )
 from tests.support.live_tool import LiveTool
@@ -40,27 +40,6 @@ MODULE_KEY = "tw-civil-service-dc.C6-T2"
 NOT_YET = "未達基礎"
 CASE_ITEMS = 41
 COMPETENCY = "DC2"  # the module's competency, tagged directly by the designer
-
-
-def check_of(live: LiveTool, key: str) -> tuple[list[tuple[int, list[str]]], set[str]]:
-    """The module's check items with their correct choices, and its tagged item codes."""
-    engine = create_engine(f"sqlite:///{live.instance_dir / 'plugin.sqlite3'}")
-    try:
-        with Session(engine) as session:
-            module = session.scalars(select(Module).where(Module.key == key)).one()
-            correct = [
-                (item.id, [c["key"] for c in item.choices if c["correct"]])
-                for item in module.check_items
-            ]
-            tagged = {tag.item.code for tag in module.active_tags}
-    finally:
-        engine.dispose()
-    return correct, tagged
-
-
-def token_in_frame(page: Page) -> str:
-    """The launch token of the page now in the tool frame."""
-    return parse_qs(urlsplit(tool_frame_url(page)).query)["lt"][0]
 
 
 def open_in_frame(page: Page, url: str) -> None:
@@ -81,7 +60,7 @@ def download(page: Page, url: str, **params: str) -> bytes:
 def test_designer_links_learner_passes_and_every_view_and_export_shows_the_level(
     page: Page, live_tool: LiveTool, artifacts_dir: Path
 ) -> None:
-    national, national_tags = check_of(live_tool, MODULE_KEY)
+    national = check_of(live_tool, MODULE_KEY)
     tool = page.frame_locator("#tool-frame")
 
     # The designer copies the national module into the organisation's catalog (the national
@@ -90,8 +69,9 @@ def test_designer_links_learner_passes_and_every_view_and_export_shows_the_level
     before = link_ids(page)
     page.locator("#add-activity").click()
     copied = copy_from_the_picker(page, tool, MODULE_KEY)
-    correct, tagged = check_of(live_tool, copied)
-    assert correct and tagged == national_tags and len(correct) == len(national)
+    copy = check_of(live_tool, copied)
+    tagged = copy.tagged
+    assert copy.right and tagged == national.tagged and len(copy.right) == len(national.right)
     box = tool.locator(f'input[name=module][value="{copied}"]')
     expect(box).to_be_visible(timeout=STEP_MS)
     box.check()
@@ -104,10 +84,7 @@ def test_designer_links_learner_passes_and_every_view_and_export_shows_the_level
     # The designer also tags the competency itself, so passing gives it a direct level.
     page.locator(link).click()
     tool.locator(".designer-bar a", has_text="職能標記").click()
-    search = tool.locator("input#q")
-    expect(search).to_be_visible(timeout=STEP_MS)
-    search.fill(COMPETENCY)
-    search.press("Enter")
+    search_for(page, tool, COMPETENCY)
     add_form = tool.locator(f'form.add-tag:has(input[name=add_item][value="{COMPETENCY}"])')
     add_form.locator("select[name=add_level]").select_option("1")
     add_form.locator("button[type=submit]").click()
@@ -119,16 +96,7 @@ def test_designer_links_learner_passes_and_every_view_and_export_shows_the_level
     page.goto(live_tool.sandbox("learner"))
     launch_and_wait_for_tool(page, link, live_tool)
     learner_lt = token_in_frame(page)
-    tool.locator("#check-title").scroll_into_view_if_needed()
-    for item_id, keys in correct:
-        for key in keys:
-            tool.locator(f"#item_{item_id}_{key}").check()
-    submit = tool.locator("form[action='/lti/module/check'] button[type=submit]")
-    with page.expect_response(lambda r: r.url.endswith("/lti/module/check")) as answer:
-        submit.focus()
-        submit.press("Enter")
-    assert answer.value.status == 200, answer.value.status
-    expect(tool.locator("section.notice")).to_contain_text("通過", timeout=STEP_MS)
+    pass_the_check(page, tool, copy.right)
     screenshot(page, artifacts_dir, "41-learner-passed-C6-T2")
     assert_no_axe_violations(page, live_tool.tool_url, "learner-check-result")
 

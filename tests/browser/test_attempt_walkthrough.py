@@ -12,20 +12,25 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import FrameLocator, Page, expect
-from sqlalchemy import create_engine, select
-from sqlalchemy.orm import Session
+from playwright.sync_api import Page, expect
+from sqlalchemy import select
 
-from plugin.competencies.models import Module
 from plugin.xapi.models import Attempt
 from tests.browser.accessibility import assert_no_axe_violations
-from tests.browser.test_sandbox_launch import STEP_MS, launch_and_wait_for_tool, screenshot
+from tests.support.browser import (
+    CHECK_FORM,
+    SEEDED_MODULE,
+    STEP_MS,
+    answer_and_send,
+    check_of,
+    database,
+    launch_and_wait_for_tool,
+    screenshot,
+)
 from tests.support.live_tool import LiveTool, serving_tool
 
 pytestmark = pytest.mark.browser
 
-SEEDED_MODULE = "tw-civil-service-dc.C4-T5"  # the sandbox's first link; pass mark 80 %
-CHECK_FORM = "form[action='/lti/module/check']"
 RETRY_FORM = "form[action='/lti/module/retry']"
 
 
@@ -34,22 +39,6 @@ def own_tool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveTool]:
     """The tool and its sandbox on a free port, for this module alone."""
     with serving_tool(tmp_path_factory.mktemp("live-tool-attempts")) as live:
         yield live
-
-
-def database(live: LiveTool) -> Session:
-    return Session(create_engine(f"sqlite:///{live.instance_dir / 'plugin.sqlite3'}"))
-
-
-def answer_and_send(page: Page, tool: FrameLocator, answers: list[tuple[int, list[str]]]) -> None:
-    """Tick ``answers`` and send the check with the keyboard; the tool answers 200."""
-    for item_id, keys in answers:
-        for key in keys:
-            tool.locator(f"#item_{item_id}_{key}").check()
-    submit = tool.locator(f"{CHECK_FORM} button[type=submit]")
-    with page.expect_response(lambda r: r.url.endswith("/lti/module/check")) as answer:
-        submit.focus()
-        submit.press("Enter")
-    assert answer.value.status == 200, answer.value.status
 
 
 def go_back(page: Page) -> None:
@@ -64,17 +53,8 @@ def go_back(page: Page) -> None:
 def test_learner_fails_tries_again_passes_and_back_always_shows_the_result(
     page: Page, own_tool: LiveTool, artifacts_dir: Path
 ) -> None:
-    with database(own_tool) as session:
-        module = session.scalars(select(Module).where(Module.key == SEEDED_MODULE)).one()
-        right = [
-            (item.id, [c["key"] for c in item.choices if c["correct"]])
-            for item in module.check_items
-        ]
-        wrong = [
-            (item.id, [c["key"] for c in item.choices if not c["correct"]][:1])
-            for item in module.check_items
-        ]
-    session.bind.dispose()  # type: ignore[union-attr]
+    check = check_of(own_tool, SEEDED_MODULE)
+    right, wrong = check.right, check.wrong
 
     page.goto(own_tool.sandbox("learner"))
     launch_and_wait_for_tool(page, "a.launch-link >> nth=0", own_tool)

@@ -8,18 +8,19 @@ http://localhost:P into the tool on http://127.0.0.1:P (a third-party iframe).
 from __future__ import annotations
 
 from pathlib import Path
-from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import FrameLocator, Page, expect
+from playwright.sync_api import Page, expect
 
 from tests.browser.accessibility import assert_no_axe_violations
 from tests.browser.navigation import place_picked_modules
-from tests.browser.test_sandbox_launch import (
+from tests.support.browser import (
     STEP_MS,
+    copy_from_the_picker,
     launch_and_wait_for_tool,
     link_ids,
     screenshot,
+    search_for,
     tool_frame_url,
 )
 from tests.support.live_tool import LiveTool
@@ -30,43 +31,6 @@ CHOSEN = {
     "tw-civil-service-dc.C6-T1": "DC2-K3",  # the indicator the demo catalog leaves uncovered
     "tw-civil-service-dc.C7-T2": "AT1",
 }
-
-
-def tool_url(page: Page) -> str:
-    """The origin of the page now in the tool frame."""
-    parts = urlsplit(tool_frame_url(page))
-    return f"{parts.scheme}://{parts.netloc}"
-
-
-def wait_for_search(page: Page) -> None:
-    """Wait until the tool frame shows the answer to the search just sent (``q=`` in its URL)."""
-    frame = page.frame(name="tool-frame")
-    assert frame is not None
-    frame.wait_for_url(lambda url: "q=" in url, timeout=STEP_MS)
-    frame.wait_for_load_state("load")
-
-
-def copy_from_the_picker(page: Page, tool: FrameLocator, key: str) -> str:
-    """From the deep-linking picker, copy the national module ``key`` into the designer's
-    organisation's catalog and go back to the picker; the copy's key."""
-    tool.locator("p.actions a", has_text="單元目錄").click()  # the module catalog
-    search = tool.locator("input#q")
-    expect(search).to_be_visible(timeout=STEP_MS)
-    search.fill(key)
-    search.press("Enter")
-    wait_for_search(page)
-    copy = tool.locator(f'form[action="/designer/modules/{key}/copy"] button[type=submit]')
-    expect(copy).to_be_visible(timeout=STEP_MS)
-    assert_no_axe_violations(page, tool_url(page), "designer-catalog-search")
-    copy.click()
-    expect(tool.locator("p.notice")).to_contain_text("已複製到貴機關的單元目錄", timeout=STEP_MS)
-    path = urlsplit(tool_frame_url(page)).path  # /designer/modules/<copy>/edit
-    copied = path.split("/")[3]
-    assert copied != key and path.endswith("/edit"), path
-    assert_no_axe_violations(page, tool_url(page), "designer-module-form-copied")
-    tool.locator("nav.subnav a", has_text="回到選擇頁").click()  # back to the picker
-    expect(tool.locator("#picker-form")).to_be_visible(timeout=STEP_MS)
-    return copied
 
 
 def test_designer_deep_links_two_modules_edits_their_tags_and_learners_open_each(
@@ -98,11 +62,7 @@ def test_designer_deep_links_two_modules_edits_their_tags_and_learners_open_each
         expect(tool.locator("h1")).to_have_text(titles[link_id], timeout=STEP_MS)
         assert_no_axe_violations(page, live_tool.tool_url, "designer-module")
         tool.locator(".designer-bar a", has_text="職能標記").click()
-        search = tool.locator("input#q")
-        expect(search).to_be_visible(timeout=STEP_MS)
-        search.fill(code)
-        search.press("Enter")
-        wait_for_search(page)
+        search_for(page, tool, code)
         add_form = tool.locator(f'form.add-tag:has(input[name=add_item][value="{code}"])')
         expect(add_form).to_have_count(1, timeout=STEP_MS)
         assert_no_axe_violations(page, live_tool.tool_url, "designer-tags-search")

@@ -15,14 +15,15 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from playwright.sync_api import FrameLocator, Page, expect
-from sqlalchemy import select
 
-from plugin.competencies.models import Module
 from tests.browser.accessibility import assert_no_axe_violations
 from tests.browser.navigation import follow_link
-from tests.browser.test_attempt_walkthrough import SEEDED_MODULE, answer_and_send, database
-from tests.browser.test_sandbox_launch import (
+from tests.support.browser import (
+    SEEDED_MODULE,
     STEP_MS,
+    ModuleCheck,
+    answer_and_send,
+    check_of,
     launch_and_wait_for_tool,
     screenshot,
     tool_frame_url,
@@ -40,17 +41,9 @@ def own_tool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveTool]:
 
 
 @pytest.fixture(scope="module")
-def seeded_module(own_tool: LiveTool) -> Iterator[tuple[str, list[tuple[int, list[str]]]]]:
+def seeded_module(own_tool: LiveTool) -> ModuleCheck:
     """The first sandbox link's module: its English title and the right answers."""
-    with database(own_tool) as session:
-        module = session.scalars(select(Module).where(Module.key == SEEDED_MODULE)).one()
-        right = [
-            (item.id, [c["key"] for c in item.choices if c["correct"]])
-            for item in module.check_items
-        ]
-        title = module.title_en
-    session.bind.dispose()  # type: ignore[union-attr]
-    yield title, right
+    return check_of(own_tool, SEEDED_MODULE)
 
 
 def expect_english(tool: FrameLocator) -> None:
@@ -63,12 +56,9 @@ def frame_query(page: Page) -> dict[str, list[str]]:
 
 
 def test_english_chosen_by_the_learner_stays_english_across_five_clicks(
-    page: Page,
-    own_tool: LiveTool,
-    seeded_module: tuple[str, list[tuple[int, list[str]]]],
-    artifacts_dir: Path,
+    page: Page, own_tool: LiveTool, seeded_module: ModuleCheck, artifacts_dir: Path
 ) -> None:
-    title, right = seeded_module
+    title = seeded_module.title_en
     page.goto(own_tool.sandbox("learner"))
     launch_and_wait_for_tool(page, "a.launch-link >> nth=0", own_tool)
     tool = page.frame_locator("#tool-frame")
@@ -86,7 +76,7 @@ def test_english_chosen_by_the_learner_stays_english_across_five_clicks(
     assert_no_axe_violations(page, own_tool.tool_url, "language-en-module")
 
     # 1. The check: its result, in English (a POST's answer offers no switch: none would work).
-    answer_and_send(page, tool, right)
+    answer_and_send(page, tool, seeded_module.right)
     expect_english(tool)
     expect(tool.locator("#result-title")).to_have_text("Your result", timeout=STEP_MS)
     verdict = tool.locator("#result p", has_text="Passed")
@@ -133,12 +123,9 @@ def test_english_chosen_by_the_learner_stays_english_across_five_clicks(
 
 
 def test_launch_with_locale_only_in_launch_presentation_is_answered_in_english(
-    page: Page,
-    own_tool: LiveTool,
-    seeded_module: tuple[str, list[tuple[int, list[str]]]],
-    artifacts_dir: Path,
+    page: Page, own_tool: LiveTool, seeded_module: ModuleCheck, artifacts_dir: Path
 ) -> None:
-    title, _ = seeded_module
+    title = seeded_module.title_en
     # The sandbox, asked to launch as Moodle does: launch_presentation.locale = "en" and no
     # top-level locale claim (tests/sandbox/test_launch_flow.py shows the id_token's claims).
     page.goto(own_tool.sandbox("learner") + "&presentation_locale=en")

@@ -12,27 +12,26 @@ import json
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from playwright.sync_api import Page, expect
-from sqlalchemy import create_engine, select
-from sqlalchemy.orm import Session
+from playwright.sync_api import Page
+from sqlalchemy import select
 
-from plugin.competencies.models import Module
 from plugin.xapi.models import PENDING, OutboxStatement
-from tests.browser.test_sandbox_launch import (
-    STEP_MS,
+from tests.support.browser import (
+    SEEDED_MODULE,
+    check_of,
+    database,
     launch_and_wait_for_tool,
+    pass_the_check,
     screenshot,
-    tool_frame_url,
+    token_in_frame,
 )
 from tests.support.live_tool import LiveTool, flask_command, server_env, serving_tool
 from tests.support.lrs import RalphServer, start_ralph
 
 pytestmark = pytest.mark.browser
 
-SEEDED_MODULE = "tw-civil-service-dc.C4-T5"
 CMI5_ORDER = ["launched", "initialized", "progressed", "answered", "answered", "answered",
               "completed", "passed", "terminated"]  # fmt: skip
 
@@ -58,36 +57,16 @@ def tool_with_lrs(
         yield live
 
 
-def database(live: LiveTool) -> Session:
-    return Session(create_engine(f"sqlite:///{live.instance_dir / 'plugin.sqlite3'}"))
-
-
 def test_learner_passes_a_module_and_ralph_holds_the_statements_in_cmi5_order(
     page: Page, tool_with_lrs: LiveTool, ralph_for_tool: RalphServer, artifacts_dir: Path
 ) -> None:
-    with database(tool_with_lrs) as session:
-        module = session.scalars(select(Module).where(Module.key == SEEDED_MODULE)).one()
-        correct = [
-            (item.id, [c["key"] for c in item.choices if c["correct"]])
-            for item in module.check_items
-        ]
-        tagged = {tag.item.code for tag in module.active_tags}
-    session.bind.dispose()  # type: ignore[union-attr]
+    check = check_of(tool_with_lrs, SEEDED_MODULE)
+    tagged = check.tagged
 
     page.goto(tool_with_lrs.sandbox("learner"))
     launch_and_wait_for_tool(page, "a.launch-link >> nth=0", tool_with_lrs)
-    launch_token = parse_qs(urlsplit(tool_frame_url(page)).query)["lt"][0]
-    tool = page.frame_locator("#tool-frame")
-    tool.locator("#check-title").scroll_into_view_if_needed()
-    for item_id, keys in correct:
-        for key in keys:
-            tool.locator(f"#item_{item_id}_{key}").check()
-    submit = tool.locator("form[action='/lti/module/check'] button[type=submit]")
-    with page.expect_response(lambda r: r.url.endswith("/lti/module/check")) as answer:
-        submit.focus()
-        submit.press("Enter")
-    assert answer.value.status == 200, answer.value.status
-    expect(tool.locator("section.notice")).to_contain_text("通過", timeout=STEP_MS)
+    launch_token = token_in_frame(page)
+    pass_the_check(page, page.frame_locator("#tool-frame"), check.right)
     screenshot(page, artifacts_dir, "31-learner-passed")
 
     env = server_env(tool_with_lrs.instance_dir / "config.toml")

@@ -18,7 +18,7 @@ from playwright.sync_api import Page, expect
 
 from tests.browser.accessibility import assert_no_axe_violations
 from tests.browser.layout import PHONE_360, assert_no_sideways_scroll
-from tests.browser.test_sandbox_launch import (
+from tests.support.browser import (
     SEEDED_LINK_TITLE,
     STEP_MS,
     screenshot,

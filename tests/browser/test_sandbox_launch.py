@@ -21,15 +21,19 @@ import pytest
 from playwright.sync_api import BrowserContext, ConsoleMessage, Page, Request, Route, expect
 
 from tests.browser.accessibility import assert_no_axe_violations
+from tests.support.browser import (
+    SEEDED_LINK_TITLE,
+    STEP_MS,
+    launch_and_wait_for_tool,
+    link_ids,
+    screenshot,
+    tool_frame_url,
+)
 from tests.support.chromium import PHONE_VIEWPORT, VIEWPORT
 from tests.support.live_tool import LiveTool
 
 pytestmark = pytest.mark.browser
 
-SEEDED_LINK_TITLE = "數位安全基礎"
-LEARNER_NAME = "王小明"
-COURSE_TITLE = "數位職能入門（示範課程）"
-STEP_MS = 20_000
 STATE_COOKIE_PREFIX = "lti1p3-"
 PARTITIONED_COOKIE = "partitioned cookie"
 PLATFORM_STORAGE = "platform storage"
@@ -73,27 +77,6 @@ def browser_log(page: Page, live_tool: LiveTool) -> Iterator[BrowserLog]:
     print("browser:", *log.lines, sep="\n  ")
     print("tool requests:", *(f"{r.method} {r.url}" for r in log.tool_requests), sep="\n  ")
     print("server log (end):", live_tool.log_tail(), sep="\n")
-
-
-def screenshot(page: Page, directory: Path, name: str) -> Path:
-    """A full-page PNG of ``page`` as ``directory/name.png``."""
-    path = directory / f"{name}.png"
-    page.screenshot(path=str(path), full_page=True)
-    return path
-
-
-def tool_frame_url(page: Page) -> str:
-    """The URL now shown in the ``tool-frame`` iframe."""
-    frame = page.frame(name="tool-frame")
-    assert frame is not None, "no frame named tool-frame on the course page"
-    return frame.url
-
-
-def link_ids(page: Page) -> list[str]:
-    """The ``data-link-id`` of every launch link on the course page."""
-    return page.locator("a.launch-link").evaluate_all(
-        "links => links.map(a => a.dataset.linkId || '')"
-    )
 
 
 def form_fields(request: Request) -> dict[str, str]:
@@ -145,18 +128,6 @@ def launch_state_path(requests: list[Request]) -> LaunchStatePath:
     else:
         raise AssertionError(f"the accepted launch carried neither cookie nor storage: {exchanges}")
     return LaunchStatePath(path, {"exchanges": exchanges})
-
-
-def launch_and_wait_for_tool(page: Page, link_selector: str, live_tool: LiveTool) -> None:
-    """Click a launch link and wait until the tool's home page fills the iframe."""
-    link = page.locator(link_selector)
-    expect(link).to_have_attribute("target", "tool-frame")
-    link.click()
-    body = page.frame_locator("#tool-frame").locator("body")
-    expect(body).to_contain_text(LEARNER_NAME, timeout=STEP_MS)
-    expect(body).to_contain_text(COURSE_TITLE)
-    url = tool_frame_url(page)
-    assert url.startswith(f"{live_tool.tool_url}/lti/module?lt="), url
 
 
 def test_learner_launch_from_sandbox_reaches_the_tool_with_third_party_cookies_blocked(
@@ -249,18 +220,14 @@ def test_designer_deep_links_a_module_then_the_learner_launches_it(
 
 
 def test_learner_launch_falls_back_to_platform_storage_when_no_tool_cookie_survives(
-    page: Page,
-    browser_context: BrowserContext,
-    live_tool: LiveTool,
-    artifacts_dir: Path,
-    browser_log: BrowserLog,
+    page: Page, live_tool: LiveTool, artifacts_dir: Path, browser_log: BrowserLog
 ) -> None:
     # A browser that keeps no cookie at all for the framed tool (not even a partitioned one):
     # drop the tool's cookies on the way from its /lti/login to the platform's /sandbox/auth.
     # The launch must then read the state back from the course page's storage
     # (lti.get_data, LTI Client Side OIDC Launch) and post it as lti_storage_state.
     def forget_tool_cookies(route: Route) -> None:
-        browser_context.clear_cookies(domain="127.0.0.1")
+        page.context.clear_cookies(domain="127.0.0.1")
         route.continue_()
 
     page.route(f"{live_tool.platform_url}/sandbox/auth*", forget_tool_cookies)

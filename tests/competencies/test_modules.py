@@ -26,29 +26,7 @@ from plugin.competencies.modules import (
 from plugin.core.errors import InvalidInput
 from plugin.organisations.audience import Audience
 from tests.support.app import IRI_BASE
-
-
-def module_input(**overrides: Any) -> dict[str, Any]:
-    data: dict[str, Any] = {
-        "title_zh": "資料視覺化入門",
-        "title_en": "Introduction to data visualisation",
-        "hours": 1.5,
-        "content_markdown_zh": "# 重點\n\n- 選對圖表\n- **標示來源**",
-        "content_markdown_en": "# Key ideas\n\n- Choose the chart\n- **Cite the source**",
-        "mastery_score": 0.8,
-        "check_items": [
-            {
-                "prompt_zh": "比較各機關預算，哪種圖最合適？",
-                "prompt_en": "Which chart compares agency budgets best?",
-                "choices": [
-                    {"key": "a", "text_zh": "長條圖", "text_en": "Bar chart", "correct": True},
-                    {"key": "b", "text_zh": "圓餅圖", "text_en": "Pie chart", "correct": False},
-                ],
-            }
-        ],
-    }
-    data.update(overrides)
-    return data
+from tests.support.modules import module_input
 
 
 def test_created_module_gets_a_stable_iri_and_sanitised_html_per_language(

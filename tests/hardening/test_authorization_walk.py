@@ -1,9 +1,9 @@
 """A learner can never read another person's data: every route of the app, called as learner A
 with learner B's ids, without a token, and with expired, tampered and forged tokens.
 
-The table :data:`ROUTES` classifies every rule of ``app.url_map`` by who may use it; a route
-the table does not know fails :func:`test_every_route_is_classified`, so a new page or
-endpoint cannot skip the walk. The rules it documents (README "Exports", "Grades and
+The table ``ROUTES`` (tests/support/routes.py) classifies every rule of ``app.url_map`` by who
+may use it; a route the table does not know fails :func:`test_every_route_is_classified`, so a
+new page or endpoint cannot skip the walk. The rules it documents (README "Exports", "Grades and
 rosters", "JSON API"; plugin/web/competency_map.py, heatmap.py, course.py, exports.py):
 
 - public: the tool's description, the framework, health, public keys, static files;
@@ -20,7 +20,6 @@ walk, over the same table, is tests/hardening/test_organisation_walk.py.
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,7 +27,6 @@ from unittest import mock
 
 import pytest
 from flask import Flask
-from flask.testing import FlaskClient
 from itsdangerous import TimestampSigner
 from sqlalchemy import update
 from werkzeug.test import TestResponse
@@ -50,7 +48,6 @@ from tests.support.authz import (
     Persona,
     World,
     answer_text,
-    browser_headers,
     check_answers,
     found_in,
     launch,
@@ -58,158 +55,25 @@ from tests.support.authz import (
 )
 from tests.support.flows import TOOL, Flow, register
 from tests.support.platform import running_platform
-
-PUBLIC = "public"
-PROTOCOL = "lti-protocol"
-OWN = "learner-own"
-DESIGNERS = "designer"
-ADMINS = "administrator"
-# The SCORM player: a runtime token (path or header) naming one attempt, never a launch token;
-# an invalid one opens nothing (404 on pages and files, 401 on commits).
-RUNTIME = "scorm-runtime"
-RUNTIME_REFUSED = {401, 404}
-
-
-def api(scope: str) -> str:
-    """The access class of an API endpoint that needs ``scope``."""
-    return f"api:{scope}"
-
-
-ME = "api:launch-token"  # /api/v1/me/attainment: the calling learner's own launch token
-
-ROUTES: dict[tuple[str, str], str] = {
-    ("/", "GET"): PUBLIC,
-    ("/framework", "GET"): PUBLIC,
-    ("/healthz", "GET"): PUBLIC,
-    ("/.well-known/jwks.json", "GET"): PUBLIC,
-    ("/static/<path:filename>", "GET"): PUBLIC,
-    ("/vendor/<package>/<name>", "GET"): PUBLIC,
-    ("/lti/config", "GET"): PUBLIC,
-    ("/exports/case.json", "GET"): PUBLIC,
-    ("/api/v1/openapi.json", "GET"): PUBLIC,
-    ("/lti/login", "GET"): PROTOCOL,
-    ("/lti/login", "POST"): PROTOCOL,
-    ("/lti/launch", "POST"): PROTOCOL,
-    ("/lti/register", "GET"): PROTOCOL,
-    ("/lti/home", "GET"): OWN,
-    ("/lti/map", "GET"): OWN,
-    ("/lti/module", "GET"): OWN,
-    ("/lti/module/progress", "POST"): OWN,
-    ("/lti/module/retry", "POST"): OWN,
-    ("/lti/module/check", "POST"): OWN,
-    ("/lti/module/complete", "POST"): OWN,
-    ("/lti/unbound", "GET"): OWN,
-    ("/exports/attainment.csv", "GET"): OWN,
-    ("/exports/attainment.xlsx", "GET"): OWN,
-    ("/exports/badges.json", "GET"): OWN,
-    ("/exports/my-data.json", "GET"): OWN,
-    ("/api/v1/me/attainment", "GET"): ME,
-    ("/catalog/coverage", "GET"): DESIGNERS,
-    ("/catalog/coverage.csv", "GET"): DESIGNERS,
-    ("/catalog/outside-courses", "POST"): DESIGNERS,
-    ("/catalog/outside-courses/template.csv", "GET"): DESIGNERS,
-    ("/designer/modules", "GET"): DESIGNERS,
-    ("/designer/modules/new", "GET"): DESIGNERS,
-    ("/designer/modules/new", "POST"): DESIGNERS,
-    ("/designer/modules/<key>/edit", "GET"): DESIGNERS,
-    ("/designer/modules/<key>/edit", "POST"): DESIGNERS,
-    ("/designer/modules/<key>/tags", "GET"): DESIGNERS,
-    ("/designer/modules/<key>/tags", "POST"): DESIGNERS,
-    ("/designer/modules/<key>/copy", "POST"): DESIGNERS,
-    ("/designer/modules/<key>/package", "GET"): DESIGNERS,
-    ("/designer/modules/<key>/package", "POST"): DESIGNERS,
-    ("/designer/modules/<key>/package/<int:number>/original.zip", "GET"): DESIGNERS,
-    ("/designer/packages/new", "GET"): DESIGNERS,
-    ("/designer/packages/new", "POST"): DESIGNERS,
-    ("/content/<module_key>/<version_dir>/<path:file_path>", "GET"): DESIGNERS,
-    ("/scorm/<token>/play", "GET"): RUNTIME,
-    ("/scorm/<token>/files/<path:file_path>", "GET"): RUNTIME,
-    ("/scorm/commit", "POST"): RUNTIME,
-    ("/designer/tags/bulk", "GET"): DESIGNERS,
-    ("/designer/tags/bulk", "POST"): DESIGNERS,
-    ("/lti/deep-link", "GET"): DESIGNERS,
-    ("/lti/deep-link", "POST"): DESIGNERS,
-    ("/lti/bind", "POST"): DESIGNERS,
-    ("/lti/course", "GET"): DESIGNERS,
-    ("/lti/course/heatmap", "GET"): DESIGNERS,
-    ("/exports/coverage.xlsx", "GET"): DESIGNERS,
-    ("/exports/heatmap.csv", "GET"): DESIGNERS,
-    ("/exports/heatmap.xlsx", "GET"): DESIGNERS,
-    ("/lti/organisation", "GET"): ADMINS,
-    ("/exports/organisation-<table>.csv", "GET"): ADMINS,
-    ("/exports/organisation.xlsx", "GET"): ADMINS,
-    ("/xapi/status", "GET"): ADMINS,
-    ("/lti/audit", "GET"): ADMINS,
-    ("/lti/audit.csv", "GET"): ADMINS,
-    ("/api/v1/frameworks", "GET"): api("read:frameworks"),
-    ("/api/v1/frameworks/<key>", "GET"): api("read:frameworks"),
-    ("/api/v1/modules", "GET"): api("read:modules"),
-    ("/api/v1/modules/<key>", "GET"): api("read:modules"),
-    ("/api/v1/coverage", "GET"): api("read:coverage"),
-    ("/api/v1/persons", "GET"): api("read:persons"),
-    ("/api/v1/persons/<int:person_id>", "GET"): api("read:persons"),
-    ("/api/v1/persons/<int:person_id>/attainment", "GET"): api("read:attainment"),
-    ("/api/v1/persons/<int:person_id>/evidence", "GET"): api("read:evidence"),
-}
-
-# What A's own launch token gets from each learner-own route: (plain, naming B). The POSTs
-# run in this order on A's finished attempt: retry opens a new one, progress and check use it.
-OWN_STATUSES: dict[tuple[str, str], tuple[int, int]] = {
-    ("/lti/home", "GET"): (200, 200),
-    ("/lti/map", "GET"): (200, 403),
-    ("/lti/module", "GET"): (200, 200),
-    ("/lti/unbound", "GET"): (200, 200),
-    ("/exports/attainment.csv", "GET"): (200, 403),
-    ("/exports/attainment.xlsx", "GET"): (200, 403),
-    ("/exports/badges.json", "GET"): (200, 403),
-    ("/exports/my-data.json", "GET"): (200, 403),
-    ("/api/v1/me/attainment", "GET"): (200, 400),  # 400: the API names an unknown parameter
-    ("/lti/module/retry", "POST"): (303, 303),
-    ("/lti/module/progress", "POST"): (204, 204),
-    ("/lti/module/check", "POST"): (200, 409),  # the check closes the attempt it scores
-    ("/lti/module/complete", "POST"): (400, 400),  # the module has a check to answer
-}
-OWN_ORDER = list(OWN_STATUSES)
-REFUSED = {403, 404}  # a launch token of the wrong role (404: not a deep-linking launch)
-IMPLIED_METHODS = {"HEAD", "OPTIONS"}  # Flask answers these for every GET rule itself
-FRAMEWORK_KEY = "tw-civil-service-dc"
-
-
-def is_api(access: str) -> bool:
-    """True for an endpoint that needs an API token's scope."""
-    return access.startswith("api:") and access != ME
-
-
-def api_routes() -> list[tuple[str, str]]:
-    """The routes that need an API token's scope."""
-    return [route for route, access in ROUTES.items() if is_api(access)]
-
-
-def url_map_routes(app: Flask) -> set[tuple[str, str]]:
-    """Every (rule, method) the app answers, HEAD and OPTIONS aside."""
-    return {
-        (rule.rule, method)
-        for rule in app.url_map.iter_rules()
-        for method in (rule.methods or set()) - IMPLIED_METHODS
-    }
-
-
-def path_of(rule: str, world: World) -> str:
-    """``rule`` with B's ids (or the catalog's keys) in its placeholders."""
-    values = {
-        "person_id": str(world.b.learner_id),
-        "table": "below_target",
-        "filename": "css/plugin.css",
-        "package": "axe-core",
-        "name": "axe.min.js",
-        "key": FRAMEWORK_KEY if rule.startswith("/api/v1/frameworks/") else MODULE,
-        "module_key": MODULE,
-        "version_dir": "v1-0123456789abcdef",
-        "file_path": "index.html",
-        "number": "1",
-        "token": "not-a-runtime-token",  # the player's routes take one in the path
-    }
-    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: values[m.group(1)], rule)
+from tests.support.routes import (
+    ME,
+    OWN,
+    OWN_ORDER,
+    OWN_STATUSES,
+    PROTOCOL,
+    PUBLIC,
+    REFUSED,
+    ROUTES,
+    RUNTIME,
+    RUNTIME_REFUSED,
+    api,
+    api_routes,
+    call,
+    get_as,
+    is_api,
+    path_for,
+    url_map_routes,
+)
 
 
 def naming_b(world: World) -> dict[str, str]:
@@ -235,21 +99,6 @@ def own_form(world: World, rule: str, token: str) -> dict[str, Any]:
     if rule == "/lti/module/check":
         return check_answers(world.app, token, correct_items=3)
     return {"lt": token}
-
-
-def call(
-    client: FlaskClient, method: str, path: str, params: dict[str, Any], headers: dict[str, str]
-) -> TestResponse:
-    """GET with ``params`` in the query, or POST them as a form the tool's page sent; the
-    answer is read whole and closed (a static file would otherwise stay open)."""
-    if method == "GET":
-        response = client.get(path, query_string=params, headers=headers, base_url=TOOL)
-    else:
-        headers = {**browser_headers(), **headers}
-        response = client.post(path, data=params, headers=headers, base_url=TOOL)
-    response.get_data()
-    response.close()
-    return response
 
 
 def assert_nothing_of_b(response: TestResponse, world: World, what: str) -> None:
@@ -289,7 +138,7 @@ def test_learner_a_reads_nothing_of_b_on_any_route(world: World) -> None:
     for (rule, method), access in sorted(ROUTES.items()):
         if access in (OWN, ME):
             continue  # walked in order below: their POSTs change A's attempt
-        path = path_of(rule, world)
+        path = path_for(rule, world.b.learner_id, MODULE)
         ways = [({}, {"lt": token, **naming_b(world)})]
         if is_api(access):
             ways.append(({"Authorization": f"Bearer lt.{token}"}, naming_b(world)))
@@ -339,7 +188,7 @@ def test_without_a_valid_launch_no_route_opens_and_none_shows_b(
         end_launches(world.app)
     client = world.app.test_client()
     for (rule, method), access in sorted(ROUTES.items()):
-        path = path_of(rule, world)
+        path = path_for(rule, world.b.learner_id, MODULE)
         params = {**naming_b(world), **({"lt": tokens[credential]} if tokens[credential] else {})}
         response = call(client, method, path, params, {})
         what = f"{method} {path} with a {credential} token"
@@ -410,7 +259,7 @@ def test_api_tokens_read_only_what_their_scope_allows(world: World) -> None:
     for (rule, _method), access in sorted(ROUTES.items()):
         if not access.startswith("api:"):
             continue  # the API endpoints, /me among them
-        path = path_of(rule, world)
+        path = path_for(rule, world.b.learner_id, MODULE)
         for scope, token in tokens.items():
             response = client.get(path, headers={"Authorization": f"Bearer {token}"}, base_url=TOOL)
             if access == api(scope):
@@ -447,12 +296,6 @@ def test_no_launch_token_reads_a_person_through_the_api(world: World, persona: P
 
 
 # --- designers and administrators -------------------------------------------------------------
-
-
-def get_as(world: World, persona: Persona, path: str, **query: Any) -> TestResponse:
-    """GET ``path`` with ``persona``'s launch token."""
-    client = world.app.test_client()
-    return call(client, "GET", path, {"lt": world.token(persona), **query}, {})
 
 
 def shows_b(response: TestResponse, world: World) -> list[str]:

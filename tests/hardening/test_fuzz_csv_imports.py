@@ -457,47 +457,53 @@ def test_evidence_source_id_of_another_persons_evidence_is_refused_not_a_traceba
     assert "line 2, field source_id: 'r0' already names evidence of another person" in output
 
 
-def test_evidence_source_id_on_two_different_rows_of_a_file_is_refused_naming_both(
-    app: Flask, tmp_path: Path
-) -> None:
-    text = f"{RAW_HEADER}\n{_raw_row('p1', 'DC1-K1', 'r0')}{_raw_row('p1', 'DC2-S1', 'r0')}"
-    output = _refusal(app, tmp_path, ["evidence", "import"], text)
-    assert "line 3, field source_id: 'r0' is on line 2 too, for another observation" in output
-
-
 def test_evidence_same_row_twice_in_a_file_is_one_observation(app: Flask, tmp_path: Path) -> None:
     text = f"{RAW_HEADER}\n{_raw_row('p1', 'DC1-K1', 'r0') * 2}"
     result = _cli(app, tmp_path, ["evidence", "import"], text.encode())
     assert result.exit_code == 0 and ": 2 row(s), 1 new, 1 unchanged" in result.output
 
 
-def test_evidence_time_without_a_utc_form_is_refused_naming_line_and_field(
-    app: Flask, tmp_path: Path
+@pytest.mark.parametrize(
+    ("command", "text", "message"),
+    [
+        pytest.param(
+            "evidence",
+            f"{RAW_HEADER}\n{_raw_row('p1', 'DC1-K1', 'r0')}{_raw_row('p1', 'DC2-S1', 'r0')}",
+            "line 3, field source_id: 'r0' is on line 2 too, for another observation",
+            id="evidence-source-id-on-two-different-rows-naming-both",
+        ),
+        pytest.param(
+            # 0001-01-01T00:00+14:00 is in year 0 in UTC: it used to raise OverflowError.
+            "evidence",
+            f"{RAW_HEADER}\n"
+            + _raw_row("p1", "DC1-K1", "r0").replace(
+                "2026-03-01T10:00:00+08:00", "0001-01-01T00:00:00+14:00"
+            ),
+            "line 2, field observed_at: out of range in UTC",
+            id="evidence-time-without-a-utc-form",
+        ),
+        pytest.param(
+            # It used to fail later, in the restated statement, with no line:
+            # "actor.account.homePage".
+            "evidence",
+            f"{RAW_HEADER}\n{_raw_row('p1', 'DC1-K1', 'r0', issuer='名' * 10)}",
+            "line 2, field person_issuer: must be the platform's issuer URL",
+            id="evidence-issuer-that-is-no-url",
+        ),
+        pytest.param(
+            # csv.Error("field larger than field limit") used to escape as a traceback.
+            "person",
+            f"person_issuer,person_sub,link_key,grade\n{ISSUER},p1,{'k' * FIELD_LIMIT}1,junior\n",
+            "line 2: field larger than field limit",
+            id="person-field-past-the-csv-limit",
+        ),
+    ],
+)
+def test_a_bad_row_is_refused_cleanly_naming_the_line_and_field(
+    app: Flask, tmp_path: Path, command: str, text: str, message: str
 ) -> None:
-    # 0001-01-01T00:00+14:00 is in year 0 in UTC: it used to raise OverflowError.
-    row = _raw_row("p1", "DC1-K1", "r0").replace(
-        "2026-03-01T10:00:00+08:00", "0001-01-01T00:00:00+14:00"
-    )
-    output = _refusal(app, tmp_path, ["evidence", "import"], f"{RAW_HEADER}\n{row}")
-    assert "line 2, field observed_at: out of range in UTC" in output
-
-
-def test_evidence_issuer_that_is_no_url_is_refused_naming_line_and_field(
-    app: Flask, tmp_path: Path
-) -> None:
-    # It used to fail later, in the restated statement, with no line: "actor.account.homePage".
-    text = f"{RAW_HEADER}\n{_raw_row('p1', 'DC1-K1', 'r0', issuer='名' * 10)}"
-    output = _refusal(app, tmp_path, ["evidence", "import"], text)
-    assert "line 2, field person_issuer: must be the platform's issuer URL" in output
-
-
-def test_person_import_with_a_field_past_the_csv_limit_is_refused_naming_the_line(
-    app: Flask, tmp_path: Path
-) -> None:
-    # csv.Error("field larger than field limit") used to escape as a traceback.
-    text = f"person_issuer,person_sub,link_key,grade\n{ISSUER},p1,{'k' * FIELD_LIMIT}1,junior\n"
-    output = _refusal(app, tmp_path, ["person", "import"], text)
-    assert "line 2: field larger than field limit" in output
+    output = _refusal(app, tmp_path, [command, "import"], text)
+    assert message in output
 
 
 def test_person_import_in_neither_utf8_nor_big5_names_the_line_and_the_encodings(
@@ -522,26 +528,20 @@ def test_values_postgresql_cannot_hold_are_refused_naming_line_and_field(
     fuzz_app: Flask, tmp_path: Path
 ) -> None:
     """Each used to escape as a psycopg DataError traceback (SQLite stores them silently)."""
-    evidence = {
-        f"{RAW_HEADER}\n{_raw_row('p1', 'DC1-K1', 'r0', issuer=ISSUER + '/' + 'i' * 500)}": (
-            "line 2, field person_issuer: longer than 500 characters"
-        ),
-        f"{RAW_HEADER}\n{_raw_row(NUL_SUB, 'DC1-K1', 'r0')}": (
-            "line 2, field person_sub: must not contain NUL characters"
-        ),
-    }
-    for text, message in evidence.items():
-        assert message in _refusal(fuzz_app, tmp_path, ["evidence", "import"], text)
-    people = {
-        f"person_issuer,person_sub,link_key,grade\n{ISSUER},p1,{'k' * 256},\n": (
-            "line 2, field link_key: longer than 255 characters"
-        ),
-        f"person_issuer,person_sub,link_key,grade\n{ISSUER},{NUL_SUB},,\n": (
-            "line 2, field person_sub: must not contain NUL characters"
-        ),
-    }
-    for text, message in people.items():
-        assert message in _refusal(fuzz_app, tmp_path, ["person", "import"], text)
+    person_header = "person_issuer,person_sub,link_key,grade"
+    long_issuer = ISSUER + "/" + "i" * 500
+    refusals = [
+        ("evidence", f"{RAW_HEADER}\n{_raw_row('p1', 'DC1-K1', 'r0', issuer=long_issuer)}",
+         "line 2, field person_issuer: longer than 500 characters"),
+        ("evidence", f"{RAW_HEADER}\n{_raw_row(NUL_SUB, 'DC1-K1', 'r0')}",
+         "line 2, field person_sub: must not contain NUL characters"),
+        ("person", f"{person_header}\n{ISSUER},p1,{'k' * 256},\n",
+         "line 2, field link_key: longer than 255 characters"),
+        ("person", f"{person_header}\n{ISSUER},{NUL_SUB},,\n",
+         "line 2, field person_sub: must not contain NUL characters"),
+    ]  # fmt: skip
+    for command, text, message in refusals:
+        assert message in _refusal(fuzz_app, tmp_path, [command, "import"], text), message
 
 
 def test_outside_course_nul_in_title_or_source_is_refused_with_400_not_a_500(

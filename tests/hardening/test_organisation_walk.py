@@ -35,14 +35,6 @@ from plugin.lti.claims import CLAIM_NRPS
 from plugin.lti.service_tokens import EXTENSION
 from plugin.organisations.services import default_organisation, get_organisation
 from plugin.organisations.tokens import SCOPES, create_token
-from tests.hardening.test_authorization_walk import (
-    FRAMEWORK_KEY,
-    ROUTES,
-    api_routes,
-    call,
-    get_as,
-    is_api,
-)
 from tests.support.authz import (
     ADMIN,
     B_LEARNER_ID,
@@ -62,6 +54,7 @@ from tests.support.authz import (
 )
 from tests.support.flows import TOOL, Flow, register
 from tests.support.platform import running_platform
+from tests.support.routes import ROUTES, api_routes, call, get_as, is_api, path_for
 from tests.support.tenants import (
     E_LEARNER_ID,
     EAST,
@@ -96,24 +89,6 @@ def naming(world: World, learner_id: int, sub: str, module: str) -> dict[str, st
         "sub": sub, "user": sub, "user_id": sub, "issuer": world.issuer,
         "module": module, "selected": module, "key": module,
     }  # fmt: skip
-
-
-def path_for(rule: str, learner_id: int, module: str) -> str:
-    """``rule`` with the other organisation's learner id and module key in its placeholders."""
-    values = {
-        "person_id": str(learner_id),
-        "table": "below_target",
-        "filename": "css/plugin.css",
-        "package": "axe-core",
-        "name": "axe.min.js",
-        "key": FRAMEWORK_KEY if rule.startswith("/api/v1/frameworks/") else module,
-        "module_key": module,
-        "version_dir": "v1-0123456789abcdef",
-        "file_path": "index.html",
-        "number": "1",
-        "token": "not-a-runtime-token",  # the player's routes take one in the path
-    }
-    return re.sub(r"<(?:[^:<>]+:)?([^<>]+)>", lambda m: values[m.group(1)], rule)
 
 
 def module_count(app: Flask) -> int:

@@ -147,31 +147,31 @@ def test_registration_without_the_right_token_is_refused_by_the_platform(
     assert counts(app)["registrations"] == 0
 
 
-def test_configuration_without_a_registration_endpoint_is_refused_naming_it(
-    app: Flask, fake_platform: FakePlatform, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    ("change", "named"),
+    [
+        pytest.param(
+            lambda config: {k: v for k, v in config.items() if k != "registration_endpoint"},
+            "registration_endpoint",
+            id="without-a-registration-endpoint",
+        ),
+        pytest.param(
+            lambda config: {**config, "id_token_signing_alg_values_supported": ["HS256"]},
+            "RS256",
+            id="platform-not-signing-with-rs256",
+        ),
+    ],
+)
+def test_a_configuration_the_tool_cannot_use_is_refused_naming_what_is_wrong(
+    app: Flask,
+    fake_platform: FakePlatform,
+    monkeypatch: pytest.MonkeyPatch,
+    change: Callable[[dict[str, Any]], dict[str, Any]],
+    named: str,
 ) -> None:
     original = PlatformState.configuration
-
-    def without_endpoint(self: PlatformState) -> dict[str, Any]:
-        config = original(self)
-        del config["registration_endpoint"]
-        return config
-
-    monkeypatch.setattr(PlatformState, "configuration", without_endpoint)
-    _assert_failed(_register(app, fake_platform.configuration_url), "registration_endpoint")
-    assert counts(app)["registrations"] == 0
-
-
-def test_platform_that_does_not_sign_with_rs256_is_refused(
-    app: Flask, fake_platform: FakePlatform, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    original = PlatformState.configuration
-
-    def hs256_only(self: PlatformState) -> dict[str, Any]:
-        return {**original(self), "id_token_signing_alg_values_supported": ["HS256"]}
-
-    monkeypatch.setattr(PlatformState, "configuration", hs256_only)
-    _assert_failed(_register(app, fake_platform.configuration_url), "RS256")
+    monkeypatch.setattr(PlatformState, "configuration", lambda self: change(original(self)))
+    _assert_failed(_register(app, fake_platform.configuration_url), named)
     assert fake_platform.state.posted == []
     assert counts(app)["registrations"] == 0
 

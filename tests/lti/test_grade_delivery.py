@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import threading
@@ -42,7 +41,12 @@ from tests.support.app import TEST_SECRET
 from tests.support.database import scope_of
 from tests.support.grades import LINEITEMS_PATH, SCORES, TOKEN_PATH, GradesWorld
 from tests.support.sandbox import PLATFORM
-from tests.support.workers import assert_backoff_doubles_capped_and_jittered, scripted_batches
+from tests.support.workers import (
+    assert_backoff_doubles_capped_and_jittered,
+    killed_if_left_running,
+    scripted_batches,
+    stop_with_sigterm,
+)
 
 
 def test_pass_posts_the_score_to_the_sandbox_line_item_exactly_once(
@@ -360,18 +364,13 @@ def test_worker_stops_cleanly_on_sigterm(tmp_path: Path, seeded_sqlite: Path) ->
         stderr=subprocess.STDOUT,
         text=True,
     )
-    try:
+    with killed_if_left_running(process):
         assert process.stdout is not None
         started = [process.stdout.readline() for _ in range(1)]
         while "grade worker: batches of 50" not in started[-1] and started[-1]:
             started.append(process.stdout.readline())  # log lines may come first
         assert "grade worker: batches of 50" in started[-1], started
-        process.send_signal(signal.SIGTERM)
-        output, _ = process.communicate(timeout=20)
-    finally:
-        if process.poll() is None:
-            process.kill()
-            process.wait()
+        output = stop_with_sigterm(process)
     assert process.returncode == 0, output
     assert "grade worker stopped" in output
 

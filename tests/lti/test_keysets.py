@@ -67,12 +67,10 @@ def test_rotated_platform_key_causes_one_refetch_and_the_launch_is_accepted(
     assert _fetches(flow.platform) == 2
 
 
-def test_unknown_kids_cause_at_most_one_refetch_in_a_row(
-    flow: Flow, app: Flask, clock: FakeClock
-) -> None:
-    assert flow.complete().status_code == 303
-    clock.advance(MIN_REFETCH_INTERVAL + 1)
-    for index in range(5):
+def launch_with_forged_kids(flow: Flow, clock: FakeClock, launches: int) -> None:
+    """``launches`` launches, half a second apart, each signed with a kid the platform never
+    published; each is refused as an unknown kid."""
+    for index in range(launches):
         response = flow.complete_with(
             lambda nonce, i=index: flow.platform.sign(
                 flow.platform.claims(nonce), headers={"kid": f"forged-kid-{i}"}
@@ -80,6 +78,14 @@ def test_unknown_kids_cause_at_most_one_refetch_in_a_row(
         )
         assert_refused(response, 401, "unknown_kid")
         clock.advance(0.5)
+
+
+def test_unknown_kids_cause_at_most_one_refetch_in_a_row(
+    flow: Flow, app: Flask, clock: FakeClock
+) -> None:
+    assert flow.complete().status_code == 303
+    clock.advance(MIN_REFETCH_INTERVAL + 1)
+    launch_with_forged_kids(flow, clock, 5)
     assert _fetches(flow.platform) == 2  # the first fetch and a single refetch
     assert counts(app)["launches"] == 1
 
@@ -120,32 +126,35 @@ def _cache(clock: FakeClock, **options: float) -> KeySetCache:
     return KeySetCache(clock=clock, **options)
 
 
-def test_cache_honours_max_age_and_refetches_after_it(jwks_server: TestPlatform) -> None:
-    assert jwks_server.server is not None
-    jwks_server.server.cache_control = "public, max-age=120"
+def _fetched_once(jwks_server: TestPlatform, **options: float) -> tuple[KeySetCache, FakeClock]:
+    """A cache that has fetched ``jwks_server``'s key set once, and the cache's clock."""
     clock = FakeClock()
-    cache = _cache(clock)
+    cache = _cache(clock, **options)
     cache.find_key(jwks_server.jwks_url, jwks_server.kid)
-    clock.advance(119)
+    return cache, clock
+
+
+@pytest.mark.parametrize(
+    ("cache_control", "options", "lifetime"),
+    [
+        pytest.param("public, max-age=120", {}, 120, id="max-age-honoured"),
+        pytest.param(None, {"default_ttl": 600.0}, 600, id="default-ttl-without-cache-control"),
+    ],
+)
+def test_cache_keeps_a_key_set_for_its_lifetime_and_refetches_after_it(
+    jwks_server: TestPlatform, cache_control: str | None, options: dict[str, float], lifetime: int
+) -> None:
+    assert jwks_server.server is not None
+    if cache_control is not None:
+        jwks_server.server.cache_control = cache_control
+    cache, clock = _fetched_once(jwks_server, **options)
+    clock.advance(lifetime - 1)
     cache.find_key(jwks_server.jwks_url, jwks_server.kid)
     assert jwks_server.server.requests == 1
     clock.advance(2)
     cache.find_key(jwks_server.jwks_url, jwks_server.kid)
     assert jwks_server.server.requests == 2
     assert cache.fetches == 2
-
-
-def test_cache_uses_the_default_ttl_without_cache_control(jwks_server: TestPlatform) -> None:
-    assert jwks_server.server is not None
-    clock = FakeClock()
-    cache = _cache(clock, default_ttl=600.0)
-    cache.find_key(jwks_server.jwks_url, jwks_server.kid)
-    clock.advance(599)
-    cache.find_key(jwks_server.jwks_url, jwks_server.kid)
-    assert jwks_server.server.requests == 1
-    clock.advance(2)
-    cache.find_key(jwks_server.jwks_url, jwks_server.kid)
-    assert jwks_server.server.requests == 2
 
 
 @pytest.mark.parametrize("cache_control", ["no-store", "no-cache", "private, no-store, max-age=0"])
@@ -173,14 +182,7 @@ def test_forged_kids_against_a_no_store_key_set_cause_one_fetch_per_interval(
     flow.platform.server.cache_control = cache_control
     assert flow.complete().status_code == 303
     # 40 launches with forged kids over 20 seconds: four intervals of 5 s.
-    for index in range(40):
-        response = flow.complete_with(
-            lambda nonce, i=index: flow.platform.sign(
-                flow.platform.claims(nonce), headers={"kid": f"forged-kid-{i}"}
-            )
-        )
-        assert_refused(response, 401, "unknown_kid")
-        clock.advance(0.5)
+    launch_with_forged_kids(flow, clock, 40)
     assert _fetches(flow.platform) <= 1 + 20 / MIN_REFETCH_INTERVAL
     assert counts(app)["launches"] == 1
 
@@ -238,9 +240,7 @@ def test_launches_arriving_during_the_first_fetch_wait_for_it_and_share_it(
 def test_an_expired_key_set_whose_refetch_fails_is_not_used(jwks_server: TestPlatform) -> None:
     assert jwks_server.server is not None
     jwks_server.server.cache_control = "max-age=60"
-    clock = FakeClock()
-    cache = _cache(clock)
-    cache.find_key(jwks_server.jwks_url, jwks_server.kid)
+    cache, clock = _fetched_once(jwks_server)
     clock.advance(61)
     jwks_server.server.status, jwks_server.server.raw_body = 503, b"{}"
     for _ in range(2):
@@ -252,9 +252,7 @@ def test_an_expired_key_set_whose_refetch_fails_is_not_used(jwks_server: TestPla
 
 def test_cache_refetches_an_unknown_kid_once_per_interval(jwks_server: TestPlatform) -> None:
     assert jwks_server.server is not None
-    clock = FakeClock()
-    cache = _cache(clock)
-    cache.find_key(jwks_server.jwks_url, jwks_server.kid)
+    cache, clock = _fetched_once(jwks_server)
     for _ in range(3):
         with pytest.raises(LaunchRejected) as refused:
             cache.find_key(jwks_server.jwks_url, "unknown")
@@ -270,9 +268,7 @@ def test_cache_refetches_an_unknown_kid_once_per_interval(jwks_server: TestPlatf
 
 def test_cache_finds_a_rotated_key_after_the_refetch_interval(jwks_server: TestPlatform) -> None:
     assert jwks_server.server is not None
-    clock = FakeClock()
-    cache = _cache(clock)
-    cache.find_key(jwks_server.jwks_url, jwks_server.kid)
+    cache, clock = _fetched_once(jwks_server)
     jwks_server.rotate()
     clock.advance(MIN_REFETCH_INTERVAL)
     assert cache.find_key(jwks_server.jwks_url, jwks_server.kid)["kid"] == jwks_server.kid

@@ -66,9 +66,7 @@ def test_the_issuer_bound_covers_all_its_client_ids(bounded: tuple[Flask, Flow])
     assert _states(app) == 10
 
 
-def test_logins_beyond_the_overall_bound_are_refused_with_503(
-    bounded: tuple[Flask, Flow],
-) -> None:
+def test_logins_beyond_the_overall_bound_are_refused_with_503(bounded: tuple[Flask, Flow]) -> None:
     app, flow = bounded
     for _ in range(10):
         assert flow.login_response().status_code == 302

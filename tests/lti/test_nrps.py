@@ -175,20 +175,17 @@ def test_next_links_keep_their_case_and_never_leave_the_platforms_host(key: Sign
     assert adapter.requests[-1].headers["Accept"] == MEMBERSHIP_MEDIA
 
 
-def test_a_next_link_back_to_a_page_already_read_ends_the_roster(key: SigningKey) -> None:
+@pytest.mark.parametrize(
+    "link",
+    [
+        pytest.param('</CourseA/members>; rel="next"', id="back-to-a-page-already-read"),
+        # urljoin raises ValueError for "http://[": it must end the roster, not the request.
+        pytest.param('<http://[/x>; rel="next"', id="not-a-url"),
+    ],
+)
+def test_a_next_link_that_leads_nowhere_new_ends_the_roster(key: SigningKey, link: str) -> None:
     roster, adapter = fake_roster(
-        {"/CourseA/members": ({"members": [{"user_id": "u1"}]}, '</CourseA/members>; rel="next"')},
-        key,
-    )
-    assert [m.user_id for m in roster.members] == ["u1"] and roster.complete
-    assert len(adapter.requests) == 2  # the token and one page
-
-
-def test_a_next_link_that_is_not_a_url_ends_the_roster(key: SigningKey) -> None:
-    # urljoin raises ValueError for "http://[": it must end the roster, not the request.
-    roster, adapter = fake_roster(
-        {"/CourseA/members": ({"members": [{"user_id": "u1"}]}, '<http://[/x>; rel="next"')},
-        key,
+        {"/CourseA/members": ({"members": [{"user_id": "u1"}]}, link)}, key
     )
     assert [m.user_id for m in roster.members] == ["u1"] and roster.complete
     assert len(adapter.requests) == 2  # the token and one page

@@ -7,30 +7,7 @@ from flask import Flask
 from sqlalchemy import select
 
 from plugin.lti.models import Registration
-
-ISSUER = "https://moodle.example.gov.tw"
-ADD = [
-    "platform",
-    "add",
-    "--issuer",
-    ISSUER,
-    "--client-id",
-    "moodle-client-7",
-    "--auth-login-url",
-    ISSUER + "/mod/lti/auth.php",
-    "--auth-token-url",
-    ISSUER + "/mod/lti/token.php",
-    "--key-set-url",
-    ISSUER + "/mod/lti/certs.php",
-    "--deployment-id",
-    "3",
-    "--deployment-id",
-    "4",
-    "--name",
-    "公務園 Moodle",
-    "--auth-audience",
-    ISSUER + "/token-audience",
-]
+from tests.support.platform_cli import ADD, ISSUER
 
 
 def _option(args: list[str], name: str, value: str) -> list[str]:

@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from plugin.lti.models import Registration
 from plugin.organisations.models import ApiToken, Organisation
-from tests.lti.test_platform_cli import ADD, ISSUER
+from tests.support.platform_cli import ADD, ISSUER
 
 
 def _registration_organisation(app: Flask) -> str:

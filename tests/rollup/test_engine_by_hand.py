@@ -28,6 +28,14 @@ def chain(scores: tuple[float, ...], level: int = 1) -> list[Point]:
     ]
 
 
+def ladder(*scores: float) -> list[Point]:
+    """One point a level from level 1 up, a day apart: evidence "a" (source "sa"), "b", …"""
+    return [
+        Point(name, i + 1, s, START + timedelta(days=i), f"s{name}")
+        for i, (name, s) in enumerate(zip("abcdefgh", scores, strict=False))
+    ]
+
+
 def value(method: str, scores: tuple[float, ...], **settings: object) -> float | None:
     return item_result(chain(scores), RollupConfig(method=method, **settings)).value  # type: ignore[arg-type]
 
@@ -166,11 +174,7 @@ def test_several_scores_exactly_at_mastery_reach_their_level() -> None:
 
 def test_level_uses_only_the_evidence_at_or_above_it() -> None:
     config = RollupConfig(method="average", mastery_threshold=0.6)
-    points = [
-        Point("a", 1, 0.2, START, "sa"),
-        Point("b", 2, 0.6, START + timedelta(days=1), "sb"),
-        Point("c", 3, 0.4, START + timedelta(days=2), "sc"),
-    ]
+    points = ladder(0.2, 0.6, 0.4)
     # level 3: mean(0.4) = 0.4 < 0.6; level 2: mean(0.6, 0.4) = 0.5 < 0.6;
     # level 1: mean(0.2, 0.6, 0.4) = 0.4 < 0.6 → level 0; value = 0.4
     assert item_result(points, config) == ItemResult(0.4, 0, ("a", "b", "c"))
@@ -182,11 +186,7 @@ def test_level_uses_only_the_evidence_at_or_above_it() -> None:
 
 def test_level_two_when_the_level_three_evidence_falls_short() -> None:
     config = RollupConfig(method="average", mastery_threshold=0.6)
-    points = [
-        Point("a", 1, 0.0, START, "sa"),
-        Point("b", 2, 0.9, START + timedelta(days=1), "sb"),
-        Point("c", 3, 0.3, START + timedelta(days=2), "sc"),
-    ]
+    points = ladder(0.0, 0.9, 0.3)
     # level 3: mean(0.3) = 0.3 < 0.6; level 2: mean(0.9, 0.3) = 0.6 → level 2
     assert item_result(points, config).level == 2
 

@@ -15,8 +15,7 @@ from plugin.xapi.models import OutboxStatement
 from tests.support.app import IRI_BASE, app_config, copy_database
 from tests.support.flows import TOOL, Flow
 from tests.support.lrs import RalphServer
-from tests.web.modules.test_module_pages import launch, token_of
-from tests.web.modules.test_module_statements import C4_T5, correct_answers
+from tests.support.modules import C4_T5, correct_answers, launch, token_of
 
 ASSESSED = "https://w3id.org/xapi/tla/verbs/assessed"
 FRAMEWORK = "tw-civil-service-dc"

@@ -36,7 +36,7 @@ from plugin.lti.models import GradeOutbox, Launch, Person
 from plugin.rollup.models import Attainment, Evidence, Identity, Learner
 from plugin.xapi.models import Attempt, OutboxStatement
 from tests.support.flows import TOOL, Flow
-from tests.web.modules.test_module_pages import registration_of
+from tests.support.modules import registration_of
 
 LTI = "https://purl.imsglobal.org/spec/lti/claim/"
 AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
@@ -63,34 +63,33 @@ class Persona:
     grade: str = ""
 
 
-LEARNER_A = Persona(
-    "walk-learner-a-31f0", "王小明", "小明", "王", "ming.a@example.gov.tw", MEMBERSHIP + "Learner",
-    "委任",
-)  # fmt: skip
-LEARNER_B = Persona(
-    "walk-learner-b-9c42", "柯碧翠", "碧翠", "柯", "bitsui.k@example.gov.tw",
-    MEMBERSHIP + "Learner", "簡任",
-)  # fmt: skip
-DESIGNER = Persona(
-    "walk-designer-77aa", "林雅婷", "雅婷", "林", "yating@example.gov.tw",
-    MEMBERSHIP + "Instructor",
-)  # fmt: skip
-ADMIN = Persona(
-    "walk-admin-0d3e", "陳志豪", "志豪", "陳", "chihhao@example.gov.tw",
-    INSTITUTION + "Administrator",
-)  # fmt: skip
-OTHER_DESIGNER = Persona(
-    "walk-other-designer-5b1d", "吳怡君", "怡君", "吳", "yichun@other.example.org",
-    MEMBERSHIP + "Instructor",
-)  # fmt: skip
-OTHER_LEARNER = Persona(
-    "walk-other-learner-2c6b", "吳大同", "大同", "吳", "datong@other.example.org",
-    MEMBERSHIP + "Learner",
-)  # fmt: skip
-OTHER_ADMIN = Persona(
-    "walk-other-admin-e810", "張家豪", "家豪", "張", "chiahao@other.example.org",
-    INSTITUTION + "Administrator",
-)  # fmt: skip
+def _persona(sub: str, name: str, email: str, role: str, grade: str = "") -> Persona:
+    # Every name here is a family name of one character followed by the given name.
+    return Persona(sub, name, name[1:], name[0], email, role, grade)
+
+
+def learner(sub: str, name: str, email: str, grade: str) -> Persona:
+    """A learner of the course, in civil-service grade ``grade``."""
+    return _persona(sub, name, email, MEMBERSHIP + "Learner", grade)
+
+
+def designer(sub: str, name: str, email: str) -> Persona:
+    """A course designer (an instructor of the course)."""
+    return _persona(sub, name, email, MEMBERSHIP + "Instructor")
+
+
+def administrator(sub: str, name: str, email: str) -> Persona:
+    """An institution administrator."""
+    return _persona(sub, name, email, INSTITUTION + "Administrator")
+
+
+LEARNER_A = learner("walk-learner-a-31f0", "王小明", "ming.a@example.gov.tw", "委任")
+LEARNER_B = learner("walk-learner-b-9c42", "柯碧翠", "bitsui.k@example.gov.tw", "簡任")
+DESIGNER = designer("walk-designer-77aa", "林雅婷", "yating@example.gov.tw")
+ADMIN = administrator("walk-admin-0d3e", "陳志豪", "chihhao@example.gov.tw")
+OTHER_DESIGNER = designer("walk-other-designer-5b1d", "吳怡君", "yichun@other.example.org")
+OTHER_LEARNER = learner("walk-other-learner-2c6b", "吳大同", "datong@other.example.org", "")
+OTHER_ADMIN = administrator("walk-other-admin-e810", "張家豪", "chiahao@other.example.org")
 
 
 def launch_claims(
@@ -177,15 +176,9 @@ def take_a_check(flow: Flow, token: str, correct_items: int, module: str = MODUL
     assert result.status_code == 200, result.get_data(as_text=True)
 
 
-def reserve_b(
-    app: Flask,
-    issuer: str,
-    persona: Persona = LEARNER_B,
-    person_id: int = B_PERSON_ID,
-    learner_id: int = B_LEARNER_ID,
-) -> None:
-    """B's (or another persona's) person and learner rows, made before the first launch,
-    with the walk's ids."""
+def reserve_ids(app: Flask, issuer: str, persona: Persona, person_id: int, learner_id: int) -> None:
+    """``persona``'s person and learner rows, made before their first launch, with the walk's
+    ids (B's are B_PERSON_ID and B_LEARNER_ID)."""
     with app.extensions["plugin.db"].session_scope() as session:
         session.add(Person(id=person_id, issuer=issuer, sub=persona.sub))
         session.add(Learner(id=learner_id, grade="", grade_source="", link_key=""))
@@ -307,7 +300,7 @@ def build_world(flow: Flow, other_flow: Flow) -> World:
     (the east organisation comes with tests.support.tenants.build_east)."""
     app = flow.client.application
     issuer = flow.platform.issuer
-    reserve_b(app, issuer)
+    reserve_ids(app, issuer, LEARNER_B, B_PERSON_ID, B_LEARNER_ID)
     tokens = {}
     tokens[LEARNER_A.sub] = launch(flow, LEARNER_A)
     take_a_check(flow, tokens[LEARNER_A.sub], correct_items=3)

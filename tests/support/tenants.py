@@ -19,18 +19,18 @@ from plugin.organisations.services import create_organisation
 from plugin.xapi.models import QUARANTINED, OutboxStatement
 from tests.support.authz import (
     DESIGNER,
-    INSTITUTION,
-    MEMBERSHIP,
     MODULE,
     Footprint,
-    Persona,
     World,
+    administrator,
     all_values,
     browser_headers,
+    designer,
     footprint,
     identity_values,
     launch,
-    reserve_b,
+    learner,
+    reserve_ids,
     take_a_check,
 )
 from tests.support.flows import TOOL, Flow
@@ -43,18 +43,9 @@ EAST_CLIENT = "east-client"
 EAST_LINK = "east-link-1"
 EAST_MODULE_TITLE = "東區機關自製單元 east-own-module-5d3f"
 
-EAST_LEARNER = Persona(
-    "walk-east-learner-6a91", "鄭美玲", "美玲", "鄭", "meiling@east.example.gov.tw",
-    MEMBERSHIP + "Learner", "薦任",
-)  # fmt: skip
-EAST_DESIGNER = Persona(
-    "walk-east-designer-3c58", "許文彥", "文彥", "許", "wenyen@east.example.gov.tw",
-    MEMBERSHIP + "Instructor",
-)  # fmt: skip
-EAST_ADMIN = Persona(
-    "walk-east-admin-94b2", "蔡佩珊", "佩珊", "蔡", "peishan@east.example.gov.tw",
-    INSTITUTION + "Administrator",
-)  # fmt: skip
+EAST_LEARNER = learner("walk-east-learner-6a91", "鄭美玲", "meiling@east.example.gov.tw", "薦任")
+EAST_DESIGNER = designer("walk-east-designer-3c58", "許文彥", "wenyen@east.example.gov.tw")
+EAST_ADMIN = administrator("walk-east-admin-94b2", "蔡佩珊", "peishan@east.example.gov.tw")
 
 
 def east_values(world: World) -> dict[str, str]:
@@ -156,7 +147,7 @@ def build_east(world: World, east_flow: Flow) -> None:
     app = world.app
     world.east_flow = east_flow
     world.home_module = copy_module(app, world.token(DESIGNER), MODULE)
-    reserve_b(app, world.issuer, EAST_LEARNER, E_PERSON_ID, E_LEARNER_ID)
+    reserve_ids(app, world.issuer, EAST_LEARNER, E_PERSON_ID, E_LEARNER_ID)
     designer = launch(east_flow, EAST_DESIGNER, ags=False)
     world.tokens[EAST_DESIGNER.sub] = designer
     world.east_module = create_east_module(east_flow, designer)

@@ -1,10 +1,14 @@
-"""A worker loop's batches played from a script, its waits recorded instead of slept."""
+"""A worker loop's batches played from a script, its waits recorded instead of slept; a worker
+process started by a test, stopped as the operator stops it."""
 
 from __future__ import annotations
 
 import random
+import signal
+import subprocess
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Any, TypeVar
 
 Report = TypeVar("Report")
@@ -47,3 +51,21 @@ def assert_backoff_doubles_capped_and_jittered(
         assert all(nominal / 2 <= d <= nominal for d in delays), (attempts, delays)
         assert len({round(d, 3) for d in delays}) > 1  # jitter spreads the retries
     assert policy.retry_delay(1, rng, retry_after=retry_after).total_seconds() >= retry_after
+
+
+@contextmanager
+def killed_if_left_running(process: subprocess.Popen[str]) -> Iterator[subprocess.Popen[str]]:
+    """``process``, killed on the way out if the block did not stop it (a failed test)."""
+    try:
+        yield process
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.communicate()
+
+
+def stop_with_sigterm(process: subprocess.Popen[str]) -> str:
+    """Send SIGTERM, as a service manager stops a worker, and wait for it; all it printed."""
+    process.send_signal(signal.SIGTERM)
+    output, _ = process.communicate(timeout=20)
+    return output

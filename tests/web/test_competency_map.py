@@ -15,9 +15,15 @@ from plugin.competencies.modules import get_module
 from plugin.rollup.models import Identity
 from plugin.web.competency_map import rank_modules
 from tests.support.flows import TOOL, Flow
+from tests.support.modules import (
+    C4_T5,
+    correct_answers,
+    launch,
+    registration_of,
+    statements,
+    token_of,
+)
 from tests.support.platform import LTI
-from tests.web.modules.test_module_pages import launch, registration_of, token_of
-from tests.web.modules.test_module_statements import C4_T5, correct_answers, statements
 
 RETURN_URL = "https://lms.example.edu/course/7"
 
@@ -378,12 +384,16 @@ def test_modules_closing_as_much_go_for_the_learners_grade_then_shorter_first() 
     ]
 
 
+def passed_learner(flow: Flow, app: Flask) -> int:
+    """learner-001 launches C4-T5 and passes its check; their learner id."""
+    pass_check(flow, app, token_of(launch(flow, link="rl-1", module_key=C4_T5)), C4_T5)
+    return learner_id(app, "learner-001")
+
+
 def test_the_map_links_the_learners_own_downloads_and_they_hold_only_their_records(
     flow: Flow, app: Flask
 ) -> None:
-    token = token_of(launch(flow, link="rl-1", module_key=C4_T5))
-    pass_check(flow, app, token, C4_T5)
-    person = learner_id(app, "learner-001")
+    person = passed_learner(flow, app)
     other = token_of(launch(flow, link="rl-1", module_key=C4_T5, sub="learner-002"))
     text = open_map(flow, other).get_data(as_text=True)
     links = re.findall(r'<a href="(/exports/[^"]+)" download>', text)
@@ -409,9 +419,7 @@ def test_the_map_links_the_learners_own_downloads_and_they_hold_only_their_recor
 def test_a_designer_opening_a_learners_map_links_that_learners_downloads(
     flow: Flow, app: Flask
 ) -> None:
-    token = token_of(launch(flow, link="rl-1", module_key=C4_T5))
-    pass_check(flow, app, token, C4_T5)
-    person = learner_id(app, "learner-001")
+    person = passed_learner(flow, app)
     designer = token_of(launch(flow, link="rl-1", module_key=C4_T5, role="Instructor", sub="d-1"))
     text = open_map(flow, designer, person=str(person)).get_data(as_text=True)
     links = [link.replace("&amp;", "&") for link in re.findall(r'<a href="(/exports/[^"]+)"', text)]

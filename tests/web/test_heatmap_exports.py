@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from sandbox.models import SandboxPerson
 from tests.support.grades import GradesWorld
-from tests.web.test_heatmap_pages import page, pass_c4_t5, tagged_codes
+from tests.support.sandbox_pages import page, pass_c4_t5, tagged_codes
 
 
 def test_heat_map_downloads_as_csv_and_xlsx_with_the_learners_levels(

@@ -16,10 +16,8 @@ from plugin.competencies.framework import get_framework
 from plugin.competencies.models import Placement
 from plugin.competencies.modules import create_module, get_module, set_module_tags
 from plugin.organisations.services import create_organisation, default_organisation
-from tests.competencies.test_modules import module_input
 from tests.support.app import IRI_BASE
-from tests.support.flows import Flow
-from tests.web.test_designer_pages import (
+from tests.support.designer import (
     SEED_MODULE,
     Tool,
     copy_of,
@@ -28,6 +26,8 @@ from tests.web.test_designer_pages import (
     resource_launch,
     text,
 )
+from tests.support.flows import Flow
+from tests.support.modules import module_input
 
 OTHER_TITLE = "另一機關的單元 other-agency-module-7e21"
 

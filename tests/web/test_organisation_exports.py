@@ -11,8 +11,7 @@ from flask import Flask
 from openpyxl import load_workbook
 
 from tests.support.flows import TOOL, Flow
-from tests.web.modules.test_module_pages import launch, token_of
-from tests.web.modules.test_module_statements import C4_T5, correct_answers
+from tests.support.modules import C4_T5, correct_answers, launch, token_of
 
 ADMIN = "Administrator"
 

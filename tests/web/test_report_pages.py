@@ -9,8 +9,8 @@ import re
 from sqlalchemy import select
 
 from plugin.lti.models import Person
-from tests.lti.test_grade_delivery import GradesWorld
-from tests.web.test_heatmap_pages import learner_id_of, page, pass_c4_t5, set_grade_at_launch
+from tests.support.grades import GradesWorld
+from tests.support.sandbox_pages import learner_id_of, page, pass_c4_t5, set_grade_at_launch
 
 # The fixture, re-exported so that pytest finds it here.
 

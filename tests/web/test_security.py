@@ -18,8 +18,8 @@ from plugin.lti.registrations import PlatformDetails, register_platform
 from plugin.web.security import CROSS_SITE_BLUEPRINTS, CROSS_SITE_ENDPOINTS, FrameOriginCache
 from plugin.xapi.models import Attempt, OutboxStatement
 from tests.support.flows import TOOL, Flow
+from tests.support.modules import launch, token_of
 from tests.support.platform import TestPlatform
-from tests.web.modules.test_module_pages import launch, token_of
 
 CANVAS_SCHOOL = "https://school.instructure.example"
 
@@ -229,30 +229,38 @@ CROSS_SITE_HEADERS = [
 ]
 
 
+Fields = dict[str, str]
+
+
+def assert_every_form_refused(
+    app: Flask, flow: Flow, module_key: str, form: Fields, headers: Fields, refusal: tuple[int, str]
+) -> None:
+    """Every state-changing form sent with ``form`` and ``headers`` gets ``refusal`` (its
+    status and error code), and no table gains or loses a row."""
+    status, code = refusal
+    before = row_counts(app)
+    for rule, response in send_every_state_changing_form(app, flow, module_key, form, headers):
+        assert response.status_code == status, (rule, response.status_code)
+        assert code in response.get_data(as_text=True), rule
+    assert row_counts(app) == before
+
+
 @pytest.mark.parametrize("headers", CROSS_SITE_HEADERS, ids=lambda h: "+".join(h.values()))
 def test_every_state_changing_form_sent_from_another_site_is_refused_and_writes_nothing(
     app: Flask, flow: Flow, designer_token: tuple[str, str], headers: dict[str, str]
 ) -> None:
     token, module_key = designer_token
-    before = row_counts(app)
     form = {"lt": token, "module": module_key, "percent": "50", "title_zh": "x"}
-    for rule, response in send_every_state_changing_form(app, flow, module_key, form, headers):
-        assert response.status_code == 403, (rule, response.status_code)
-        assert "cross_site_request" in response.get_data(as_text=True), rule
-    assert row_counts(app) == before
+    assert_every_form_refused(app, flow, module_key, form, headers, (403, "cross_site_request"))
 
 
 def test_every_state_changing_form_without_a_launch_token_is_refused_and_writes_nothing(
     app: Flask, flow: Flow, designer_token: tuple[str, str]
 ) -> None:
     _token, module_key = designer_token
-    before = row_counts(app)
     form = {"module": module_key, "percent": "50"}
     same_origin = {"Origin": TOOL, "Sec-Fetch-Site": "same-origin"}
-    for rule, response in send_every_state_changing_form(app, flow, module_key, form, same_origin):
-        assert response.status_code == 401, (rule, response.status_code)
-        assert "launch_expired" in response.get_data(as_text=True), rule
-    assert row_counts(app) == before
+    assert_every_form_refused(app, flow, module_key, form, same_origin, (401, "launch_expired"))
 
 
 def test_a_form_from_the_tools_own_page_is_accepted(

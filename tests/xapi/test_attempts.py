@@ -25,7 +25,7 @@ from plugin.xapi.attempts import (
 from plugin.xapi.models import Attempt, OutboxStatement
 from plugin.xapi.outbox import UNASSIGNED_TARGET
 from plugin.xapi.validation import InvalidStatement
-from tests.xapi.test_statements import ANSWER, LEARNER
+from tests.support.statements import ANSWER, LEARNER
 
 OPTIONS = XapiOptions(targets=("lrs-a", "lrs-b"))
 PASS = CheckOutcome(answers=[ANSWER], scaled=1.0, raw=1, maximum=1, passed=True)

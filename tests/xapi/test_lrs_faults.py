@@ -37,6 +37,7 @@ from tests.support.lrs import (
 )
 from tests.support.net import wait_until
 from tests.support.outbox import Outbox, make_statement
+from tests.support.workers import killed_if_left_running, stop_with_sigterm
 
 # Fast retries, so that outages of a second or two are waited out quickly in tests.
 FAST_RETRIES = {"retry_base_seconds": 0.1, "retry_max_seconds": 0.8}
@@ -206,14 +207,9 @@ def test_worker_killed_mid_batch_a_restarted_worker_delivers_the_rest_none_lost_
         second = subprocess.Popen(
             command, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
         )
-        try:
+        with killed_if_left_running(second):
             wait_until(all_delivered(outbox, 30), 30, "the restarted worker")
-            second.send_signal(signal.SIGTERM)
-            output, _ = second.communicate(timeout=20)
-        finally:
-            if second.poll() is None:
-                second.kill()
-                second.communicate()
+            output = stop_with_sigterm(second)
         sends = proxy.log.sends()
     assert second.returncode == 0, output
     assert "xapi worker stopped" in output

@@ -9,8 +9,7 @@ from flask.testing import FlaskClient
 
 from plugin.competencies.modules import get_module
 from tests.support.flows import TOOL, Flow
-from tests.web.modules.test_module_pages import launch, token_of
-from tests.web.modules.test_module_statements import C4_T5, correct_answers, statements
+from tests.support.modules import C4_T5, correct_answers, launch, statements, token_of
 
 
 def _pass_module(app: Flask, flow: Flow) -> tuple[str, str]:
@@ -96,12 +95,12 @@ def test_unknown_person_is_404_for_every_person_route(
 
 
 @pytest.mark.parametrize("person_id", ["abc", "-1", "99999999999999999999999"])
+@pytest.mark.parametrize("path", ["", "/attainment", "/evidence"])
 def test_non_numeric_person_id_is_404_not_500(
-    client: FlaskClient, all_scopes: dict[str, str], person_id: str
+    client: FlaskClient, all_scopes: dict[str, str], person_id: str, path: str
 ) -> None:
-    response = client.get(f"/api/v1/persons/{person_id}", headers=all_scopes)
-    assert response.status_code == 404, person_id
-    assert response.get_json()["error"]["code"] == "not_found"
+    response = client.get(f"/api/v1/persons/{person_id}{path}", headers=all_scopes)
+    assert (response.status_code, response.get_json()["error"]["code"]) == (404, "not_found")
 
 
 def test_evidence_item_filter_is_validated(

@@ -14,8 +14,7 @@ from plugin.competencies.modules import get_module
 from plugin.lti.models import GradeOutbox
 from plugin.xapi.models import Attempt, OutboxStatement
 from tests.support.flows import TOOL, Flow
-from tests.web.modules.test_module_pages import launch, token_of
-from tests.web.modules.test_module_statements import C4_T5, correct_answers, verbs
+from tests.support.modules import C4_T5, correct_answers, launch, token_of, verbs
 
 FINISHED_ZH = "您已完成此單元"
 CMI5_FAILED = ["launched", "initialized", "answered", "answered", "answered", "completed",

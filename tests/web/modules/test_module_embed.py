@@ -9,7 +9,7 @@ from plugin.competencies.framework import get_framework
 from plugin.competencies.modules import create_module
 from tests.support.app import IRI_BASE
 from tests.support.flows import TOOL, Flow
-from tests.web.modules.test_module_pages import launch, token_of
+from tests.support.modules import launch, token_of
 
 
 def external_module(app: Flask, url: str, display: str = "embed") -> str:

@@ -9,19 +9,13 @@ from flask import Flask
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from plugin import app_state
 from plugin.competencies.framework import get_framework
 from plugin.competencies.models import Placement
 from plugin.competencies.modules import create_module
-from plugin.lti.models import GradeOutbox, Launch
-from plugin.lti.tokens import read_launch_token
-from plugin.xapi.attempts import latest_attempt
+from plugin.lti.models import GradeOutbox
 from tests.support.app import IRI_BASE
 from tests.support.flows import TOOL, Flow
-from tests.support.platform import LTI, ROLE
-
-AGS = "https://purl.imsglobal.org/spec/lti-ags/claim/endpoint"
-LINE_ITEM = "https://lms.example.edu/api/lineitems/7"
+from tests.support.modules import LINE_ITEM, launch, registration_of, token_of
 
 
 @pytest.fixture
@@ -48,44 +42,6 @@ def quiz_key(app: Flask) -> str:
     with app.extensions["plugin.db"].session_scope() as session:
         framework = get_framework(session)
         return create_module(session, data, framework, IRI_BASE).key
-
-
-def launch(flow: Flow, *, link: str, module_key: str | None = None, role: str = "Learner",
-           sub: str = "learner-001", grades: bool = True) -> TestResponse:  # fmt: skip
-    """Launch resource link ``link`` (with a module_key custom parameter when given)."""
-    overrides: dict[str, Any] = {
-        LTI + "resource_link": {"id": link, "title": "活動"},
-        LTI + "roles": [ROLE + role],
-        "sub": sub,
-    }
-    if module_key:
-        overrides[LTI + "custom"] = {"module_key": module_key}
-    if grades:
-        overrides[AGS] = {
-            "scope": [
-                "https://purl.imsglobal.org/spec/lti-ags/scope/lineitem",
-                "https://purl.imsglobal.org/spec/lti-ags/scope/score",
-            ],
-            "lineitems": "https://lms.example.edu/api/lineitems",
-            "lineitem": LINE_ITEM,
-        }
-    response = flow.complete(**overrides)
-    assert response.status_code == 303, response.get_data(as_text=True)
-    return response
-
-
-def token_of(response: TestResponse) -> str:
-    return response.headers["Location"].split("lt=", 1)[1]
-
-
-def registration_of(app: Flask, token: str, module_key: str) -> str:
-    """The registration of the latest attempt of the token's person at ``module_key``: what the
-    module page puts in its check form's ``attempt`` field."""
-    launch_id = read_launch_token(app_state.settings(app).secret_key, token, 3600) or ""
-    with app.extensions["plugin.db"].session_scope() as session:
-        person = session.get_one(Launch, launch_id).person
-        attempt = latest_attempt(session, person.issuer, person.sub, module_key)
-        return attempt.registration if attempt is not None else ""
 
 
 def outbox(app: Flask) -> list[GradeOutbox]:

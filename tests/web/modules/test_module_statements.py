@@ -7,37 +7,16 @@ from sqlalchemy import select
 
 from plugin.competencies.modules import get_module
 from plugin.lti.models import GradeOutbox
-from plugin.xapi.models import OutboxStatement
 from plugin.xapi.validation import validate_statement
 from tests.support.flows import TOOL, Flow
-from tests.web.modules.test_module_pages import launch, registration_of, token_of
-
-C4_T5 = "tw-civil-service-dc.C4-T5"  # a demo module with a three-item check, mastery 0.8
-
-
-def statements(app: Flask) -> list[dict]:
-    with app.extensions["plugin.db"].session_scope() as session:
-        targets = {row.target for row in session.scalars(select(OutboxStatement))}
-        target = sorted(targets)[0] if targets else ""
-        rows = session.scalars(
-            select(OutboxStatement)
-            .where(OutboxStatement.target == target)
-            .order_by(OutboxStatement.id)
-        )
-        return [row.statement for row in rows]
-
-
-def verbs(app: Flask) -> list[str]:
-    return [s["verb"]["id"].rsplit("/", 1)[1] for s in statements(app)]
-
-
-def correct_answers(app: Flask, token: str) -> dict[str, object]:
-    with app.extensions["plugin.db"].session_scope() as session:
-        module = get_module(session, C4_T5)
-        data: dict[str, object] = {"lt": token, "attempt": registration_of(app, token, C4_T5)}
-        for item in module.check_items:
-            data[f"item_{item.id}"] = [c["key"] for c in item.choices if c["correct"]]
-        return data
+from tests.support.modules import (
+    C4_T5,
+    correct_answers,
+    launch,
+    statements,
+    token_of,
+    verbs,
+)
 
 
 def test_learner_attempt_from_launch_to_pass_emits_the_cmi5_sequence(

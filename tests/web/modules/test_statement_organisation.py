@@ -10,8 +10,7 @@ from plugin.lti.registrations import assign_registrations
 from plugin.organisations.services import create_organisation
 from plugin.xapi.models import OutboxStatement
 from tests.support.flows import TOOL, Flow
-from tests.web.modules.test_module_pages import launch, token_of
-from tests.web.modules.test_module_statements import C4_T5, correct_answers
+from tests.support.modules import C4_T5, correct_answers, launch, token_of
 
 
 def test_every_statement_of_a_learners_attempt_and_its_roll_up_names_the_organisation(

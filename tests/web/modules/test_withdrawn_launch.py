@@ -10,8 +10,7 @@ from sqlalchemy import select
 
 from plugin.lti.models import Deployment
 from tests.support.flows import TOOL, Flow
-from tests.web.modules.test_module_pages import launch, token_of
-from tests.web.modules.test_module_statements import C4_T5, verbs
+from tests.support.modules import C4_T5, launch, token_of, verbs
 
 
 def _disable_platform(app: Flask, flow: Flow) -> None:
