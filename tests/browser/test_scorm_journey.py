@@ -31,9 +31,9 @@ from plugin.core.db import create_db_engine
 from plugin.xapi.models import OutboxStatement
 from tests.browser.accessibility import assert_no_axe_violations, tool_frame
 from tests.browser.navigation import follow_link, place_picked_modules
-from tests.browser.test_sandbox_launch import LEARNER_NAME, STEP_MS, link_ids, screenshot
-from tests.browser.test_sandbox_launch import tool_frame_url as frame_url
 from tests.content.packages import scorm12_quiz
+from tests.support.browser import LEARNER_NAME, STEP_MS, link_ids, screenshot
+from tests.support.browser import tool_frame_url as frame_url
 from tests.support.live_tool import LiveTool, flask_command, server_env, serving_tool
 from tests.support.lrs import RalphServer
 

@@ -17,8 +17,8 @@ import pytest
 from playwright.sync_api import BrowserContext, FrameLocator, Page, expect
 
 from tests.browser.accessibility import assert_no_axe_violations
-from tests.browser.test_sandbox_launch import STEP_MS, screenshot
 from tests.content.packages import scorm12_bookmark
+from tests.support.browser import STEP_MS, screenshot
 from tests.support.live_tool import (
     LiveTool,
     _prepare_database,

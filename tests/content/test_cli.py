@@ -10,7 +10,7 @@ from plugin.competencies.modules import get_module
 from plugin.content.services import package_versions
 from tests.content.packages import build_zip, scorm12, scorm2004
 from tests.support.content import row_counts, stored_files
-from tests.web.test_designer_pages import count_modules
+from tests.support.designer import count_modules
 
 
 def test_import_without_a_module_creates_one_titled_from_the_manifest_and_prints_its_key(

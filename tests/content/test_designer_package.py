@@ -21,10 +21,7 @@ from plugin.organisations.services import create_organisation
 from tests.content.packages import SCO_PAGE, build_zip, raw_zip, scorm12, scorm2004
 from tests.support.app import IRI_BASE
 from tests.support.content import row_counts, storage_dir, stored_files
-from tests.support.flows import Flow, register
-from tests.support.platform import LTI, ROLE, TestPlatform, running_platform
-from tests.web.modules.test_scorm_player import open_player
-from tests.web.test_designer_pages import (
+from tests.support.designer import (
     SEED_MODULE,
     Tool,
     copy_of,
@@ -33,6 +30,9 @@ from tests.web.test_designer_pages import (
     text,
     token_of,
 )
+from tests.support.flows import Flow, register
+from tests.support.platform import LTI, ROLE, TestPlatform, running_platform
+from tests.support.scorm import open_player
 
 
 @pytest.fixture

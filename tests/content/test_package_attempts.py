@@ -18,11 +18,11 @@ from plugin.competencies.modules import create_module
 from plugin.organisations.services import default_organisation
 from tests.content.packages import scorm12
 from tests.support.app import IRI_BASE
+from tests.support.designer import Tool, text, token_of
 from tests.support.flows import Flow, register
 from tests.support.platform import LTI, ROLE, TestPlatform, running_platform
+from tests.support.scorm import add_package, send
 from tests.support.tenants import register_in
-from tests.web.modules.test_scorm_player import add_package, send
-from tests.web.test_designer_pages import Tool, text, token_of
 
 
 def scorm_module(app: Flask, tmp_path: Path, *, national: bool = False) -> str:

@@ -79,6 +79,7 @@ ROUTES: dict[tuple[str, str], str] = {
     ("/content/<module_key>/<version_dir>/<path:file_path>", "GET"): DESIGNERS,
     ("/scorm/<token>/play", "GET"): RUNTIME,
     ("/scorm/<token>/files/<path:file_path>", "GET"): RUNTIME,
+    ("/scorm/<token>/navigate", "GET"): RUNTIME,
     ("/scorm/commit", "POST"): RUNTIME,
     ("/designer/tags/bulk", "GET"): DESIGNERS,
     ("/designer/tags/bulk", "POST"): DESIGNERS,

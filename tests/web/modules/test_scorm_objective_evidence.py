@@ -27,8 +27,7 @@ from plugin.xapi.models import OutboxStatement
 from tests.content.packages import scorm12, scorm2004
 from tests.support.app import IRI_BASE
 from tests.support.flows import Flow
-from tests.support.scorm import tagged_module
-from tests.web.modules.test_scorm_player import add_package, open_player, send
+from tests.support.scorm import add_package, open_player, send, tagged_module
 
 TLA_EVIDENCE = "https://w3id.org/xapi/tla/extensions/evidence"
 TAGS = [{"item": "AT3", "level": 2}, {"item": "DC1", "level": 1}]

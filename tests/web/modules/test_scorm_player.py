@@ -4,8 +4,6 @@ token reaches its own attempt only."""
 
 from __future__ import annotations
 
-import json
-import re
 from html import unescape
 from pathlib import Path
 from typing import Any
@@ -16,42 +14,28 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 from werkzeug.test import TestResponse
 
-from plugin.competencies.framework import get_framework
-from plugin.competencies.models import Module
-from plugin.competencies.modules import create_module
 from plugin.content.runtime_models import RuntimeAttempt, ScoState
-from plugin.content.services import import_package, limits_for, storage_for
 from plugin.lti.models import GradeOutbox
-from plugin.organisations.services import default_organisation
 from plugin.web.player import PACKAGE_POLICY
 from plugin.xapi.models import OutboxStatement
 from tests.content.packages import scorm12, scorm2004, scorm2004_flow
-from tests.support.app import IRI_BASE
 from tests.support.flows import TOOL, Flow
-from tests.web.modules.test_module_pages import launch, token_of
-
-
-def add_package(app: Flask, module_key: str, package: Path) -> None:
-    """Store ``package`` as the next version of the module's package."""
-    settings = app.extensions["plugin.settings"].content
-    with app.extensions["plugin.db"].session_scope() as session:
-        module = session.scalars(select(Module).where(Module.key == module_key)).one()
-        import_package(
-            session, storage_for(settings), limits_for(settings), module, package, package.name
-        )
+from tests.support.modules import launch, token_of
+from tests.support.scorm import (
+    add_package,
+    open_player,
+    player,
+    send,
+    settings_of,
+    states,
+    tagged_module,
+)
 
 
 @pytest.fixture
 def module_key(app: Flask) -> str:
     """A page module of the default organisation, to attach packages to."""
-    with app.extensions["plugin.db"].session_scope() as session:
-        framework = get_framework(session)
-        assert framework is not None
-        data = {"title_zh": "單元", "title_en": "Module", "hours": "1"}
-        module = create_module(
-            session, data, framework, IRI_BASE, organisation_id=default_organisation(session).id
-        )
-        return module.key
+    return tagged_module(app, [])[0]
 
 
 @pytest.fixture
@@ -59,49 +43,6 @@ def scorm_key(app: Flask, module_key: str, tmp_path: Path) -> str:
     """A SCORM 1.2 module of the default organisation."""
     add_package(app, module_key, scorm12(tmp_path / "course.zip"))
     return module_key
-
-
-def open_player(flow: Flow, module_key: str, sub: str = "learner-001") -> str:
-    """Launch the module as learner ``sub``; the runtime token the player was opened with."""
-    module = flow.land(launch(flow, link=f"rl-{module_key}", module_key=module_key, sub=sub))
-    assert module.status_code == 303, module.get_data(as_text=True)
-    location = module.headers["Location"]
-    match = re.fullmatch(r"/scorm/([^/]+)/play", location)
-    assert match, location
-    return match.group(1)
-
-
-def player(client: FlaskClient, runtime: str, **query: str) -> TestResponse:
-    """GET the player page of ``runtime``."""
-    return client.get(f"/scorm/{runtime}/play", query_string=query, base_url=TOOL)
-
-
-def settings_of(page: TestResponse) -> dict[str, Any]:
-    """The player's settings (what scorm-player.js configures scorm-again with)."""
-    assert page.status_code == 200, page.get_data(as_text=True)
-    found = re.search(r'data-settings="([^"]*)"', page.get_data(as_text=True))
-    assert found
-    settings: dict[str, Any] = json.loads(unescape(found.group(1)))
-    return settings
-
-
-def send(client: FlaskClient, runtime: str | None, body: dict[str, Any], **kw: Any) -> TestResponse:
-    """POST a commit with the runtime token in the header, as scorm-again's xhrHeaders do."""
-    headers = {"X-Runtime-Token": runtime} if runtime else {}
-    return client.post("/scorm/commit", data=json.dumps(body), headers=headers, base_url=TOOL, **kw)
-
-
-def states(app: Flask) -> list[tuple[str, int, str, str]]:
-    """Every SCO row: (attempt registration, seq, location, lesson status)."""
-    with app.extensions["plugin.db"].session_scope() as session:
-        rows = session.execute(
-            select(
-                RuntimeAttempt.registration, ScoState.seq, ScoState.location, ScoState.lesson_status
-            )
-            .join(ScoState.attempt)
-            .order_by(ScoState.id)
-        )
-        return [tuple(row) for row in rows]  # type: ignore[misc]
 
 
 def test_a_learners_launch_opens_the_player_with_a_runtime_token_and_no_launch_token(

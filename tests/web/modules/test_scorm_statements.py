@@ -21,8 +21,7 @@ from plugin.xapi.validation import validate_statement
 from tests.content.packages import scorm12, scorm2004
 from tests.support.app import IRI_BASE
 from tests.support.flows import Flow
-from tests.support.scorm import tagged_module
-from tests.web.modules.test_scorm_player import add_package, open_player, send
+from tests.support.scorm import add_package, open_player, send, tagged_module
 
 INTERACTION = "http://adlnet.gov/expapi/activities/cmi.interaction"
 SCORM = "https://w3id.org/xapi/scorm"
