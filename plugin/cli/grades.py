@@ -14,10 +14,9 @@ from plugin.lti.grade_delivery import DeliveryPolicy, deliver_due_scores, run_wo
 from plugin.lti.grade_outbox import queue_counts, retry_failed
 from plugin.lti.service_tokens import ensure_service_tokens
 
-
-@click.group("grades", cls=PluginGroup)
-def grades_group() -> None:
-    """Grade passback (LTI AGS): the queue of scores for platform gradebooks."""
+grades_group = PluginGroup(
+    "grades", help="Grade passback (LTI AGS): the queue of scores for platform gradebooks."
+)
 
 
 @worker_command(

@@ -15,10 +15,9 @@ from plugin.organisations.audience import Audience
 from plugin.xapi import delivery as xapi_delivery
 from plugin.xapi.lrs_client import LrsClient
 
-
-@click.group("xapi", cls=PluginGroup)
-def xapi_group() -> None:
-    """xAPI statements: the outbox and its delivery to the learning record stores."""
+xapi_group = PluginGroup(
+    "xapi", help="xAPI statements: the outbox and its delivery to the learning record stores."
+)
 
 
 @worker_command(
