@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 from plugin.competencies.models import Framework, Module, OutsideCourse
 from plugin.competencies.modules import report_scale_levels
 from plugin.core.csv_reader import UTF8, CsvFault, CsvFile
-from plugin.core.errors import InvalidInput
+from plugin.core.errors import FileInvalid, InvalidInput
 from plugin.core.numbers import is_ascii_decimal
 from plugin.rollup.changes import ID_NAMESPACE
 from plugin.rollup.engine import RollupConfig
@@ -56,15 +56,14 @@ TRUE = ("true", "1", "yes", "y", "是", "通過")
 FALSE = ("false", "0", "no", "n", "否", "未通過")
 
 
-class EvidenceFileInvalid(InvalidInput):
+class EvidenceFileInvalid(FileInvalid):
     """An evidence file was refused; ``problems`` lists every fault, by line."""
 
     code = "evidence_file_invalid"
+    problems: list[str]
 
     def __init__(self, problems: list[str]):
-        message = problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
-        super().__init__(message, field="file")
-        self.problems = problems
+        super().__init__(problems, field="file")
 
 
 @dataclass(frozen=True, kw_only=True)
