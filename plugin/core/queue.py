@@ -55,6 +55,15 @@ def stored_utc(value: datetime | None) -> datetime | None:
     return value
 
 
+@dataclass(frozen=True, kw_only=True)
+class Claimed:
+    """What a worker needs of one claimed row, read before any request is made: its id and
+    how many times it was tried (the backoff after a failure grows with that)."""
+
+    id: int
+    attempts: int
+
+
 @dataclass(frozen=True)
 class Outcome:
     """What happened to what a worker tried to send (one row, or the rows of one request)."""

@@ -83,11 +83,10 @@ class DeliveryPolicy(BatchPolicy):
         return lease_seconds(self.row_budget_seconds, self.batch_size)
 
 
-@dataclass(frozen=True)
-class ClaimedRow:
-    """What a worker needs of one claimed row, read before any request is made."""
+@dataclass(frozen=True, kw_only=True)
+class ClaimedRow(queue.Claimed):
+    """A claimed score: the platform's credentials, where it goes, what it says."""
 
-    id: int
     credentials: ServiceCredentials
     line_item_url: str
     line_items_url: str
@@ -95,7 +94,6 @@ class ClaimedRow:
     resource_link_id: str
     label: str
     score: dict[str, Any]
-    attempts: int
 
 
 @dataclass(frozen=True)

@@ -67,14 +67,12 @@ class DeliveryPolicy(BatchPolicy):
         return lease_seconds(self.request_budget_seconds, 2 * self.batch_size - 1)
 
 
-@dataclass(frozen=True)
-class ClaimedStatement:
-    """What a worker needs of one claimed row, read before any request is made."""
+@dataclass(frozen=True, kw_only=True)
+class ClaimedStatement(queue.Claimed):
+    """A claimed statement: its id and the statement."""
 
-    id: int
     statement_id: str
     statement: dict[str, Any]
-    attempts: int
 
 
 @dataclass(frozen=True)
