@@ -61,24 +61,32 @@ class FrameworkHeader(Schema):
     source = _text(required=False)
 
 
-class CompetencyEntry(Schema):
-    """One ``[[competencies]]`` entry."""
+class _Entry(Schema):
+    """What every competency, indicator and attitude has: a bilingual name and keywords."""
 
-    id = fields.String(required=True, validate=validate.Regexp(COMPETENCY_CODE))
     name = _text()
-    definition = _text()
     keywords = _keywords()
 
 
-class IndicatorEntry(Schema):
+class _DescribedEntry(_Entry):
+    """An indicator or an attitude: an entry with a bilingual description."""
+
+    description = _text()
+
+
+class CompetencyEntry(_Entry):
+    """One ``[[competencies]]`` entry."""
+
+    id = fields.String(required=True, validate=validate.Regexp(COMPETENCY_CODE))
+    definition = _text()
+
+
+class IndicatorEntry(_DescribedEntry):
     """One ``[[indicators]]`` entry."""
 
     id = fields.String(required=True, validate=validate.Regexp(INDICATOR_CODE))
     competency = fields.String(required=True, validate=validate.Regexp(COMPETENCY_CODE))
     kind = fields.String(required=True, validate=validate.OneOf(("knowledge", "skill")))
-    name = _text()
-    description = _text()
-    keywords = _keywords()
 
     @validates_schema
     def check_code_matches(self, data: dict[str, Any], **_kwargs: object) -> None:
@@ -91,13 +99,10 @@ class IndicatorEntry(Schema):
             raise ValidationError(f"id {code} does not match kind {kind!r}", "kind")
 
 
-class AttitudeEntry(Schema):
+class AttitudeEntry(_DescribedEntry):
     """One ``[[attitudes]]`` entry."""
 
     id = fields.String(required=True, validate=validate.Regexp(ATTITUDE_CODE))
-    name = _text()
-    description = _text()
-    keywords = _keywords()
 
 
 class LevelEntry(Schema):
