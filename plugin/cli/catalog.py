@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from plugin.cli.common import PluginGroup, db, file_refused, loaded_framework
+from plugin.cli.common import EXISTING_FILE, PluginGroup, db, file_refused, loaded_framework
 from plugin.competencies.coverage import compute_coverage, coverage_csv, format_hours
 from plugin.competencies.outside_courses import (
     MAX_BYTES,
@@ -16,10 +16,9 @@ from plugin.competencies.outside_courses import (
 from plugin.organisations.audience import Audience
 from plugin.organisations.services import get_organisation
 
-
-@click.group("catalog", cls=PluginGroup)
-def catalog_group() -> None:
-    """The module catalog: coverage of the framework, outside courses."""
+catalog_group = PluginGroup(
+    "catalog", help="The module catalog: coverage of the framework, outside courses."
+)
 
 
 @catalog_group.command("coverage")
@@ -66,7 +65,7 @@ def catalog_coverage(csv_file: Path | None, organisation_key: str | None) -> Non
 
 
 @catalog_group.command("import-outside")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=EXISTING_FILE)
 @click.option("--source", default="", help="Where the courses come from, e.g. e等公務園.")
 def catalog_import_outside(file: Path, source: str) -> None:
     """Import outside courses from FILE (code,title,hours,audience,tags); all or nothing."""

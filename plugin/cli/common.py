@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,9 @@ class WholeNumber(click.ParamType[int]):
 
 WHOLE_NUMBER = WholeNumber()
 
+# A file argument that must name an existing file, handed to the command as a Path.
+EXISTING_FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+
 
 def db() -> Database:
     """The application's database."""
@@ -66,6 +70,13 @@ def loaded_framework(session: Session) -> Framework:
     if framework is None:
         raise click.ClickException(NO_FRAMEWORK)
     return framework
+
+
+@contextmanager
+def framework_scope() -> Iterator[tuple[Session, Framework]]:
+    """A session and the loaded framework; committed when the block ends without error."""
+    with db().session_scope() as session:
+        yield session, loaded_framework(session)
 
 
 def file_refused(file: Path, problems: Sequence[object]) -> click.ClickException:

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from plugin.cli.common import PluginGroup, db, loaded_framework, settings
+from plugin.cli.common import EXISTING_FILE, PluginGroup, db, loaded_framework, settings
 from plugin.competencies.modules import get_module
 from plugin.content.services import (
     import_as_new_module,
@@ -16,14 +16,13 @@ from plugin.content.services import (
 )
 from plugin.organisations.services import default_organisation, get_organisation
 
-
-@click.group("content", cls=PluginGroup)
-def content_group() -> None:
-    """SCORM packages: import a package as a module or as a new version of one."""
+content_group = PluginGroup(
+    "content", help="SCORM packages: import a package as a module or as a new version of one."
+)
 
 
 @content_group.command("import")
-@click.argument("package", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("package", type=EXISTING_FILE)
 @click.option("--module", "module_key", default=None, help="Add a version to this module.")
 @click.option(
     "--organisation",

@@ -13,10 +13,7 @@ from plugin.core.migrate import (
     upgrade_database,
 )
 
-
-@click.group("db", cls=PluginGroup)
-def db_group() -> None:
-    """Database schema (Alembic migrations)."""
+db_group = PluginGroup("db", help="Database schema (Alembic migrations).")
 
 
 @db_group.command("upgrade")

@@ -7,27 +7,25 @@ from pathlib import Path
 import click
 
 from plugin.attainment import emit_assessed, emit_imported, emit_pulled
-from plugin.cli.common import PluginGroup, db, file_refused, loaded_framework, settings
+from plugin.cli.common import EXISTING_FILE, PluginGroup, file_refused, framework_scope, settings
 from plugin.rollup.changes import merge_changes
 from plugin.rollup.config import rollup_config
 from plugin.rollup.imports import EvidenceFileInvalid, import_evidence
 from plugin.rollup.pull import pull_evidence
 
-
-@click.group("evidence", cls=PluginGroup)
-def evidence_group() -> None:
-    """Evidence from CSV imports and from other providers' statements in the LRS."""
+evidence_group = PluginGroup(
+    "evidence", help="Evidence from CSV imports and from other providers' statements in the LRS."
+)
 
 
 @evidence_group.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=EXISTING_FILE)
 def evidence_import(file: Path) -> None:
     """Import raw evidence or completion records from FILE; all or nothing, repeatable."""
     config = settings()
     data = file.read_bytes()
     try:
-        with db().session_scope() as session:
-            framework = loaded_framework(session)
+        with framework_scope() as (session, framework):
             report = import_evidence(session, framework, rollup_config(config.rollup), data)
             emit_imported(session, report.new, framework, config)
             changes = merge_changes(report.changes)
@@ -52,8 +50,7 @@ def evidence_pull(target: str | None) -> None:
     name = target or config.xapi.lrs[0].name
     if name not in targets:
         raise click.ClickException(f"no [[xapi.lrs]] named {name!r}")
-    with db().session_scope() as session:
-        framework = loaded_framework(session)
+    with framework_scope() as (session, framework):
         report = pull_evidence(
             session, framework, rollup_config(config.rollup), targets[name],
             iri_base=config.framework.iri_base, timeout=config.xapi.timeout_seconds,

@@ -6,14 +6,18 @@ from pathlib import Path
 
 import click
 
-from plugin.cli.common import PluginGroup, db, loaded_framework, settings
+from plugin.cli.common import (
+    EXISTING_FILE,
+    PluginGroup,
+    db,
+    framework_scope,
+    loaded_framework,
+    settings,
+)
 from plugin.competencies.case import case_json, export_case, import_case, read_case
 from plugin.competencies.framework import count_items, load_framework, read_framework_file
 
-
-@click.group("framework", cls=PluginGroup)
-def framework_group() -> None:
-    """The competency framework."""
+framework_group = PluginGroup("framework", help="The competency framework.")
 
 
 @framework_group.command("load")
@@ -37,8 +41,7 @@ def framework_load(file: Path | None) -> None:
 @framework_group.command("show")
 def framework_show() -> None:
     """Print the loaded framework's counts."""
-    with db().session_scope() as session:
-        framework = loaded_framework(session)
+    with framework_scope() as (session, framework):
         counts = count_items(session, framework)
         click.echo(
             f"{framework.key} {framework.version}: "
@@ -63,7 +66,7 @@ def framework_export_case(file: Path | None) -> None:
 
 
 @framework_group.command("import-case")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=EXISTING_FILE)
 def framework_import_case(file: Path) -> None:
     """Create or update a framework from a CASE 1.1 package FILE (JSON); all or nothing."""
     package = read_case(file.read_bytes())

@@ -8,24 +8,18 @@ import click
 from flask import current_app
 
 from plugin.cli.common import WHOLE_NUMBER, PluginGroup, db, settings
-from plugin.cli.worker import Worker, duration, worker_command
+from plugin.cli.worker import Worker, pending_line, worker_command
 from plugin.core.db import utcnow
 from plugin.lti.grade_delivery import DeliveryPolicy, deliver_due_scores, run_worker
 from plugin.lti.grade_outbox import queue_counts, retry_failed
 from plugin.lti.service_tokens import ensure_service_tokens
 
-
-@click.group("grades", cls=PluginGroup)
-def grades_group() -> None:
-    """Grade passback (LTI AGS): the queue of scores for platform gradebooks."""
-
-
-@worker_command(
-    grades_group,
-    once_help="Deliver one batch, then stop.",
-    batch_help="Rows per batch [lti.grade_batch_size].",
-    interval_help="Seconds to wait when nothing is due [lti.grade_worker_interval_seconds].",
+grades_group = PluginGroup(
+    "grades", help="Grade passback (LTI AGS): the queue of scores for platform gradebooks."
 )
+
+
+@worker_command(grades_group, "lti.grade_", once_help="Deliver one batch, then stop.", rows="Rows")
 def grades_worker(batch: int | None, interval: float | None) -> Worker:
     """Send queued scores to the platforms until stopped (SIGTERM or Ctrl-C)."""
     config = settings()
@@ -62,9 +56,7 @@ def grades_status() -> None:
     """Print how many scores wait, were delivered or failed, and the latest error."""
     with db().session_scope() as session:
         counts = queue_counts(session)
-    age = counts.oldest_pending_age(utcnow())
-    waited = f" (oldest waiting {duration(age.total_seconds())})" if age is not None else ""
-    click.echo(f"pending: {counts.pending}{waited}")
+    click.echo(pending_line(counts, utcnow()))
     click.echo(f"delivered: {counts.delivered} (superseded: {counts.superseded})")
     click.echo(f"failed: {counts.failed}")
     if counts.latest_error:

@@ -9,10 +9,7 @@ import click
 from plugin.cli.common import WHOLE_NUMBER, PluginGroup, db, settings
 from plugin.lti.keys import list_keys, rotate_keys
 
-
-@click.group("keys", cls=PluginGroup)
-def keys_group() -> None:
-    """The tool's signing keys."""
+keys_group = PluginGroup("keys", help="The tool's signing keys.")
 
 
 @keys_group.command("rotate")

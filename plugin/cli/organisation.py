@@ -8,10 +8,10 @@ from plugin.cli.common import PluginGroup, db
 from plugin.lti.registrations import assign_registrations, list_registrations
 from plugin.organisations.services import create_organisation, get_organisation, list_organisations
 
-
-@click.group("organisation", cls=PluginGroup)
-def organisation_group() -> None:
-    """Organisations (agencies): each sees only its own people, modules and reports."""
+organisation_group = PluginGroup(
+    "organisation",
+    help="Organisations (agencies): each sees only its own people, modules and reports.",
+)
 
 
 @organisation_group.command("add")

@@ -7,16 +7,13 @@ from pathlib import Path
 import click
 
 from plugin.attainment import emit_assessed
-from plugin.cli.common import PluginGroup, db, loaded_framework, settings
+from plugin.cli.common import EXISTING_FILE, PluginGroup, framework_scope, settings
 from plugin.core.errors import PluginError
 from plugin.rollup.config import rollup_config
 from plugin.rollup.learners import learner_for, link_learner, set_grade
 from plugin.rollup.personnel import import_people
 
-
-@click.group("person", cls=PluginGroup)
-def person_group() -> None:
-    """People of the roll-up: linked identities and grades."""
+person_group = PluginGroup("person", help="People of the roll-up: linked identities and grades.")
 
 
 @person_group.command("link")
@@ -26,8 +23,7 @@ def person_group() -> None:
 def person_link(issuer: str, sub: str, link_key: str) -> None:
     """Link an identity to the person holding KEY (merging their evidence)."""
     config = settings()
-    with db().session_scope() as session:
-        framework = loaded_framework(session)
+    with framework_scope() as (session, framework):
         learner, changes = link_learner(
             session, learner_for(session, issuer, sub), link_key, framework,
             rollup_config(config.rollup), linked_by="admin",
@@ -44,8 +40,7 @@ def person_link(issuer: str, sub: str, link_key: str) -> None:
 @click.option("--grade", required=True, help="junior, intermediate, senior, supervisor or 委任…")
 def person_grade(issuer: str, sub: str, grade: str) -> None:
     """Set a person's grade (an administrator's word outranks launches and CSVs)."""
-    with db().session_scope() as session:
-        framework = loaded_framework(session)
+    with framework_scope() as (session, framework):
         learner = learner_for(session, issuer, sub)
         set_grade(session, learner, framework, grade, "admin")
         key = learner.grade
@@ -53,14 +48,13 @@ def person_grade(issuer: str, sub: str, grade: str) -> None:
 
 
 @person_group.command("import")
-@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.argument("file", type=EXISTING_FILE)
 def person_import(file: Path) -> None:
     """Import personnel data (person_issuer,person_sub,link_key,grade); all or nothing."""
     config = settings()
     data = file.read_bytes()
     try:
-        with db().session_scope() as session:
-            framework = loaded_framework(session)
+        with framework_scope() as (session, framework):
             imported = import_people(
                 session, framework, rollup_config(config.rollup), data,
                 on_changes=lambda changes: emit_assessed(session, changes, framework, config),

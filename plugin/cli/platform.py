@@ -15,10 +15,7 @@ from plugin.lti.registrations import (
 )
 from plugin.organisations.services import get_organisation
 
-
-@click.group("platform", cls=PluginGroup)
-def platform_group() -> None:
-    """LTI platform registrations."""
+platform_group = PluginGroup("platform", help="LTI platform registrations.")
 
 
 @platform_group.command("add")
@@ -108,9 +105,7 @@ def platform_disable(issuer: str, client_id: str | None) -> None:
     click.echo(f"disabled {count} registration(s) of {issuer}")
 
 
-@click.group("deployment", cls=PluginGroup)
-def deployment_group() -> None:
-    """LTI deployments."""
+deployment_group = PluginGroup("deployment", help="LTI deployments.")
 
 
 @deployment_group.command("activate")

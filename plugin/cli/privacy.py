@@ -106,9 +106,7 @@ def purge_command() -> None:
     click.echo(summary)
 
 
-@click.group("audit", cls=PluginGroup)
-def audit_group() -> None:
-    """The access audit: who opened or exported whose records."""
+audit_group = PluginGroup("audit", help="The access audit: who opened or exported whose records.")
 
 
 @audit_group.command("list")

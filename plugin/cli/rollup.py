@@ -8,17 +8,16 @@ from typing import Any
 import click
 
 from plugin.attainment import emit_assessed
-from plugin.cli.common import PluginGroup, db, loaded_framework, settings
+from plugin.cli.common import PluginGroup, framework_scope, settings
 from plugin.rollup.changes import merge_changes
 from plugin.rollup.config import rollup_config
 from plugin.rollup.learners import get_learner
 from plugin.rollup.recompute import recompute_all
 from plugin.rollup.reports import attainment_report
 
-
-@click.group("rollup", cls=PluginGroup)
-def rollup_group() -> None:
-    """Competency roll-up: attainment per person from evidence."""
+rollup_group = PluginGroup(
+    "rollup", help="Competency roll-up: attainment per person from evidence."
+)
 
 
 @rollup_group.command("recompute")
@@ -26,8 +25,7 @@ def rollup_recompute() -> None:
     """Recompute every person's attainment from all evidence; changed levels are stated."""
     config = settings()
     changed = 0
-    with db().session_scope() as session:
-        framework = loaded_framework(session)
+    with framework_scope() as (session, framework):
 
         def emit(found: list[Any]) -> None:
             # Chunk by chunk (a person's changes all come in one), so memory stays bounded.
@@ -46,8 +44,7 @@ def rollup_recompute() -> None:
 def rollup_show(issuer: str, sub: str, as_json: bool) -> None:
     """Print a person's attainment per item and competency, with the gaps to their target."""
     config = settings()
-    with db().session_scope() as session:
-        framework = loaded_framework(session)
+    with framework_scope() as (session, framework):
         learner = get_learner(session, issuer, sub)
         report = attainment_report(session, learner, framework, rollup_config(config.rollup))
     if as_json:

@@ -8,10 +8,7 @@ from plugin.cli.common import WHOLE_NUMBER, PluginGroup, db
 from plugin.organisations.services import get_organisation, list_organisations
 from plugin.organisations.tokens import SCOPES, create_token, list_tokens, revoke_token
 
-
-@click.group("token", cls=PluginGroup)
-def token_group() -> None:
-    """Bearer tokens of the JSON API (/api/v1)."""
+token_group = PluginGroup("token", help="Bearer tokens of the JSON API (/api/v1).")
 
 
 @token_group.command("create")

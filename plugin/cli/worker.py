@@ -8,9 +8,12 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 import click
+
+from plugin.core.queue import PendingAge
 
 # run(once, stop, report) delivers until ``stop`` is set (or one batch when ``once``) and
 # returns how many rows it claimed.
@@ -29,9 +32,17 @@ class Worker:
 
 
 def worker_command(
-    group: click.Group, *, once_help: str, batch_help: str, interval_help: str
+    group: click.Group, settings_prefix: str, *, once_help: str, rows: str
 ) -> Callable[[Callable[[int | None, float | None], Worker]], click.Command]:
-    """Make ``group worker`` from ``start(batch, interval)``, whose docstring is the help."""
+    """Make ``group worker`` from ``start(batch, interval)``, whose docstring is the help.
+
+    ``--batch`` and ``--interval`` default to the settings ``<settings_prefix>batch_size`` and
+    ``<settings_prefix>worker_interval_seconds``, which their help names; ``rows`` is what a
+    batch counts ("Rows", "Statements")."""
+    batch_help = f"{rows} per batch [{settings_prefix}batch_size]."
+    interval_help = (
+        f"Seconds to wait when nothing is due [{settings_prefix}worker_interval_seconds]."
+    )
 
     def decorate(start: Callable[[int | None, float | None], Worker]) -> click.Command:
         @group.command("worker", help=start.__doc__)
@@ -74,6 +85,13 @@ def stopped_by_signals(stop: threading.Event, enabled: bool = True) -> Iterator[
     finally:
         for signum, handler in previous.items():
             signal.signal(signum, handler)
+
+
+def pending_line(counts: PendingAge, now: datetime) -> str:
+    """``pending: N``, with how long the oldest pending row has waited when there is one."""
+    age = counts.oldest_pending_age(now)
+    waited = f" (oldest waiting {duration(age.total_seconds())})" if age is not None else ""
+    return f"pending: {counts.pending}{waited}"
 
 
 def duration(seconds: float) -> str:

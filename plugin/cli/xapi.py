@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from plugin.cli.common import WHOLE_NUMBER, PluginGroup, db, settings
-from plugin.cli.worker import Worker, duration, worker_command
+from plugin.cli.worker import Worker, pending_line, worker_command
 from plugin.core.config import development_lrs_target
 from plugin.core.db import utcnow
 from plugin.core.dev_defaults import LRS_CREDENTIALS_FILE
@@ -15,17 +15,13 @@ from plugin.organisations.audience import Audience
 from plugin.xapi import delivery as xapi_delivery
 from plugin.xapi.lrs_client import LrsClient
 
-
-@click.group("xapi", cls=PluginGroup)
-def xapi_group() -> None:
-    """xAPI statements: the outbox and its delivery to the learning record stores."""
+xapi_group = PluginGroup(
+    "xapi", help="xAPI statements: the outbox and its delivery to the learning record stores."
+)
 
 
 @worker_command(
-    xapi_group,
-    once_help="Deliver one batch per LRS, then stop.",
-    batch_help="Statements per batch [xapi.batch_size].",
-    interval_help="Seconds to wait when nothing is due [xapi.worker_interval_seconds].",
+    xapi_group, "xapi.", once_help="Deliver one batch per LRS, then stop.", rows="Statements"
 )
 def xapi_worker(batch: int | None, interval: float | None) -> Worker:
     """Send queued statements to the LRS targets until stopped (SIGTERM or Ctrl-C)."""
@@ -76,9 +72,7 @@ def xapi_status() -> None:
         target = configured.get(counts.target)
         where = target.endpoint if target else "not configured: its statements wait"
         click.echo(f"{counts.target} ({where})")
-        age = counts.oldest_pending_age(now)
-        waited = f" (oldest waiting {duration(age.total_seconds())})" if age is not None else ""
-        click.echo(f"  pending: {counts.pending}{waited}")
+        click.echo(f"  {pending_line(counts, now)}")
         click.echo(f"  delivered: {counts.delivered}")
         click.echo(f"  quarantined: {counts.quarantined}")
         if counts.last_error:

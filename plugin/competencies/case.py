@@ -208,12 +208,8 @@ def _text(value: Any, path: str, *, required: bool = False) -> str:
 
 def _words(value: Any, path: str) -> list[str]:
     """A list of keywords (absent is none): non-empty strings on one line each."""
-    if value is None:
-        return []
-    if not isinstance(value, list):
-        raise _fail(path, "must be a list of strings")
     words = []
-    for index, word in enumerate(value):
+    for index, word in enumerate(_list(value, path, "must be a list of strings")):
         if not isinstance(word, str) or not word.strip() or "\n" in word:
             raise _fail(f"{path}[{index}]", "must be a non-empty string on one line")
         words.append(word.strip())
@@ -226,11 +222,12 @@ def _object(value: Any, path: str) -> dict[str, Any]:
     return value
 
 
-def _list(value: Any, path: str) -> list[Any]:
+def _list(value: Any, path: str, refusal: str = "must be an array") -> list[Any]:
+    """``value`` if it is a list, none when absent; otherwise ``refusal`` at ``path``."""
     if value is None:
         return []
     if not isinstance(value, list):
-        raise _fail(path, "must be an array")
+        raise _fail(path, refusal)
     return value
 
 

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import TypedDict, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -47,29 +47,41 @@ INDICATOR_KINDS = ("knowledge", "skill")
 # "CSV injection"): titles come from designers and imported files.
 
 
-@dataclass(frozen=True)
-class ModuleUse:
+class Counted(TypedDict):
+    """How a row counts a module or an outside course: its hours, the grades it serves, and
+    whether it is tagged to the item itself and/or via these indicators."""
+
+    hours: float
+    grades: tuple[str, ...]
+    direct: bool
+    via: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Use:
+    """The :class:`Counted` part of a module or course on a row."""
+
+    hours: float
+    grades: tuple[str, ...]
+    direct: bool
+    via: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
+class ModuleUse(_Use):
     """A module counted on a row: tagged to the item itself and/or via these indicators."""
 
     key: str
     title_zh: str
     title_en: str
-    hours: float
-    grades: tuple[str, ...]
-    direct: bool
-    via: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class CourseUse:
+@dataclass(frozen=True, kw_only=True)
+class CourseUse(_Use):
     """An outside course counted on a row: tagged to the item itself and/or via indicators."""
 
     code: str
     title: str
-    hours: float
-    grades: tuple[str, ...]
-    direct: bool
-    via: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -270,6 +282,17 @@ def _hit(
     entry[1].add(via)
 
 
+def _counted(hours: float | None, grades: tuple[str, ...], ways: set[str]) -> Counted:
+    """How a row counts a thing reached these ``ways`` ("" for the item itself, else the
+    indicators' codes)."""
+    return Counted(
+        hours=float(hours or 0.0),
+        grades=grades,
+        direct="" in ways,
+        via=tuple(sorted(way for way in ways if way)),
+    )
+
+
 def _row(
     item: Item,
     by_id: dict[int, Item],
@@ -292,10 +315,7 @@ def _row(
                 key=module.key,
                 title_zh=module.title_zh,
                 title_en=module.title_en,
-                hours=float(module.hours or 0.0),
-                grades=module_grades(module, grade_keys),
-                direct="" in ways,
-                via=tuple(sorted(way for way in ways if way)),
+                **_counted(module.hours, module_grades(module, grade_keys), ways),
             )
         )
     for course, ways in courses.values():
@@ -303,10 +323,7 @@ def _row(
             CourseUse(
                 code=course.code,
                 title=course.title,
-                hours=float(course.hours or 0.0),
-                grades=course_grades(course, grade_keys),
-                direct="" in ways,
-                via=tuple(sorted(way for way in ways if way)),
+                **_counted(course.hours, course_grades(course, grade_keys), ways),
             )
         )
     row.modules.sort(key=lambda use: use.key)

@@ -5,7 +5,7 @@ Errors name the entry and the field, e.g. ``classes (C1).topics (C1-T2).tags``.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Container, Iterable
 from typing import Any, NoReturn
 
 from plugin.core.errors import InvalidInput
@@ -43,9 +43,7 @@ def check_references(data: dict[str, Any], source: str) -> None:
     seen: set[str] = set()
     for section in ("competencies", "indicators", "attitudes"):
         for entry in data[section]:
-            if entry["id"] in seen:
-                fail(f"{section} ({entry['id']}).id", "duplicate id")
-            seen.add(entry["id"])
+            _unique_id(entry["id"], seen, f"{section} ({entry['id']}).id", fail)
     competencies = {c["id"] for c in data["competencies"]}
     for entry in data["indicators"]:
         if entry["competency"] not in competencies:
@@ -72,9 +70,8 @@ def _check_scales(data: dict[str, Any], fail: _Fail) -> set[int]:
     for row in data["scale_mapping"]:
         if row["report_level"] not in report_levels:
             fail(f"scale_mapping ({row['report_level']}).report_level", "no such report level")
-        for number in row["digcomp_levels"]:
-            if number not in digcomp_levels:
-                fail(f"scale_mapping ({row['report_level']}).digcomp_levels", f"no level {number}")
+        path = f"scale_mapping ({row['report_level']}).digcomp_levels"
+        _all_known(row["digcomp_levels"], digcomp_levels, path, "no level {}", fail)
     return report_levels
 
 
@@ -90,22 +87,19 @@ def _check_classes(
     topic_ids: set[str] = set()
     for entry in classes:
         label = f"classes ({entry['id']})"
-        if entry["id"] in class_ids:
-            fail(f"{label}.id", "duplicate id")
-        class_ids.add(entry["id"])
-        for grade in entry["grades"]:
-            if grade not in grades:
-                fail(f"{label}.grades", f"unknown grade {grade!r}")
-        for code in entry["competencies"]:
-            if code not in competencies:
-                fail(f"{label}.competencies", f"unknown competency {code}")
+        _unique_id(entry["id"], class_ids, f"{label}.id", fail)
+        _all_known(entry["grades"], grades, f"{label}.grades", "unknown grade {!r}", fail)
+        _all_known(
+            entry["competencies"],
+            competencies,
+            f"{label}.competencies",
+            "unknown competency {}",
+            fail,
+        )
         for topic in entry["topics"]:
-            if topic["id"] in topic_ids:
-                fail(f"{label}.topics ({topic['id']}).id", "duplicate id")
-            topic_ids.add(topic["id"])
-            for tag in topic["tags"]:
-                if tag not in known_ids:
-                    fail(f"{label}.topics ({topic['id']}).tags", f"unknown id {tag}")
+            topic_label = f"{label}.topics ({topic['id']})"
+            _unique_id(topic["id"], topic_ids, f"{topic_label}.id", fail)
+            _all_known(topic["tags"], known_ids, f"{topic_label}.tags", "unknown id {}", fail)
 
 
 def _check_targets(
@@ -126,3 +120,19 @@ def _check_targets(
                 fail(f"targets.grades ({row['grade']}).levels.{code}", "unknown competency")
             if level not in report_levels:
                 fail(f"targets.grades ({row['grade']}).levels.{code}", f"no report level {level}")
+
+
+def _unique_id(entry_id: str, seen: set[str], path: str, fail: _Fail) -> None:
+    """Refuse an id already in ``seen`` (at ``path``); otherwise add it."""
+    if entry_id in seen:
+        fail(path, "duplicate id")
+    seen.add(entry_id)
+
+
+def _all_known(
+    values: Iterable[Any], known: Container[Any], path: str, unknown: str, fail: _Fail
+) -> None:
+    """Refuse the first of ``values`` not in ``known``; ``unknown`` formats its message."""
+    for value in values:
+        if value not in known:
+            fail(path, unknown.format(value))

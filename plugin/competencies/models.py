@@ -20,7 +20,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from plugin.core.db import Base, UTCDateTime, utcnow
+from plugin.core.db import Base, UTCDateTime, foreign_key, utcnow
 
 ITEM_KINDS = ("competency", "knowledge", "skill", "attitude")
 # Module.origin: made from the framework file, edited by a designer since, or a designer's own.
@@ -63,9 +63,7 @@ class _FrameworkPart:
     """Columns of a scale, grade or class: its framework, its key there, its two names."""
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    framework_id: Mapped[int] = mapped_column(
-        ForeignKey("competency_frameworks.id", ondelete="CASCADE"), index=True
-    )
+    framework_id: Mapped[int] = foreign_key("competency_frameworks", ondelete="CASCADE")
     key: Mapped[str] = mapped_column(String(40))
     name_zh: Mapped[str] = mapped_column(Text)
     name_en: Mapped[str] = mapped_column(Text)
@@ -108,14 +106,10 @@ class Item(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    framework_id: Mapped[int] = mapped_column(
-        ForeignKey("competency_frameworks.id", ondelete="CASCADE"), index=True
-    )
+    framework_id: Mapped[int] = foreign_key("competency_frameworks", ondelete="CASCADE")
     code: Mapped[str] = mapped_column(String(40))
     kind: Mapped[str] = mapped_column(String(20))
-    parent_id: Mapped[int | None] = mapped_column(
-        ForeignKey("competency_items.id", ondelete="CASCADE"), index=True
-    )
+    parent_id: Mapped[int | None] = foreign_key("competency_items", ondelete="CASCADE")
     position: Mapped[int] = mapped_column(Integer, default=0)
     name_zh: Mapped[str] = mapped_column(Text)
     name_en: Mapped[str] = mapped_column(Text)
@@ -150,9 +144,7 @@ class Level(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    scale_id: Mapped[int] = mapped_column(
-        ForeignKey("competency_scales.id", ondelete="CASCADE"), index=True
-    )
+    scale_id: Mapped[int] = foreign_key("competency_scales", ondelete="CASCADE")
     number: Mapped[int] = mapped_column(Integer)
     band: Mapped[str] = mapped_column(String(40), default="")
     name_zh: Mapped[str] = mapped_column(Text)
@@ -190,12 +182,8 @@ class GradeTarget(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    grade_id: Mapped[int] = mapped_column(
-        ForeignKey("competency_grades.id", ondelete="CASCADE"), index=True
-    )
-    item_id: Mapped[int] = mapped_column(
-        ForeignKey("competency_items.id", ondelete="CASCADE"), index=True
-    )
+    grade_id: Mapped[int] = foreign_key("competency_grades", ondelete="CASCADE")
+    item_id: Mapped[int] = foreign_key("competency_items", ondelete="CASCADE")
     level: Mapped[int] = mapped_column(Integer)
 
     grade: Mapped[Grade] = relationship(back_populates="targets")
@@ -231,16 +219,12 @@ class Module(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(100), unique=True)
-    class_id: Mapped[int | None] = mapped_column(
-        ForeignKey("competency_classes.id", ondelete="SET NULL"), index=True
-    )
+    class_id: Mapped[int | None] = foreign_key("competency_classes", ondelete="SET NULL")
     origin: Mapped[str] = mapped_column(String(20), default="designer")
     kind: Mapped[str] = mapped_column(String(20), default=PAGE_KIND, server_default=PAGE_KIND)
     # The agency whose designers edit the module; None for the national demo catalog, which
     # every agency reads and places and none edits from a launch.
-    organisation_id: Mapped[int | None] = mapped_column(
-        ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
-    )
+    organisation_id: Mapped[int | None] = foreign_key("organisations", ondelete="RESTRICT")
     title_zh: Mapped[str] = mapped_column(Text)
     title_en: Mapped[str] = mapped_column(Text)
     description_zh: Mapped[str] = mapped_column(Text, default="")
@@ -282,9 +266,7 @@ class CheckItem(Base):
     __tablename__ = "competency_check_items"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    module_id: Mapped[int] = mapped_column(
-        ForeignKey("competency_modules.id", ondelete="CASCADE"), index=True
-    )
+    module_id: Mapped[int] = foreign_key("competency_modules", ondelete="CASCADE")
     position: Mapped[int] = mapped_column(Integer, default=0)
     prompt_zh: Mapped[str] = mapped_column(Text)
     prompt_en: Mapped[str] = mapped_column(Text)
@@ -306,9 +288,7 @@ class Placement(Base):
     deployment_id: Mapped[str] = mapped_column(String(255))
     resource_link_id: Mapped[str] = mapped_column(String(255))
     context_id: Mapped[str] = mapped_column(String(255), default="", index=True)
-    module_id: Mapped[int] = mapped_column(
-        ForeignKey("competency_modules.id", ondelete="CASCADE"), index=True
-    )
+    module_id: Mapped[int] = foreign_key("competency_modules", ondelete="CASCADE")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
@@ -325,12 +305,8 @@ class ModuleTag(Base):
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    module_id: Mapped[int] = mapped_column(
-        ForeignKey("competency_modules.id", ondelete="CASCADE"), index=True
-    )
-    item_id: Mapped[int] = mapped_column(
-        ForeignKey("competency_items.id", ondelete="RESTRICT"), index=True
-    )
+    module_id: Mapped[int] = foreign_key("competency_modules", ondelete="CASCADE")
+    item_id: Mapped[int] = foreign_key("competency_items", ondelete="RESTRICT")
     level: Mapped[int] = mapped_column(Integer)
     weight: Mapped[float] = mapped_column(Float, default=1.0)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

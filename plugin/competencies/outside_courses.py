@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session, selectinload
 from plugin.competencies.models import Framework, Grade, Item, OutsideCourse
 from plugin.core.csv_reader import UTF8, CsvFault, CsvFile
 from plugin.core.db import utcnow
-from plugin.core.errors import N_, InvalidInput
+from plugin.core.errors import N_, FileInvalid, InvalidInput
 from plugin.core.numbers import is_ascii_decimal
 from plugin.core.spreadsheet import starts_formula
 
@@ -64,19 +64,17 @@ class Problem:
         return f"line {self.line}, field {self.field}: {self.message}"
 
 
-class CourseFileInvalid(InvalidInput):
+class CourseFileInvalid(FileInvalid):
     """An outside-course file was refused; ``problems`` lists every fault found."""
 
     code = "outside_courses_invalid"
+    problems: list[Problem]
 
     def __init__(self, problems: list[Problem]):
         first = problems[0]
-        message = str(first)
-        if len(problems) > 1:
-            message += f" (and {len(problems) - 1} more)"
-        where = f"line {first.line}: {first.field}" if first.line else first.field
-        super().__init__(message, field=where)
-        self.problems = problems
+        super().__init__(
+            problems, field=f"line {first.line}: {first.field}" if first.line else first.field
+        )
 
 
 @dataclass(frozen=True)

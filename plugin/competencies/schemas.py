@@ -61,24 +61,32 @@ class FrameworkHeader(Schema):
     source = _text(required=False)
 
 
-class CompetencyEntry(Schema):
-    """One ``[[competencies]]`` entry."""
+class _Entry(Schema):
+    """What every competency, indicator and attitude has: a bilingual name and keywords."""
 
-    id = fields.String(required=True, validate=validate.Regexp(COMPETENCY_CODE))
     name = _text()
-    definition = _text()
     keywords = _keywords()
 
 
-class IndicatorEntry(Schema):
+class _DescribedEntry(_Entry):
+    """An indicator or an attitude: an entry with a bilingual description."""
+
+    description = _text()
+
+
+class CompetencyEntry(_Entry):
+    """One ``[[competencies]]`` entry."""
+
+    id = fields.String(required=True, validate=validate.Regexp(COMPETENCY_CODE))
+    definition = _text()
+
+
+class IndicatorEntry(_DescribedEntry):
     """One ``[[indicators]]`` entry."""
 
     id = fields.String(required=True, validate=validate.Regexp(INDICATOR_CODE))
     competency = fields.String(required=True, validate=validate.Regexp(COMPETENCY_CODE))
     kind = fields.String(required=True, validate=validate.OneOf(("knowledge", "skill")))
-    name = _text()
-    description = _text()
-    keywords = _keywords()
 
     @validates_schema
     def check_code_matches(self, data: dict[str, Any], **_kwargs: object) -> None:
@@ -91,13 +99,10 @@ class IndicatorEntry(Schema):
             raise ValidationError(f"id {code} does not match kind {kind!r}", "kind")
 
 
-class AttitudeEntry(Schema):
+class AttitudeEntry(_DescribedEntry):
     """One ``[[attitudes]]`` entry."""
 
     id = fields.String(required=True, validate=validate.Regexp(ATTITUDE_CODE))
-    name = _text()
-    description = _text()
-    keywords = _keywords()
 
 
 class LevelEntry(Schema):
@@ -248,6 +253,15 @@ NUMBER_MESSAGES: Messages = {
 YES_NO_MESSAGES: Messages = {"required": FILL_IN, "null": FILL_IN, "invalid": NOT_YES_NO}
 
 
+def _above_zero(maximum: float, refusal: str, **options: Any) -> AsciiFloat:
+    """A designer's number more than 0 and at most ``maximum``; ``refusal`` says so."""
+    return AsciiFloat(
+        error_messages=NUMBER_MESSAGES,
+        validate=validate.Range(min=0, max=maximum, min_inclusive=False, error=refusal),
+        **options,
+    )
+
+
 def _text_input(max_length: int, *, required: bool = False) -> fields.String:
     """A designer's text of at most ``max_length`` characters (non-empty when ``required``)."""
     checks = [validate.Length(max=max_length, error=TOO_LONG[max_length])]
@@ -321,16 +335,7 @@ class ModuleInput(Schema):
     title_en = _text_input(200, required=True)
     description_zh = _text_input(2000)
     description_en = _text_input(2000)
-    hours = AsciiFloat(
-        required=True,
-        error_messages=NUMBER_MESSAGES,
-        validate=validate.Range(
-            min=0,
-            max=100,
-            min_inclusive=False,
-            error=N_("Enter a number more than 0 and at most 100."),
-        ),
-    )
+    hours = _above_zero(100, N_("Enter a number more than 0 and at most 100."), required=True)
     content_markdown_zh = _text_input(MAX_MARKDOWN_CHARS)
     content_markdown_en = _text_input(MAX_MARKDOWN_CHARS)
     external_url = fields.String(
@@ -378,13 +383,4 @@ class TagInput(Schema):
         strict=True,
         error_messages={"required": FILL_IN, "null": FILL_IN, "invalid": N_("Choose a level.")},
     )
-    weight = AsciiFloat(
-        load_default=1.0,
-        error_messages=NUMBER_MESSAGES,
-        validate=validate.Range(
-            min=0,
-            max=10,
-            min_inclusive=False,
-            error=N_("Enter a weight more than 0 and at most 10."),
-        ),
-    )
+    weight = _above_zero(10, N_("Enter a weight more than 0 and at most 10."), load_default=1.0)

@@ -7,10 +7,10 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import DateTime, MetaData, create_engine, event, text
+from sqlalchemy import DateTime, ForeignKey, MetaData, create_engine, event, text
 from sqlalchemy.engine import CursorResult, Engine, Result, make_url
 from sqlalchemy.exc import SQLAlchemyError
-from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+from sqlalchemy.orm import DeclarativeBase, MappedColumn, Session, mapped_column, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
 # Named constraints so Alembic can alter and drop them on every backend.
@@ -63,6 +63,12 @@ class UTCDateTime(TypeDecorator[datetime]):
 def utcnow() -> datetime:
     """The current time, aware, in UTC."""
     return datetime.now(UTC)
+
+
+def foreign_key(table: str, *, ondelete: str) -> MappedColumn[Any]:
+    """An indexed column holding the id of a row of ``table``; ``ondelete`` is what the
+    database does to this row when that one is deleted (CASCADE, SET NULL or RESTRICT)."""
+    return mapped_column(ForeignKey(f"{table}.id", ondelete=ondelete), index=True)
 
 
 def normalise_url(url: str) -> str:

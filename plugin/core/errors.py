@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 
 def N_(text: str) -> str:
     """Mark ``text`` for the translation catalog; return it unchanged. The domain packages
@@ -60,6 +62,16 @@ class InvalidInput(PluginError):
     ):
         super().__init__(message, field=field, code=code)
         self.faults = faults if faults else [(field or "", message)]
+
+
+class FileInvalid(InvalidInput):
+    """A file was refused, nothing of it kept; ``problems`` lists every fault found, and the
+    message names the first and how many more there are."""
+
+    def __init__(self, problems: Sequence[object], *, field: str):
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        super().__init__(f"{problems[0]}{more}", field=field)
+        self.problems = problems
 
 
 class NotFound(PluginError):

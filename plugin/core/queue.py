@@ -13,7 +13,7 @@ import threading
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
@@ -33,14 +33,58 @@ MAX_LEASE_SECONDS = 15 * 60.0
 UnitOfWork = Callable[[], AbstractContextManager[Session]]
 
 
+@dataclass(frozen=True)
 class PendingAge:
-    """A queue's counts that know when its oldest pending row was queued."""
+    """A queue's counts of pending and delivered rows, and when its oldest pending row was
+    queued; each queue adds the counts of its own other states."""
 
-    oldest_pending_at: datetime | None
+    pending: int = 0
+    delivered: int = 0
+    oldest_pending_at: datetime | None = None
 
     def oldest_pending_age(self, now: datetime) -> timedelta | None:
         """How long the oldest pending row has waited."""
         return now - self.oldest_pending_at if self.oldest_pending_at else None
+
+
+def stored_utc(value: datetime | None) -> datetime | None:
+    """A timestamp read past its UTCDateTime column as aware UTC: ``func.min`` bypasses the
+    column type on SQLite, which hands back the naive UTC value it stores."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    return value
+
+
+@dataclass(frozen=True, kw_only=True)
+class Claimed:
+    """What a worker needs of one claimed row, read before any request is made: its id and
+    how many times it was tried (the backoff after a failure grows with that)."""
+
+    id: int
+    attempts: int
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to what a worker tried to send (one row, or the rows of one request)."""
+
+    status: str
+    message: str = ""
+    retry_after: float | None = None
+
+
+@dataclass
+class BatchCounts:
+    """The counts every queue's batch report keeps."""
+
+    claimed: int = 0
+    delivered: int = 0
+    deferred: int = 0
+    released: int = 0
+
+    def released_note(self) -> str:
+        """ ", released N" when rows were handed back untried, else nothing."""
+        return f", released {self.released}" if self.released else ""
 
 
 @dataclass(frozen=True)

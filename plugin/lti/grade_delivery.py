@@ -83,11 +83,10 @@ class DeliveryPolicy(BatchPolicy):
         return lease_seconds(self.row_budget_seconds, self.batch_size)
 
 
-@dataclass(frozen=True)
-class ClaimedRow:
-    """What a worker needs of one claimed row, read before any request is made."""
+@dataclass(frozen=True, kw_only=True)
+class ClaimedRow(queue.Claimed):
+    """A claimed score: the platform's credentials, where it goes, what it says."""
 
-    id: int
     credentials: ServiceCredentials
     line_item_url: str
     line_items_url: str
@@ -95,35 +94,28 @@ class ClaimedRow:
     resource_link_id: str
     label: str
     score: dict[str, Any]
-    attempts: int
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """What happened to one row."""
+class Outcome(queue.Outcome):
+    """What happened to one row: delivered | superseded | retry | failed | released (not
+    tried, lease ran out), and the line item it was sent to."""
 
-    status: str  # delivered | superseded | retry | failed | released (not tried, lease ran out)
-    message: str = ""
     line_item_url: str = ""
-    retry_after: float | None = None
 
 
 @dataclass
-class BatchReport:
+class BatchReport(queue.BatchCounts):
     """Counts of one batch."""
 
-    claimed: int = 0
-    delivered: int = 0
     superseded: int = 0
-    deferred: int = 0
     failed: int = 0
-    released: int = 0
 
     def __str__(self) -> str:
         return (
             f"claimed {self.claimed}: delivered {self.delivered} "
             f"(superseded {self.superseded}), deferred {self.deferred}, failed {self.failed}"
-            + (f", released {self.released}" if self.released else "")
+            + self.released_note()
         )
 
 

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from plugin.core.db import utcnow
-from plugin.core.queue import PendingAge, requeue
+from plugin.core.queue import PendingAge, requeue, stored_utc
 from plugin.lti.claims import CLAIM_AGS_ENDPOINT, CLAIM_RESOURCE_LINK
 from plugin.lti.models import GradeOutbox, Launch
 
@@ -91,11 +91,8 @@ def enqueue_score(
 class QueueCounts(PendingAge):
     """The state of the grade queue."""
 
-    pending: int = 0
-    delivered: int = 0
     superseded: int = 0
     failed: int = 0
-    oldest_pending_at: datetime | None = None
     latest_error: str = ""
     latest_error_row: int | None = None
 
@@ -124,15 +121,12 @@ def queue_counts(session: Session, registration_id: int | None = None) -> QueueC
         .order_by(GradeOutbox.id.desc())
         .limit(1)
     ).first()
-    if oldest is not None and oldest.tzinfo is None:
-        # func.min bypasses the column type on SQLite: the stored value is UTC.
-        oldest = oldest.replace(tzinfo=utcnow().tzinfo)
     return QueueCounts(
         pending=int(by_status.get(PENDING, 0)),
         delivered=int(by_status.get(DELIVERED, 0)),
         superseded=int(superseded or 0),
         failed=int(by_status.get(FAILED, 0)),
-        oldest_pending_at=oldest,
+        oldest_pending_at=stored_utc(oldest),
         latest_error=latest[1] if latest else "",
         latest_error_row=latest[0] if latest else None,
     )

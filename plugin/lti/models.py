@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Boolean, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from plugin.core.db import Base, UTCDateTime, utcnow
+from plugin.core.db import Base, UTCDateTime, foreign_key, utcnow
 from plugin.organisations.models import Organisation
 
 
@@ -32,9 +32,7 @@ class Registration(Base):
     enabled: Mapped[bool] = mapped_column(Boolean, default=True)
     origin: Mapped[str] = mapped_column(String(20), default="manual")
     # The agency whose people launch through this registration (docs/ARCHITECTURE.md, tenants).
-    organisation_id: Mapped[int] = mapped_column(
-        ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
-    )
+    organisation_id: Mapped[int] = foreign_key("organisations", ondelete="RESTRICT")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     organisation: Mapped[Organisation] = relationship()
@@ -50,9 +48,7 @@ class Deployment(Base):
     __table_args__ = (UniqueConstraint("registration_id", "deployment_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    registration_id: Mapped[int] = mapped_column(
-        ForeignKey("lti_registrations.id", ondelete="CASCADE"), index=True
-    )
+    registration_id: Mapped[int] = foreign_key("lti_registrations", ondelete="CASCADE")
     deployment_id: Mapped[str] = mapped_column(String(255))
     active: Mapped[bool] = mapped_column(Boolean, default=False)
     first_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -82,9 +78,7 @@ class LoginState(Base):
 
     state: Mapped[str] = mapped_column(String(128), primary_key=True)
     nonce: Mapped[str] = mapped_column(String(128), unique=True)
-    registration_id: Mapped[int] = mapped_column(
-        ForeignKey("lti_registrations.id", ondelete="CASCADE"), index=True
-    )
+    registration_id: Mapped[int] = foreign_key("lti_registrations", ondelete="CASCADE")
     storage_target: Mapped[str] = mapped_column(String(255), default="")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
@@ -115,12 +109,8 @@ class Launch(Base):
     __tablename__ = "lti_launches"
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
-    person_id: Mapped[int] = mapped_column(
-        ForeignKey("lti_people.id", ondelete="CASCADE"), index=True
-    )
-    deployment_id: Mapped[int] = mapped_column(
-        ForeignKey("lti_deployments.id", ondelete="CASCADE"), index=True
-    )
+    person_id: Mapped[int] = foreign_key("lti_people", ondelete="CASCADE")
+    deployment_id: Mapped[int] = foreign_key("lti_deployments", ondelete="CASCADE")
     message_type: Mapped[str] = mapped_column(String(64))
     role: Mapped[str] = mapped_column(String(20))
     roles: Mapped[list[str]] = mapped_column(JSON)
@@ -147,9 +137,7 @@ class GradeOutbox(Base):
     __tablename__ = "lti_grade_outbox"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    registration_id: Mapped[int] = mapped_column(
-        ForeignKey("lti_registrations.id", ondelete="CASCADE"), index=True
-    )
+    registration_id: Mapped[int] = foreign_key("lti_registrations", ondelete="CASCADE")
     line_item_url: Mapped[str] = mapped_column(String(1000), default="")
     line_items_url: Mapped[str] = mapped_column(String(1000), default="")
     resource_id: Mapped[str] = mapped_column(String(255), default="")

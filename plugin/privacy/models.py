@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from plugin.core.db import Base, UTCDateTime, utcnow
+from plugin.core.db import Base, UTCDateTime, foreign_key, utcnow
 
 
 class AuditEntry(Base):
@@ -19,9 +19,7 @@ class AuditEntry(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
     # The organisation whose administrators read the entry; None: the operator's only.
-    organisation_id: Mapped[int | None] = mapped_column(
-        ForeignKey("organisations.id", ondelete="SET NULL"), index=True
-    )
+    organisation_id: Mapped[int | None] = foreign_key("organisations", ondelete="SET NULL")
     # learner | designer | administrator | token | operator
     actor_role: Mapped[str] = mapped_column(String(20))
     # "person <lti_people.id>", "token <api_tokens.id>" or "operator".

@@ -7,8 +7,9 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Generic, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,6 +37,30 @@ class EvidenceInput:
     source_kind: str
     source_id: str
     module_key: str = ""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Observed:
+    """Evidence read from outside (a CSV row, an LRS statement) before it is recorded: whose,
+    which items at which level, the score, the outcome and when it happened."""
+
+    issuer: str
+    sub: str
+    items: tuple[tuple[str, int], ...]
+    score: float
+    success: bool | None
+    observed_at: datetime
+
+
+ObservedT = TypeVar("ObservedT", bound=Observed)
+
+
+@dataclass
+class RecordingReport(Generic[ObservedT]):
+    """What recording read evidence did: what was new to the database, the level changes."""
+
+    new: list[ObservedT] = field(default_factory=list)
+    changes: list[AttainmentChange] = field(default_factory=list)
 
 
 def evidence_for(session: Session, learner: Learner, item_id: str | None = None) -> list[Evidence]:

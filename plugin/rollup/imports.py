@@ -33,11 +33,11 @@ from sqlalchemy.orm import Session
 from plugin.competencies.models import Framework, Module, OutsideCourse
 from plugin.competencies.modules import report_scale_levels
 from plugin.core.csv_reader import UTF8, CsvFault, CsvFile
-from plugin.core.errors import InvalidInput
+from plugin.core.errors import FileInvalid, InvalidInput
 from plugin.core.numbers import is_ascii_decimal
-from plugin.rollup.changes import ID_NAMESPACE, AttainmentChange
+from plugin.rollup.changes import ID_NAMESPACE
 from plugin.rollup.engine import RollupConfig
-from plugin.rollup.evidence import EvidenceInput, record_evidence
+from plugin.rollup.evidence import EvidenceInput, Observed, RecordingReport, record_evidence
 from plugin.rollup.learners import learner_for
 from plugin.rollup.models import Evidence
 
@@ -56,41 +56,32 @@ TRUE = ("true", "1", "yes", "y", "是", "通過")
 FALSE = ("false", "0", "no", "n", "否", "未通過")
 
 
-class EvidenceFileInvalid(InvalidInput):
+class EvidenceFileInvalid(FileInvalid):
     """An evidence file was refused; ``problems`` lists every fault, by line."""
 
     code = "evidence_file_invalid"
+    problems: list[str]
 
     def __init__(self, problems: list[str]):
-        message = problems[0] + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else "")
-        super().__init__(message, field="file")
-        self.problems = problems
+        super().__init__(problems, field="file")
 
 
-@dataclass(frozen=True)
-class Observation:
-    """One checked row: whose, which items at which level, the score, and its row id."""
+@dataclass(frozen=True, kw_only=True)
+class Observation(Observed):
+    """One checked row: its line, the evidence, and its row id."""
 
     line: int
-    issuer: str
-    sub: str
-    items: tuple[tuple[str, int], ...]
-    score: float
-    success: bool | None
-    observed_at: datetime
     source_id: str
     object_code: str = ""  # the course code of a completion record
     object_title: str = ""
 
 
 @dataclass
-class ImportReport:
+class ImportReport(RecordingReport[Observation]):
     """What an import did: its rows, the rows new to the database, the level changes."""
 
     rows: int = 0
     observations: list[Observation] = field(default_factory=list)
-    new: list[Observation] = field(default_factory=list)
-    changes: list[AttainmentChange] = field(default_factory=list)
     encoding: str = UTF8  # what the file was read as (UTF8 or BIG5)
 
 
@@ -179,8 +170,11 @@ class _Reader:
         problem = cell_problem("source_id", source_id)
         if problem:
             raise _RowError("source_id", problem)
-        return Observation(line, cells["person_issuer"].strip(), cells["person_sub"].strip(),
-                           ((item, level),), score, success, observed_at, source_id)  # fmt: skip
+        return Observation(
+            line=line, issuer=cells["person_issuer"].strip(), sub=cells["person_sub"].strip(),
+            items=((item, level),), score=score, success=success, observed_at=observed_at,
+            source_id=source_id,
+        )  # fmt: skip
 
     def completion(self, cells: dict[str, str], line: int) -> Observation:
         column = "course_code"
@@ -206,8 +200,10 @@ class _Reader:
         source_id = str(uuid.uuid5(ID_NAMESPACE, f"completion|{issuer}|{sub}|{code}|"
                                                  f"{observed_at.isoformat()}"))  # fmt: skip
         title = self.modules[code].title_zh if code in self.modules else self.outside[code].title
-        return Observation(line, issuer, sub, items, score, passed, observed_at, source_id,
-                           code, title)  # fmt: skip
+        return Observation(
+            line=line, issuer=issuer, sub=sub, items=items, score=score, success=passed,
+            observed_at=observed_at, source_id=source_id, object_code=code, object_title=title,
+        )  # fmt: skip
 
     def _course_items(self, code: str) -> tuple[tuple[str, int], ...]:
         if code in self.modules:

@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import JSON, Float, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from plugin.core.db import Base, UTCDateTime, utcnow
+from plugin.core.db import Base, UTCDateTime, foreign_key, utcnow
 
 
 class Learner(Base):
@@ -33,9 +33,7 @@ class Identity(Base):
     __table_args__ = (UniqueConstraint("issuer", "sub"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    learner_id: Mapped[int] = mapped_column(
-        ForeignKey("rollup_learners.id", ondelete="CASCADE"), index=True
-    )
+    learner_id: Mapped[int] = foreign_key("rollup_learners", ondelete="CASCADE")
     issuer: Mapped[str] = mapped_column(String(500))
     sub: Mapped[str] = mapped_column(String(255))
     linked_by: Mapped[str] = mapped_column(String(40), default="")

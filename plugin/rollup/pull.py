@@ -24,9 +24,8 @@ from plugin.competencies.models import Framework, Module
 from plugin.core.config import LrsTarget
 from plugin.core.db import utcnow
 from plugin.core.errors import PluginError
-from plugin.rollup.changes import AttainmentChange
 from plugin.rollup.engine import RollupConfig
-from plugin.rollup.evidence import EvidenceInput, record_evidence
+from plugin.rollup.evidence import EvidenceInput, Observed, RecordingReport, record_evidence
 from plugin.rollup.learners import learner_for
 from plugin.rollup.models import Evidence, PullCursor
 
@@ -43,27 +42,19 @@ class PullFailed(PluginError):
     status = 502
 
 
-@dataclass(frozen=True)
-class Pulled:
-    """One statement taken as evidence: whose, which items at which level, the score."""
+@dataclass(frozen=True, kw_only=True)
+class Pulled(Observed):
+    """One statement taken as evidence: the statement and the evidence it shows."""
 
     statement: dict[str, Any]
-    issuer: str
-    sub: str
-    items: tuple[tuple[str, int], ...]
-    score: float
-    success: bool | None
-    observed_at: datetime
 
 
 @dataclass
-class PullReport:
+class PullReport(RecordingReport[Pulled]):
     """What a pull read and recorded."""
 
     read: int = 0
     taken: list[Pulled] = field(default_factory=list)
-    new: list[Pulled] = field(default_factory=list)
-    changes: list[AttainmentChange] = field(default_factory=list)
     cursor: str = ""
 
 
@@ -144,8 +135,10 @@ class _Reader:
         if observed_at is None:
             return None
         success = result.get("success") if isinstance(result.get("success"), bool) else None
-        return Pulled(statement, issuer, sub, tuple(sorted(items.items())), score, success,
-                      observed_at)  # fmt: skip
+        return Pulled(
+            statement=statement, issuer=issuer, sub=sub, items=tuple(sorted(items.items())),
+            score=score, success=success, observed_at=observed_at,
+        )  # fmt: skip
 
     def _items(self, statement: dict[str, Any], ids: list[str], level: int) -> dict[str, int]:
         """Item code → level: the framework's items among the context activities, and the

@@ -32,7 +32,14 @@ from sqlalchemy.orm import Session, load_only
 
 from plugin.core import queue
 from plugin.core.db import affected_rows, utcnow
-from plugin.core.queue import BatchPolicy, PendingAge, UnitOfWork, lease_due_ids, lease_seconds
+from plugin.core.queue import (
+    BatchPolicy,
+    PendingAge,
+    UnitOfWork,
+    lease_due_ids,
+    lease_seconds,
+    stored_utc,
+)
 from plugin.organisations.audience import Audience
 from plugin.xapi.lrs_client import MAX_REASON, LrsAnswer, LrsClient
 from plugin.xapi.models import DELIVERED, PENDING, QUARANTINED, OutboxStatement
@@ -60,34 +67,25 @@ class DeliveryPolicy(BatchPolicy):
         return lease_seconds(self.request_budget_seconds, 2 * self.batch_size - 1)
 
 
-@dataclass(frozen=True)
-class ClaimedStatement:
-    """What a worker needs of one claimed row, read before any request is made."""
+@dataclass(frozen=True, kw_only=True)
+class ClaimedStatement(queue.Claimed):
+    """A claimed statement: its id and the statement."""
 
-    id: int
     statement_id: str
     statement: dict[str, Any]
-    attempts: int
 
 
 @dataclass(frozen=True)
-class Outcome:
-    """What happened to the rows of one request."""
-
-    status: str  # delivered | quarantined | retry | released (not tried, lease ran out)
-    message: str = ""
-    retry_after: float | None = None
+class Outcome(queue.Outcome):
+    """What happened to the rows of one request: delivered | quarantined | retry | released
+    (not tried, lease ran out)."""
 
 
 @dataclass
-class BatchReport:
+class BatchReport(queue.BatchCounts):
     """Counts of one round over the targets."""
 
-    claimed: int = 0
-    delivered: int = 0
     quarantined: int = 0
-    deferred: int = 0
-    released: int = 0
     requests: int = 0
     # Whether some target had a full batch that went through: more may be waiting.
     more_due: bool = False
@@ -106,7 +104,7 @@ class BatchReport:
         return (
             f"claimed {self.claimed}: delivered {self.delivered}, "
             f"quarantined {self.quarantined}, deferred {self.deferred}"
-            + (f", released {self.released}" if self.released else "")
+            + self.released_note()
             + f" ({self.requests} request(s))"
         )
 
@@ -339,11 +337,8 @@ def run_worker(
 class TargetCounts(PendingAge):
     """The state of one target's queue."""
 
-    target: str
-    pending: int = 0
-    delivered: int = 0
+    target: str = field(kw_only=True)
     quarantined: int = 0
-    oldest_pending_at: datetime | None = None
     last_error: str = ""
     last_error_row: int | None = None
 
@@ -392,17 +387,13 @@ def queue_counts(
             .order_by(OutboxStatement.id.desc())
             .limit(1)
         ).first()
-        oldest_at = oldest.get(target)
-        if oldest_at is not None and oldest_at.tzinfo is None:
-            # func.min bypasses the column type on SQLite: the stored value is UTC.
-            oldest_at = oldest_at.replace(tzinfo=utcnow().tzinfo)
         result.append(
             TargetCounts(
                 target=target,
                 pending=counts.get(PENDING, 0),
                 delivered=counts.get(DELIVERED, 0),
                 quarantined=counts.get(QUARANTINED, 0),
-                oldest_pending_at=oldest_at,
+                oldest_pending_at=stored_utc(oldest.get(target)),
                 last_error=latest[1] if latest else "",
                 last_error_row=latest[0] if latest else None,
             )

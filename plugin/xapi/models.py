@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from plugin.core.db import Base, UTCDateTime, utcnow
+from plugin.core.db import Base, UTCDateTime, foreign_key, utcnow
 
 PENDING = "pending"
 DELIVERED = "delivered"
@@ -60,14 +60,10 @@ class OutboxStatement(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     statement_id: Mapped[str] = mapped_column(String(36))
     target: Mapped[str] = mapped_column(String(100), default="default")
-    attempt_id: Mapped[int | None] = mapped_column(
-        ForeignKey("xapi_attempts.id", ondelete="SET NULL"), index=True
-    )
+    attempt_id: Mapped[int | None] = foreign_key("xapi_attempts", ondelete="SET NULL")
     # The organisation whose learner event wrote the row (its administrators see its
     # delivery); None for imported or pulled evidence and CLI recomputes: the operator's.
-    organisation_id: Mapped[int | None] = mapped_column(
-        ForeignKey("organisations.id", ondelete="SET NULL"), index=True
-    )
+    organisation_id: Mapped[int | None] = foreign_key("organisations", ondelete="SET NULL")
     verb: Mapped[str] = mapped_column(String(200))
     # Whose statement this is (plugin.xapi.ledger.person_key of the actor's account), so that
     # an erasure finds every statement about a person (docs/ARCHITECTURE.md §10); None for

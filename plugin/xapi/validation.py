@@ -84,15 +84,25 @@ class _Checker:
             if not isinstance(text, str) or not text:
                 self.fail(f"{path}.{tag}", "must be a non-empty string")
 
-    def extensions(self, value: Any, path: str) -> None:
+    def json_object(self, value: Any, path: str) -> None:
+        """Refuse ``value`` unless it is a JSON object."""
         if not isinstance(value, dict):
             self.fail(path, "must be an object")
+
+    def typed_object(self, value: Any, path: str, object_type: str, refusal: str) -> None:
+        """Refuse ``value`` unless it is a JSON object whose objectType (absent: the default,
+        xAPI 1.0.3 §2.4.2.1 and §2.4.4.1) is ``object_type``."""
+        self.json_object(value, path)
+        if value.get("objectType", object_type) != object_type:
+            self.fail(f"{path}.objectType", refusal)
+
+    def extensions(self, value: Any, path: str) -> None:
+        self.json_object(value, path)
         for key in value:
             self.iri(key, f"{path}.{key}")
 
     def statement(self, statement: Any) -> None:
-        if not isinstance(statement, dict):
-            self.fail("statement", "must be an object")
+        self.json_object(statement, "statement")
         self.no_nulls(statement, "statement")
         unknown = set(statement) - STATEMENT_KEYS
         if unknown:
@@ -128,10 +138,7 @@ class _Checker:
         self.uuid(target["id"], "statement.object.id")
 
     def agent(self, actor: Any, path: str) -> None:
-        if not isinstance(actor, dict):
-            self.fail(path, "must be an object")
-        if actor.get("objectType", "Agent") != "Agent":
-            self.fail(f"{path}.objectType", "the tool's actors are Agents")
+        self.typed_object(actor, path, "Agent", "the tool's actors are Agents")
         present = [ifi for ifi in IFIS if ifi in actor]
         # xAPI 1.0.3 §2.4.2.1: exactly one inverse functional identifier.
         if len(present) != 1:
@@ -155,23 +162,18 @@ class _Checker:
             self.fail(f"{path}.name", "must be a string")
 
     def verb(self, verb: Any) -> None:
-        if not isinstance(verb, dict):
-            self.fail("statement.verb", "must be an object")
+        self.json_object(verb, "statement.verb")
         self.iri(verb.get("id"), "statement.verb.id")
         if "display" in verb:
             self.language_map(verb["display"], "statement.verb.display")
 
     def activity(self, activity: Any, path: str) -> None:
-        if not isinstance(activity, dict):
-            self.fail(path, "must be an object")
-        if activity.get("objectType", "Activity") != "Activity":
-            self.fail(f"{path}.objectType", "the tool's objects are Activities")
+        self.typed_object(activity, path, "Activity", "the tool's objects are Activities")
         self.iri(activity.get("id"), f"{path}.id")
         definition = activity.get("definition")
         if definition is None:
             return
-        if not isinstance(definition, dict):
-            self.fail(f"{path}.definition", "must be an object")
+        self.json_object(definition, f"{path}.definition")
         for key in ("name", "description"):
             if key in definition:
                 self.language_map(definition[key], f"{path}.definition.{key}")
@@ -188,8 +190,7 @@ class _Checker:
 
     def result(self, result: Any) -> None:
         path = "statement.result"
-        if not isinstance(result, dict):
-            self.fail(path, "must be an object")
+        self.json_object(result, path)
         for key in ("success", "completion"):
             if key in result and not isinstance(result[key], bool):
                 self.fail(f"{path}.{key}", "must be true or false")
@@ -201,8 +202,7 @@ class _Checker:
             self.score(result["score"], f"{path}.score")
 
     def score(self, score: Any, path: str) -> None:
-        if not isinstance(score, dict):
-            self.fail(path, "must be an object")
+        self.json_object(score, path)
         scaled = score.get("scaled")
         # The profile's scores are in [0, 1] (xAPI allows [-1, 1]; ours are never negative).
         if scaled is not None and not (isinstance(scaled, int | float) and 0 <= scaled <= 1):
@@ -217,8 +217,7 @@ class _Checker:
 
     def context(self, context: Any) -> None:
         path = "statement.context"
-        if not isinstance(context, dict):
-            self.fail(path, "must be an object")
+        self.json_object(context, path)
         if "registration" in context:
             self.uuid(context["registration"], f"{path}.registration")
         if "language" in context and not LANGUAGE_TAG.match(str(context["language"])):
@@ -226,8 +225,7 @@ class _Checker:
         if "extensions" in context:
             self.extensions(context["extensions"], f"{path}.extensions")
         activities = context.get("contextActivities", {})
-        if not isinstance(activities, dict):
-            self.fail(f"{path}.contextActivities", "must be an object")
+        self.json_object(activities, f"{path}.contextActivities")
         for key, value in activities.items():
             where = f"{path}.contextActivities.{key}"
             if key not in ("parent", "grouping", "category", "other"):
