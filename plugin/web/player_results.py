@@ -75,16 +75,28 @@ def _unstated(
     learner answers it waits, so its answer is what gets stated)."""
     stated = set(state.stated_interactions or [])
     found: list[ReportedAnswer] = []
-    for reported in reported_interactions(scorm_version, [state.item_identifier], [state]):
+    for reported in _pending(scorm_version, state, answered_only=answered_only):
         if reported.identifier in stated:
-            continue
-        if answered_only and reported.response is None and reported.success is None:
-            continue
+            continue  # two entries with one id: the first is stated
         stated.add(reported.identifier)
         found.append(_answer(module, reported))
     if found:
         state.stated_interactions = sorted(stated)  # a new list: the JSON column sees the change
     return found
+
+
+def _pending(
+    scorm_version: str, state: ScoState, *, answered_only: bool
+) -> list[ReportedInteraction]:
+    """The SCO's interactions not stated yet (with ``answered_only``, only those with a
+    response or a result), read from the stored row alone."""
+    stated = set(state.stated_interactions or [])
+    return [
+        reported
+        for reported in reported_interactions(scorm_version, [state.item_identifier], [state])
+        if reported.identifier not in stated
+        and not (answered_only and reported.response is None and reported.success is None)
+    ]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,6 +155,8 @@ def record_committed(
     if state is None:
         return
     suspends = final and state.exit == "suspend"
+    if not suspends and not _pending(runtime.version.scorm_version, state, answered_only=True):
+        return  # most commits (a bookmark, suspend data, time) state nothing: no more queries
     target = _statements(session, runtime)
     if target is None:
         return
