@@ -8,6 +8,7 @@ package's script can read and write that attempt and cannot act as the learner a
 
 from __future__ import annotations
 
+import re
 import uuid
 from dataclasses import fields
 from typing import Any
@@ -18,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from plugin.competencies.models import Module
-from plugin.content.cmi import CmiValues, merge_indexed
+from plugin.content.cmi import DURATION_2004, TIMESPAN_12, CmiValues, merge_indexed
 from plugin.content.models import PackageItem, PackageVersion
 from plugin.content.runtime_models import RuntimeAttempt, ScoState
 from plugin.core.db import utcnow
@@ -30,6 +31,9 @@ RUNTIME_TOKEN_SECONDS = 12 * 3600  # a working day in one sitting, then a new la
 # How a SCO left that means it ended rather than paused (RTE 1.2 §3.4.4, RTE 2004 §4.2.8).
 ENDING_EXITS = frozenset({"normal", "logout", "time-out"})
 ENDED_12 = frozenset({"passed", "completed", "failed"})
+
+# RTE 1.2 §3.4.4 and RTE 2004 4.2.23: the vocabulary of time_limit_action.
+TIME_LIMIT_ACTIONS = ("exit,message", "exit,no message", "continue,message", "continue,no message")
 
 
 def _serializer(secret_key: str) -> URLSafeTimedSerializer:
@@ -159,12 +163,8 @@ def initial_cmi(
         # and time-limit action from the manifest, as 2004's cmi.scaled_passing_score below.
         # Only those the manifest states: the API checks the format of what it is given.
         mastery = f"{item.mastery_score * 100:g}" if item.mastery_score is not None else ""
-        given = {
-            "mastery_score": mastery,
-            "max_time_allowed": item.max_time_allowed,
-            "time_limit_action": item.time_limit_action,
-        }
-        student_data = {name: value for name, value in given.items() if value}
+        student_data = {"mastery_score": mastery} if mastery else {}
+        student_data.update(time_limits(item, TIMESPAN_12))
         return {
             "core": core,
             "suspend_data": suspend_data,
@@ -185,7 +185,22 @@ def initial_cmi(
         cmi["success_status"] = state.success_status
     if item.mastery_score is not None:
         cmi["scaled_passing_score"] = str(item.mastery_score)
+    # RTE 2004 4.2.14 and 4.2.23: max_time_allowed from the item's
+    # imsss:attemptAbsoluteDurationLimit, time_limit_action from adlcp:timeLimitAction.
+    cmi.update(time_limits(item, DURATION_2004))
     return cmi
+
+
+def time_limits(item: PackageItem, time_pattern: re.Pattern[str]) -> dict[str, str]:
+    """The item's time allowed and time-limit action, those the manifest states in the data
+    model's own format only: the run-time API refuses to load anything else, and the SCO
+    would find no API at all."""
+    limits: dict[str, str] = {}
+    if time_pattern.match(item.max_time_allowed):
+        limits["max_time_allowed"] = item.max_time_allowed
+    if item.time_limit_action in TIME_LIMIT_ACTIONS:
+        limits["time_limit_action"] = item.time_limit_action
+    return limits
 
 
 def commit(

@@ -32,6 +32,11 @@ def records_document(records: PersonRecords) -> dict[str, Any]:
         "identities": [row_dict(identity) for identity in records.identities],
         "launches": [row_dict(launch) for launch in records.launches],
         "attempts": [row_dict(attempt) for attempt in records.attempts],
+        # What SCORM packages stored per attempt, SCO by SCO, as the package committed it.
+        "scorm_attempts": [
+            row_dict(attempt) | {"scos": [row_dict(sco) for sco in attempt.scos]}
+            for attempt in records.scorm_attempts
+        ],
         "evidence": [row_dict(row) for row in records.evidence],
         "attainment": [row_dict(row) for row in records.attainment],
         "statements": [row_dict(row) for row in records.outbox],

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, inspect, or_, select, tuple_
 from sqlalchemy.orm import Session
 
+from plugin.content.runtime_models import RuntimeAttempt
 from plugin.core.db import Base
 from plugin.lti.models import GradeOutbox, Launch, Person, Registration
 from plugin.privacy.models import AuditEntry
@@ -41,6 +42,7 @@ class PersonRecords:
     identities: list[Identity] = field(default_factory=list)
     launches: list[Launch] = field(default_factory=list)
     attempts: list[Attempt] = field(default_factory=list)
+    scorm_attempts: list[RuntimeAttempt] = field(default_factory=list)
     evidence: list[Evidence] = field(default_factory=list)
     attainment: list[Attainment] = field(default_factory=list)
     outbox: list[OutboxStatement] = field(default_factory=list)
@@ -64,6 +66,7 @@ class PersonRecords:
                 self.identities,
                 self.launches,
                 self.attempts,
+                self.scorm_attempts,
                 self.outbox,
                 self.ledger,
                 self.grades,
@@ -101,6 +104,14 @@ def find_person_records(session: Session, issuer: str, sub: str) -> PersonRecord
             select(Attempt)
             .where(tuple_(Attempt.person_issuer, Attempt.person_sub).in_(accounts))
             .order_by(Attempt.id)
+        )
+    )
+    # SCORM run-time data (each SCO's CMI: status, score, location, suspend data, interactions).
+    records.scorm_attempts = list(
+        session.scalars(
+            select(RuntimeAttempt)
+            .where(RuntimeAttempt.person_id.in_(person_ids))
+            .order_by(RuntimeAttempt.id)
         )
     )
     if records.learner is not None:

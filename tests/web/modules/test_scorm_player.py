@@ -261,7 +261,14 @@ def test_a_multi_sco_package_has_a_table_of_contents_and_finishes_when_every_sco
     assert (
         settings["cmi"]["entry"] == "ab-initio" and settings["cmi"]["scaled_passing_score"] == "0.7"
     )
-    assert settings_of(player(tool, runtime, sco="b"))["sco"] == "b"
+    # Item a's limitConditions and timeLimitAction; item b states none, so gets none.
+    assert (settings["cmi"]["max_time_allowed"], settings["cmi"]["time_limit_action"]) == (
+        "PT45M",
+        "continue,no message",
+    )
+    second = settings_of(player(tool, runtime, sco="b"))
+    assert second["sco"] == "b"
+    assert "max_time_allowed" not in second["cmi"] and "time_limit_action" not in second["cmi"]
 
     done = {
         "cmi.completion_status": "completed",
