@@ -86,7 +86,7 @@ def test_every_page_kind_fits_a_360_px_phone_for_every_role(
     page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
     expect(back).to_be_visible(timeout=STEP_MS)
     back.click()
-    page.wait_for_function("window.scrollY === 0")
+    page.wait_for_function("() => window.scrollY === 0")
     visit(page, f"{tool}/lti/organisation?lt={learner}", artifacts_dir, "72-learner-refused")
 
     # The designer: the module with its bar, the catalog, the editor, tags, bulk tagging,
@@ -140,6 +140,6 @@ def test_every_page_kind_fits_a_360_px_phone_for_every_role(
     before = first.bounding_box()
     for _ in range(5):
         box.press("ArrowRight")  # a keyboard scrolls the focused box
-    page.wait_for_function("document.querySelector('.heat-scroll').scrollLeft > 0")
+    page.wait_for_function("() => document.querySelector('.heat-scroll').scrollLeft > 0")
     after = first.bounding_box()
     assert before and after and after["x"] == before["x"]  # the learner column stays put
