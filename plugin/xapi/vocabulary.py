@@ -37,6 +37,12 @@ PROGRESS_EXTENSION = "https://w3id.org/xapi/cmi5/result/extensions/progress"
 # cmi5 §9.6.3.1: the AU's masteryScore travels with passed/failed.
 MASTERY_EXTENSION = "https://w3id.org/xapi/cmi5/context/extensions/masteryscore"
 
+# cmi5 §9.6.2.1 / §9.6.2.2: the categories of "cmi5 defined" statements and of those that carry
+# success or completion; §9.6.3.1: the LMS's session id in every AU statement's context.
+CMI5_CATEGORY = "https://w3id.org/xapi/cmi5/context/categories/cmi5"
+MOVEON_CATEGORY = "https://w3id.org/xapi/cmi5/context/categories/moveon"
+SESSION_EXTENSION = "https://w3id.org/xapi/cmi5/context/extensions/sessionid"
+
 
 def profile_iri(iri_base: str) -> str:
     """The tool's statement profile, in every statement's ``category``."""
