@@ -16,11 +16,11 @@ import zipfile
 from collections.abc import Collection
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Literal, NoReturn
 from urllib.parse import quote, unquote, urlsplit, urlunsplit
 
-from plugin.content.archive import MANIFEST, decoded_name, open_zip
+from plugin.content.archive import MANIFEST, decoded_name, nested_folder, open_zip
 from plugin.content.errors import PackageRefused
 from plugin.content.manifest import MAX_MANIFEST_BYTES, declaration_problem
 
@@ -41,12 +41,17 @@ LangMap = dict[str, str]
 
 
 @dataclass(frozen=True)
-class Objective:
-    """An ``<objectives>/<objective>`` of the course (cmi5 §13.1.3)."""
+class Described:
+    """An element's id with its titles and descriptions, each as {language: text}."""
 
     id: str
     titles: LangMap
     descriptions: LangMap
+
+
+@dataclass(frozen=True)
+class Objective(Described):
+    """An ``<objectives>/<objective>`` of the course (cmi5 §13.1.3)."""
 
 
 @dataclass(frozen=True)
@@ -83,12 +88,8 @@ class Block:
 
 
 @dataclass(frozen=True)
-class Course:
+class Course(Described):
     """The ``<course>`` element (cmi5 §13.1.1)."""
-
-    id: str
-    titles: LangMap
-    descriptions: LangMap
 
 
 @dataclass(frozen=True)
@@ -147,12 +148,8 @@ def read_course(path: Path) -> CourseStructure:
 
 
 def _refuse_missing(names: list[str]) -> NoReturn:
-    nested = sorted(
-        (name for name in names if PurePosixPath(name).name.lower() == STRUCTURE),
-        key=lambda name: (name.count("/"), name),
-    )
-    if nested:
-        folder = str(PurePosixPath(nested[0]).parent)
+    folder = nested_folder(names, STRUCTURE)
+    if folder is not None:
         raise PackageRefused(
             "cmi5_in_folder",
             f"cmi5.xml is in the folder {folder!r}, not at the root of the zip; "
