@@ -145,16 +145,21 @@ def check_type(info: zipfile.ZipInfo) -> None:
         )
 
 
+def nested_folder(names: list[str], filename: str) -> str | None:
+    """The shallowest folder holding ``filename`` (any case), when it is not at the root."""
+    nested = sorted(
+        (name for name in names if PurePosixPath(name).name.lower() == filename),
+        key=lambda name: (name.count("/"), name),
+    )
+    return str(PurePosixPath(nested[0]).parent) if nested else None
+
+
 def find_manifest(names: list[str]) -> str:
     """The manifest's entry name, or a refusal saying what the archive holds instead."""
     if MANIFEST in names:
         return MANIFEST
-    nested = sorted(
-        (name for name in names if PurePosixPath(name).name.lower() == MANIFEST),
-        key=lambda name: (name.count("/"), name),
-    )
-    if nested:
-        folder = str(PurePosixPath(nested[0]).parent)
+    folder = nested_folder(names, MANIFEST)
+    if folder is not None:
         raise PackageRefused(
             "manifest_in_folder",
             f"imsmanifest.xml is in the folder {folder!r}, not at the root of the zip; "

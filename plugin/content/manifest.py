@@ -142,14 +142,15 @@ def join_parameters(href: str, parameters: str) -> str:
     return f"{href}&{parameters}" if "?" in href else f"{href}?{parameters}"
 
 
-def _refuse_declarations(data: bytes) -> None:
-    """Refuse any DOCTYPE, entity or external reference before a tree is built."""
+def declaration_problem(data: bytes) -> tuple[str, str] | None:
+    """("doctype", "") when the XML declares a document type, entities or an external
+    reference, ("invalid", why) when it is not well-formed, else None; before any tree."""
+
+    class Declared(Exception):
+        pass
 
     def refuse(*_args: object) -> None:
-        raise PackageRefused(
-            "manifest_doctype",
-            "imsmanifest.xml declares a document type or entities, which packages may not do",
-        )
+        raise Declared
 
     parser = expat.ParserCreate()
     parser.StartDoctypeDeclHandler = refuse
@@ -158,12 +159,28 @@ def _refuse_declarations(data: bytes) -> None:
     parser.ExternalEntityRefHandler = refuse  # type: ignore[assignment]
     try:
         parser.Parse(data, True)
+    except Declared:
+        return ("doctype", "")
     except expat.ExpatError as exc:
+        return ("invalid", str(exc))
+    return None
+
+
+def _refuse_declarations(data: bytes) -> None:
+    """Refuse any DOCTYPE, entity or external reference before a tree is built."""
+    problem = declaration_problem(data)
+    if problem is None:
+        return
+    if problem[0] == "doctype":
         raise PackageRefused(
-            "manifest_invalid_xml",
-            f"imsmanifest.xml is not well-formed XML: {exc}",
-            detail=str(exc),
-        ) from None
+            "manifest_doctype",
+            "imsmanifest.xml declares a document type or entities, which packages may not do",
+        )
+    raise PackageRefused(
+        "manifest_invalid_xml",
+        f"imsmanifest.xml is not well-formed XML: {problem[1]}",
+        detail=problem[1],
+    )
 
 
 def parse_manifest(data: bytes) -> Manifest:

@@ -104,6 +104,61 @@ MESSAGES: dict[str, Callable[[dict[str, str | int]], str]] = {
     "manifest_nothing_to_launch": lambda p: _(
         "The manifest's default organization has no item that launches a resource."
     ),
+    "cmi5_no_structure": lambda p: _(
+        "The zip has no cmi5.xml at its root, so it is not a cmi5 course."
+    ),
+    "cmi5_in_folder": lambda p: _(
+        "cmi5.xml is in the folder %(folder)s, not at the root of the zip; zip the contents of "
+        "that folder instead.",
+        **p,
+    ),
+    "cmi5_too_large": lambda p: _("cmi5.xml is too large (%(size)s bytes).", **p),
+    "cmi5_doctype": lambda p: _(
+        "cmi5.xml declares a document type or entities, which packages may not do."
+    ),
+    "cmi5_invalid_xml": lambda p: _("cmi5.xml is not well-formed XML: %(detail)s", **p),
+    "cmi5_not_course_structure": lambda p: _(
+        "cmi5.xml is not a cmi5 course structure (its root element is %(found)s).", **p
+    ),
+    "cmi5_missing_element": lambda p: _(
+        "In cmi5.xml, %(element)s has no %(missing)s, which cmi5 requires.", **p
+    ),
+    "cmi5_bad_id": lambda p: _(
+        "In cmi5.xml, a %(element)s has the id %(found)s, which is missing, too long or not an "
+        "absolute IRI.",
+        **p,
+    ),
+    "cmi5_duplicate_id": lambda p: _(
+        "In cmi5.xml, the id %(id)s is used by more than one element (%(element)s is the second).",
+        **p,
+    ),
+    "cmi5_too_many_elements": lambda p: _(
+        "cmi5.xml has more than %(limit)s courses, blocks, AUs and objectives.", **p
+    ),
+    "cmi5_too_deep": lambda p: _("cmi5.xml nests blocks deeper than %(limit)s levels.", **p),
+    "cmi5_empty": lambda p: _("In cmi5.xml, %(element)s holds no AU or block.", **p),
+    "cmi5_unknown_objective": lambda p: _(
+        "In cmi5.xml, %(element)s refers to the objective %(idref)s, which the course does not "
+        "define.",
+        **p,
+    ),
+    "cmi5_bad_url": lambda p: _(
+        "In cmi5.xml, %(element)s has the url %(found)s, which is neither a file of the zip nor "
+        "an http(s) URL.",
+        **p,
+    ),
+    "cmi5_url_not_in_package": lambda p: _(
+        "In cmi5.xml, %(element)s launches %(name)s, which is not in the zip.", **p
+    ),
+    "cmi5_bad_value": lambda p: _(
+        "In cmi5.xml, %(element)s has %(attribute)s=%(found)s; it must be one of %(allowed)s.",
+        **p,
+    ),
+    "cmi5_bad_mastery_score": lambda p: _(
+        "In cmi5.xml, %(element)s has the masteryScore %(found)s, which is not a decimal from 0 "
+        "to 1.",
+        **p,
+    ),
 }
 
 

@@ -324,3 +324,78 @@ finished=<span id="finished"></span> mastery=<span id="mastery"></span></p>
 def scorm12_quiz(path: Path, title: str = "測驗 Quiz") -> Path:
     """A SCORM 1.2 single-SCO package whose SCO asks two questions, bookmarking between them."""
     return _scorm12_sco(path, title, QUIZ_SCO)
+
+
+CMI5_NS = "https://w3id.org/xapi/profiles/cmi5/v1/CourseStructure.xsd"
+CMI5_COURSE = "https://example.gov.tw/courses/security"
+
+
+def cmi5_texts(zh: str, en: str) -> str:
+    """A cmi5 textType's langstrings in Traditional Chinese and English."""
+    return f'<langstring lang="zh-TW">{zh}</langstring><langstring lang="en">{en}</langstring>'
+
+
+def cmi5_au(key: str, url: str, attributes: str = "", inner: str = "") -> str:
+    """An ``<au>`` with the id ``CMI5_COURSE/au/key``, titles in both languages and ``url``."""
+    return (
+        f'<au id="{CMI5_COURSE}/au/{key}" {attributes}>'
+        f"<title>{cmi5_texts('單元 ' + key, 'Unit ' + key)}</title>"
+        f"<description>{cmi5_texts('說明 ' + key, 'About ' + key)}</description>"
+        f"{inner}<url>{url}</url></au>"
+    )
+
+
+def cmi5_xml(body: str, objectives: str = "") -> str:
+    """A course structure whose course holds ``body`` (AUs and blocks) and ``objectives``."""
+    return (
+        f'<?xml version="1.0" encoding="UTF-8"?>\n<courseStructure xmlns="{CMI5_NS}">'
+        f'<course id="{CMI5_COURSE}"><title>{cmi5_texts("資安課程", "Security course")}</title>'
+        f"<description>{cmi5_texts('資安基礎', 'Security basics')}</description></course>"
+        f"{objectives}{body}</courseStructure>"
+    )
+
+
+CMI5_OBJECTIVES = (
+    f'<objectives><objective id="{CMI5_COURSE}/objective/phishing">'
+    f"<title>{cmi5_texts('辨識釣魚郵件', 'Spot phishing')}</title>"
+    f"<description>{cmi5_texts('看出可疑郵件', 'Tell suspicious mail')}</description>"
+    f'</objective><objective id="{CMI5_COURSE}/objective/passwords">'
+    f"<title>{cmi5_texts('密碼管理', 'Passwords')}</title>"
+    f"<description>{cmi5_texts('設定強密碼', 'Strong passwords')}</description>"
+    "</objective></objectives>"
+)
+
+# A block "basics" with AUs "intro" (defaults) and "quiz" (every attribute and element set),
+# then at the top an AU "video" at an absolute URL.
+CMI5_BODY = (
+    f'<block id="{CMI5_COURSE}/block/basics">'
+    f"<title>{cmi5_texts('基礎', 'Basics')}</title>"
+    f"<description>{cmi5_texts('基礎單元', 'The basic units')}</description>"
+    f'<objectives><objective idref="{CMI5_COURSE}/objective/phishing"/></objectives>'
+    + cmi5_au("intro", "intro/index.html")
+    + cmi5_au(
+        "quiz",
+        "quiz/index.html?start=1",
+        'moveOn="CompletedAndPassed" masteryScore="0.8" launchMethod="OwnWindow" '
+        'activityType="http://adlnet.gov/expapi/activities/assessment"',
+        f'<objectives><objective idref="{CMI5_COURSE}/objective/passwords"/></objectives>',
+    ).replace(
+        "</url>",
+        "</url><launchParameters>level=2</launchParameters>"
+        "<entitlementKey>key-123</entitlementKey>",
+    )
+    + "</block>"
+    + cmi5_au("video", "https://video.example.gov.tw/au/video.html", 'moveOn="Completed"')
+)
+
+AU_PAGE = b"<!doctype html><html><head><title>AU</title></head><body>AU</body></html>"
+
+
+def cmi5_course(path: Path, structure: str | None = None, **extra: bytes | str) -> Path:
+    """A cmi5 zip: ``cmi5.xml`` (the course above unless given) and the AUs' pages."""
+    files: dict[str, bytes | str] = {
+        "cmi5.xml": structure if structure is not None else cmi5_xml(CMI5_BODY, CMI5_OBJECTIVES),
+        "intro/index.html": AU_PAGE,
+        "quiz/index.html": AU_PAGE,
+    }
+    return build_zip(path, {**files, **extra})
