@@ -9,7 +9,6 @@ first module, so no other test's module changes.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -19,11 +18,10 @@ from playwright.sync_api import FrameLocator, Page, expect
 from tests.browser.accessibility import assert_no_axe_violations
 from tests.browser.navigation import STEP_MS, follow_link
 from tests.content.packages import scorm2004_flow
-from tests.support.live_tool import LiveTool, flask_command, server_env, serving_tool
+from tests.support.browser import SEEDED_MODULE
+from tests.support.live_tool import LiveTool, import_into, serving_tool
 
 pytestmark = pytest.mark.browser
-
-SEEDED_MODULE = "tw-civil-service-dc.C4-T5"  # the sandbox's first link
 
 
 @pytest.fixture(scope="module")
@@ -31,13 +29,7 @@ def flow_tool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveTool]:
     """The tool and its sandbox; the first link's module plays a package with flow."""
     instance_dir = tmp_path_factory.mktemp("live-tool-scorm-flow")
     with serving_tool(instance_dir) as live:
-        package = scorm2004_flow(instance_dir / "flow.zip")
-        imported = subprocess.run(
-            flask_command("content", "import", str(package), "--module", SEEDED_MODULE),
-            env=server_env(instance_dir / "config.toml"), cwd=instance_dir,
-            capture_output=True, text=True, timeout=120, check=False,
-        )  # fmt: skip
-        assert imported.returncode == 0, imported.stdout + imported.stderr
+        import_into(instance_dir, scorm2004_flow(instance_dir / "flow.zip"), SEEDED_MODULE)
         yield live
 
 

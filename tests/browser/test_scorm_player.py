@@ -9,7 +9,6 @@ first module, so no other test's module changes.
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -18,55 +17,19 @@ from playwright.sync_api import BrowserContext, FrameLocator, Page, expect
 
 from tests.browser.accessibility import assert_no_axe_violations
 from tests.content.packages import scorm12_bookmark
-from tests.support.browser import STEP_MS, screenshot
-from tests.support.live_tool import (
-    LiveTool,
-    _prepare_database,
-    _stop,
-    _tool_config,
-    _wait_for_health,
-    flask_command,
-    server_env,
-)
-from tests.support.net import free_port
+from tests.support.browser import SEEDED_MODULE, STEP_MS, screenshot
+from tests.support.live_tool import LiveTool, import_into, serving_tool
 
 pytestmark = pytest.mark.browser
-
-SEEDED_MODULE = "tw-civil-service-dc.C4-T5"  # the sandbox's first link
 
 
 @pytest.fixture(scope="module")
 def scorm_tool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveTool]:
     """The tool and its sandbox on a free port; the first link's module plays a package."""
     instance_dir = tmp_path_factory.mktemp("live-tool-scorm")
-    port = free_port()
-    config_file = instance_dir / "config.toml"
-    config_file.write_text(_tool_config(instance_dir, port), encoding="utf-8")
-    env = server_env(config_file)
-    _prepare_database(env, instance_dir)
-    package = scorm12_bookmark(instance_dir / "bookmark.zip")
-    imported = subprocess.run(
-        flask_command("content", "import", str(package), "--module", SEEDED_MODULE),
-        env=env, cwd=instance_dir, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
-    assert imported.returncode == 0, imported.stdout + imported.stderr
-    live = LiveTool(
-        tool_url=f"http://127.0.0.1:{port}",
-        platform_url=f"http://localhost:{port}",
-        instance_dir=instance_dir,
-        log_file=instance_dir / "server.log",
-    )
-    with live.log_file.open("wb") as log:
-        server = subprocess.Popen(
-            flask_command("run", "--host", "127.0.0.1", "--port", str(port)),
-            env=env, cwd=instance_dir, stdin=subprocess.DEVNULL, stdout=log,
-            stderr=subprocess.STDOUT,
-        )  # fmt: skip
-        try:
-            _wait_for_health(f"{live.tool_url}/healthz", server, live)
-            yield live
-        finally:
-            _stop(server)
+    with serving_tool(instance_dir) as live:
+        import_into(instance_dir, scorm12_bookmark(instance_dir / "bookmark.zip"), SEEDED_MODULE)
+        yield live
 
 
 def launch_sco(tab: Page, live: LiveTool) -> FrameLocator:

@@ -3,37 +3,15 @@ versions, and a refused one leaves nothing behind."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
-from sqlalchemy.orm import Session
 
-from plugin import create_app
-from plugin.competencies.framework import load_framework
-from plugin.core.db import create_db_engine
-from plugin.core.migrate import upgrade_database
 from tests.content.packages import build_zip, scorm12, scorm2004
-from tests.support.app import IRI_BASE, app_config
 from tests.support.content import row_counts, stored_files
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def pg_app(tmp_path: Path, postgres_url: str, framework_data: dict[str, Any]) -> Iterator[Flask]:
-    """An app on a fresh PostgreSQL schema at ``head`` with the framework loaded."""
-    engine = create_db_engine(postgres_url)
-    upgrade_database(engine)
-    with Session(engine) as session:
-        load_framework(session, framework_data, IRI_BASE)
-        session.commit()
-    engine.dispose()
-    application = create_app(app_config(tmp_path, postgres_url))
-    yield application
-    application.extensions["plugin.db"].dispose()
 
 
 def test_packages_import_as_versions_and_a_refused_one_leaves_nothing(

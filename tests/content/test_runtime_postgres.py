@@ -4,43 +4,21 @@ while a commit compares sequence numbers; the first row is made once even under 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
 from flask import Flask
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
-from plugin import create_app
-from plugin.competencies.framework import load_framework
 from plugin.competencies.models import Module
 from plugin.content.cmi import read_commit
 from plugin.content.models import PackageVersion
 from plugin.content.runtime import commit, find_item
 from plugin.content.runtime_models import RuntimeAttempt, ScoState
-from plugin.core.db import create_db_engine
-from plugin.core.migrate import upgrade_database
 from plugin.lti.models import Person
 from tests.content.packages import scorm12
-from tests.support.app import IRI_BASE, app_config
 
 pytestmark = pytest.mark.postgres
-
-
-@pytest.fixture
-def pg_app(tmp_path: Path, postgres_url: str, framework_data: dict[str, Any]) -> Iterator[Flask]:
-    """An app on a fresh PostgreSQL schema at ``head`` with the framework loaded."""
-    engine = create_db_engine(postgres_url)
-    upgrade_database(engine)
-    with Session(engine) as session:
-        load_framework(session, framework_data, IRI_BASE)
-        session.commit()
-    engine.dispose()
-    application = create_app(app_config(tmp_path, postgres_url))
-    yield application
-    application.extensions["plugin.db"].dispose()
 
 
 def an_attempt(app: Flask, tmp_path: Path) -> int:

@@ -127,6 +127,17 @@ def _stop(server: subprocess.Popen[bytes]) -> None:
             server.wait(timeout=10)
 
 
+def import_into(instance_dir: Path, package: Path, module_key: str) -> None:
+    """``flask content import PACKAGE --module KEY`` against the instance's database, as an
+    operator would run it beside the server."""
+    imported = subprocess.run(
+        flask_command("content", "import", str(package), "--module", module_key),
+        env=server_env(instance_dir / "config.toml"), cwd=instance_dir,
+        capture_output=True, text=True, timeout=120, check=False,
+    )  # fmt: skip
+    assert imported.returncode == 0, imported.stdout + imported.stderr
+
+
 @contextmanager
 def serving_tool(instance_dir: Path, extra_config: str = "") -> Iterator[LiveTool]:
     """The real tool on 127.0.0.1 and its sandbox platform on localhost (two sites, one port),
