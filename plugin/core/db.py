@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
 from datetime import UTC, datetime
 from typing import Any
 
@@ -103,6 +103,20 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+@contextmanager
+def transaction(sessions: Callable[[], Session]) -> Iterator[Session]:
+    """A session from ``sessions`` that commits on success, rolls back on error, then closes."""
+    session = sessions()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
 class Database:
     """The engine and session factory of one app, kept in ``app.extensions``."""
 
@@ -110,18 +124,9 @@ class Database:
         self.engine = create_db_engine(url, echo=echo, pool_size=pool_size)
         self.sessions = sessionmaker(bind=self.engine, expire_on_commit=False)
 
-    @contextmanager
-    def session_scope(self) -> Iterator[Session]:
+    def session_scope(self) -> AbstractContextManager[Session]:
         """A session that commits on success and rolls back on error (CLI, workers)."""
-        session = self.sessions()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
+        return transaction(self.sessions)
 
     def is_reachable(self) -> bool:
         """True when a trivial query succeeds."""

@@ -102,13 +102,19 @@ def serve(module_key: str, version_dir: str, file_path: str) -> Response:
     version = version_by_key(app_state.session(), f"{module_key}/{version_dir}")
     if version is None or not may_read_files(launch, version):
         abort(404)  # another organisation's package is as unknown as a missing one (§9)
-    path = storage_for(app_state.settings().content).file_path(version.storage_key, file_path)
+    return send_package_file(version.storage_key, file_path, FILES_POLICY)
+
+
+def send_package_file(storage_key: str, file_path: str, policy: str) -> Response:
+    """A stored version's file under ``policy`` (framed only where the tool is), ranges and
+    revalidation answered, cached for a year; 404 for a path the version lacks."""
+    path = storage_for(app_state.settings().content).file_path(storage_key, file_path)
     if path is None:
         abort(404)
-    use_policy(f"{FILES_POLICY}; {frame_ancestors()}")
+    use_policy(f"{policy}; {frame_ancestors()}")
     response = send_file(
         path, mimetype=media_type(file_path), conditional=True, max_age=YEAR_SECONDS
     )
-    # private: the URL carries a launch token; immutable: the version's bytes never change.
+    # private: the URL names a launch or an attempt; immutable: a version's bytes never change.
     response.headers["Cache-Control"] = f"private, max-age={YEAR_SECONDS}, immutable"
     return response

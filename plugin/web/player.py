@@ -22,7 +22,6 @@ from flask import (
     jsonify,
     render_template,
     request,
-    send_file,
     url_for,
 )
 from flask_babel import gettext as _
@@ -43,14 +42,12 @@ from plugin.content.runtime import (
     sco_state,
 )
 from plugin.content.runtime_models import RuntimeAttempt
-from plugin.content.services import storage_for
 from plugin.core.errors import NotFound
 from plugin.lti.models import Launch
-from plugin.web.content_files import YEAR_SECONDS, media_type
+from plugin.web.content_files import send_package_file
 from plugin.web.player_messages import refusal_message
 from plugin.web.player_navigation import navigation_response, navigation_settings
 from plugin.web.player_results import record_committed, record_finished, record_opened
-from plugin.web.security import frame_ancestors, use_policy
 
 blueprint = Blueprint("player", __name__)
 TOKEN_HEADER = "X-Runtime-Token"
@@ -158,18 +155,7 @@ def navigate(token: str) -> BaseResponse:
 def package_file(token: str, file_path: str) -> Response:
     """A file of the attempt's package version, under the package's own policy."""
     attempt = runtime_attempt(token)
-    path = storage_for(app_state.settings().content).file_path(
-        attempt.version.storage_key, file_path
-    )
-    if path is None:
-        abort(404)
-    use_policy(f"{PACKAGE_POLICY}; {frame_ancestors()}")
-    response = send_file(
-        path, mimetype=media_type(file_path), conditional=True, max_age=YEAR_SECONDS
-    )
-    # private: the URL names the learner's attempt; immutable: the version's bytes never change.
-    response.headers["Cache-Control"] = f"private, max-age={YEAR_SECONDS}, immutable"
-    return response
+    return send_package_file(attempt.version.storage_key, file_path, PACKAGE_POLICY)
 
 
 def _answer(ok: bool, status: int = 200, **extra: Any) -> Response:

@@ -5,7 +5,6 @@ the page's language; another organisation's designer reaches none of it."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -30,23 +29,9 @@ from tests.support.designer import (
     text,
     token_of,
 )
-from tests.support.flows import Flow, register
-from tests.support.platform import LTI, ROLE, TestPlatform, running_platform
+from tests.support.flows import Flow
+from tests.support.platform import LTI, ROLE
 from tests.support.scorm import open_player
-
-
-@pytest.fixture
-def platform(app: Flask) -> Iterator[TestPlatform]:
-    """A test platform registered with the app (in the default organisation)."""
-    with running_platform() as test_platform:
-        register(app, test_platform)
-        yield test_platform
-
-
-@pytest.fixture
-def flow(app: Flask, platform: TestPlatform) -> Flow:
-    """Login/launch driver for the registered test platform."""
-    return Flow(app.test_client(), platform)
 
 
 @pytest.fixture

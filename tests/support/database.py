@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from functools import partial
 
 from sqlalchemy.orm import Session
+
+from plugin.core.db import transaction
 
 
 def scope_of(sessions: Callable[[], Session]) -> Callable[[], AbstractContextManager[Session]]:
     """A session scope over ``sessions``: commit on success, roll back on error, then close."""
-
-    @contextmanager
-    def scope() -> Iterator[Session]:
-        session = sessions()
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
-
-    return scope
+    return partial(transaction, sessions)
